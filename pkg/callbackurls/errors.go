@@ -1,0 +1,130 @@
+package callbackurls
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes of the API contract. They keep the meanings they have in
+// sfn-callback-urls 1.1.0; callers branch on them.
+const (
+	CodeInvalidJSON              = "InvalidJSON"
+	CodeDuplicateActionName      = "DuplicateActionName"
+	CodeInvalidAction            = "InvalidAction"
+	CodeInvalidDate              = "InvalidDate"
+	CodeParametersDisabled       = "ParametersDisabled"
+	CodePostActionsDisabled      = "PostActionsDisabled"
+	CodeInvalidPostActionOutcome = "InvalidPostActionOutcome"
+	CodeInvalidJSONPath          = "InvalidJsonPath"
+	CodeOutputFormatting         = "OutputFormatting"
+	CodeInvalidPayload           = "InvalidPayload"
+	CodeExpiredPayload           = "ExpiredPayload"
+	CodeActionMismatched         = "ActionMismatched"
+	CodeEncryptionRequired       = "EncryptionRequired"
+	CodeDecryptionUnsupported    = "DecryptionUnsupported"
+	CodeEncryptionFailed         = "EncryptionFailed"
+	CodeInvalidPostActionBody    = "InvalidPostActionBody"
+	CodeStepFunctionsError       = "StepFunctionsError"
+	CodeServiceError             = "ServiceError"
+
+	// Codes added by this implementation.
+	CodeURLTooLong       = "UrlTooLong"
+	CodeInvalidBaseURL   = "InvalidBaseUrl"
+	CodeMethodNotAllowed = "MethodNotAllowed"
+	CodeUnsupportedMedia = "UnsupportedMediaType"
+	CodeBodyTooLarge     = "RequestTooLarge"
+	CodeNotFound         = "NotFound"
+)
+
+// Error is an error with an API code, an HTTP status and a message that is
+// safe to show to the caller (it never holds a token, a payload or a key).
+type Error struct {
+	Code    string
+	Status  int
+	Message string
+	// StepFunctionsCode is the Step Functions error code behind a
+	// StepFunctionsError (TaskTimedOut, TaskDoesNotExist, ...).
+	StepFunctionsCode string
+	// Err is the underlying cause, for logs; it is not shown to callers.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns a 400 Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithStatus returns a copy of e with another HTTP status.
+func (e *Error) WithStatus(status int) *Error {
+	c := *e
+	c.Status = status
+	return &c
+}
+
+// AsError turns any error into an *Error; anything that is not already one
+// becomes a 500 ServiceError whose message does not leak the cause.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te.apiError()
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return &Error{Code: CodeServiceError, Status: http.StatusServiceUnavailable,
+			Message: "a dependency is temporarily unavailable; try again later", Err: err}
+	}
+	return &Error{Code: CodeServiceError, Status: http.StatusInternalServerError,
+		Message: "internal error", Err: err}
+}
+
+// ErrUnavailable marks a failure of a dependency (Step Functions, KMS) that
+// is worth retrying later: throttling, timeouts, 5xx. It maps to 503.
+var ErrUnavailable = errors.New("dependency unavailable")
+
+// Step Functions error codes that mean the caller's request cannot succeed.
+const (
+	TaskTimedOut     = "TaskTimedOut"
+	TaskDoesNotExist = "TaskDoesNotExist"
+	InvalidToken     = "InvalidToken"
+	InvalidOutput    = "InvalidOutput"
+)
+
+// TaskError is a Step Functions refusal of a callback (the task is closed,
+// unknown, or the output is bad). It is the caller's problem, not ours.
+type TaskError struct {
+	Code    string // one of TaskTimedOut, TaskDoesNotExist, InvalidToken, InvalidOutput
+	Message string
+}
+
+func (e *TaskError) Error() string { return e.Code + ": " + e.Message }
+
+// taskErrorText explains each code without echoing Step Functions' own
+// message, which can quote the token.
+var taskErrorText = map[string]string{
+	TaskTimedOut:     "the task is already closed: it was completed, failed or timed out",
+	TaskDoesNotExist: "the task does not exist",
+	InvalidToken:     "the task token is not valid",
+	InvalidOutput:    "the output is not valid for Step Functions",
+}
+
+func (e *TaskError) apiError() *Error {
+	text, ok := taskErrorText[e.Code]
+	if !ok {
+		text = "the callback was refused"
+	}
+	return &Error{Code: CodeStepFunctionsError, Status: http.StatusBadRequest,
+		Message: e.Code + ": " + text, StepFunctionsCode: e.Code, Err: e}
+}
