@@ -1,0 +1,319 @@
+package callbackurls
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on a CreateUrls request. Step Functions' own limits are used where
+// it has one, so that a URL never carries something it would refuse.
+const (
+	MaxTokenLength     = 2048   // characters, Step Functions' limit
+	MaxActions         = 64     // URLs per call
+	MaxActionName      = 128    // characters
+	MaxOutputBytes     = 262144 // SendTaskSuccess output limit
+	MaxErrorLength     = 256    // SendTaskFailure error limit
+	MaxCauseLength     = 32768  // SendTaskFailure cause limit
+	MaxCreateBodyBytes = 1 << 20
+)
+
+// CreateRequest is the body of POST /urls and of a direct CreateUrls invoke.
+type CreateRequest struct {
+	Token                  string   `json:"token"`
+	Actions                []Action `json:"actions"`
+	Expiration             string   `json:"expiration,omitempty"`
+	EnableOutputParameters bool     `json:"enable_output_parameters,omitempty"`
+	BaseURL                *BaseURL `json:"base_url,omitempty"`
+}
+
+// Action is one named outcome; each gets its own URL.
+type Action struct {
+	Name     string          `json:"name"`
+	Type     ActionType      `json:"type"`
+	Output   json.RawMessage `json:"output,omitempty"`
+	Error    *string         `json:"error,omitempty"`
+	Cause    *string         `json:"cause,omitempty"`
+	Response *ResponseSpec   `json:"response,omitempty"`
+	Outcomes json.RawMessage `json:"outcomes,omitempty"`
+}
+
+// ResponseSpec replaces the success response of a callback: a redirect, or
+// a body per content type.
+type ResponseSpec struct {
+	Redirect string          `json:"redirect,omitempty"`
+	JSON     json.RawMessage `json:"json,omitempty"`
+	HTML     *string         `json:"html,omitempty"`
+	Text     *string         `json:"text,omitempty"`
+}
+
+// BaseURL is either a URL string or an API Gateway API reference.
+type BaseURL struct {
+	URL    string
+	APIID  string
+	Stage  string
+	Region string
+}
+
+// UnmarshalJSON accepts "https://..." or {"api_id", "stage", "region"}.
+func (b *BaseURL) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '"' {
+		return json.Unmarshal(data, &b.URL)
+	}
+	var obj struct {
+		APIID  *string `json:"api_id"`
+		Stage  *string `json:"stage"`
+		Region *string `json:"region"`
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return Errorf(CodeInvalidJSON, "base_url: must be a URL string or an object with api_id, stage and region")
+	}
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return Errorf(CodeInvalidJSON, "base_url: api_id, stage and region must be strings")
+	}
+	if obj.APIID == nil || obj.Stage == nil {
+		return Errorf(CodeInvalidJSON, "base_url: api_id and stage are required")
+	}
+	b.APIID, b.Stage = *obj.APIID, *obj.Stage
+	if obj.Region != nil {
+		b.Region = *obj.Region
+	}
+	return nil
+}
+
+// MarshalJSON writes the form UnmarshalJSON reads.
+func (b BaseURL) MarshalJSON() ([]byte, error) {
+	if b.URL != "" {
+		return json.Marshal(b.URL)
+	}
+	return json.Marshal(map[string]string{"api_id": b.APIID, "stage": b.Stage, "region": b.Region})
+}
+
+var (
+	apiIDPattern  = regexp.MustCompile(`^[a-z0-9]{1,32}$`)
+	stagePattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// APIGatewayURL is the invoke URL of a REST API stage.
+func APIGatewayURL(apiID, stage, region string) string {
+	return "https://" + apiID + ".execute-api." + region + ".amazonaws.com/" + stage
+}
+
+// Resolve returns the base URL as a string, checked, without a trailing slash.
+func (b *BaseURL) Resolve(defaultRegion string) (string, error) {
+	if b.URL == "" {
+		region := b.Region
+		if region == "" {
+			region = defaultRegion
+		}
+		switch {
+		case !apiIDPattern.MatchString(b.APIID):
+			return "", Errorf(CodeInvalidBaseURL, "base_url.api_id must be an API Gateway API id (lower-case letters and digits)")
+		case !stagePattern.MatchString(b.Stage):
+			return "", Errorf(CodeInvalidBaseURL, "base_url.stage must be a stage name (letters, digits, '-' and '_')")
+		case region == "":
+			return "", Errorf(CodeInvalidBaseURL, "base_url.region is required: this deployment has no default region")
+		case !regionPattern.MatchString(region):
+			return "", Errorf(CodeInvalidBaseURL, "base_url.region %q is not an AWS region name", region)
+		}
+		return APIGatewayURL(b.APIID, b.Stage, region), nil
+	}
+	return CheckBaseURL(b.URL)
+}
+
+// CheckBaseURL validates a base URL string: absolute http(s), a host, no
+// query or fragment (the callback path and query are appended to it).
+func CheckBaseURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", Errorf(CodeInvalidBaseURL, "base_url must be an absolute http or https URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return "", Errorf(CodeInvalidBaseURL, "base_url must not have a query or a fragment")
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// ParseCreateRequest decodes and validates a CreateUrls body. Every problem
+// is an *Error with a 4xx status: InvalidJSON for anything that does not have
+// the request's shape (as the reference's schema validation), InvalidAction
+// for values beyond Step Functions' limits, InvalidDate for expirations.
+func ParseCreateRequest(body []byte) (*CreateRequest, error) {
+	if len(body) > MaxCreateBodyBytes {
+		return nil, &Error{Code: CodeBodyTooLarge, Status: 413,
+			Message: fmt.Sprintf("request body is larger than %d bytes", MaxCreateBodyBytes)}
+	}
+	var req CreateRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, jsonError(err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// jsonError explains a decoding failure without echoing the input.
+func jsonError(err error) *Error {
+	var apiErr *Error
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return Errorf(CodeInvalidJSON, "the request must be a JSON object")
+		}
+		return Errorf(CodeInvalidJSON, "%s: expected %s, got %s", field, jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return Errorf(CodeInvalidJSON, "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	default:
+		return Errorf(CodeInvalidJSON, "the body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	}
+	return kind
+}
+
+// Validate checks everything that does not depend on the deployment.
+func (r *CreateRequest) Validate() error {
+	if r.Token == "" {
+		return Errorf(CodeInvalidJSON, "token is required")
+	}
+	if n := utf8.RuneCountInString(r.Token); n > MaxTokenLength || !utf8.ValidString(r.Token) {
+		return Errorf(CodeInvalidJSON, "token must be 1 to %d characters of valid UTF-8 (got %d)", MaxTokenLength, n)
+	}
+	if len(r.Actions) == 0 {
+		return Errorf(CodeInvalidJSON, "actions is required: a list of at least one action")
+	}
+	if len(r.Actions) > MaxActions {
+		return Errorf(CodeInvalidJSON, "actions: at most %d actions per call (got %d)", MaxActions, len(r.Actions))
+	}
+	seen := make(map[string]bool, len(r.Actions))
+	for i := range r.Actions {
+		a := &r.Actions[i]
+		if err := a.validate(i); err != nil {
+			return err
+		}
+		if seen[a.Name] {
+			return Errorf(CodeDuplicateActionName, "action %s provided more than once", a.Name)
+		}
+		seen[a.Name] = true
+	}
+	return nil
+}
+
+// ValidActionName reports whether name matches the reference's ^\w+$, with
+// \w taken as Unicode letters, digits and underscore as Python's re does.
+func ValidActionName(name string) bool {
+	if name == "" || utf8.RuneCountInString(name) > MaxActionName {
+		return false
+	}
+	for _, r := range name {
+		if r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Action) validate(i int) error {
+	where := fmt.Sprintf("actions[%d]", i)
+	if a.Name == "" {
+		return Errorf(CodeInvalidJSON, "%s.name is required", where)
+	}
+	if !ValidActionName(a.Name) {
+		return Errorf(CodeInvalidJSON, "%s.name must be 1 to %d letters, digits or underscores", where, MaxActionName)
+	}
+	where = "action " + a.Name
+	if a.Type == "" {
+		return Errorf(CodeInvalidJSON, "%s: type is required", where)
+	}
+	if !a.Type.Valid() {
+		return Errorf(CodeInvalidJSON, "%s: type must be success, failure, heartbeat or post", where)
+	}
+	switch a.Type {
+	case Success:
+		if a.Output == nil {
+			return Errorf(CodeInvalidJSON, "%s: output is required for a success action", where)
+		}
+		if len(a.Output) > MaxOutputBytes {
+			return Errorf(CodeInvalidAction, "%s: output is larger than Step Functions' %d bytes", where, MaxOutputBytes)
+		}
+	case Failure:
+		if a.Error != nil && utf8.RuneCountInString(*a.Error) > MaxErrorLength {
+			return Errorf(CodeInvalidAction, "%s: error is longer than Step Functions' %d characters", where, MaxErrorLength)
+		}
+		if a.Cause != nil && utf8.RuneCountInString(*a.Cause) > MaxCauseLength {
+			return Errorf(CodeInvalidAction, "%s: cause is longer than Step Functions' %d characters", where, MaxCauseLength)
+		}
+	case Post:
+		if a.Outcomes == nil || bytes.Equal(a.Outcomes, []byte("null")) {
+			return Errorf(CodeInvalidJSON, "%s: outcomes is required for a post action", where)
+		}
+	}
+	if a.Response != nil {
+		if err := a.Response.validate(where); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *ResponseSpec) validate(where string) error {
+	if s.Redirect != "" {
+		u, err := url.Parse(s.Redirect)
+		if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return Errorf(CodeInvalidJSON, "%s: response.redirect must be an absolute http or https URL", where)
+		}
+	}
+	if s.JSON != nil && !bytes.HasPrefix(bytes.TrimSpace(s.JSON), []byte("{")) {
+		return Errorf(CodeInvalidJSON, "%s: response.json must be an object", where)
+	}
+	return nil
+}
+
+// expirationLayouts are the RFC 3339 / ISO 8601 date-time forms accepted.
+// All of them carry an offset: a local time would mean something different
+// on every machine.
+var expirationLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04Z07:00",
+}
+
+// ParseExpiration parses an expiration date-time with an offset.
+func ParseExpiration(s string) (time.Time, error) {
+	for _, layout := range expirationLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+		return time.Time{}, Errorf(CodeInvalidDate, "expiration %q has no UTC offset: add Z or an offset such as +02:00", s)
+	}
+	return time.Time{}, Errorf(CodeInvalidDate, "expiration %q is not an RFC 3339 date-time (example: 2026-01-02T15:04:05Z)", s)
+}

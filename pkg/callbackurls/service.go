@@ -1,0 +1,522 @@
+// Package callbackurls is the core of sfn-callback-urls: the request and
+// payload model, validation, URL creation and callback processing. It knows
+// nothing of HTTP, Lambda, KMS or the AWS SDK; those live at the edges and
+// reach it through the PayloadCodec and StepFunctions interfaces.
+package callbackurls
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// URL query parameter names, as in the reference.
+const (
+	QueryAction = "action"
+	QueryType   = "type"
+	QueryData   = "data"
+	// CallbackPath is appended to the base URL.
+	CallbackPath = "/respond"
+)
+
+// DefaultMaxURLLength is the longest URL handed out unless configured.
+const DefaultMaxURLLength = 8192
+
+// MaxDataLength bounds the data parameter read at callback time, before
+// any decoding: no URL we create is longer.
+const MaxDataLength = 16384
+
+// Config is the deployment's settings for the service.
+type Config struct {
+	// BaseURL is the default base URL of the callback endpoint; a request's
+	// base_url overrides it.
+	BaseURL string
+	// Region is the default region for a base_url given as an API reference.
+	Region string
+	// MaxURLLength refuses to create longer URLs (0: DefaultMaxURLLength).
+	MaxURLLength           int
+	EnableOutputParameters bool
+	EnablePostActions      bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Service creates callback URLs and processes callbacks.
+type Service struct {
+	cfg   Config
+	codec PayloadCodec
+	sfn   StepFunctions
+}
+
+// New returns a Service.
+func New(cfg Config, codec PayloadCodec, sfn StepFunctions) *Service {
+	if cfg.MaxURLLength <= 0 {
+		cfg.MaxURLLength = DefaultMaxURLLength
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, codec: codec, sfn: sfn}
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// CreateResponse is the body of a successful CreateUrls call.
+type CreateResponse struct {
+	TransactionID string            `json:"transaction_id"`
+	URLs          map[string]string `json:"urls"`
+	Expiration    string            `json:"expiration,omitempty"`
+}
+
+// NewTransactionID returns a random 128-bit id in hex, the shape of the
+// reference's uuid4().hex.
+func NewTransactionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// CreateURLs makes one URL per action. defaultBase is used when the request
+// has no base_url and the deployment has none configured (the API Gateway
+// stage a request came through). On error the returned transaction id, if
+// not empty, is the one assigned to the attempt.
+func (s *Service) CreateURLs(ctx context.Context, req *CreateRequest, defaultBase string) (*CreateResponse, string, error) {
+	tid := NewTransactionID()
+	resp, err := s.createURLs(ctx, req, defaultBase, tid)
+	return resp, tid, err
+}
+
+func (s *Service) createURLs(ctx context.Context, req *CreateRequest, defaultBase, tid string) (*CreateResponse, error) {
+	now := s.cfg.Now()
+	base, err := s.baseURL(req, defaultBase)
+	if err != nil {
+		return nil, err
+	}
+	resp := &CreateResponse{TransactionID: tid, URLs: make(map[string]string, len(req.Actions))}
+
+	var expiration time.Time
+	if req.Expiration != "" {
+		if expiration, err = ParseExpiration(req.Expiration); err != nil {
+			return nil, err
+		}
+		// The payload holds whole seconds; report the instant enforced.
+		expiration = expiration.Truncate(time.Second)
+		if !expiration.After(now) {
+			return nil, Errorf(CodeInvalidDate, "expiration %s is in the past", req.Expiration)
+		}
+		resp.Expiration = expiration.Format(time.RFC3339)
+	}
+	if req.EnableOutputParameters && !s.cfg.EnableOutputParameters {
+		return nil, Errorf(CodeParametersDisabled, "output parameters are disabled in this deployment")
+	}
+
+	for i := range req.Actions {
+		a := &req.Actions[i]
+		p, err := s.payloadFor(req, a, tid, now, expiration)
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.codec.Encode(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		u := CallbackURL(base, a.Name, a.Type, data)
+		if len(u) > s.cfg.MaxURLLength {
+			return nil, Errorf(CodeURLTooLong,
+				"the URL for action %s would be %d characters, over this deployment's limit of %d: shorten its output, error, cause or response",
+				a.Name, len(u), s.cfg.MaxURLLength)
+		}
+		resp.URLs[a.Name] = u
+	}
+	return resp, nil
+}
+
+func (s *Service) baseURL(req *CreateRequest, defaultBase string) (string, error) {
+	if req.BaseURL != nil {
+		return req.BaseURL.Resolve(s.cfg.Region)
+	}
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL, nil
+	}
+	if defaultBase != "" {
+		return defaultBase, nil
+	}
+	return "", &Error{Code: CodeServiceError, Status: http.StatusInternalServerError,
+		Message: "this deployment has no base URL: set BASE_URL (or API_ID and STAGE), or pass base_url in the request"}
+}
+
+func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, expiration time.Time) (*Payload, error) {
+	p := &Payload{
+		Token:         req.Token,
+		TransactionID: tid,
+		IssuedAt:      now.Truncate(time.Second),
+		Expiration:    expiration,
+		Action:        a.Name,
+		Type:          a.Type,
+		Parameters:    req.EnableOutputParameters,
+	}
+	switch a.Type {
+	case Success:
+		out, err := compactJSON(a.Output)
+		if err != nil {
+			return nil, Errorf(CodeInvalidJSON, "action %s: output is not valid JSON", a.Name)
+		}
+		p.Output = out
+	case Failure:
+		if a.Error != nil {
+			p.Error = *a.Error
+		}
+		if a.Cause != nil {
+			p.Cause = *a.Cause
+		}
+	case Post:
+		if !s.cfg.EnablePostActions {
+			return nil, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+		}
+		// Post actions are parameterised by their body, not the query.
+		p.Parameters = false
+		out, err := compactJSON(a.Outcomes)
+		if err != nil {
+			return nil, Errorf(CodeInvalidJSON, "action %s: outcomes is not valid JSON", a.Name)
+		}
+		p.Outcomes = out
+	}
+	if a.Response != nil {
+		spec, err := json.Marshal(a.Response)
+		if err != nil {
+			return nil, Errorf(CodeInvalidJSON, "action %s: response is not valid JSON", a.Name)
+		}
+		if !bytes.Equal(spec, []byte("{}")) {
+			p.Response = spec
+		}
+	}
+	return p, nil
+}
+
+func compactJSON(raw json.RawMessage) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// CallbackURL is the URL for one action.
+func CallbackURL(base, action string, typ ActionType, data string) string {
+	var b strings.Builder
+	b.Grow(len(base) + len(CallbackPath) + len(action) + len(data) + 32)
+	b.WriteString(base)
+	b.WriteString(CallbackPath)
+	b.WriteString("?action=")
+	b.WriteString(url.QueryEscape(action))
+	b.WriteString("&type=")
+	b.WriteString(string(typ))
+	b.WriteString("&data=")
+	b.WriteString(data) // the codecs' alphabets need no escaping
+	return b.String()
+}
+
+// CallbackRequest is a GET, POST or HEAD on a callback URL.
+type CallbackRequest struct {
+	Method string
+	Query  url.Values
+	// ContentType and Body are a POST's (post actions read them).
+	ContentType string
+	Body        []byte
+	// DryRun checks the URL without acting on the task (HEAD, and pages that
+	// ask a person to confirm first).
+	DryRun bool
+}
+
+// CallbackResult says what a callback did. It is returned, partly filled,
+// with an error too, so that the transaction id reaches the caller.
+type CallbackResult struct {
+	TransactionID string
+	Action        string
+	Type          ActionType
+	// Payload is the decoded payload (nil if decoding failed).
+	Payload *Payload
+	// Response is the action's response spec with parameters filled in, or
+	// nil for the service's own bodies.
+	Response *ResponseSpec
+	// Sent reports whether Step Functions was called and accepted the call.
+	Sent bool
+}
+
+// Respond processes a callback: decode and check the payload, then send the
+// outcome to Step Functions unless it is a dry run.
+func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackResult, error) {
+	res := &CallbackResult{}
+	p, err := s.decode(ctx, req.Query)
+	if err != nil {
+		return res, err
+	}
+	res.Payload = p
+	res.TransactionID, res.Action, res.Type = p.TransactionID, p.Action, p.Type
+
+	if !p.Expiration.IsZero() && !s.cfg.Now().Before(p.Expiration) {
+		return res, Errorf(CodeExpiredPayload, "this URL expired at %s", p.Expiration.UTC().Format(time.RFC3339))
+	}
+	if got := req.Query.Get(QueryAction); got != "" && got != p.Action {
+		return res, Errorf(CodeActionMismatched, "the URL says action %q but its payload is for action %q", got, p.Action)
+	}
+	if got := req.Query.Get(QueryType); got != "" && got != string(p.Type) {
+		return res, Errorf(CodeActionMismatched, "the URL says type %q but its payload is for type %q", got, p.Type)
+	}
+
+	var params map[string]string
+	if p.Parameters {
+		if !s.cfg.EnableOutputParameters {
+			return res, Errorf(CodeParametersDisabled, "output parameters are disabled in this deployment")
+		}
+		params = queryParameters(req.Query)
+	}
+	if p.Response != nil {
+		spec, err := responseSpec(p.Response, params)
+		if err != nil {
+			return res, err
+		}
+		res.Response = spec
+	}
+
+	switch p.Type {
+	case Success:
+		output := p.Output
+		if params != nil {
+			if output, err = fillJSON(output, params); err != nil {
+				return res, err
+			}
+			if len(output) > MaxOutputBytes {
+				return res, Errorf(CodeOutputFormatting, "the output with parameters is larger than Step Functions' %d bytes", MaxOutputBytes)
+			}
+		}
+		if req.DryRun {
+			return res, nil
+		}
+		err = s.sfn.SendTaskSuccess(ctx, p.Token, string(output))
+	case Failure:
+		errCode, cause := p.Error, p.Cause
+		if params != nil {
+			if errCode, err = fillString(errCode, params); err != nil {
+				return res, err
+			}
+			if cause, err = fillString(cause, params); err != nil {
+				return res, err
+			}
+			if utf8.RuneCountInString(errCode) > MaxErrorLength || utf8.RuneCountInString(cause) > MaxCauseLength {
+				return res, Errorf(CodeOutputFormatting, "the error or cause with parameters is longer than Step Functions allows")
+			}
+		}
+		if req.DryRun {
+			return res, nil
+		}
+		err = s.sfn.SendTaskFailure(ctx, p.Token, errCode, cause)
+	case Heartbeat:
+		if req.DryRun {
+			return res, nil
+		}
+		err = s.sfn.SendTaskHeartbeat(ctx, p.Token)
+	case Post:
+		if !s.cfg.EnablePostActions {
+			return res, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+		}
+		if req.Method != http.MethodPost && req.Method != http.MethodHead {
+			return res, &Error{Code: CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
+				Message: "a post action URL only accepts POST with a JSON body"}
+		}
+		return res, &Error{Code: CodePostActionsDisabled, Status: http.StatusNotImplemented,
+			Message: "post actions are not supported by this version"}
+	default:
+		return res, Errorf(CodeInvalidPayload, "unknown action type")
+	}
+	if err != nil {
+		return res, AsError(err)
+	}
+	res.Sent = true
+	return res, nil
+}
+
+func (s *Service) decode(ctx context.Context, q url.Values) (*Payload, error) {
+	values := q[QueryData]
+	switch {
+	case len(values) == 0 || values[0] == "":
+		return nil, Errorf(CodeInvalidPayload, "the URL has no data parameter: it was cut or changed")
+	case len(values) > 1:
+		return nil, Errorf(CodeInvalidPayload, "the URL has more than one data parameter")
+	case len(values[0]) > MaxDataLength:
+		return nil, Errorf(CodeInvalidPayload, "the data parameter is longer than any this service creates")
+	}
+	p, err := s.codec.Decode(ctx, values[0])
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return p, nil
+}
+
+// queryParameters are the values output parameters may use: every query
+// parameter but the payload (as the reference, action and type included).
+func queryParameters(q url.Values) map[string]string {
+	params := make(map[string]string, len(q))
+	for k, v := range q {
+		if k != QueryData && len(v) > 0 {
+			params[k] = v[0]
+		}
+	}
+	return params
+}
+
+func responseSpec(raw json.RawMessage, params map[string]string) (*ResponseSpec, error) {
+	var spec ResponseSpec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return nil, Errorf(CodeInvalidPayload, "the payload's response spec is damaged")
+	}
+	if params == nil {
+		return &spec, nil
+	}
+	var err error
+	if spec.Redirect, err = fillString(spec.Redirect, params); err != nil {
+		return nil, err
+	}
+	if spec.JSON != nil {
+		if spec.JSON, err = fillJSON(spec.JSON, params); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range []*string{spec.HTML, spec.Text} {
+		if s != nil {
+			if *s, err = fillString(*s, params); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &spec, nil
+}
+
+// fillJSON substitutes parameters in every string (keys included) of a
+// JSON document.
+func fillJSON(raw json.RawMessage, params map[string]string) (json.RawMessage, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, Errorf(CodeInvalidPayload, "the payload's output is damaged")
+	}
+	v, err := fillValue(v, params)
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, Errorf(CodeOutputFormatting, "the output cannot be formatted")
+	}
+	return out, nil
+}
+
+func fillValue(v any, params map[string]string) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return fillString(v, params)
+	case []any:
+		for i := range v {
+			var err error
+			if v[i], err = fillValue(v[i], params); err != nil {
+				return nil, err
+			}
+		}
+		return v, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, item := range v {
+			key, err := fillString(k, params)
+			if err != nil {
+				return nil, err
+			}
+			if out[key], err = fillValue(item, params); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// fillString implements Python's string.Template.substitute: $name and
+// ${name} are replaced, $$ is a literal $, a missing name is an error.
+func fillString(s string, params map[string]string) (string, error) {
+	i := strings.IndexByte(s, '$')
+	if i < 0 {
+		return s, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		b.WriteString(s[:i])
+		s = s[i+1:]
+		switch {
+		case strings.HasPrefix(s, "$"):
+			b.WriteByte('$')
+			s = s[1:]
+		case strings.HasPrefix(s, "{"):
+			end := strings.IndexByte(s, '}')
+			if end < 0 || !isIdentifier(s[1:end]) {
+				return "", Errorf(CodeOutputFormatting, "invalid placeholder in %q: use $name, ${name} or $$", truncate(s, 40))
+			}
+			name := s[1:end]
+			v, ok := params[name]
+			if !ok {
+				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", name)
+			}
+			b.WriteString(v)
+			s = s[end+1:]
+		default:
+			n := identifierPrefix(s)
+			if n == 0 {
+				return "", Errorf(CodeOutputFormatting, "invalid placeholder: a $ must be followed by a name, {name} or $")
+			}
+			v, ok := params[s[:n]]
+			if !ok {
+				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", s[:n])
+			}
+			b.WriteString(v)
+			s = s[n:]
+		}
+		i = strings.IndexByte(s, '$')
+	}
+	b.WriteString(s)
+	return b.String(), nil
+}
+
+// identifierPrefix is the length of the Python identifier ([_a-zA-Z][_a-zA-Z0-9]*) at the start of s.
+func identifierPrefix(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return i
+	}
+	return len(s)
+}
+
+func isIdentifier(s string) bool { return s != "" && identifierPrefix(s) == len(s) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// String describes a result for logs without secrets.
+func (r *CallbackResult) String() string {
+	return fmt.Sprintf("tid=%s action=%s type=%s sent=%t", r.TransactionID, r.Action, r.Type, r.Sent)
+}

@@ -1,0 +1,299 @@
+package payload
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+)
+
+// The encrypted form (docs/FORMAT.md):
+//
+//	envelope  = mode(1) keyref nonce(12) ciphertext||tag(16)
+//	keyref    = len(1) id            (ModeStaticKey, 1..255 bytes)
+//	          | len(2, big-endian) blob  (ModeKMS)
+//	AD        = "sfncb3" || mode || keyref
+//	plaintext = layout(1) flags(1) fields
+//	flags     = type (bits 0-2) | parameters (bit 3) | deflated (bit 4)
+//	fields    = { tag(1) uvarint(len) value }, deflated as a whole when
+//	            that is shorter
+const (
+	adPrefix       = "sfncb3"
+	layoutV1       = 1
+	flagParameters = 1 << 3
+	flagDeflated   = 1 << 4
+	typeMask       = 0x07
+	nonceSize      = 12
+	tagSize        = 16
+	// maxPlaintext bounds decompression: no URL holds more.
+	maxPlaintext = callbackurls.MaxDataLength
+)
+
+// Field tags of layout 1.
+const (
+	fieldToken        = 1
+	fieldTIDHex       = 2 // a lower-case hex transaction id, as bytes
+	fieldTIDText      = 3
+	fieldAction       = 4
+	fieldIssuedAt     = 5 // unix seconds, uvarint
+	fieldExpiration   = 6 // unix seconds, uvarint
+	fieldOutput       = 7
+	fieldError        = 8
+	fieldCause        = 9
+	fieldResponse     = 10
+	fieldOutcomes     = 11
+	fieldPresentation = 12
+)
+
+var typeCodes = map[callbackurls.ActionType]byte{
+	callbackurls.Success: 1, callbackurls.Failure: 2, callbackurls.Heartbeat: 3, callbackurls.Post: 4,
+}
+
+var typeNames = [...]callbackurls.ActionType{1: callbackurls.Success, 2: callbackurls.Failure, 3: callbackurls.Heartbeat, 4: callbackurls.Post}
+
+type header struct {
+	mode byte
+	ref  []byte
+	end  int // offset of the nonce
+}
+
+func appendHeader(dst []byte, mode byte, ref []byte) []byte {
+	dst = append(dst, mode)
+	if mode == ModeStaticKey {
+		dst = append(dst, byte(len(ref)))
+	} else {
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(ref)))
+	}
+	return append(dst, ref...)
+}
+
+func parseHeader(raw []byte) (header, error) {
+	if len(raw) < 2 {
+		return header{}, invalid("the data parameter is truncated")
+	}
+	h := header{mode: raw[0]}
+	var n, off int
+	switch h.mode {
+	case ModeStaticKey:
+		n, off = int(raw[1]), 2
+	case ModeKMS:
+		if len(raw) < 3 {
+			return header{}, invalid("the data parameter is truncated")
+		}
+		n, off = int(binary.BigEndian.Uint16(raw[1:])), 3
+	default:
+		return header{}, invalid("the data parameter names an unknown key mode")
+	}
+	if n == 0 || n > MaxKeyRef || len(raw) < off+n+nonceSize+tagSize {
+		return header{}, invalid("the data parameter is truncated")
+	}
+	h.ref = raw[off : off+n]
+	h.end = off + n
+	return h, nil
+}
+
+func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD) (string, error) {
+	if len(ref) == 0 || len(ref) > MaxKeyRef || (mode == ModeStaticKey && len(ref) > 255) {
+		return "", callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "the key reference has an invalid length")
+	}
+	plain, err := marshalBinary(p)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 0, 3+len(ref)+nonceSize+len(plain)+tagSize)
+	buf = appendHeader(buf, mode, ref)
+	hdrLen := len(buf)
+	ad := make([]byte, 0, len(adPrefix)+hdrLen)
+	ad = append(append(ad, adPrefix...), buf...)
+	buf = buf[:hdrLen+nonceSize]
+	if _, err := rand.Read(buf[hdrLen:]); err != nil {
+		return "", err
+	}
+	buf = aead.Seal(buf, buf[hdrLen:], plain, ad)
+	out := make([]byte, len(PrefixEncrypted)+base64.RawURLEncoding.EncodedLen(len(buf)))
+	copy(out, PrefixEncrypted)
+	base64.RawURLEncoding.Encode(out[len(PrefixEncrypted):], buf)
+	return string(out), nil
+}
+
+func openSealed(raw []byte, h header, aead cipher.AEAD) (*callbackurls.Payload, error) {
+	ad := make([]byte, 0, len(adPrefix)+h.end)
+	ad = append(append(ad, adPrefix...), raw[:h.end]...)
+	nonce := raw[h.end : h.end+nonceSize]
+	plain, err := aead.Open(nil, nonce, raw[h.end+nonceSize:], ad)
+	if err != nil {
+		return nil, invalid("the data parameter was altered or was not made with this deployment's keys")
+	}
+	p, err := unmarshalBinary(plain)
+	if err != nil {
+		return nil, invalid("the payload is damaged")
+	}
+	return p, nil
+}
+
+func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
+	code, ok := typeCodes[p.Type]
+	if !ok {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidAction, "unknown action type %q", p.Type)
+	}
+	flags := code
+	if p.Parameters {
+		flags |= flagParameters
+	}
+	fields := make([]byte, 0, len(p.Token)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Error)+len(p.Cause)+96)
+	var scratch [2048 * 4]byte
+	fields = appendField(fields, fieldToken, appendToken(scratch[:0], p.Token))
+	if tid, err := hex.DecodeString(p.TransactionID); err == nil && hex.EncodeToString(tid) == p.TransactionID && len(tid) > 0 {
+		fields = appendField(fields, fieldTIDHex, tid)
+	} else if p.TransactionID != "" {
+		fields = appendField(fields, fieldTIDText, []byte(p.TransactionID))
+	}
+	fields = appendField(fields, fieldAction, []byte(p.Action))
+	if !p.IssuedAt.IsZero() && p.IssuedAt.Unix() > 0 {
+		fields = appendField(fields, fieldIssuedAt, binary.AppendUvarint(scratch[:0], uint64(p.IssuedAt.Unix())))
+	}
+	if !p.Expiration.IsZero() {
+		if p.Expiration.Unix() <= 0 {
+			return nil, callbackurls.Errorf(callbackurls.CodeInvalidDate, "expiration is before 1970")
+		}
+		fields = appendField(fields, fieldExpiration, binary.AppendUvarint(scratch[:0], uint64(p.Expiration.Unix())))
+	}
+	for _, f := range []struct {
+		tag byte
+		v   []byte
+	}{
+		{fieldOutput, p.Output}, {fieldError, []byte(p.Error)}, {fieldCause, []byte(p.Cause)},
+		{fieldResponse, p.Response}, {fieldOutcomes, p.Outcomes}, {fieldPresentation, p.Presentation},
+	} {
+		if len(f.v) > 0 {
+			fields = appendField(fields, f.tag, f.v)
+		}
+	}
+	out := make([]byte, 2, 2+len(fields))
+	out[0] = layoutV1
+	// Random token bytes do not compress; JSON does. Deflate only when it
+	// pays for itself, so the corpus of real tokens costs nothing extra.
+	if len(fields) > 64 {
+		if z := deflate(fields); len(z) < len(fields) {
+			flags |= flagDeflated
+			fields = z
+		}
+	}
+	out[1] = flags
+	return append(out, fields...), nil
+}
+
+func appendField(dst []byte, tag byte, v []byte) []byte {
+	dst = append(dst, tag)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	return append(dst, v...)
+}
+
+func deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func inflate(b []byte) ([]byte, error) {
+	r := flate.NewReader(bytes.NewReader(b))
+	defer r.Close()
+	// Read one byte past the limit to tell "exactly at" from "over".
+	out, err := io.ReadAll(io.LimitReader(r, maxPlaintext+1))
+	if err != nil || len(out) > maxPlaintext {
+		return nil, errDamaged
+	}
+	return out, nil
+}
+
+func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
+	if len(b) < 2 || b[0] != layoutV1 {
+		return nil, errDamaged
+	}
+	flags := b[1]
+	code := flags & typeMask
+	if code == 0 || int(code) >= len(typeNames) || flags&^(typeMask|flagParameters|flagDeflated) != 0 {
+		return nil, errDamaged
+	}
+	p := &callbackurls.Payload{Type: typeNames[code], Parameters: flags&flagParameters != 0}
+	fields := b[2:]
+	if flags&flagDeflated != 0 {
+		var err error
+		if fields, err = inflate(fields); err != nil {
+			return nil, err
+		}
+	}
+	var seen uint32
+	for len(fields) > 0 {
+		tag := fields[0]
+		n, k := binary.Uvarint(fields[1:])
+		if k <= 0 || n > uint64(len(fields)-1-k) {
+			return nil, errDamaged
+		}
+		v := fields[1+k : 1+k+int(n)]
+		fields = fields[1+k+int(n):]
+		if tag == 0 || tag > fieldPresentation || seen&(1<<tag) != 0 {
+			return nil, errDamaged
+		}
+		seen |= 1 << tag
+		if err := setField(p, tag, v); err != nil {
+			return nil, err
+		}
+	}
+	if seen&(1<<fieldToken) == 0 || seen&(1<<fieldAction) == 0 || p.Token == "" || p.Action == "" {
+		return nil, errDamaged
+	}
+	if p.Type == callbackurls.Success && p.Output == nil {
+		return nil, errDamaged
+	}
+	return p, nil
+}
+
+func setField(p *callbackurls.Payload, tag byte, v []byte) error {
+	var err error
+	switch tag {
+	case fieldToken:
+		p.Token, err = readToken(v)
+	case fieldTIDHex:
+		p.TransactionID = hex.EncodeToString(v)
+	case fieldTIDText:
+		p.TransactionID = string(v)
+	case fieldAction:
+		p.Action = string(v)
+	case fieldIssuedAt, fieldExpiration:
+		secs, k := binary.Uvarint(v)
+		if k != len(v) || secs == 0 || secs > 1<<40 {
+			return errDamaged
+		}
+		t := time.Unix(int64(secs), 0).UTC()
+		if tag == fieldIssuedAt {
+			p.IssuedAt = t
+		} else {
+			p.Expiration = t
+		}
+	case fieldOutput:
+		p.Output = clone(v)
+	case fieldError:
+		p.Error = string(v)
+	case fieldCause:
+		p.Cause = string(v)
+	case fieldResponse:
+		p.Response = clone(v)
+	case fieldOutcomes:
+		p.Outcomes = clone(v)
+	case fieldPresentation:
+		p.Presentation = clone(v)
+	}
+	return err
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
