@@ -1,0 +1,212 @@
+package sfntest_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
+)
+
+// TestProtocolErrors sends hand-made requests and checks the answers look
+// like AWS's: status, Content-Type and a __type naming the error.
+func TestProtocolErrors(t *testing.T) {
+	const goodAuth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/states/aws4_request, " +
+		"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	good := map[string]string{
+		"Authorization": goodAuth,
+		"X-Amz-Date":    "20260101T000000Z",
+		"Content-Type":  "application/x-amz-json-1.0",
+		"X-Amz-Target":  "AWSStepFunctions.SendTaskHeartbeat",
+	}
+	with := func(k, v string) map[string]string {
+		h := map[string]string{}
+		for k, v := range good {
+			h[k] = v
+		}
+		if v == "" {
+			delete(h, k)
+		} else {
+			h[k] = v
+		}
+		return h
+	}
+	tests := []struct {
+		name     string
+		method   string
+		headers  map[string]string
+		body     string
+		status   int
+		wantType string // "" means success: body {}
+	}{
+		{"well-formed", "POST", good, `{"taskToken":"tok"}`, 200, ""},
+		{"unsigned", "POST", with("Authorization", ""), `{"taskToken":"tok"}`, 400,
+			"com.amazon.coral.service#MissingAuthenticationTokenException"},
+		{"other scheme", "POST", with("Authorization", "Bearer x"), `{"taskToken":"tok"}`, 400,
+			"com.amazon.coral.service#IncompleteSignatureException"},
+		{"wrong service", "POST", with("Authorization", strings.Replace(goodAuth, "/states/", "/lambda/", 1)), `{"taskToken":"tok"}`, 400,
+			"com.amazon.coral.service#InvalidSignatureException"},
+		{"no date", "POST", with("X-Amz-Date", ""), `{"taskToken":"tok"}`, 400,
+			"com.amazon.coral.service#IncompleteSignatureException"},
+		{"plain JSON content type", "POST", with("Content-Type", "application/json"), `{"taskToken":"tok"}`, 400,
+			"com.amazon.coral.service#SerializationException"},
+		{"unknown target", "POST", with("X-Amz-Target", "AWSStepFunctions.StartExecution"), `{}`, 400,
+			"com.amazon.coral.service#UnknownOperationException"},
+		{"body not JSON", "POST", good, `taskToken=tok`, 400,
+			"com.amazon.coral.service#SerializationException"},
+		{"wrong member type", "POST", good, `{"taskToken":1}`, 400,
+			"com.amazon.coral.service#SerializationException"},
+		{"missing token", "POST", good, `{}`, 400,
+			"com.amazon.coral.validate#ValidationException"},
+		{"GET", "GET", good, ``, 404,
+			"com.amazon.coral.service#UnknownOperationException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := sfntest.New(t)
+			srv.AddTask("tok")
+			req, err := http.NewRequestWithContext(t.Context(), tc.method, srv.URL()+"/", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d (body %s)", resp.StatusCode, tc.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if resp.Header.Get("X-Amzn-Requestid") == "" {
+				t.Error("no x-amzn-RequestId")
+			}
+			var got struct {
+				Type string `json:"__type"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if got.Type != tc.wantType {
+				t.Errorf("__type %q, want %q", got.Type, tc.wantType)
+			}
+		})
+	}
+}
+
+// TestSDKDecodesTypedErrors checks that the real SDK client turns the
+// server's answers into the typed sfn errors, and generic API errors with
+// the right code where the operation does not model the error.
+func TestSDKDecodesTypedErrors(t *testing.T) {
+	ctx := t.Context()
+	srv := sfntest.New(t)
+	c := srv.Client(ctx, func(o *sfn.Options) { o.RetryMaxAttempts = 1 })
+	srv.AddTask("closed")
+	if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String("closed"), Output: aws.String("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	srv.AddTask("open")
+
+	success := func(token, output string) error {
+		_, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(output)})
+		return err
+	}
+	fail := func(status int, code string) func() error {
+		return func() error {
+			srv.FailNext(1, status, code)
+			return success("open", "{}")
+		}
+	}
+	tests := []struct {
+		name  string
+		call  func() error
+		check func(error) bool
+		code  string
+	}{
+		{"TaskTimedOut", func() error { return success("closed", "{}") },
+			func(err error) bool { var e *types.TaskTimedOut; return errors.As(err, &e) }, "TaskTimedOut"},
+		{"TaskDoesNotExist", func() error { return success("unknown", "{}") },
+			func(err error) bool { var e *types.TaskDoesNotExist; return errors.As(err, &e) }, "TaskDoesNotExist"},
+		{"InvalidToken", func() error { return success("bad token", "{}") },
+			func(err error) bool { var e *types.InvalidToken; return errors.As(err, &e) }, "InvalidToken"},
+		{"InvalidOutput", func() error { return success("open", "{") },
+			func(err error) bool { var e *types.InvalidOutput; return errors.As(err, &e) }, "InvalidOutput"},
+		{"KmsAccessDeniedException", fail(400, "KmsAccessDeniedException"),
+			func(err error) bool { var e *types.KmsAccessDeniedException; return errors.As(err, &e) }, "KmsAccessDeniedException"},
+		{"KmsInvalidStateException", fail(400, "KmsInvalidStateException"),
+			func(err error) bool { var e *types.KmsInvalidStateException; return errors.As(err, &e) }, "KmsInvalidStateException"},
+		{"KmsThrottlingException", fail(400, "KmsThrottlingException"),
+			func(err error) bool { var e *types.KmsThrottlingException; return errors.As(err, &e) }, "KmsThrottlingException"},
+		{"ThrottlingException", fail(400, "ThrottlingException"),
+			func(err error) bool { var e *smithy.GenericAPIError; return errors.As(err, &e) }, "ThrottlingException"},
+		{"ValidationException", func() error { return success("", "{}") },
+			func(err error) bool { var e *smithy.GenericAPIError; return errors.As(err, &e) }, "ValidationException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			if err == nil || !tc.check(err) {
+				t.Fatalf("err = %v: not the expected type", err)
+			}
+			var apiErr smithy.APIError
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != tc.code {
+				t.Errorf("code of %v, want %s", err, tc.code)
+			}
+		})
+	}
+	if state, _ := srv.Task("open"); state.Status != sfntest.StatusOpen {
+		t.Errorf("open task is %s after refused calls", state.Status)
+	}
+}
+
+func TestCallsRecordRetries(t *testing.T) {
+	ctx := t.Context()
+	srv := sfntest.New(t)
+	c := srv.Client(ctx)
+	srv.AddTask("tok")
+	srv.FailNext(1, 503, "ServiceUnavailable")
+	srv.FailNext(1, 400, "ThrottlingException")
+	start := time.Now()
+	if _, err := c.SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("retries took %v; the test retryer should be fast", d)
+	}
+	want := []sfntest.Call{
+		{Operation: "SendTaskHeartbeat", TaskToken: "tok", Status: 503, ErrorType: "ServiceUnavailable"},
+		{Operation: "SendTaskHeartbeat", TaskToken: "tok", Status: 400, ErrorType: "ThrottlingException"},
+		{Operation: "SendTaskHeartbeat", TaskToken: "tok", Status: 200},
+	}
+	if diff := cmp.Diff(want, srv.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 1}, mustTask(t, srv, "tok")); diff != "" {
+		t.Errorf("task (-want +got):\n%s", diff)
+	}
+}
+
+func mustTask(t *testing.T, srv *sfntest.Server, token string) sfntest.TaskState {
+	t.Helper()
+	state, ok := srv.Task(token)
+	if !ok {
+		t.Fatalf("no task %q", token)
+	}
+	return state
+}
