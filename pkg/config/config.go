@@ -1,0 +1,281 @@
+// Package config reads the deployment's settings (environment variables,
+// with the reference's names where it has them) and wires the service from
+// its parts. The Lambda functions and the local server both build through
+// here, so they differ only in where their settings come from.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
+)
+
+// Step Functions back ends.
+const (
+	SFNLocal = "local" // the embedded task store
+	SFNAWS   = "aws"   // AWS Step Functions through the SDK
+)
+
+// Config is every setting. The env tags name the environment variables.
+type Config struct {
+	Addr                   string // LISTEN_ADDR (local server only)
+	BaseURL                string // BASE_URL
+	SFN                    string // SFN_BACKEND: local | aws
+	StorePath              string // STORE_FILE
+	KeyFile                string // KEY_FILE: static keyring file
+	Keyring                string // KEYRING: static keyring JSON
+	KeyID                  string // KEY_ID: KMS key for envelope encryption
+	DisableEncryption      bool   // DISABLE_ENCRYPTION
+	EnableOutputParameters bool   // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
+	EnablePostActions      bool   // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
+	Verbose                bool   // VERBOSE
+	MaxURLLength           int    // MAX_URL_LENGTH
+	APIID                  string // API_ID
+	Stage                  string // STAGE
+	Region                 string // AWS_REGION (or AWS_DEFAULT_REGION)
+	// CreateKeyFile lets the local server create KeyFile on first run.
+	CreateKeyFile bool
+}
+
+// Defaults for the local server.
+const (
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultStorePath = ".local/tasks.db"
+	DefaultKeyFile   = ".local/keyring.json"
+)
+
+// FromEnv reads the environment through getenv (os.Getenv in production).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:      getenv("LISTEN_ADDR"),
+		BaseURL:   getenv("BASE_URL"),
+		SFN:       strings.ToLower(getenv("SFN_BACKEND")),
+		StorePath: getenv("STORE_FILE"),
+		KeyFile:   getenv("KEY_FILE"),
+		Keyring:   getenv("KEYRING"),
+		KeyID:     getenv("KEY_ID"),
+		APIID:     getenv("API_ID"),
+		Stage:     getenv("STAGE"),
+		Region:    getenv("AWS_REGION"),
+	}
+	if c.Region == "" {
+		c.Region = getenv("AWS_DEFAULT_REGION")
+	}
+	var errs []error
+	boolVar := func(name string, dst *bool) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			return
+		}
+		*dst = b
+	}
+	boolVar("DISABLE_ENCRYPTION", &c.DisableEncryption)
+	boolVar("VERBOSE", &c.Verbose)
+	// Off unless asked for: ENABLE_X=true, or the reference's DISABLE_X=false.
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"OUTPUT_PARAMETERS", &c.EnableOutputParameters}, {"POST_ACTIONS", &c.EnablePostActions}} {
+		var disabled = true
+		boolVar("DISABLE_"+f.name, &disabled)
+		boolVar("ENABLE_"+f.name, f.dst)
+		if !disabled {
+			*f.dst = true
+		}
+		if getenv("DISABLE_"+f.name) != "" && getenv("ENABLE_"+f.name) != "" && disabled == *f.dst {
+			errs = append(errs, fmt.Errorf("DISABLE_%s and ENABLE_%s contradict each other", f.name, f.name))
+		}
+	}
+	if v := getenv("MAX_URL_LENGTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 256 {
+			errs = append(errs, fmt.Errorf("MAX_URL_LENGTH=%q: want a number of characters, at least 256", v))
+		}
+		c.MaxURLLength = n
+	}
+	return c, errors.Join(errs...)
+}
+
+// Check reports settings that cannot work together.
+func (c *Config) Check() error {
+	switch c.SFN {
+	case "", SFNLocal, SFNAWS:
+	default:
+		return fmt.Errorf("SFN backend %q: want %q or %q", c.SFN, SFNLocal, SFNAWS)
+	}
+	if c.BaseURL != "" {
+		base, err := callbackurls.CheckBaseURL(c.BaseURL)
+		if err != nil {
+			return fmt.Errorf("base URL %q: must be an absolute http(s) URL without query", c.BaseURL)
+		}
+		c.BaseURL = base
+	}
+	keys := 0
+	for _, set := range []bool{c.KeyID != "", c.Keyring != "", c.KeyFile != ""} {
+		if set {
+			keys++
+		}
+	}
+	if c.DisableEncryption && keys > 0 {
+		return errors.New("DISABLE_ENCRYPTION=true contradicts the key that is configured (KEY_ID, KEYRING or KEY_FILE): choose one")
+	}
+	if keys > 1 {
+		return errors.New("more than one key source is configured (KEY_ID, KEYRING, KEY_FILE): choose one")
+	}
+	if !c.DisableEncryption && keys == 0 {
+		return errors.New("no encryption key is configured: set KEY_ID to a KMS key, KEYRING to a static keyring " +
+			"(sfn-callback-urls keygen) or KEY_FILE to a keyring file; or set DISABLE_ENCRYPTION=true to hand out " +
+			"unencrypted URLs (anyone can then forge a URL for any task token)")
+	}
+	return nil
+}
+
+// DefaultBaseURL is BASE_URL, else the API Gateway stage URL from API_ID,
+// STAGE and the region, else "".
+func (c *Config) DefaultBaseURL() string {
+	if c.BaseURL != "" {
+		return c.BaseURL
+	}
+	if c.APIID != "" && c.Stage != "" && c.Region != "" {
+		return callbackurls.APIGatewayURL(c.APIID, c.Stage, c.Region)
+	}
+	return ""
+}
+
+// App is the wired service.
+type App struct {
+	Service *callbackurls.Service
+	Handler http.Handler
+	// Local is the embedded task store, when SFN is local.
+	Local          *localstore.Store
+	Region         string
+	DefaultBaseURL string
+	// KeyCreated reports that the local key file was created by this run.
+	KeyCreated bool
+	Close      func() error
+}
+
+// Build wires the service from c.
+func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	app := &App{Region: c.Region, DefaultBaseURL: c.DefaultBaseURL(), Close: func() error { return nil }}
+	codec, created, err := c.codec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	app.KeyCreated = created
+
+	var sfn callbackurls.StepFunctions
+	switch c.SFN {
+	case SFNAWS:
+		client, err := stepfunctions.NewFromConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("step functions client: %w", err)
+		}
+		sfn = client
+	default:
+		path := c.StorePath
+		if path == "" {
+			path = DefaultStorePath
+		}
+		store, err := localstore.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("local task store %s: %w", path, err)
+		}
+		app.Local, sfn, app.Close = store, store, store.Close
+	}
+
+	app.Service = callbackurls.New(callbackurls.Config{
+		BaseURL:                c.BaseURL,
+		Region:                 c.Region,
+		MaxURLLength:           c.MaxURLLength,
+		EnableOutputParameters: c.EnableOutputParameters,
+		EnablePostActions:      c.EnablePostActions,
+	}, codec, sfn)
+	opts := httpapi.Options{Logger: logger, Verbose: c.Verbose}
+	if app.Local != nil {
+		opts.Local = app.Local
+	}
+	app.Handler = httpapi.New(app.Service, opts)
+	return app, nil
+}
+
+func (c *Config) codec(ctx context.Context) (*payload.Codec, bool, error) {
+	switch {
+	case c.DisableEncryption:
+		return &payload.Codec{}, false, nil
+	case c.KeyID != "":
+		return nil, false, errors.New("KEY_ID (KMS envelope encryption) is not supported by this build yet: use KEYRING or KEY_FILE")
+	case c.Keyring != "":
+		r, err := keyring.Parse([]byte(c.Keyring))
+		if err != nil {
+			return nil, false, fmt.Errorf("KEYRING: %w", err)
+		}
+		return &payload.Codec{Keys: r}, false, nil
+	default:
+		if c.CreateKeyFile {
+			r, created, err := keyring.LoadOrCreate(c.KeyFile)
+			if err != nil {
+				return nil, false, fmt.Errorf("key file: %w", err)
+			}
+			return &payload.Codec{Keys: r}, created, nil
+		}
+		r, err := keyring.Load(c.KeyFile)
+		if err != nil {
+			return nil, false, fmt.Errorf("key file: %w", err)
+		}
+		return &payload.Codec{Keys: r}, false, nil
+	}
+}
+
+// LoadLambda builds the service of a Lambda function from its environment.
+// Lambda always talks to AWS Step Functions.
+func LoadLambda(ctx context.Context) (*App, error) {
+	c, err := FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.SFN = SFNAWS
+	return Build(ctx, c, NewLogger(os.Stdout, c.Verbose))
+}
+
+// NewLogger returns the JSON logger both the server and Lambda use.
+func NewLogger(w *os.File, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// BaseURLForAddr is the base URL a local server listening on addr serves.
+func BaseURLForAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
