@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,6 +31,9 @@ const (
 // DefaultMaxURLLength is the longest URL handed out unless configured.
 const DefaultMaxURLLength = 8192
 
+// MaxPostBodyBytes bounds the JSON body of a post action's callback.
+const MaxPostBodyBytes = 256 << 10
+
 // MaxDataLength bounds the data parameter read at callback time, before
 // any decoding: no URL we create is longer.
 const MaxDataLength = 16384
@@ -45,6 +49,8 @@ type Config struct {
 	MaxURLLength           int
 	EnableOutputParameters bool
 	EnablePostActions      bool
+	// PostActions evaluates post actions (nil: they are unavailable).
+	PostActions PostActions
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -179,14 +185,14 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 			p.Cause = *a.Cause
 		}
 	case Post:
-		if !s.cfg.EnablePostActions {
+		if !s.cfg.EnablePostActions || s.cfg.PostActions == nil {
 			return nil, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
 		}
 		// Post actions are parameterised by their body, not the query.
 		p.Parameters = false
-		out, err := compactJSON(a.Outcomes)
+		out, err := s.cfg.PostActions.Compile(a.Outcomes)
 		if err != nil {
-			return nil, Errorf(CodeInvalidJSON, "action %s: outcomes is not valid JSON", a.Name)
+			return nil, err
 		}
 		p.Outcomes = out
 	}
@@ -248,6 +254,8 @@ type CallbackResult struct {
 	// Response is the action's response spec with parameters filled in, or
 	// nil for the service's own bodies.
 	Response *ResponseSpec
+	// Outcome is the post action outcome the body selected.
+	Outcome string
 	// Sent reports whether Step Functions was called and accepted the call.
 	Sent bool
 }
@@ -288,61 +296,138 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 		res.Response = spec
 	}
 
+	out := outcome{typ: p.Type, output: p.Output, errCode: p.Error, cause: p.Cause}
 	switch p.Type {
-	case Success:
-		output := p.Output
+	case Success, Failure:
 		if params != nil {
-			if output, err = fillJSON(output, params); err != nil {
+			if err := out.fill(params); err != nil {
 				return res, err
 			}
-			if len(output) > MaxOutputBytes {
-				return res, Errorf(CodeOutputFormatting, "the output with parameters is larger than Step Functions' %d bytes", MaxOutputBytes)
-			}
 		}
-		if req.DryRun {
-			return res, nil
-		}
-		err = s.sfn.SendTaskSuccess(ctx, p.Token, string(output))
-	case Failure:
-		errCode, cause := p.Error, p.Cause
-		if params != nil {
-			if errCode, err = fillString(errCode, params); err != nil {
-				return res, err
-			}
-			if cause, err = fillString(cause, params); err != nil {
-				return res, err
-			}
-			if utf8.RuneCountInString(errCode) > MaxErrorLength || utf8.RuneCountInString(cause) > MaxCauseLength {
-				return res, Errorf(CodeOutputFormatting, "the error or cause with parameters is longer than Step Functions allows")
-			}
-		}
-		if req.DryRun {
-			return res, nil
-		}
-		err = s.sfn.SendTaskFailure(ctx, p.Token, errCode, cause)
 	case Heartbeat:
-		if req.DryRun {
-			return res, nil
-		}
-		err = s.sfn.SendTaskHeartbeat(ctx, p.Token)
 	case Post:
-		if !s.cfg.EnablePostActions {
-			return res, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+		if out, err = s.postOutcome(req, p, res); err != nil {
+			return res, err
 		}
-		if req.Method != http.MethodPost && req.Method != http.MethodHead {
-			return res, &Error{Code: CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
-				Message: "a post action URL only accepts POST with a JSON body"}
-		}
-		return res, &Error{Code: CodePostActionsDisabled, Status: http.StatusNotImplemented,
-			Message: "post actions are not supported by this version"}
 	default:
 		return res, Errorf(CodeInvalidPayload, "unknown action type")
+	}
+	if req.DryRun {
+		return res, nil
+	}
+	switch out.typ {
+	case Success:
+		err = s.sfn.SendTaskSuccess(ctx, p.Token, string(out.output))
+	case Failure:
+		err = s.sfn.SendTaskFailure(ctx, p.Token, out.errCode, out.cause)
+	case Heartbeat:
+		err = s.sfn.SendTaskHeartbeat(ctx, p.Token)
 	}
 	if err != nil {
 		return res, AsError(err)
 	}
 	res.Sent = true
 	return res, nil
+}
+
+// outcome is what a callback sends to Step Functions.
+type outcome struct {
+	typ            ActionType // Success, Failure or Heartbeat
+	output         json.RawMessage
+	errCode, cause string
+}
+
+// fill substitutes output parameters, keeping Step Functions' limits.
+func (o *outcome) fill(params map[string]string) error {
+	var err error
+	switch o.typ {
+	case Success:
+		if o.output, err = fillJSON(o.output, params); err != nil {
+			return err
+		}
+		if len(o.output) > MaxOutputBytes {
+			return Errorf(CodeOutputFormatting, "the output with parameters is larger than Step Functions' %d bytes", MaxOutputBytes)
+		}
+	case Failure:
+		if o.errCode, err = fillString(o.errCode, params); err != nil {
+			return err
+		}
+		if o.cause, err = fillString(o.cause, params); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(o.errCode) > MaxErrorLength || utf8.RuneCountInString(o.cause) > MaxCauseLength {
+			return Errorf(CodeOutputFormatting, "the error or cause with parameters is longer than Step Functions allows")
+		}
+	}
+	return nil
+}
+
+// PostActions compiles and evaluates the outcomes of post actions (the
+// JSON Schema and JSONPath machinery lives outside the core).
+type PostActions interface {
+	// Compile checks an action's outcome list when its URL is created and
+	// returns the form to store in the payload. Problems are *Error values
+	// (InvalidPostActionOutcome, InvalidJsonPath).
+	Compile(outcomes json.RawMessage) (json.RawMessage, error)
+	// Select picks the first outcome whose schema accepts body (a JSON
+	// document) and says what to send. No match is InvalidPostActionBody.
+	Select(outcomes json.RawMessage, body []byte) (*PostOutcome, error)
+}
+
+// PostOutcome is the outcome a post action's body selected.
+type PostOutcome struct {
+	Name     string
+	Type     ActionType // Success, Failure or Heartbeat
+	Output   json.RawMessage
+	Error    string
+	Cause    string
+	Response *ResponseSpec
+}
+
+func (s *Service) postOutcome(req *CallbackRequest, p *Payload, res *CallbackResult) (outcome, error) {
+	if !s.cfg.EnablePostActions || s.cfg.PostActions == nil {
+		return outcome{}, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+	}
+	if req.Method != http.MethodPost {
+		return outcome{}, &Error{Code: CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
+			Message: "a post action URL only accepts POST with a JSON body"}
+	}
+	if !IsJSONContentType(req.ContentType) {
+		return outcome{}, &Error{Code: CodeUnsupportedMedia, Status: http.StatusUnsupportedMediaType,
+			Message: "a post action URL only accepts Content-Type: application/json"}
+	}
+	if len(req.Body) > MaxPostBodyBytes {
+		return outcome{}, &Error{Code: CodeBodyTooLarge, Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("the body is larger than %d bytes", MaxPostBodyBytes)}
+	}
+	if !json.Valid(req.Body) {
+		return outcome{}, Errorf(CodeInvalidPostActionBody, "the body is not valid JSON")
+	}
+	sel, err := s.cfg.PostActions.Select(p.Outcomes, req.Body)
+	if err != nil {
+		return outcome{}, err
+	}
+	res.Outcome = sel.Name
+	if sel.Response != nil {
+		res.Response = sel.Response
+	}
+	o := outcome{typ: sel.Type, output: sel.Output, errCode: sel.Error, cause: sel.Cause}
+	switch {
+	case o.typ == Success && len(o.output) > MaxOutputBytes:
+		return outcome{}, Errorf(CodeOutputFormatting, "the selected output is larger than Step Functions' %d bytes", MaxOutputBytes)
+	case o.typ == Failure && (utf8.RuneCountInString(o.errCode) > MaxErrorLength || utf8.RuneCountInString(o.cause) > MaxCauseLength):
+		return outcome{}, Errorf(CodeOutputFormatting, "the selected error or cause is longer than Step Functions allows")
+	case o.typ != Success && o.typ != Failure && o.typ != Heartbeat:
+		return outcome{}, Errorf(CodeInvalidPayload, "the post action selected an unknown outcome type")
+	}
+	return o, nil
+}
+
+// IsJSONContentType reports whether a Content-Type names JSON
+// (application/json or application/*+json, any parameters).
+func IsJSONContentType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")))
 }
 
 func (s *Service) decode(ctx context.Context, q url.Values) (*Payload, error) {

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -351,10 +349,7 @@ func itoa(n int64) string {
 	return string(b)
 }
 
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == TypeJSON || strings.HasSuffix(mt, "+json"))
-}
+func isJSON(contentType string) bool { return callbackurls.IsJSONContentType(contentType) }
 
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
