@@ -24,7 +24,7 @@ vet:
 
 ## lint: staticcheck (installed on demand from the Go module proxy)
 lint:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 ## build: the CLI and both Lambda bootstraps for arm64 and amd64
 build: $(CLI) lambdas
