@@ -1,0 +1,259 @@
+// Package postaction evaluates post actions, the webhook form of a callback
+// URL: the POSTed JSON body picks the first outcome whose JSON Schema
+// accepts it, and JSONPath expressions may copy parts of the body into the
+// output, error or cause sent to Step Functions.
+//
+// Schemas are compiled with github.com/santhosh-tekuri/jsonschema/v6
+// ($schema honoured, draft-07 when absent, as the reference's Python
+// jsonschema did; no $ref is ever loaded from the network or the file
+// system). Paths are RFC 9535 JSONPath, compiled with
+// github.com/theory/jsonpath. Both are checked when the URL is created, and
+// compiled forms are cached so that a warm callback compiles nothing.
+package postaction
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/theory/jsonpath"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+)
+
+// Limits. They bound what one URL can make a callback do: the outcome list
+// travels in the URL and the body is untrusted.
+const (
+	MaxOutcomes      = 32       // outcomes per post action
+	MaxOutcomesBytes = 64 << 10 // the outcome list as sent to CreateUrls
+	MaxSchemaBytes   = 32 << 10 // one schema, compacted
+	MaxPathLength    = 512      // one JSONPath expression, in bytes
+	MaxDescendants   = 2        // ".." segments in one expression
+	MaxBodyDepth     = 64       // nesting of the POSTed body
+	CacheSize        = 256      // compiled outcome lists kept
+	maxSelectedBytes = 262144   // Step Functions' output limit (callbackurls.MaxOutputBytes)
+	maxReasonLength  = 300      // of a library's error text in our messages
+	schemaURL        = "https://outcome.invalid/schema.json"
+)
+
+// Evaluator implements callbackurls.PostActions. It is safe for concurrent
+// use.
+type Evaluator struct {
+	cache *lru
+}
+
+var _ callbackurls.PostActions = (*Evaluator)(nil)
+
+// New returns an Evaluator with an empty cache.
+func New() *Evaluator {
+	return &Evaluator{cache: newLRU(CacheSize)}
+}
+
+// Compile checks an outcome list and returns its stored form: the same
+// list, compacted, with only the fields that matter for each outcome's type.
+func (e *Evaluator) Compile(outcomes json.RawMessage) (json.RawMessage, error) {
+	list, err := parseOutcomes(outcomes)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := list.marshal()
+	if err != nil {
+		return nil, err
+	}
+	e.cache.put(sha256.Sum256(stored), list)
+	return stored, nil
+}
+
+// Select picks the first outcome whose schema accepts body and computes what
+// to send. The caller has checked that body is one JSON document within
+// callbackurls.MaxPostBodyBytes.
+func (e *Evaluator) Select(stored json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
+	list, err := e.compiled(stored)
+	if err != nil {
+		return nil, err
+	}
+	if depth(body) > MaxBodyDepth {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody,
+			"the body is nested deeper than %d levels", MaxBodyDepth)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "the body is not valid JSON")
+	}
+	for i := range list {
+		o := &list[i]
+		if o.schema.Validate(doc) != nil {
+			continue
+		}
+		return o.result(body, doc)
+	}
+	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody,
+		"the body matches none of the post action's outcomes (%d schemas tried)", len(list))
+}
+
+// compiled returns the compiled form of a stored outcome list, from the
+// cache when it can.
+func (e *Evaluator) compiled(stored json.RawMessage) (outcomeList, error) {
+	key := sha256.Sum256(stored)
+	if list, ok := e.cache.get(key); ok {
+		return list, nil
+	}
+	list, err := parseOutcomes(stored)
+	if err != nil {
+		// Compile accepted it, so a newer library or a changed limit
+		// disagrees: the URL cannot be used any more.
+		msg := "the URL's post action outcomes cannot be used"
+		if ae, ok := err.(*callbackurls.Error); ok {
+			msg += ": " + ae.Message
+		}
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "%s", msg)
+	}
+	e.cache.put(key, list)
+	return list, nil
+}
+
+// result is what a selected outcome sends for body (doc is body decoded).
+func (o *outcome) result(body []byte, doc any) (*callbackurls.PostOutcome, error) {
+	r := &callbackurls.PostOutcome{Name: o.name, Type: o.typ, Error: o.errCode, Cause: o.cause}
+	if o.response != nil {
+		spec := *o.response // callers may change their copy
+		r.Response = &spec
+	}
+	switch o.typ {
+	case callbackurls.Success:
+		switch {
+		case o.outputBody:
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, body); err != nil {
+				return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "the body is not valid JSON")
+			}
+			r.Output = buf.Bytes()
+		case o.outputPath != nil:
+			out, err := marshalNodes(o.outputPath.Select(doc))
+			if err != nil {
+				return nil, err
+			}
+			r.Output = out
+		default:
+			r.Output = o.output
+		}
+		if len(r.Output) > maxSelectedBytes {
+			return nil, tooLarge()
+		}
+	case callbackurls.Failure:
+		var err error
+		if o.errorPath != nil {
+			if r.Error, err = pathText(o.errorPath, doc); err != nil {
+				return nil, err
+			}
+		}
+		if o.causePath != nil {
+			if r.Cause, err = pathText(o.causePath, doc); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r, nil
+}
+
+// pathText is an error_path or cause_path result, as the reference computes
+// it: the match itself when there is exactly one and it is a string, else
+// the JSON text of all matches; nothing when nothing matches.
+func pathText(p *jsonpath.Path, doc any) (string, error) {
+	nodes := p.Select(doc)
+	switch {
+	case len(nodes) == 0:
+		return "", nil
+	case len(nodes) == 1:
+		if s, ok := nodes[0].(string); ok {
+			return s, nil
+		}
+	}
+	b, err := marshalNodes(nodes)
+	return string(b), err
+}
+
+// marshalNodes writes nodes as a JSON array, stopping as soon as it is
+// larger than Step Functions accepts: "$..*" over a deep body selects
+// nested copies whose total size grows with the square of the depth.
+func marshalNodes(nodes jsonpath.NodeList) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep the body's text as it was
+	buf.WriteByte('[')
+	for i, n := range nodes {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(n); err != nil {
+			return nil, callbackurls.Errorf(callbackurls.CodeOutputFormatting, "a JSONPath match cannot be written as JSON")
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		if buf.Len() > maxSelectedBytes {
+			return nil, tooLarge()
+		}
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+func tooLarge() error {
+	return callbackurls.Errorf(callbackurls.CodeOutputFormatting,
+		"the selected output is larger than Step Functions' %d bytes", maxSelectedBytes)
+}
+
+// depth is the deepest nesting of arrays and objects in a JSON text.
+func depth(b []byte) int {
+	d, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			d++
+			deepest = max(deepest, d)
+		case c == ']' || c == '}':
+			d--
+		}
+	}
+	return deepest
+}
+
+// reason shortens a library's error text for a message.
+func reason(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	s = strings.ReplaceAll(s, `"`+schemaURL+`#"`, "the schema")
+	s = strings.ReplaceAll(s, schemaURL, "schema")
+	return truncate(s, maxReasonLength)
+}
+
+// truncate cuts s to at most n bytes on a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+func outcomeError(i int, name, format string, args ...any) error {
+	where := fmt.Sprintf("outcomes[%d]", i)
+	if name != "" {
+		where += " (" + name + ")"
+	}
+	return callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome, "%s: %s", where, fmt.Sprintf(format, args...))
+}
