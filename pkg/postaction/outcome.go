@@ -287,7 +287,12 @@ func (o *outcome) parseResponse(f fields, fail func(string, ...any) error) error
 		return fail("response is not valid JSON")
 	}
 	if b := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(b, []byte("{}")) {
-		o.response, o.stored.Response = &spec, b
+		// Read back, so that the callback sees the compacted json body.
+		var compact callbackurls.ResponseSpec
+		if err := json.Unmarshal(b, &compact); err != nil {
+			return fail("response is not valid JSON")
+		}
+		o.response, o.stored.Response = &compact, b
 	}
 	return nil
 }

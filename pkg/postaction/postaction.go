@@ -34,9 +34,10 @@ const (
 	MaxPathLength    = 512      // one JSONPath expression, in bytes
 	MaxDescendants   = 2        // ".." segments in one expression
 	MaxBodyDepth     = 64       // nesting of the POSTed body
+	MaxPathValues    = 10000    // values in a body that JSONPath reads
 	CacheSize        = 256      // compiled outcome lists kept
-	maxSelectedBytes = 262144   // Step Functions' output limit (callbackurls.MaxOutputBytes)
-	maxReasonLength  = 300      // of a library's error text in our messages
+	maxSelectedBytes = callbackurls.MaxOutputBytes
+	maxReasonLength  = 300 // of a library's error text in our messages
 	schemaURL        = "https://outcome.invalid/schema.json"
 )
 
@@ -76,7 +77,8 @@ func (e *Evaluator) Select(stored json.RawMessage, body []byte) (*callbackurls.P
 	if err != nil {
 		return nil, err
 	}
-	if depth(body) > MaxBodyDepth {
+	depth, values := shape(body)
+	if depth > MaxBodyDepth {
 		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody,
 			"the body is nested deeper than %d levels", MaxBodyDepth)
 	}
@@ -88,6 +90,10 @@ func (e *Evaluator) Select(stored json.RawMessage, body []byte) (*callbackurls.P
 		o := &list[i]
 		if o.schema.Validate(doc) != nil {
 			continue
+		}
+		if o.usesPaths() && values > MaxPathValues {
+			return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody,
+				"the body has about %d values; outcome %s reads it with JSONPath, which is limited to %d", values, o.name, MaxPathValues)
 		}
 		return o.result(body, doc)
 	}
@@ -114,6 +120,14 @@ func (e *Evaluator) compiled(stored json.RawMessage) (outcomeList, error) {
 	}
 	e.cache.put(key, list)
 	return list, nil
+}
+
+// usesPaths reports whether the outcome evaluates JSONPath. Evaluation
+// costs microseconds per value visited (match() and search() compile their
+// regular expression at every node), so such bodies are bounded by their
+// number of values, not only by their size.
+func (o *outcome) usesPaths() bool {
+	return o.outputPath != nil || o.errorPath != nil || o.causePath != nil
 }
 
 // result is what a selected outcome sends for body (doc is body decoded).
@@ -206,9 +220,11 @@ func tooLarge() error {
 		"the selected output is larger than Step Functions' %d bytes", maxSelectedBytes)
 }
 
-// depth is the deepest nesting of arrays and objects in a JSON text.
-func depth(b []byte) int {
-	d, deepest, inString := 0, 0, false
+// shape measures a JSON text: the deepest nesting of arrays and objects,
+// and about how many values it holds (every element and member counts).
+func shape(b []byte) (depth, values int) {
+	d, inString := 0, false
+	values = 1
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch {
@@ -223,12 +239,15 @@ func depth(b []byte) int {
 			inString = true
 		case c == '[' || c == '{':
 			d++
-			deepest = max(deepest, d)
+			depth = max(depth, d)
+			values++
 		case c == ']' || c == '}':
 			d--
+		case c == ',':
+			values++
 		}
 	}
-	return deepest
+	return depth, values
 }
 
 // reason shortens a library's error text for a message.
