@@ -1,0 +1,864 @@
+package lambdaapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
+)
+
+// The deployment the fixtures in testdata come through.
+const (
+	region    = "eu-west-1"
+	stageBase = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1"
+)
+
+// fixture is a real service (encrypted payloads, the SDK's Step Functions
+// client) wired to the Step Functions stand-in, behind the two Lambda
+// handlers as the functions build them.
+type fixture struct {
+	srv    *sfntest.Server
+	create func(context.Context, json.RawMessage) (any, error)
+	proxy  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+	logs   *bytes.Buffer
+}
+
+func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixture {
+	t.Helper()
+	key, err := keyring.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sfntest.New(t)
+	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, stepfunctions.New(srv.Client(t.Context())))
+	logs := &bytes.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	h := httpapi.New(svc, httpapi.Options{Logger: logger})
+	return &fixture{
+		srv:    srv,
+		create: createURLsHandler(svc, h, region, defaultBase, logger),
+		proxy:  ProxyHandler(h, region),
+		logs:   logs,
+	}
+}
+
+// newToken returns an open task's token shaped like a real one: 600-odd
+// characters of base64 alphabet with '=' in the middle.
+func (f *fixture) newToken(t *testing.T) string {
+	t.Helper()
+	a, b := make([]byte, 301), make([]byte, 160)
+	_, _ = rand.Read(a)
+	_, _ = rand.Read(b)
+	token := "AQCEAAAAKgAAAAMAAAAAAAAAA" + base64.StdEncoding.EncodeToString(a) + base64.StdEncoding.EncodeToString(b)
+	f.srv.AddTask(token)
+	return token
+}
+
+// createDirect creates URLs through a direct invoke and fails the test
+// unless it succeeds.
+func (f *fixture) createDirect(t *testing.T, req any) *callbackurls.CreateResponse {
+	t.Helper()
+	raw, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.create(t.Context(), raw)
+	if err != nil {
+		t.Fatalf("direct invoke returned a Lambda error: %v", err)
+	}
+	resp, ok := out.(*callbackurls.CreateResponse)
+	if !ok {
+		t.Fatalf("direct invoke returned %s, want a CreateResponse", mustJSON(t, out))
+	}
+	return resp
+}
+
+// callsFor is how many requests for token reached the stand-in.
+func (f *fixture) callsFor(token string) int {
+	n := 0
+	for _, c := range f.srv.Calls() {
+		if c.TaskToken == token {
+			n++
+		}
+	}
+	return n
+}
+
+func loadEvent(t *testing.T, name string) events.APIGatewayProxyRequest {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// respondEvent is the GET /respond fixture for the callback URL u.
+func respondEvent(t *testing.T, u string) events.APIGatewayProxyRequest {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u, stageBase+"/respond?") {
+		t.Fatalf("URL %s is not under %s/respond", u, stageBase)
+	}
+	ev := loadEvent(t, "get-respond.json")
+	setQuery(&ev, parsed.Query())
+	return ev
+}
+
+func setQuery(ev *events.APIGatewayProxyRequest, q url.Values) {
+	ev.MultiValueQueryStringParameters = q
+	ev.QueryStringParameters = make(map[string]string, len(q))
+	for k, vs := range q {
+		ev.QueryStringParameters[k] = vs[len(vs)-1] // API Gateway keeps the last
+	}
+}
+
+func setHeader(ev *events.APIGatewayProxyRequest, name, value string) {
+	for k := range ev.Headers {
+		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
+			delete(ev.Headers, k)
+			delete(ev.MultiValueHeaders, k)
+		}
+	}
+	ev.Headers[name] = value
+	ev.MultiValueHeaders[name] = []string{value}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// decoded is v's JSON read back into generic values.
+func decoded(t *testing.T, data string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		t.Fatalf("not JSON: %v: %q", err, data)
+	}
+	return v
+}
+
+// errorShape keeps an error body's code and step_functions_error, and
+// replaces a non-empty message and transaction id by markers.
+func errorShape(t *testing.T, body string) map[string]any {
+	t.Helper()
+	m, ok := decoded(t, body).(map[string]any)
+	if !ok {
+		t.Fatalf("error body is not an object: %s", body)
+	}
+	if s, _ := m["message"].(string); s != "" {
+		m["message"] = "<message>"
+	}
+	if s, _ := m["transaction_id"].(string); len(s) == 32 {
+		m["transaction_id"] = "<tid>"
+	}
+	return m
+}
+
+func approveRequest(token string) map[string]any {
+	return map[string]any{
+		"token": token,
+		"actions": []any{
+			map[string]any{"name": "approve", "type": "success", "output": map[string]any{"approved": true}},
+			map[string]any{"name": "reject", "type": "failure", "error": "Rejected", "cause": "not this time"},
+			map[string]any{"name": "ping", "type": "heartbeat"},
+		},
+	}
+}
+
+func TestDirectInvokeCreate(t *testing.T) {
+	const token = "AAAAKgAAAAIAAAAAAAAAAR6J3LYI50Qzc0ukkCD+d8CKvtNW3hYKR5bNUOk8j5HZOmgrRrjm57HRyb0H8nxhP/71LhZhedu9z4xlq8BRDRbDSZ6H8wOSxMMIBwwFsoLK10lV3uyOOTpZy0n/ur6Nn29R3XaHKN+gWFP+jpmMamyrdKeGd2GHxQI99u2eQ0dSb3cp1M621FnvF6nKYzAbhPHdZRjmkiGP0AdskrCczE+BCwrrXXXsMyE6RVPG2ad5KSIxeoh6pPWewDa1kHGHquii1kyQE5Jx7am3LriamSaPP7tTPs+o8J37QCjEsC1KrRCbK9lKOyPlzG6i++4qDa56RV+d2J8AltYSVbvUGPH/x2wxbKC8N66yzVRnscvFoIbNaF7R6I0LPryAlYGeJPzDAdLVOjmqoqWVweHgq7cNi0Qi3wfhf62MZRQocCwBOlaA22sWz0Csy5UP3uFmvjZG6eUQLecEfAbkpC4ZnojqPahc0thnXffbtTrqh7YKsnXp9n9M7OdKU0JoMAiEEkquTkhzB5PS8f+Za1f90iS9TqXtEFa3Yk/L+CkQUwLM8hYnk4LhOXe1MXdcRlgQYFG9dQypnmYcGlBRSabRc2zvMcPNbvPDTo6gTzh69NaLPpunMn5uT1Ln5WTl18kFn0vLTKqnKtfJwMWVGT1Y3lg="
+	valid := mustJSON(t, approveRequest(token))
+	tests := []struct {
+		name        string
+		defaultBase string
+		req         string
+		// wantURLs maps each action to its URL's prefix; wantErr is the
+		// error body's shape otherwise.
+		wantURLs map[string]string
+		wantErr  map[string]any
+	}{
+		{
+			name: "valid", defaultBase: stageBase, req: valid,
+			wantURLs: map[string]string{
+				"approve": stageBase + "/respond?action=approve&type=success&data=",
+				"reject":  stageBase + "/respond?action=reject&type=failure&data=",
+				"ping":    stageBase + "/respond?action=ping&type=heartbeat&data=",
+			},
+		},
+		{
+			name: "base_url in the request wins", defaultBase: stageBase,
+			req:      `{"token":"t0k3n","base_url":"https://hooks.example.com/cb/","actions":[{"name":"ok","type":"success","output":null}]}`,
+			wantURLs: map[string]string{"ok": "https://hooks.example.com/cb/respond?action=ok&type=success&data="},
+		},
+		{
+			name: "an object naming httpMethod without requestContext is a request", defaultBase: stageBase,
+			req:      `{"httpMethod":"POST","token":"t0k3n","actions":[{"name":"ok","type":"heartbeat"}]}`,
+			wantURLs: map[string]string{"ok": stageBase + "/respond?action=ok&type=heartbeat&data="},
+		},
+		{
+			name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "string", defaultBase: stageBase, req: `"t0k3n"`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "null", defaultBase: stageBase, req: `null`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "token is a number", defaultBase: stageBase,
+			req:     `{"token":42,"actions":[{"name":"ok","type":"heartbeat"}]}`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "actions is an object", defaultBase: stageBase,
+			req:     `{"token":"t0k3n","actions":{"name":"ok","type":"heartbeat"}}`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "no actions", defaultBase: stageBase, req: `{"token":"t0k3n","actions":[]}`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "success without output", defaultBase: stageBase,
+			req:     `{"token":"t0k3n","actions":[{"name":"ok","type":"success"}]}`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+		},
+		{
+			name: "no base URL anywhere", defaultBase: "", req: valid,
+			wantErr: map[string]any{"error": "ServiceError", "message": "<message>", "transaction_id": "<tid>"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, callbackurls.Config{Region: region}, tt.defaultBase)
+			out, err := f.create(t.Context(), json.RawMessage(tt.req))
+			if err != nil {
+				t.Fatalf("Lambda error %v; want every outcome as a result", err)
+			}
+			body := mustJSON(t, out)
+
+			if tt.wantErr != nil {
+				if diff := cmp.Diff(tt.wantErr, errorShape(t, body)); diff != "" {
+					t.Errorf("error body (-want +got):\n%s\nbody: %s", diff, body)
+				}
+			} else {
+				resp, ok := out.(*callbackurls.CreateResponse)
+				if !ok {
+					t.Fatalf("got %s, want a CreateResponse", body)
+				}
+				prefixes := map[string]string{}
+				for name, u := range resp.URLs {
+					prefix, _, _ := strings.Cut(u, "&data=")
+					prefixes[name] = prefix + "&data="
+				}
+				if diff := cmp.Diff(tt.wantURLs, prefixes); diff != "" {
+					t.Errorf("URLs (-want +got):\n%s", diff)
+				}
+				if len(resp.TransactionID) != 32 {
+					t.Errorf("transaction_id = %q", resp.TransactionID)
+				}
+			}
+
+			// One log line per invoke, with the outcome and never the token.
+			logs := strings.TrimSpace(f.logs.String())
+			if strings.Contains(logs, token) || strings.Contains(logs, "t0k3n") {
+				t.Errorf("the log holds the task token: %s", logs)
+			}
+			lines := strings.Split(logs, "\n")
+			if len(lines) != 1 {
+				t.Fatalf("%d log lines, want 1:\n%s", len(lines), logs)
+			}
+			line, _ := decoded(t, lines[0]).(map[string]any)
+			got := map[string]any{"msg": line["msg"], "outcome": line["outcome"], "error": line["error"]}
+			want := map[string]any{"msg": "invoke", "outcome": "created", "error": nil}
+			if tt.wantErr != nil {
+				want["outcome"], want["error"] = "rejected", tt.wantErr["error"]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("log line (-want +got):\n%s\nline: %s", diff, lines[0])
+			}
+			if _, ok := line["duration_ms"].(float64); !ok {
+				t.Errorf("log line has no duration_ms: %s", lines[0])
+			}
+			if tid, _ := line["transaction_id"].(string); tt.wantErr == nil || tt.wantErr["transaction_id"] != nil {
+				if len(tid) != 32 {
+					t.Errorf("log line transaction_id = %q: %s", tid, lines[0])
+				}
+			}
+		})
+	}
+}
+
+func TestProxyCreateURLs(t *testing.T) {
+	const body = `{"token":"AAAAKgAAAAIAAAAAAAAAAUyIYVx/PV5iARF8jsQ8y7zWn7nc8crKpYzOVRUNzdNG","actions":[{"name":"approve","type":"success","output":{"approved":true}}]}`
+	type want struct {
+		status  int
+		headers map[string]string
+		// urlPrefix is the approve URL's start on success; errBody the
+		// error body's shape otherwise.
+		urlPrefix string
+		errBody   map[string]any
+	}
+	jsonType := map[string]string{"Content-Type": "application/json"}
+	invalidJSON := map[string]any{"error": "InvalidJSON", "message": "<message>"}
+	tests := []struct {
+		name   string
+		mutate func(ev *events.APIGatewayProxyRequest)
+		want   want
+	}{
+		{
+			name: "POST", mutate: func(*events.APIGatewayProxyRequest) {},
+			want: want{status: 200, headers: jsonType, urlPrefix: stageBase + "/respond?action=approve&type=success&data="},
+		},
+		{
+			name: "base URL from another API and stage",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				ev.RequestContext.APIID, ev.RequestContext.Stage = "zz9yy8xx7w", "prod"
+			},
+			want: want{status: 200, headers: jsonType,
+				urlPrefix: "https://zz9yy8xx7w.execute-api.eu-west-1.amazonaws.com/prod/respond?action=approve&type=success&data="},
+		},
+		{
+			name: "base64-encoded body",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(body)), true
+			},
+			want: want{status: 200, headers: jsonType, urlPrefix: stageBase + "/respond?action=approve&type=success&data="},
+		},
+		{
+			name:   "single-value headers only",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.MultiValueHeaders = nil },
+			want:   want{status: 200, headers: jsonType, urlPrefix: stageBase + "/respond?action=approve&type=success&data="},
+		},
+		{
+			name:   "GET",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.HTTPMethod, ev.Body = "GET", "" },
+			want: want{status: 405, headers: map[string]string{"Allow": "POST", "Content-Type": "application/json"},
+				errBody: map[string]any{"error": "MethodNotAllowed", "message": "<message>"}},
+		},
+		{
+			name:   "text/plain body",
+			mutate: func(ev *events.APIGatewayProxyRequest) { setHeader(ev, "content-type", "text/plain") },
+			want: want{status: 415, headers: jsonType,
+				errBody: map[string]any{"error": "UnsupportedMediaType", "message": "<message>"}},
+		},
+		{
+			name:   "bad JSON",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Body = `{"token":` },
+			want:   want{status: 400, headers: jsonType, errBody: invalidJSON},
+		},
+		{
+			name:   "wrong shape",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Body = `{"token":"t","actions":"approve"}` },
+			want:   want{status: 400, headers: jsonType, errBody: invalidJSON},
+		},
+		{
+			name:   "body flagged base64 but not base64",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.IsBase64Encoded = true },
+			want:   want{status: 400, headers: jsonType, errBody: invalidJSON},
+		},
+		{
+			name:   "no stage in the event and no configured base",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.RequestContext.Stage = "" },
+			want: want{status: 500, headers: jsonType,
+				errBody: map[string]any{"error": "ServiceError", "message": "<message>", "transaction_id": "<tid>"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The direct-invoke default base must not leak into HTTP calls.
+			f := newFixture(t, callbackurls.Config{Region: region}, "")
+			ev := loadEvent(t, "post-urls.json")
+			ev.Body = body
+			tt.mutate(&ev)
+			out, err := f.create(t.Context(), json.RawMessage(mustJSON(t, ev)))
+			if err != nil {
+				t.Fatalf("Lambda error %v; want an HTTP response", err)
+			}
+			resp, ok := out.(events.APIGatewayProxyResponse)
+			if !ok {
+				t.Fatalf("got %T %s, want an APIGatewayProxyResponse", out, mustJSON(t, out))
+			}
+			if resp.StatusCode != tt.want.status {
+				t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.want.status, resp.Body)
+			}
+			checkHeaders(t, resp, tt.want.headers)
+			if resp.IsBase64Encoded {
+				t.Errorf("a JSON response is base64-encoded")
+			}
+			if tt.want.errBody != nil {
+				if diff := cmp.Diff(tt.want.errBody, errorShape(t, resp.Body)); diff != "" {
+					t.Errorf("error body (-want +got):\n%s", diff)
+				}
+				return
+			}
+			var created callbackurls.CreateResponse
+			if err := json.Unmarshal([]byte(resp.Body), &created); err != nil {
+				t.Fatal(err)
+			}
+			if got := created.URLs["approve"]; !strings.HasPrefix(got, tt.want.urlPrefix) || len(got) == len(tt.want.urlPrefix) {
+				t.Errorf("approve URL = %s, want %s<data>", got, tt.want.urlPrefix)
+			}
+		})
+	}
+}
+
+// checkHeaders checks want against both header maps of resp, and that the
+// single-value map is the first of each multi-value list.
+func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got := resp.Headers[k]; got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	first := map[string]string{}
+	for k, vs := range resp.MultiValueHeaders {
+		first[k] = vs[0]
+	}
+	if diff := cmp.Diff(first, resp.Headers); diff != "" {
+		t.Errorf("Headers are not the first MultiValueHeaders (-multi +single):\n%s", diff)
+	}
+}
+
+func TestProxyRespond(t *testing.T) {
+	f := newFixture(t, callbackurls.Config{Region: region, EnableOutputParameters: true}, stageBase)
+	type want struct {
+		status      int
+		contentType string
+		body        any    // the JSON body, with "<tid>" for the transaction id
+		bodyPrefix  string // a non-JSON body's start
+		task        *sfntest.TaskState
+		calls       int // requests for the task that reached Step Functions
+	}
+	open := &sfntest.TaskState{Status: sfntest.StatusOpen}
+	tests := []struct {
+		name   string
+		req    func(token string) map[string]any // approveRequest when nil
+		action string
+		mutate func(ev *events.APIGatewayProxyRequest)
+		before int // clicks before the one checked
+		want   want
+	}{
+		{
+			name: "GET success", action: "approve",
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+		},
+		{
+			name: "GET failure", action: "reject",
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "reject", "type": "failure"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusFailed, Error: "Rejected", Cause: "not this time"}, calls: 1},
+		},
+		{
+			name: "heartbeat twice", action: "ping", before: 1,
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "ping", "type": "heartbeat"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 2}, calls: 2},
+		},
+		{
+			name: "Accept text/html", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				setHeader(ev, "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
+			},
+			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>", calls: -1},
+		},
+		{
+			name: "HEAD has no side effect", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.HTTPMethod = http.MethodHead },
+			want:   want{status: 200, contentType: "application/json", task: open},
+		},
+		{
+			name: "second click", action: "approve", before: 1,
+			want: want{status: 400, contentType: "application/json",
+				body: map[string]any{"error": "StepFunctionsError", "message": "<message>", "transaction_id": "<tid>",
+					"step_functions_error": "TaskTimedOut"},
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 2},
+		},
+		{
+			name: "tampered data", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				q := url.Values(ev.MultiValueQueryStringParameters)
+				data := []byte(q.Get("data"))
+				i := len(data) / 2
+				if data[i] == 'A' {
+					data[i] = 'B'
+				} else {
+					data[i] = 'A'
+				}
+				q.Set("data", string(data))
+				setQuery(ev, q)
+			},
+			want: want{status: 400, contentType: "application/json",
+				body: map[string]any{"error": "InvalidPayload", "message": "<message>"}, task: open},
+		},
+		{
+			name: "multi-value query parameters fill the output", action: "approve",
+			req: func(token string) map[string]any {
+				return map[string]any{
+					"token": token, "enable_output_parameters": true,
+					"actions": []any{map[string]any{"name": "approve", "type": "success",
+						"output": map[string]any{"approved": true, "by": "${approver}", "note": "$note"}}},
+				}
+			},
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				q := url.Values(ev.MultiValueQueryStringParameters)
+				q["approver"] = []string{"alice", "bob"}
+				q["note"] = []string{"ok & done"}
+				setQuery(ev, q)
+			},
+			want: want{status: 200, contentType: "application/json",
+				body:  map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				task:  &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"by":"alice","note":"ok \u0026 done"}`},
+				calls: 1},
+		},
+		{
+			name: "two data parameters", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				q := url.Values(ev.MultiValueQueryStringParameters)
+				q.Add("data", q.Get("data"))
+				setQuery(ev, q)
+			},
+			want: want{status: 400, contentType: "application/json",
+				body: map[string]any{"error": "InvalidPayload", "message": "<message>"}, task: open},
+		},
+		{
+			name: "single-value query parameters only", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.MultiValueQueryStringParameters = nil },
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+		},
+		{
+			name: "proxy resource with the stage in the path", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Resource, ev.Path = "/{proxy+}", "/v1/respond" },
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+		},
+		{
+			name: "POST with a base64-encoded body", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				ev.HTTPMethod = http.MethodPost
+				setHeader(ev, "Content-Type", "application/json")
+				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(`{"from":"webhook"}`)), true
+			},
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := f.newToken(t)
+			req := approveRequest(token)
+			if tt.req != nil {
+				req = tt.req(token)
+			}
+			created := f.createDirect(t, req)
+			ev := respondEvent(t, created.URLs[tt.action])
+			if tt.mutate != nil {
+				tt.mutate(&ev)
+			}
+
+			var resp events.APIGatewayProxyResponse
+			for range tt.before + 1 {
+				var err error
+				if resp, err = f.proxy(t.Context(), ev); err != nil {
+					t.Fatalf("Lambda error %v; want an HTTP response", err)
+				}
+			}
+
+			if resp.StatusCode != tt.want.status {
+				t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.want.status, resp.Body)
+			}
+			checkHeaders(t, resp, map[string]string{"Content-Type": tt.want.contentType, "Cache-Control": "no-store"})
+			if resp.IsBase64Encoded {
+				t.Errorf("a text response is base64-encoded")
+			}
+			switch {
+			case ev.HTTPMethod == http.MethodHead:
+				if resp.Body != "" {
+					t.Errorf("HEAD response has a body: %q", resp.Body)
+				}
+			case tt.want.body != nil:
+				got := decoded(t, resp.Body)
+				if m, ok := got.(map[string]any); ok {
+					if m["transaction_id"] == created.TransactionID {
+						m["transaction_id"] = "<tid>"
+					}
+					if s, _ := m["message"].(string); s != "" {
+						m["message"] = "<message>"
+					}
+				}
+				if diff := cmp.Diff(tt.want.body, got); diff != "" {
+					t.Errorf("body (-want +got):\n%s", diff)
+				}
+			default:
+				if !strings.HasPrefix(strings.ToLower(resp.Body), tt.want.bodyPrefix) {
+					t.Errorf("body starts %.60q, want %q", resp.Body, tt.want.bodyPrefix)
+				}
+			}
+			if tt.want.task != nil {
+				got, _ := f.srv.Task(token)
+				if diff := cmp.Diff(*tt.want.task, got); diff != "" {
+					t.Errorf("task (-want +got):\n%s", diff)
+				}
+			}
+			if tt.want.calls >= 0 {
+				if got := f.callsFor(token); got != tt.want.calls {
+					t.Errorf("%d calls reached Step Functions, want %d", got, tt.want.calls)
+				}
+			}
+		})
+	}
+}
+
+// TestProxyAdapter checks the event and response conversions with plain
+// handlers: it needs no service and starts nothing.
+func TestProxyAdapter(t *testing.T) {
+	t.Run("request", func(t *testing.T) {
+		type seen struct {
+			Method, Path, RawQuery, Host, RemoteAddr, RequestURI string
+			Query                                                url.Values
+			Accept, XForwardedFor                                []string
+			ContentLength                                        int64
+			Body                                                 string
+		}
+		var got seen
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got.Method, got.Path, got.RawQuery = r.Method, r.URL.Path, r.URL.RawQuery
+			got.Host, got.RemoteAddr, got.RequestURI = r.Host, r.RemoteAddr, r.RequestURI
+			got.Query = r.URL.Query()
+			got.Accept, got.XForwardedFor = r.Header.Values("Accept"), r.Header.Values("X-Forwarded-For")
+			got.ContentLength = r.ContentLength
+			b, _ := io.ReadAll(r.Body)
+			got.Body = string(b)
+		})
+		ev := loadEvent(t, "get-respond.json")
+		ev.HTTPMethod = http.MethodPost
+		ev.Resource, ev.Path = "/{proxy+}", "/v1/respond"
+		ev.MultiValueHeaders["Accept"] = []string{"text/html", "application/json"}
+		setQuery(&ev, url.Values{"a": {"1", "2"}, "b": {"x y&z"}})
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte("héllo")), true
+
+		resp, err := ProxyHandler(h, region)(t.Context(), ev)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, error %v", resp.StatusCode, err)
+		}
+		want := seen{
+			Method: "POST", Path: "/respond", RawQuery: "a=1&a=2&b=x+y%26z",
+			Host: "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", RemoteAddr: "81.2.69.160:0",
+			RequestURI: "/respond?a=1&a=2&b=x+y%26z",
+			Query:      url.Values{"a": {"1", "2"}, "b": {"x y&z"}},
+			Accept:     []string{"text/html", "application/json"}, XForwardedFor: []string{"81.2.69.160, 64.252.110.139"},
+			ContentLength: 6, Body: "héllo",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("request (-want +got):\n%s", diff)
+		}
+	})
+
+	tests := []struct {
+		name    string
+		method  string
+		handler http.HandlerFunc
+		want    events.APIGatewayProxyResponse
+	}{
+		{
+			name: "text with multi-value headers",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Add("Set-Cookie", "a=1")
+				w.Header().Add("Set-Cookie", "b=2")
+				w.WriteHeader(http.StatusCreated)
+				w.Header().Set("X-Late", "ignored, as net/http does")
+				_, _ = io.WriteString(w, "made")
+			},
+			want: events.APIGatewayProxyResponse{
+				StatusCode: 201,
+				Headers:    map[string]string{"Content-Type": "text/plain; charset=utf-8", "Set-Cookie": "a=1"},
+				MultiValueHeaders: map[string][]string{
+					"Content-Type": {"text/plain; charset=utf-8"}, "Set-Cookie": {"a=1", "b=2"},
+				},
+				Body: "made",
+			},
+		},
+		{
+			name: "binary is base64",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "image/png")
+				_, _ = w.Write([]byte{0x89, 'P', 'N', 'G', 0})
+			},
+			want: events.APIGatewayProxyResponse{
+				StatusCode:        200,
+				Headers:           map[string]string{"Content-Type": "image/png"},
+				MultiValueHeaders: map[string][]string{"Content-Type": {"image/png"}},
+				Body:              base64.StdEncoding.EncodeToString([]byte{0x89, 'P', 'N', 'G', 0}),
+				IsBase64Encoded:   true,
+			},
+		},
+		{
+			name: "problem+json is text",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusTeapot)
+				_, _ = io.WriteString(w, `{"title":"short and stout"}`)
+			},
+			want: events.APIGatewayProxyResponse{
+				StatusCode:        418,
+				Headers:           map[string]string{"Content-Type": "application/problem+json"},
+				MultiValueHeaders: map[string][]string{"Content-Type": {"application/problem+json"}},
+				Body:              `{"title":"short and stout"}`,
+			},
+		},
+		{
+			name: "no content type is sniffed",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, "plain words")
+			},
+			want: events.APIGatewayProxyResponse{
+				StatusCode:        200,
+				Headers:           map[string]string{"Content-Type": "text/plain; charset=utf-8"},
+				MultiValueHeaders: map[string][]string{"Content-Type": {"text/plain; charset=utf-8"}},
+				Body:              "plain words",
+			},
+		},
+		{
+			name: "nothing written", handler: func(http.ResponseWriter, *http.Request) {},
+			want: events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{}, MultiValueHeaders: map[string][]string{}},
+		},
+		{
+			name: "HEAD drops the body", method: http.MethodHead,
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"ok":true}`)
+			},
+			want: events.APIGatewayProxyResponse{
+				StatusCode:        200,
+				Headers:           map[string]string{"Content-Type": "application/json"},
+				MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+			},
+		},
+		{
+			name:    "panic is a 500, not a Lambda error",
+			handler: func(http.ResponseWriter, *http.Request) { panic("boom") },
+			want: events.APIGatewayProxyResponse{
+				StatusCode: 500,
+				Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+				MultiValueHeaders: map[string][]string{
+					"Content-Type": {"application/json"}, "Cache-Control": {"no-store"},
+				},
+				Body: `{"error":"ServiceError","message":"internal error"}`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := loadEvent(t, "get-respond.json")
+			if tt.method != "" {
+				ev.HTTPMethod = tt.method
+			}
+			if strings.HasPrefix(tt.name, "panic") {
+				// Keep the expected panic's stack out of the test output.
+				prev := slog.Default()
+				slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+				t.Cleanup(func() { slog.SetDefault(prev) })
+			}
+			got, err := ProxyHandler(tt.handler, region)(t.Context(), ev)
+			if err != nil {
+				t.Fatalf("Lambda error %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRequestPath(t *testing.T) {
+	tests := []struct {
+		resource, path, stage, want string
+	}{
+		{"/urls", "/urls", "v1", "/urls"},
+		{"/respond", "/respond", "v1", "/respond"},
+		{"/respond", "/callbacks/respond", "v1", "/respond"}, // custom domain base path
+		{"/{proxy+}", "/v1/respond", "v1", "/respond"},
+		{"/{proxy+}", "/v1", "v1", "/"},
+		{"/{proxy+}", "/v10/respond", "v1", "/v10/respond"},
+		{"/{proxy+}", "/healthz", "v1", "/healthz"},
+		{"/{proxy+}", "/v1/healthz", "", "/v1/healthz"},
+		{"", "", "v1", "/"},
+	}
+	for _, tt := range tests {
+		ev := &events.APIGatewayProxyRequest{Resource: tt.resource, Path: tt.path}
+		ev.RequestContext.Stage = tt.stage
+		if got := requestPath(ev); got != tt.want {
+			t.Errorf("requestPath(resource %q, path %q, stage %q) = %q, want %q", tt.resource, tt.path, tt.stage, got, tt.want)
+		}
+	}
+}
+
+// TestProxyHealthz runs the real handler for the one route that needs no
+// service state: HEAD and GET /healthz through a {proxy+} resource.
+func TestProxyHealthz(t *testing.T) {
+	h := httpapi.New(callbackurls.New(callbackurls.Config{}, &payload.Codec{}, nil),
+		httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		ev := loadEvent(t, "get-respond.json")
+		ev.HTTPMethod, ev.Resource, ev.Path = method, "/{proxy+}", "/v1/healthz"
+		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
+		resp, err := ProxyHandler(h, region)(t.Context(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody := `{"status":"ok"}`
+		if method == http.MethodHead {
+			wantBody = ""
+		}
+		if resp.StatusCode != 200 || resp.Body != wantBody {
+			t.Errorf("%s /healthz = %d %q, want 200 %q", method, resp.StatusCode, resp.Body, wantBody)
+		}
+	}
+}
