@@ -20,6 +20,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
@@ -211,6 +212,7 @@ func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
 		MaxURLLength:           c.MaxURLLength,
 		EnableOutputParameters: c.EnableOutputParameters,
 		EnablePostActions:      c.EnablePostActions,
+		PostActions:            postaction.New(),
 	}, codec, sfn)
 	opts := httpapi.Options{Logger: logger, Verbose: c.Verbose}
 	if app.Local != nil {

@@ -222,6 +222,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	if err != nil {
+		if callbackurls.AsError(err).Code == callbackurls.CodeMethodNotAllowed {
+			// A post action URL takes only POST; a 405 names what is allowed.
+			w.Header().Set("Allow", http.MethodPost)
+		}
 		fail(w, r, err, res.TransactionID)
 		return
 	}
