@@ -1,0 +1,62 @@
+package kmskeys_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+// FuzzDecodeKMS feeds the decoder of a KMS deployment arbitrary data
+// parameters, with real encrypted data keys in the seeds so that mutations
+// reach both KMS (an altered key) and the payload cipher (an altered body).
+// Whatever comes in, the answer is a payload or a 4xx, never a 5xx: the
+// stand-in never fails on its own, so a 5xx would be a misclassified input.
+func FuzzDecodeKMS(f *testing.F) {
+	ctx := context.Background()
+	srv := kmstest.New(f)
+	src, err := kmskeys.New(srv.Client(ctx), kmskeys.Options{KeyID: kmstest.Alias})
+	if err != nil {
+		f.Fatal(err)
+	}
+	codec := &payload.Codec{Keys: src}
+	for _, p := range []*callbackurls.Payload{
+		benchPayload(),
+		{Token: "t", Action: "ping", Type: callbackurls.Heartbeat},
+		{Token: strings.Repeat("QUJD", 170) + "==QQ==", Action: "reject", Type: callbackurls.Failure, Error: "e", Cause: strings.Repeat("c", 300)},
+	} {
+		data, err := codec.Encode(ctx, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		raw, _ := base64.RawURLEncoding.DecodeString(data[2:])
+		f.Add("3-" + base64.RawURLEncoding.EncodeToString(raw[:187]))
+	}
+	f.Add("3-")
+	f.Add("3-AgC4")
+	f.Add("1-e30")
+	f.Add("2-AYAAA")
+	f.Add("3-" + base64.RawURLEncoding.EncodeToString(append([]byte{2, 0xff, 0xff}, make([]byte, 64)...)))
+
+	f.Fuzz(func(t *testing.T, data string) {
+		p, err := codec.Decode(ctx, data)
+		if err == nil {
+			if p.Token == "" || p.Action == "" || !p.Type.Valid() {
+				t.Fatalf("decoded an incomplete payload: %+v", p)
+			}
+			return
+		}
+		e := callbackurls.AsError(err)
+		if e.Status >= http.StatusInternalServerError || errors.Is(err, callbackurls.ErrUnavailable) {
+			t.Fatalf("Decode(%q): %d %s: %v", data, e.Status, e.Code, err)
+		}
+	})
+}

@@ -1,0 +1,182 @@
+package kmskeys_test
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/json"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+// apiBase is an API Gateway stage URL, the base of the issue's length goals.
+const apiBase = "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1"
+
+// clock is a settable clock for cache ages.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// sfnCall is one call the fake Step Functions received.
+type sfnCall struct {
+	Op, Token, Output, Error, Cause string
+}
+
+// fakeSFN is an in-process Step Functions that accepts and records calls.
+type fakeSFN struct {
+	mu    sync.Mutex
+	calls []sfnCall
+}
+
+func (f *fakeSFN) record(c sfnCall) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+	return nil
+}
+
+func (f *fakeSFN) SendTaskSuccess(_ context.Context, token, output string) error {
+	return f.record(sfnCall{Op: "success", Token: token, Output: output})
+}
+
+func (f *fakeSFN) SendTaskFailure(_ context.Context, token, errorCode, cause string) error {
+	return f.record(sfnCall{Op: "failure", Token: token, Error: errorCode, Cause: cause})
+}
+
+func (f *fakeSFN) SendTaskHeartbeat(_ context.Context, token string) error {
+	return f.record(sfnCall{Op: "heartbeat", Token: token})
+}
+
+func (f *fakeSFN) Calls() []sfnCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sfnCall(nil), f.calls...)
+}
+
+// newSource is a Source on srv's client; each is a separate "function"
+// with its own caches.
+func newSource(t testing.TB, srv *kmstest.Server, opts kmskeys.Options) *kmskeys.Source {
+	t.Helper()
+	if opts.KeyID == "" {
+		opts.KeyID = kmstest.Alias
+	}
+	s, err := kmskeys.New(srv.Client(context.Background()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newService(keys payload.KeySource, sfn callbackurls.StepFunctions, now func() time.Time) *callbackurls.Service {
+	return callbackurls.New(callbackurls.Config{BaseURL: apiBase, Now: now}, &payload.Codec{Keys: keys}, sfn)
+}
+
+// twoActions is the reference's two-action example for token.
+func twoActions(token string) string {
+	tok, _ := json.Marshal(token)
+	return `{"token":` + string(tok) + `,"actions":[
+	{"name":"approve","type":"success","output":{"name_in_output":"Ben"}},
+	{"name":"reject","type":"failure","error":"rejected","cause":"Ben rejected it"}]}`
+}
+
+// threeActions adds a heartbeat to the two.
+func threeActions(token string) string {
+	tok, _ := json.Marshal(token)
+	return `{"token":` + string(tok) + `,"actions":[
+	{"name":"approve","type":"success","output":{"name_in_output":"Ben"}},
+	{"name":"reject","type":"failure","error":"rejected","cause":"Ben rejected it"},
+	{"name":"ping","type":"heartbeat"}]}`
+}
+
+func create(t testing.TB, svc *callbackurls.Service, body string) (map[string]string, error) {
+	t.Helper()
+	req, err := callbackurls.ParseCreateRequest([]byte(body))
+	if err != nil {
+		t.Fatalf("ParseCreateRequest: %v", err)
+	}
+	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.URLs, nil
+}
+
+func mustCreate(t testing.TB, svc *callbackurls.Service, body string) map[string]string {
+	t.Helper()
+	urls, err := create(t, svc, body)
+	if err != nil {
+		t.Fatalf("CreateURLs: %v", err)
+	}
+	return urls
+}
+
+func respond(t testing.TB, svc *callbackurls.Service, rawURL string) (*callbackurls.CallbackResult, error) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("url.Parse: %v", err)
+	}
+	return svc.Respond(context.Background(), &callbackurls.CallbackRequest{Method: "GET", Query: u.Query()})
+}
+
+func dataOf(t testing.TB, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get(callbackurls.QueryData)
+}
+
+// fixedKey is a KeySource sealing with a given KMS data key, to make URLs
+// whose encrypted key was made in unusual ways.
+type fixedKey struct {
+	blob []byte
+	aead cipher.AEAD
+}
+
+func newFixedKey(t testing.TB, blob, plain []byte) *fixedKey {
+	t.Helper()
+	block, err := aes.NewCipher(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixedKey{blob: blob, aead: aead}
+}
+
+func (k *fixedKey) EncryptionKey(context.Context) (byte, []byte, cipher.AEAD, error) {
+	return payload.ModeKMS, k.blob, k.aead, nil
+}
+
+func (k *fixedKey) DecryptionKey(context.Context, byte, []byte) (cipher.AEAD, error) {
+	return k.aead, nil
+}
+
+var token = corpus.Tokens()[0]

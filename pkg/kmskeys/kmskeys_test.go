@@ -1,0 +1,168 @@
+package kmskeys_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
+)
+
+type kmsCounts struct{ GenerateDataKey, Decrypt int }
+
+func counts(srv *kmstest.Server) kmsCounts {
+	return kmsCounts{srv.Count("GenerateDataKey"), srv.Count("Decrypt")}
+}
+
+// TestCallCounts follows one deployment through a day in the life: a
+// CreateUrls function and a ProcessCallback function, each with its own
+// Source, and counts the KMS calls each step makes.
+func TestCallCounts(t *testing.T) {
+	srv := kmstest.New(t)
+	clk := newClock()
+	sfn := &fakeSFN{}
+	creator := newService(newSource(t, srv, kmskeys.Options{Now: clk.Now}), sfn, clk.Now)
+	opener := newService(newSource(t, srv, kmskeys.Options{Now: clk.Now}), sfn, clk.Now)
+
+	var first, second, third map[string]string
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+		want kmsCounts
+	}{
+		{"cold create, three actions", func(t *testing.T) { first = mustCreate(t, creator, threeActions(token)) }, kmsCounts{1, 0}},
+		{"warm create", func(t *testing.T) { second = mustCreate(t, creator, threeActions(token)) }, kmsCounts{0, 0}},
+		{"cold callback", func(t *testing.T) { mustRespond(t, opener, first["approve"]) }, kmsCounts{0, 1}},
+		{"warm callback, same URL", func(t *testing.T) { mustRespond(t, opener, first["approve"]) }, kmsCounts{0, 0}},
+		{"warm callback, another URL of the call", func(t *testing.T) { mustRespond(t, opener, first["ping"]) }, kmsCounts{0, 0}},
+		{"warm callback, URL of another call with the same data key", func(t *testing.T) { mustRespond(t, opener, second["reject"]) }, kmsCounts{0, 0}},
+		{"create after the data key's max age", func(t *testing.T) {
+			clk.Advance(kmskeys.DefaultDataKeyMaxAge)
+			third = mustCreate(t, creator, threeActions(token))
+		}, kmsCounts{1, 0}},
+		{"callback with the new data key", func(t *testing.T) { mustRespond(t, opener, third["ping"]) }, kmsCounts{0, 1}},
+		{"the creating function opens its own URLs without KMS", func(t *testing.T) { mustRespond(t, creator, third["approve"]) }, kmsCounts{0, 0}},
+		{"callback with the old data key, still cached", func(t *testing.T) { mustRespond(t, opener, first["ping"]) }, kmsCounts{0, 0}},
+		{"callback after the cache's max age", func(t *testing.T) {
+			clk.Advance(kmskeys.DefaultCacheMaxAge)
+			mustRespond(t, opener, first["ping"])
+		}, kmsCounts{0, 1}},
+	}
+	for _, step := range steps {
+		srv.Reset()
+		step.do(t)
+		if diff := cmp.Diff(step.want, counts(srv)); diff != "" {
+			t.Errorf("%s: KMS calls (-want +got):\n%s", step.name, diff)
+		}
+	}
+}
+
+func mustRespond(t testing.TB, svc *callbackurls.Service, rawURL string) {
+	t.Helper()
+	res, err := respond(t, svc, rawURL)
+	if err != nil {
+		t.Fatalf("Respond: %v", err)
+	}
+	if !res.Sent {
+		t.Fatalf("Respond did not send")
+	}
+}
+
+// TestDataKeyReuse: a data key serves a bounded number of URLs and a
+// bounded time, however the URLs are spread over calls.
+func TestDataKeyReuse(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    kmskeys.Options
+		calls   []int           // actions per CreateUrls call (1, 2 or 3)
+		advance []time.Duration // before each call
+		want    []int           // GenerateDataKey calls made by each call
+	}{
+		{"defaults", kmskeys.Options{}, []int{3, 3, 3}, nil, []int{1, 0, 0}},
+		{"max uses spent within a call", kmskeys.Options{DataKeyMaxUses: 2}, []int{3, 1, 2}, nil, []int{2, 0, 1}},
+		{"max uses spent exactly", kmskeys.Options{DataKeyMaxUses: 3}, []int{3, 3}, nil, []int{1, 1}},
+		{"max age", kmskeys.Options{DataKeyMaxAge: time.Minute}, []int{2, 2, 2, 2},
+			[]time.Duration{0, 59 * time.Second, time.Second, 30 * time.Second}, []int{1, 0, 1, 0}},
+		{"reuse disabled", kmskeys.Options{DataKeyMaxUses: -1}, []int{3, 2}, nil, []int{3, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := kmstest.New(t)
+			clk := newClock()
+			tt.opts.Now = clk.Now
+			svc := newService(newSource(t, srv, tt.opts), &fakeSFN{}, clk.Now)
+			var got []int
+			for i, n := range tt.calls {
+				if i < len(tt.advance) {
+					clk.Advance(tt.advance[i])
+				}
+				srv.Reset()
+				body := map[int]string{1: oneAction(token), 2: twoActions(token), 3: threeActions(token)}[n]
+				mustCreate(t, svc, body)
+				got = append(got, srv.Count("GenerateDataKey"))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("GenerateDataKey calls per CreateUrls call (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func oneAction(token string) string {
+	return `{"token":"` + token + `","actions":[{"name":"ping","type":"heartbeat"}]}`
+}
+
+// TestDecryptCacheBounds: the cache of decrypted data keys is an LRU of
+// CacheSize entries, each good for CacheMaxAge.
+func TestDecryptCacheBounds(t *testing.T) {
+	srv := kmstest.New(t)
+	clk := newClock()
+	// One data key per URL, so that every URL needs its own Decrypt.
+	creator := newService(newSource(t, srv, kmskeys.Options{DataKeyMaxUses: -1, Now: clk.Now}), &fakeSFN{}, clk.Now)
+	src := newSource(t, srv, kmskeys.Options{CacheSize: 2, CacheMaxAge: 10 * time.Minute, Now: clk.Now})
+	opener := newService(src, &fakeSFN{}, clk.Now)
+	var urls []string
+	for range 3 {
+		urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
+	}
+
+	steps := []struct {
+		name    string
+		open    int
+		advance time.Duration
+		want    int // Decrypt calls
+	}{
+		{"first URL, cold", 0, 0, 1},
+		{"second URL, cold", 1, 0, 1},
+		{"first URL, cached", 0, 0, 0},
+		{"third URL evicts the least recently used (second)", 2, 0, 1},
+		{"first URL still cached", 0, 0, 0},
+		{"second URL was evicted", 1, 0, 1},
+		{"third URL expired", 2, 10 * time.Minute, 1},
+	}
+	for _, step := range steps {
+		clk.Advance(step.advance)
+		srv.Reset()
+		mustRespond(t, opener, urls[step.open])
+		if got := srv.Count("Decrypt"); got != step.want {
+			t.Errorf("%s: %d Decrypt calls, want %d", step.name, got, step.want)
+		}
+		if n := src.Stats().CachedKeys; n > 2 {
+			t.Errorf("%s: %d cached keys, over the cache size 2", step.name, n)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	srv := kmstest.New(t)
+	if _, err := kmskeys.New(srv.Client(context.Background()), kmskeys.Options{}); err == nil {
+		t.Error("New without a key id: no error")
+	}
+	if _, err := kmskeys.New(nil, kmskeys.Options{KeyID: kmstest.Alias}); err == nil {
+		t.Error("New without a client: no error")
+	}
+}

@@ -1,0 +1,565 @@
+// Package kmstest is a stand-in for AWS KMS's data-key API
+// (GenerateDataKey and Decrypt) for tests.
+//
+// It is an HTTP server speaking the real AWS JSON 1.1 protocol
+// (X-Amz-Target: TrentService.<Operation>, application/x-amz-json-1.1,
+// base64 blobs in JSON), so the real SDK client serialises, signs, retries
+// and decodes errors exactly as it does against KMS:
+//
+//	srv := kmstest.New(t)
+//	client := srv.Client(ctx)
+//	out, _ := client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+//		KeyId: aws.String(kmstest.Alias), KeySpec: types.DataKeySpecAes256,
+//		EncryptionContext: map[string]string{"service": "sfn-callback-urls"}})
+//	srv.Count("GenerateDataKey") // 1
+//
+// What it does as KMS does:
+//   - keys are named by key id, key ARN, alias name or alias ARN; an
+//     unknown name is NotFoundException, a disabled key DisabledException,
+//     a key pending deletion KMSInvalidStateException;
+//   - a ciphertext blob for an N-byte data key is 152+N bytes (184 for
+//     AES-256), binds its key and the encryption context (a different
+//     context, or any altered byte, is InvalidCiphertextException), and
+//     Decrypt with a KeyId naming another key is IncorrectKeyException;
+//   - like the SAM template's key policy, New's server requires the
+//     encryption context {"service": "sfn-callback-urls"} on every call
+//     (AccessDeniedException otherwise); RequireContext changes that;
+//   - FailNext injects errors (ThrottlingException, AccessDeniedException,
+//     DisabledException, KMSInternalException with 500, ...).
+//
+// Blob layout (not KMS's, which is undocumented; only its size is KMS's):
+//
+//	version(1)=1 format(1)=2 key-uuid(16) backing-key-id(32) reserved(74)
+//	nonce(12) AES-256-GCM(data key)||tag(16)
+//	AAD = the 136 bytes before the ciphertext || the sorted encryption context
+package kmstest
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+)
+
+// Account, region and names of the server's resources.
+const (
+	Region  = "us-east-1"
+	Account = "111122223333"
+	// Alias names the key New creates.
+	Alias = "alias/sfn-callback-urls"
+)
+
+// Fake credentials used by Client; signatures are checked for shape and
+// scope ("kms"), not verified.
+const (
+	accessKeyID     = "AKIDKMSTEST"
+	secretAccessKey = "kmstest-secret"
+)
+
+// Blob layout sizes.
+const (
+	headerSize   = 136 // everything before the ciphertext
+	aadSize      = headerSize - nonceSize
+	nonceSize    = 12
+	tagSize      = 16
+	BlobOverhead = headerSize + tagSize // blob size minus data key size
+)
+
+// Key states.
+const (
+	Enabled         = "Enabled"
+	Disabled        = "Disabled"
+	PendingDeletion = "PendingDeletion"
+)
+
+// Call is one request the server received.
+type Call struct {
+	// Operation is X-Amz-Target without "TrentService.".
+	Operation         string
+	KeyID             string // as sent ("" if absent)
+	EncryptionContext map[string]string
+	// Status and ErrorType are the answer ("" on success).
+	Status    int
+	ErrorType string
+}
+
+// Server is a running stand-in. Its methods are safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	keys     map[string]*key // by key uuid
+	aliases  map[string]string
+	required map[string]string
+	failures []failure
+	calls    []Call
+	hold     chan struct{} // requests wait on it while not nil
+	held     int           // requests waiting on hold
+	requests int
+}
+
+type key struct {
+	id      string
+	uuid    [16]byte
+	backing [32]byte
+	aead    cipher.AEAD
+	state   string
+}
+
+type failure struct {
+	status int
+	code   string
+}
+
+// New starts a server with one enabled key, named by Alias too, that
+// requires the encryption context {"service": "sfn-callback-urls"}, and
+// closes it when the test ends.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{
+		keys:     make(map[string]*key),
+		aliases:  make(map[string]string),
+		required: map[string]string{"service": "sfn-callback-urls"},
+	}
+	arn := s.NewKey()
+	s.aliases[Alias] = arn[strings.LastIndexByte(arn, '/')+1:]
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the server's base URL, for BaseEndpoint or AWS_ENDPOINT_URL_KMS.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server early; later calls fail to connect.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an SDK client for this server: static fake credentials,
+// region us-east-1, and the standard retryer (3 attempts) with a 1 ms
+// backoff and no retry quota. It reads no environment or shared config.
+func (s *Server) Client(ctx context.Context, optFns ...func(*kms.Options)) *kms.Client {
+	_ = ctx
+	return kms.New(kms.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, Source: "kmstest"}, nil
+		}),
+		HTTPClient: s.srv.Client(),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			o.RateLimiter = ratelimit.None
+		}),
+	}, optFns...)
+}
+
+// NewKey creates an enabled key and returns its ARN.
+func (s *Server) NewKey() string {
+	k := &key{state: Enabled}
+	_, _ = rand.Read(k.uuid[:])
+	k.uuid[6] = k.uuid[6]&0x0f | 0x40
+	k.uuid[8] = k.uuid[8]&0x3f | 0x80
+	k.id = formatUUID(k.uuid)
+	k.backing = sha256.Sum256(k.uuid[:])
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	block, _ := aes.NewCipher(secret)
+	k.aead, _ = cipher.NewGCM(block)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[k.id] = k
+	return keyARN(k.id)
+}
+
+// KeyARN is the ARN of the key Alias names.
+func (s *Server) KeyARN() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return keyARN(s.aliases[Alias])
+}
+
+// SetKeyState sets a key's state (Enabled, Disabled, PendingDeletion); name
+// is any name of the key.
+func (s *Server) SetKeyState(name, state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, _ := s.resolve(name); k != nil {
+		k.state = state
+	}
+}
+
+// RequireContext makes every call need exactly this encryption context, as
+// a key policy condition would (AccessDeniedException otherwise). nil
+// requires nothing.
+func (s *Server) RequireContext(ctx map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.required = maps.Clone(ctx)
+}
+
+// FailNext makes the next n well-formed requests fail with status and code,
+// for example 400 "ThrottlingException" (retried by the SDK), 400
+// "AccessDeniedException" or 500 "KMSInternalException" (retried).
+func (s *Server) FailNext(n, status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, failure{status, code})
+	}
+}
+
+// Hold makes requests wait until release is called, so that tests can
+// pile up concurrent callers behind one request.
+func (s *Server) Hold() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.hold = nil
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Held is the number of requests waiting for Hold's release.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// Calls returns every request received so far, in order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// Count is the number of requests for operation (GenerateDataKey or
+// Decrypt), retries and failures included.
+func (s *Server) Count(operation string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Operation == operation {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the calls received so far.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+const maxRequestBytes = 1 << 16
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hold := s.hold
+	if hold != nil {
+		s.held++
+	}
+	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+		s.mu.Lock()
+		s.held--
+		s.mu.Unlock()
+		if r.Context().Err() != nil {
+			return
+		}
+	}
+	call := Call{Operation: strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "TrentService.")}
+	resp, aerr := s.handle(r, &call)
+
+	s.mu.Lock()
+	s.requests++
+	reqID := fmt.Sprintf("kmstest-%08d", s.requests)
+	call.Status = http.StatusOK
+	if aerr != nil {
+		call.Status, call.ErrorType = aerr.status, aerr.code
+	}
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+
+	w.Header().Set("X-Amzn-Requestid", reqID)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if aerr != nil {
+		body, _ := json.Marshal(struct {
+			Type    string `json:"__type"`
+			Message string `json:"message,omitempty"`
+		}{aerr.code, aerr.message})
+		w.WriteHeader(aerr.status)
+		_, _ = w.Write(body)
+		return
+	}
+	body, _ := json.Marshal(resp)
+	_, _ = w.Write(body)
+}
+
+// request is the union of the two operations' inputs; []byte members are
+// base64 in JSON, as in the protocol.
+type request struct {
+	KeyID               *string           `json:"KeyId"`
+	KeySpec             *string           `json:"KeySpec"`
+	NumberOfBytes       *int              `json:"NumberOfBytes"`
+	EncryptionContext   map[string]string `json:"EncryptionContext"`
+	CiphertextBlob      []byte            `json:"CiphertextBlob"`
+	EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
+}
+
+type generateDataKeyResponse struct {
+	CiphertextBlob []byte
+	KeyId          string
+	Plaintext      []byte
+}
+
+type decryptResponse struct {
+	KeyId               string
+	Plaintext           []byte
+	EncryptionAlgorithm string
+}
+
+func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return nil, &apiError{http.StatusNotFound, "UnknownOperationException", ""}
+	}
+	if aerr := checkSignature(r); aerr != nil {
+		return nil, aerr
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+		return nil, &apiError{http.StatusBadRequest, "SerializationException", "expected Content-Type application/x-amz-json-1.1"}
+	}
+	if call.Operation != "GenerateDataKey" && call.Operation != "Decrypt" {
+		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil || len(data) > maxRequestBytes {
+		return nil, &apiError{http.StatusBadRequest, "SerializationException", "could not read the body"}
+	}
+	var req request
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, &apiError{http.StatusBadRequest, "SerializationException", "Start of structure or map found where not expected."}
+	}
+	if req.KeyID != nil {
+		call.KeyID = *req.KeyID
+	}
+	call.EncryptionContext = req.EncryptionContext
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		msg := "injected by kmstest.FailNext"
+		if f.code == "ThrottlingException" {
+			msg = "Rate exceeded"
+		}
+		return nil, &apiError{f.status, f.code, msg}
+	}
+	if call.Operation == "GenerateDataKey" {
+		return s.generateDataKey(&req)
+	}
+	return s.decrypt(&req)
+}
+
+func (s *Server) generateDataKey(req *request) (any, *apiError) {
+	if req.KeyID == nil || *req.KeyID == "" {
+		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+	}
+	n := 0
+	switch {
+	case req.KeySpec != nil && req.NumberOfBytes != nil:
+		return nil, validation("Please specify either number of bytes or key spec.")
+	case req.KeySpec != nil && *req.KeySpec == "AES_256":
+		n = 32
+	case req.KeySpec != nil && *req.KeySpec == "AES_128":
+		n = 16
+	case req.KeySpec != nil:
+		return nil, validation(fmt.Sprintf("Value '%s' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]", *req.KeySpec))
+	case req.NumberOfBytes != nil && *req.NumberOfBytes >= 1 && *req.NumberOfBytes <= 1024:
+		n = *req.NumberOfBytes
+	default:
+		return nil, validation("Please specify either number of bytes or key spec.")
+	}
+	k, aerr := s.usableKey(*req.KeyID, "GenerateDataKey", req.EncryptionContext)
+	if aerr != nil {
+		return nil, aerr
+	}
+	plain := make([]byte, n)
+	_, _ = rand.Read(plain)
+	blob := make([]byte, headerSize, headerSize+n+tagSize)
+	blob[0], blob[1] = 1, 2
+	copy(blob[2:], k.uuid[:])
+	copy(blob[18:], k.backing[:])
+	_, _ = rand.Read(blob[aadSize:headerSize])
+	blob = k.aead.Seal(blob, blob[aadSize:headerSize], plain, aad(blob[:aadSize], req.EncryptionContext))
+	return &generateDataKeyResponse{CiphertextBlob: blob, KeyId: keyARN(k.id), Plaintext: plain}, nil
+}
+
+func (s *Server) decrypt(req *request) (any, *apiError) {
+	if len(req.CiphertextBlob) == 0 || len(req.CiphertextBlob) > 6144 {
+		return nil, validation("Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length between 1 and 6144")
+	}
+	if req.EncryptionAlgorithm != nil && *req.EncryptionAlgorithm != "SYMMETRIC_DEFAULT" {
+		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+	}
+	blob := req.CiphertextBlob
+	if len(blob) < headerSize+tagSize+1 || blob[0] != 1 || blob[1] != 2 {
+		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+	}
+	k := s.keys[formatUUID([16]byte(blob[2:18]))]
+	if k == nil || !bytes.Equal(blob[18:50], k.backing[:]) {
+		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+	}
+	name := keyARN(k.id)
+	if req.KeyID != nil {
+		named, aerr := s.resolve(*req.KeyID)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if named != k {
+			return nil, &apiError{http.StatusBadRequest, "IncorrectKeyException",
+				"The key ID in the request does not identify a KMS key that can perform this operation."}
+		}
+		name = *req.KeyID
+	}
+	k, aerr := s.usableKey(name, "Decrypt", req.EncryptionContext)
+	if aerr != nil {
+		return nil, aerr
+	}
+	plain, err := k.aead.Open(nil, blob[aadSize:headerSize], blob[headerSize:], aad(blob[:aadSize], req.EncryptionContext))
+	if err != nil {
+		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+	}
+	return &decryptResponse{KeyId: keyARN(k.id), Plaintext: plain, EncryptionAlgorithm: "SYMMETRIC_DEFAULT"}, nil
+}
+
+// usableKey resolves name and applies the key's state and the context
+// condition, in KMS's order: existence, authorisation, state.
+func (s *Server) usableKey(name, op string, ctx map[string]string) (*key, *apiError) {
+	k, aerr := s.resolve(name)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if s.required != nil && !maps.Equal(s.required, ctx) {
+		return nil, &apiError{http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
+			"User: arn:aws:sts::%s:assumed-role/kmstest/fn is not authorized to perform: kms:%s on resource: %s because no resource-based policy allows the kms:%s action",
+			Account, op, keyARN(k.id), op)}
+	}
+	switch k.state {
+	case Disabled:
+		return nil, &apiError{http.StatusBadRequest, "DisabledException", keyARN(k.id) + " is disabled."}
+	case PendingDeletion:
+		return nil, &apiError{http.StatusBadRequest, "KMSInvalidStateException", keyARN(k.id) + " is pending deletion."}
+	}
+	return k, nil
+}
+
+func (s *Server) resolve(name string) (*key, *apiError) {
+	id := name
+	prefix := "arn:aws:kms:" + Region + ":" + Account + ":"
+	switch {
+	case strings.HasPrefix(name, prefix+"key/"):
+		id = strings.TrimPrefix(name, prefix+"key/")
+	case strings.HasPrefix(name, prefix+"alias/"):
+		id = s.aliases[strings.TrimPrefix(name, prefix)]
+	case strings.HasPrefix(name, "alias/"):
+		id = s.aliases[name]
+	}
+	if k := s.keys[id]; k != nil {
+		return k, nil
+	}
+	if strings.Contains(name, "alias/") {
+		return nil, &apiError{http.StatusBadRequest, "NotFoundException", "Alias " + name + " is not found."}
+	}
+	return nil, &apiError{http.StatusBadRequest, "NotFoundException", "Key '" + name + "' does not exist"}
+}
+
+func validation(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "ValidationException", "1 validation error detected: " + msg}
+}
+
+// aad is the blob's header followed by the encryption context, sorted and
+// length-prefixed so that no two contexts share an encoding.
+func aad(header []byte, ctx map[string]string) []byte {
+	out := slices.Clone(header)
+	for _, k := range slices.Sorted(maps.Keys(ctx)) {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+		out = binary.AppendUvarint(out, uint64(len(ctx[k])))
+		out = append(out, ctx[k]...)
+	}
+	return out
+}
+
+func keyARN(id string) string {
+	return "arn:aws:kms:" + Region + ":" + Account + ":key/" + id
+}
+
+func formatUUID(u [16]byte) string {
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// checkSignature checks the shape and scope ("kms") of a SigV4
+// Authorization header, answering as AWS's front end does.
+func checkSignature(r *http.Request) *apiError {
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
+	if !ok {
+		return &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"}
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(auth, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		fields[k] = v
+	}
+	scope := strings.Split(fields["Credential"], "/")
+	if len(scope) != 5 || scope[4] != "aws4_request" || len(fields["Signature"]) != 64 ||
+		!strings.Contains(";"+fields["SignedHeaders"]+";", ";x-amz-date;") {
+		return &apiError{http.StatusBadRequest, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature"}
+	}
+	if scope[3] != "kms" {
+		return &apiError{http.StatusBadRequest, "InvalidSignatureException", "Credential should be scoped to correct service: 'kms'."}
+	}
+	return nil
+}
