@@ -18,6 +18,8 @@ const usage = `Usage: sfn-callback-urls <command> [flags]
 
 Commands:
   serve    run the HTTP service (POST /urls, /respond, /local/ in local mode)
+  keygen   make a static keyring, or add a key to one (rotation)
+  inspect  decode a callback URL with the configured key and print its payload
 
 Run "sfn-callback-urls <command> -h" for a command's flags.
 `
@@ -41,6 +43,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
+	case "inspect":
+		return inspect(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -28,8 +28,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "base URL of the callback URLs (env BASE_URL; default from --addr)")
 	fs.StringVar(&c.SFN, "sfn", or(c.SFN, config.SFNLocal), "Step Functions back end: local (embedded task store) or aws (env SFN_BACKEND)")
 	fs.StringVar(&c.StorePath, "store", or(c.StorePath, config.DefaultStorePath), "local task store file (env STORE_FILE)")
-	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "static keyring file, created with mode 0600 if missing (env KEY_FILE; default "+config.DefaultKeyFile+")")
-	fs.BoolVar(&c.DisableEncryption, "disable-encryption", c.DisableEncryption, "hand out unencrypted URLs (env DISABLE_ENCRYPTION)")
+	keyFlags(fs, &c, "static keyring file, created with mode 0600 if missing (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
 	fs.BoolVar(&c.EnableOutputParameters, "enable-output-parameters", c.EnableOutputParameters, "allow $name placeholders filled from the callback query (env ENABLE_OUTPUT_PARAMETERS)")
 	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
@@ -43,9 +42,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The local server makes its own key on first run, unless another key
 	// source or no encryption was chosen.
-	if c.KeyFile == "" && c.Keyring == "" && c.KeyID == "" && !c.DisableEncryption {
-		c.KeyFile = config.DefaultKeyFile
-	}
+	defaultKeyFile(&c)
 	c.CreateKeyFile = c.KeyFile != ""
 	if *demo && c.SFN != config.SFNLocal {
 		return errors.New("--demo needs the local back end (--sfn local): it creates a task in the local store")
@@ -111,6 +108,10 @@ func encryptionMode(c config.Config, created bool) string {
 		return "KMS key " + c.KeyID
 	case c.Keyring != "":
 		return "keyring from KEYRING"
+	case c.KeyringSecretID != "":
+		return "keyring from secret " + c.KeyringSecretID
+	case c.KeyringParameter != "":
+		return "keyring from parameter " + c.KeyringParameter
 	case created:
 		return "new key file " + c.KeyFile
 	}

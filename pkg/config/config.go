@@ -14,10 +14,18 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
@@ -39,6 +47,8 @@ type Config struct {
 	KeyFile                string // KEY_FILE: static keyring file
 	Keyring                string // KEYRING: static keyring JSON
 	KeyID                  string // KEY_ID: KMS key for envelope encryption
+	KeyringSecretID        string // KEYRING_SECRET_ID: Secrets Manager secret holding a keyring
+	KeyringParameter       string // KEYRING_PARAMETER: SSM SecureString parameter holding a keyring
 	DisableEncryption      bool   // DISABLE_ENCRYPTION
 	EnableOutputParameters bool   // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
 	EnablePostActions      bool   // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
@@ -49,6 +59,12 @@ type Config struct {
 	Region                 string // AWS_REGION (or AWS_DEFAULT_REGION)
 	// CreateKeyFile lets the local server create KeyFile on first run.
 	CreateKeyFile bool
+	// Data key reuse and caching in KMS mode (see pkg/kmskeys); zero
+	// values take the defaults.
+	DataKeyMaxAge      time.Duration // DATA_KEY_MAX_AGE (Go duration, e.g. 5m)
+	DataKeyMaxUses     int           // DATA_KEY_MAX_USES
+	DataKeyCacheSize   int           // DATA_KEY_CACHE_SIZE (0 in the environment: no cache)
+	DataKeyCacheMaxAge time.Duration // DATA_KEY_CACHE_MAX_AGE
 }
 
 // Defaults for the local server.
@@ -71,6 +87,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		APIID:     getenv("API_ID"),
 		Stage:     getenv("STAGE"),
 		Region:    getenv("AWS_REGION"),
+
+		KeyringSecretID:  getenv("KEYRING_SECRET_ID"),
+		KeyringParameter: getenv("KEYRING_PARAMETER"),
 	}
 	if c.Region == "" {
 		c.Region = getenv("AWS_DEFAULT_REGION")
@@ -98,12 +117,42 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		var disabled = true
 		boolVar("DISABLE_"+f.name, &disabled)
 		boolVar("ENABLE_"+f.name, f.dst)
-		if !disabled {
-			*f.dst = true
-		}
+		// Compared before DISABLE_X=false turns the switch on, so that
+		// DISABLE_X=false with ENABLE_X=false is caught too.
 		if getenv("DISABLE_"+f.name) != "" && getenv("ENABLE_"+f.name) != "" && disabled == *f.dst {
 			errs = append(errs, fmt.Errorf("DISABLE_%s and ENABLE_%s contradict each other", f.name, f.name))
 		}
+		if !disabled {
+			*f.dst = true
+		}
+	}
+	durationVar := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 5m or 90s", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	intVar := func(name string, min int, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min {
+				errs = append(errs, fmt.Errorf("%s=%q: want a whole number, at least %d", name, v, min))
+				return
+			}
+			*dst = n
+		}
+	}
+	durationVar("DATA_KEY_MAX_AGE", &c.DataKeyMaxAge)
+	intVar("DATA_KEY_MAX_USES", 1, &c.DataKeyMaxUses)
+	durationVar("DATA_KEY_CACHE_MAX_AGE", &c.DataKeyCacheMaxAge)
+	if getenv("DATA_KEY_CACHE_SIZE") == "0" {
+		c.DataKeyCacheSize = -1
+	} else {
+		intVar("DATA_KEY_CACHE_SIZE", 1, &c.DataKeyCacheSize)
 	}
 	if v := getenv("MAX_URL_LENGTH"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -129,22 +178,26 @@ func (c *Config) Check() error {
 		}
 		c.BaseURL = base
 	}
-	keys := 0
-	for _, set := range []bool{c.KeyID != "", c.Keyring != "", c.KeyFile != ""} {
-		if set {
-			keys++
+	var keys []string
+	for _, k := range []struct{ name, value string }{
+		{"KEY_ID", c.KeyID}, {"KEYRING", c.Keyring}, {"KEY_FILE", c.KeyFile},
+		{"KEYRING_SECRET_ID", c.KeyringSecretID}, {"KEYRING_PARAMETER", c.KeyringParameter},
+	} {
+		if k.value != "" {
+			keys = append(keys, k.name)
 		}
 	}
-	if c.DisableEncryption && keys > 0 {
-		return errors.New("DISABLE_ENCRYPTION=true contradicts the key that is configured (KEY_ID, KEYRING or KEY_FILE): choose one")
+	if c.DisableEncryption && len(keys) > 0 {
+		return fmt.Errorf("DISABLE_ENCRYPTION=true contradicts the key that is configured (%s): choose one", strings.Join(keys, ", "))
 	}
-	if keys > 1 {
-		return errors.New("more than one key source is configured (KEY_ID, KEYRING, KEY_FILE): choose one")
+	if len(keys) > 1 {
+		return fmt.Errorf("more than one key source is configured (%s): choose one", strings.Join(keys, ", "))
 	}
-	if !c.DisableEncryption && keys == 0 {
-		return errors.New("no encryption key is configured: set KEY_ID to a KMS key, KEYRING to a static keyring " +
-			"(sfn-callback-urls keygen) or KEY_FILE to a keyring file; or set DISABLE_ENCRYPTION=true to hand out " +
-			"unencrypted URLs (anyone can then forge a URL for any task token)")
+	if !c.DisableEncryption && len(keys) == 0 {
+		return errors.New("no encryption key is configured: set KEY_ID to a KMS key; or, for a static keyring " +
+			"(sfn-callback-urls keygen), KEYRING to its JSON, KEY_FILE to its file, KEYRING_SECRET_ID to a Secrets " +
+			"Manager secret or KEYRING_PARAMETER to an SSM SecureString holding it; or set DISABLE_ENCRYPTION=true " +
+			"to hand out unencrypted URLs (anyone can then forge a URL for any task token)")
 	}
 	return nil
 }
@@ -180,7 +233,7 @@ func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	app := &App{Region: c.Region, DefaultBaseURL: c.DefaultBaseURL(), Close: func() error { return nil }}
-	codec, created, err := c.codec(ctx)
+	codec, created, err := c.Codec(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -222,16 +275,44 @@ func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
 	return app, nil
 }
 
-func (c *Config) codec(ctx context.Context) (*payload.Codec, bool, error) {
+// Codec builds the payload codec from the key settings, reading a static
+// keyring from its source now (once: a function reads it at cold start).
+// created reports that the local key file was created by this call. c must
+// have passed Check.
+func (c *Config) Codec(ctx context.Context) (codec *payload.Codec, created bool, err error) {
 	switch {
 	case c.DisableEncryption:
 		return &payload.Codec{}, false, nil
 	case c.KeyID != "":
-		return nil, false, errors.New("KEY_ID (KMS envelope encryption) is not supported by this build yet: use KEYRING or KEY_FILE")
+		src, err := c.kmsSource(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		return &payload.Codec{Keys: src}, false, nil
 	case c.Keyring != "":
-		r, err := keyring.Parse([]byte(c.Keyring))
+		r, err := keyring.FromEnv(c.Keyring)
 		if err != nil {
 			return nil, false, fmt.Errorf("KEYRING: %w", err)
+		}
+		return &payload.Codec{Keys: r}, false, nil
+	case c.KeyringSecretID != "":
+		cfg, err := c.awsConfig(ctx, "")
+		if err != nil {
+			return nil, false, err
+		}
+		r, err := keyring.FromSecretsManager(ctx, secretsmanager.NewFromConfig(cfg), c.KeyringSecretID)
+		if err != nil {
+			return nil, false, fmt.Errorf("KEYRING_SECRET_ID: %w", err)
+		}
+		return &payload.Codec{Keys: r}, false, nil
+	case c.KeyringParameter != "":
+		cfg, err := c.awsConfig(ctx, "")
+		if err != nil {
+			return nil, false, err
+		}
+		r, err := keyring.FromParameter(ctx, ssm.NewFromConfig(cfg), c.KeyringParameter)
+		if err != nil {
+			return nil, false, fmt.Errorf("KEYRING_PARAMETER: %w", err)
 		}
 		return &payload.Codec{Keys: r}, false, nil
 	default:
@@ -248,6 +329,49 @@ func (c *Config) codec(ctx context.Context) (*payload.Codec, bool, error) {
 		}
 		return &payload.Codec{Keys: r}, false, nil
 	}
+}
+
+// kmsSource is KMS envelope encryption with KEY_ID. The client comes from
+// the SDK's default configuration, so the credential chain, AWS_REGION and
+// AWS_ENDPOINT_URL_KMS apply; a key ARN's own region wins over AWS_REGION,
+// since KMS only answers for a key in its region.
+func (c *Config) kmsSource(ctx context.Context) (*kmskeys.Source, error) {
+	cfg, err := c.awsConfig(ctx, arnRegion(c.KeyID))
+	if err != nil {
+		return nil, err
+	}
+	src, err := kmskeys.New(kms.NewFromConfig(cfg), kmskeys.Options{
+		KeyID:          c.KeyID,
+		DataKeyMaxAge:  c.DataKeyMaxAge,
+		DataKeyMaxUses: c.DataKeyMaxUses,
+		CacheSize:      c.DataKeyCacheSize,
+		CacheMaxAge:    c.DataKeyCacheMaxAge,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("KEY_ID: %w", err)
+	}
+	return src, nil
+}
+
+func (c *Config) awsConfig(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
+func arnRegion(s string) string {
+	parts := strings.SplitN(s, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
 }
 
 // LoadLambda builds the service of a Lambda function from its environment.

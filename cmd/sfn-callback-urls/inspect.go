@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/cipher"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+const inspectUsage = `Usage: sfn-callback-urls inspect [flags] URL|DATA
+
+Decodes a callback URL (or its data parameter) with the configured key and
+prints its payload as JSON, the task token masked unless --show-token. It
+uses the key settings serve uses (flags or KEY_ID, KEYRING, KEY_FILE,
+KEYRING_SECRET_ID, KEYRING_PARAMETER); unencrypted (1-) URLs need no key.
+It never calls Step Functions.
+
+Flags:
+`
+
+// inspection is inspect's output.
+type inspection struct {
+	Format        string          `json:"format"`
+	Key           *inspectedKey   `json:"key,omitempty"`
+	TransactionID string          `json:"transaction_id,omitempty"`
+	Action        string          `json:"action"`
+	Type          string          `json:"type"`
+	IssuedAt      string          `json:"issued_at,omitempty"`
+	Expiration    string          `json:"expiration,omitempty"`
+	Token         string          `json:"token"`
+	TokenLength   int             `json:"token_length"`
+	Output        json.RawMessage `json:"output,omitempty"`
+	Error         *string         `json:"error,omitempty"`
+	Cause         *string         `json:"cause,omitempty"`
+	Parameters    bool            `json:"parameters,omitempty"`
+	Response      json.RawMessage `json:"response,omitempty"`
+	Outcomes      json.RawMessage `json:"outcomes,omitempty"`
+	Presentation  json.RawMessage `json:"presentation,omitempty"`
+	DataLength    int             `json:"data_length"`
+	Warnings      []string        `json:"warnings,omitempty"`
+}
+
+type inspectedKey struct {
+	Mode string `json:"mode"` // static or kms
+	// ID is a static key's id, or the configured KMS key.
+	ID string `json:"id,omitempty"`
+	// EncryptedDataKeyBytes is the size of a KMS-encrypted data key.
+	EncryptedDataKeyBytes int `json:"encrypted_data_key_bytes,omitempty"`
+}
+
+func inspect(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	flags := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(stderr, inspectUsage)
+		flags.PrintDefaults()
+	}
+	keyFlags(flags, &c, "static keyring file (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
+	showToken := flags.Bool("show-token", false, "print the task token in full")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if flags.NArg() != 1 {
+		flags.Usage()
+		return errors.New("inspect: give one URL or data parameter")
+	}
+	data, query, err := dataParameter(flags.Arg(0))
+	if err != nil {
+		return err
+	}
+
+	codec := &payload.Codec{}
+	var rec *recordingKeys
+	if !strings.HasPrefix(data, payload.PrefixUnencrypted) {
+		defaultKeyFile(&c)
+		if err := c.Check(); err != nil {
+			return err
+		}
+		if codec, _, err = c.Codec(ctx); err != nil {
+			return err
+		}
+		if codec.Keys != nil {
+			rec = &recordingKeys{KeySource: codec.Keys}
+			codec = &payload.Codec{Keys: rec}
+		}
+	}
+	p, err := codec.Decode(ctx, data)
+	if err != nil {
+		e := callbackurls.AsError(err)
+		return fmt.Errorf("inspect: %s: %s", e.Code, e.Message)
+	}
+
+	out := describe(p, data, *showToken)
+	if rec != nil {
+		switch rec.mode {
+		case payload.ModeStaticKey:
+			out.Key = &inspectedKey{Mode: "static", ID: string(rec.ref)}
+		case payload.ModeKMS:
+			out.Key = &inspectedKey{Mode: "kms", ID: c.KeyID, EncryptedDataKeyBytes: len(rec.ref)}
+		}
+	}
+	if got := query.Get(callbackurls.QueryAction); got != "" && got != p.Action {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the URL says action %q: a callback will be refused (ActionMismatched)", got))
+	}
+	if got := query.Get(callbackurls.QueryType); got != "" && got != string(p.Type) {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the URL says type %q: a callback will be refused (ActionMismatched)", got))
+	}
+	if !p.Expiration.IsZero() && !time.Now().Before(p.Expiration) {
+		out.Warnings = append(out.Warnings, "expired: a callback will be refused (ExpiredPayload)")
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(b, '\n'))
+	return err
+}
+
+// dataParameter takes the data parameter out of a URL, or returns arg if
+// it is one already.
+func dataParameter(arg string) (string, url.Values, error) {
+	if strings.Contains(arg, "?") || strings.Contains(arg, "://") {
+		u, err := url.Parse(arg)
+		if err != nil {
+			return "", nil, fmt.Errorf("inspect: not a URL: %w", err)
+		}
+		q := u.Query()
+		if q.Get(callbackurls.QueryData) == "" {
+			return "", nil, errors.New("inspect: the URL has no data parameter")
+		}
+		return q.Get(callbackurls.QueryData), q, nil
+	}
+	return arg, url.Values{}, nil
+}
+
+func describe(p *callbackurls.Payload, data string, showToken bool) *inspection {
+	out := &inspection{
+		TransactionID: p.TransactionID, Action: p.Action, Type: string(p.Type),
+		Token: maskToken(p.Token), TokenLength: utf8.RuneCountInString(p.Token),
+		Output: p.Output, Parameters: p.Parameters, Response: p.Response,
+		Outcomes: p.Outcomes, Presentation: p.Presentation, DataLength: len(data),
+	}
+	if showToken {
+		out.Token = p.Token
+	}
+	switch {
+	case strings.HasPrefix(data, payload.PrefixUnencrypted):
+		out.Format = "1 (unencrypted JSON: anyone holding the URL can read and forge it)"
+	case strings.HasPrefix(data, payload.PrefixEncrypted):
+		out.Format = "3 (encrypted binary, AES-256-GCM)"
+	}
+	if !p.IssuedAt.IsZero() {
+		out.IssuedAt = p.IssuedAt.UTC().Format(time.RFC3339)
+	}
+	if !p.Expiration.IsZero() {
+		out.Expiration = p.Expiration.UTC().Format(time.RFC3339)
+	}
+	if p.Type == callbackurls.Failure {
+		out.Error, out.Cause = &p.Error, &p.Cause
+	}
+	return out
+}
+
+// maskToken keeps the first 6 and last 4 characters, enough to tell
+// tokens apart, and hides short tokens entirely.
+func maskToken(token string) string {
+	r := []rune(token)
+	if len(r) < 20 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:6]) + "…" + string(r[len(r)-4:])
+}
+
+// recordingKeys notes which key a payload names.
+type recordingKeys struct {
+	payload.KeySource
+	mode byte
+	ref  []byte
+}
+
+func (k *recordingKeys) DecryptionKey(ctx context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
+	k.mode, k.ref = mode, append([]byte(nil), ref...)
+	return k.KeySource.DecryptionKey(ctx, mode, ref)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+)
+
+// stdin is keygen --add's input; tests replace it.
+var stdin io.Reader = os.Stdin
+
+const keygenUsage = `Usage: sfn-callback-urls keygen [--file PATH] [--add] [--keep N]
+
+Makes a static keyring: 256-bit keys with short ids, the newest encrypting
+and all decrypting. The keyring JSON goes to stdout, or to --file (mode 0600).
+
+  keygen                         print a new keyring with one key
+  keygen --file PATH             create PATH with a new keyring (never overwrites)
+  keygen --add --file PATH       rotate: add a new newest key to PATH
+  keygen --add < old > new       rotate a keyring read on stdin (for KEYRING,
+                                 a Secrets Manager secret or an SSM parameter)
+
+Retire a key (with --keep) only once every URL it encrypted has expired or
+been used: URLs of a removed key stop working.
+
+Flags:
+`
+
+func keygen(args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(stderr, keygenUsage)
+		flags.PrintDefaults()
+	}
+	file := flags.String("file", "", "keyring file to create, or with --add to rotate")
+	add := flags.Bool("add", false, "add a new key to an existing keyring (--file, else stdin)")
+	keep := flags.Int("keep", 0, "with --add: keep only the newest N keys (0 keeps all)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("keygen: unexpected argument %q", flags.Arg(0))
+	}
+	if *keep < 0 || (*keep > 0 && !*add) {
+		return errors.New("keygen: --keep needs --add and a positive number")
+	}
+
+	var r *keyring.Keyring
+	if *add {
+		var err error
+		if r, err = readKeyring(*file); err != nil {
+			return err
+		}
+	} else if *file != "" {
+		if _, err := os.Stat(*file); err == nil {
+			return fmt.Errorf("keygen: %s exists: use --add to add a key to it", *file)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	k, err := keyring.GenerateKey(r)
+	if err != nil {
+		return err
+	}
+	keys := []keyring.Key{k}
+	if r != nil {
+		keys = append(r.Keys(), k)
+	}
+	if *keep > 0 && len(keys) > *keep {
+		keys = keys[len(keys)-*keep:]
+	}
+	if r, err = keyring.New(keys...); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+
+	// Only ids go to stderr; the key material goes where it was asked for.
+	fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt\n", k.ID, len(keys))
+	if *file != "" {
+		return r.Save(*file)
+	}
+	data, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(data, '\n'))
+	return err
+}
+
+func readKeyring(file string) (*keyring.Keyring, error) {
+	if file != "" {
+		return keyring.Load(file)
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	r, err := keyring.FromEnv(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("keygen: stdin: %w", err)
+	}
+	return r, nil
+}
