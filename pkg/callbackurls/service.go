@@ -135,6 +135,12 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, defaultBas
 		if err != nil {
 			return nil, err
 		}
+		if len(data) > MaxDataLength {
+			// Respond refuses longer data whatever MaxURLLength allows.
+			return nil, Errorf(CodeURLTooLong,
+				"the payload for action %s would be %d characters, over the %d a callback accepts: shorten its output, error, cause or response",
+				a.Name, len(data), MaxDataLength)
+		}
 		u := CallbackURL(base, a.Name, a.Type, data)
 		if len(u) > s.cfg.MaxURLLength {
 			return nil, Errorf(CodeURLTooLong,

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -224,6 +225,15 @@ var _ payload.KeySource = (*Keyring)(nil)
 
 // String keeps the secret out of fmt's %v.
 func (k Key) String() string { return "key " + k.ID }
+
+// String keeps the secrets out of fmt's %v: a keyring prints as its ids.
+func (r Keyring) String() string {
+	ids := make([]string, len(r.keys))
+	for i, k := range r.keys {
+		ids[i] = k.ID
+	}
+	return "keyring " + strings.Join(ids, ",")
+}
 
 // SecretBase64 is the key material, for keygen output.
 func (k Key) SecretBase64() string { return base64.StdEncoding.EncodeToString(k.Secret) }

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -149,9 +150,17 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 	}
 	fields := make([]byte, 0, len(p.Token)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Error)+len(p.Cause)+96)
 	var scratch [2048 * 4]byte
-	fields = appendField(fields, fieldToken, appendToken(scratch[:0], p.Token))
+	tok := appendToken(scratch[:0], p.Token)
+	fields = appendField(fields, fieldToken, tok)
+	// random counts the bytes deflate cannot shrink: a base64 token's
+	// decoded bytes and a hex transaction id.
+	random := 0
+	if tok[0] == tokenBase64 {
+		random = len(tok)
+	}
 	if tid, err := hex.DecodeString(p.TransactionID); err == nil && hex.EncodeToString(tid) == p.TransactionID && len(tid) > 0 {
 		fields = appendField(fields, fieldTIDHex, tid)
+		random += len(tid)
 	} else if p.TransactionID != "" {
 		fields = appendField(fields, fieldTIDText, []byte(p.TransactionID))
 	}
@@ -176,11 +185,20 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 			fields = appendField(fields, f.tag, f.v)
 		}
 	}
+	// openSealed refuses to inflate more than maxPlaintext: a payload that
+	// only fits a URL compressed must not be made, or its URL never works.
+	if len(fields) > maxPlaintext {
+		return nil, callbackurls.Errorf(callbackurls.CodeURLTooLong,
+			"the payload for action %s is %d bytes, over the %d a URL may carry: shorten its output, error, cause or response",
+			p.Action, len(fields), maxPlaintext)
+	}
 	out := make([]byte, 2, 2+len(fields))
 	out[0] = layoutV1
 	// Random token bytes do not compress; JSON does. Deflate only when it
-	// pays for itself, so the corpus of real tokens costs nothing extra.
-	if len(fields) > 64 {
+	// pays for itself, so the corpus of real tokens costs nothing extra,
+	// and try only when there is enough else to compress (deflating is far
+	// slower than the rest of the encoding).
+	if len(fields)-random > 64 {
 		if z := deflate(fields); len(z) < len(fields) {
 			flags |= flagDeflated
 			fields = z
@@ -196,12 +214,27 @@ func appendField(dst []byte, tag byte, v []byte) []byte {
 	return append(dst, v...)
 }
 
+// deflater is a reusable compressor: a new flate.Writer allocates about a
+// megabyte of tables, far more than the payload it compresses.
+type deflater struct {
+	w   *flate.Writer
+	buf bytes.Buffer
+}
+
+var deflaters = sync.Pool{New: func() any {
+	d := &deflater{}
+	d.w, _ = flate.NewWriter(&d.buf, flate.BestCompression)
+	return d
+}}
+
 func deflate(b []byte) []byte {
-	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.BestCompression)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	return buf.Bytes()
+	d := deflaters.Get().(*deflater)
+	defer deflaters.Put(d)
+	d.buf.Reset()
+	d.w.Reset(&d.buf)
+	_, _ = d.w.Write(b)
+	_ = d.w.Close()
+	return append([]byte(nil), d.buf.Bytes()...)
 }
 
 func inflate(b []byte) ([]byte, error) {

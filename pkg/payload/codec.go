@@ -99,8 +99,10 @@ func (c *Codec) Decode(ctx context.Context, data string) (*callbackurls.Payload,
 }
 
 func (c *Codec) open(ctx context.Context, b64 string) (*callbackurls.Payload, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil {
+	// Strict, and without the line breaks the decoder skips: one
+	// spelling per payload.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(b64)
+	if err != nil || strings.ContainsAny(b64, "\r\n") {
 		return nil, invalid("the data parameter is damaged (not base64url)")
 	}
 	h, err := parseHeader(raw)

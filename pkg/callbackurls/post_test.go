@@ -1,0 +1,160 @@
+package callbackurls_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+)
+
+// fakePost is a PostActions whose outcomes are
+// [{"name", "type", "output", "error", "cause", "match", "response"}]: the
+// first outcome whose match equals the body's "decision" is selected.
+type fakePost struct{}
+
+type fakeOutcome struct {
+	Name     string                     `json:"name"`
+	Type     callbackurls.ActionType    `json:"type"`
+	Output   json.RawMessage            `json:"output,omitempty"`
+	Error    string                     `json:"error,omitempty"`
+	Cause    string                     `json:"cause,omitempty"`
+	Match    string                     `json:"match"`
+	Response *callbackurls.ResponseSpec `json:"response,omitempty"`
+}
+
+func (fakePost) Compile(outcomes json.RawMessage) (json.RawMessage, error) {
+	var list []fakeOutcome
+	if err := json.Unmarshal(outcomes, &list); err != nil {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome, "outcomes must be a list")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, outcomes); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (fakePost) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
+	var list []fakeOutcome
+	if err := json.Unmarshal(outcomes, &list); err != nil {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "damaged outcomes")
+	}
+	var b struct {
+		Decision string `json:"decision"`
+	}
+	_ = json.Unmarshal(body, &b)
+	if b.Decision == "" {
+		// A body without a decision is echoed twice: an output that can
+		// exceed Step Functions' limit.
+		return &callbackurls.PostOutcome{Name: "echo", Type: callbackurls.Success,
+			Output: json.RawMessage("[" + string(body) + "," + string(body) + "]")}, nil
+	}
+	for _, o := range list {
+		if o.Match == b.Decision {
+			return &callbackurls.PostOutcome{Name: o.Name, Type: o.Type, Output: o.Output, Error: o.Error, Cause: o.Cause, Response: o.Response}, nil
+		}
+	}
+	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "no outcome matches the body")
+}
+
+const postRequest = `{"token":"tok","enable_output_parameters":true,"actions":[{"name":"hook","type":"post",
+	"response":{"text":"spec $who"},
+	"outcomes":[
+		{"name":"yes","type":"success","output":{"ok":"$who"},"match":"yes","response":{"text":"accepted"}},
+		{"name":"no","type":"failure","error":"Rejected","cause":"said no","match":"no"},
+		{"name":"wait","type":"heartbeat","match":"wait"},
+		{"name":"weird","type":"bogus","match":"weird"},
+		{"name":"other","type":"success","output":"` + "%s" + `","match":"other"}]}]}`
+
+func TestRespondPost(t *testing.T) {
+	cfg := callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}, EnableOutputParameters: true}
+	e := newEnv(t, cfg, true)
+	resp := e.create(t, strings.Replace(postRequest, "%s", strings.Repeat("x", 100), 1))
+	hook := resp.URLs["hook"]
+	post := func(svc *callbackurls.Service, method, contentType, body string, dry bool) (*callbackurls.CallbackResult, error) {
+		t.Helper()
+		if svc == nil {
+			svc = e.svc
+		}
+		return svc.Respond(context.Background(), &callbackurls.CallbackRequest{
+			Method: method, Query: query(t, hook), ContentType: contentType, Body: []byte(body), DryRun: dry})
+	}
+
+	// Dry runs select but send nothing.
+	res, err := post(nil, "POST", "application/json", `{"decision":"yes"}`, true)
+	if err != nil || res.Outcome != "yes" || res.Sent {
+		t.Fatalf("dry run: %+v %v", res, err)
+	}
+	e.assertNoCalls(t)
+
+	for _, c := range []struct {
+		decision, ct, outcome, text string
+	}{
+		{"yes", "application/json", "yes", "accepted"},
+		{"no", "application/json; charset=utf-8", "no", "spec $who"},
+		{"wait", "application/vnd.api+json", "wait", "spec $who"},
+	} {
+		res, err := post(nil, "POST", c.ct, `{"decision":"`+c.decision+`"}`, false)
+		if err != nil {
+			t.Fatalf("%s: %v", c.decision, err)
+		}
+		if !res.Sent || res.Outcome != c.outcome || res.Action != "hook" || res.Type != callbackurls.Post {
+			t.Errorf("%s: result %+v", c.decision, res)
+		}
+		if res.Response == nil || res.Response.Text == nil || *res.Response.Text != c.text {
+			t.Errorf("%s: response spec %+v", c.decision, res.Response)
+		}
+	}
+	// Post actions take no output parameters: "$who" is sent as is.
+	want := []sfnCall{
+		{Op: "success", Token: "tok", Output: `{"ok":"$who"}`},
+		{Op: "failure", Token: "tok", Error: "Rejected", Cause: "said no"},
+		{Op: "heartbeat", Token: "tok"},
+	}
+	if diff := cmp.Diff(want, e.sfn.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+
+	e.sfn = &fakeSFN{}
+	e.svc = e.with(cfg)
+	for _, c := range []struct {
+		name, method, ct, body string
+		svc                    *callbackurls.Service
+		code                   string
+		status                 int
+	}{
+		{name: "GET", method: "GET", code: callbackurls.CodeMethodNotAllowed, status: 405},
+		{name: "PUT", method: "PUT", ct: "application/json", body: `{"decision":"yes"}`, code: callbackurls.CodeMethodNotAllowed, status: 405},
+		{name: "form body", method: "POST", ct: "application/x-www-form-urlencoded", body: "decision=yes", code: callbackurls.CodeUnsupportedMedia, status: 415},
+		{name: "no content type", method: "POST", body: `{"decision":"yes"}`, code: callbackurls.CodeUnsupportedMedia, status: 415},
+		{name: "not JSON", method: "POST", ct: "application/json", body: `{"decision":`, code: callbackurls.CodeInvalidPostActionBody, status: 400},
+		{name: "empty body", method: "POST", ct: "application/json", code: callbackurls.CodeInvalidPostActionBody, status: 400},
+		{name: "too large", method: "POST", ct: "application/json", body: `"` + strings.Repeat("x", callbackurls.MaxPostBodyBytes) + `"`, code: callbackurls.CodeBodyTooLarge, status: 413},
+		{name: "no outcome matches", method: "POST", ct: "application/json", body: `{"decision":"maybe"}`, code: callbackurls.CodeInvalidPostActionBody, status: 400},
+		{name: "selected an unknown type", method: "POST", ct: "application/json", body: `{"decision":"weird"}`, code: callbackurls.CodeInvalidPayload, status: 400},
+		{name: "switched off", svc: e.with(callbackurls.Config{PostActions: fakePost{}}), method: "POST", ct: "application/json", body: `{"decision":"yes"}`, code: callbackurls.CodePostActionsDisabled, status: 400},
+		{name: "evaluator gone", svc: e.with(callbackurls.Config{EnablePostActions: true}), method: "POST", ct: "application/json", body: `{"decision":"yes"}`, code: callbackurls.CodePostActionsDisabled, status: 400},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, dry := range []bool{false, true} {
+				res, err := post(c.svc, c.method, c.ct, c.body, dry)
+				apiError(t, err, c.code, c.status)
+				if res.Sent {
+					t.Error("sent with an error")
+				}
+			}
+		})
+	}
+	e.assertNoCalls(t)
+
+	// The selected output is bounded like any output.
+	e.sfn = &fakeSFN{}
+	_, err = post(e.with(cfg), "POST", "application/json", `"`+strings.Repeat("x", callbackurls.MaxPostBodyBytes-2)+`"`, false)
+	apiError(t, err, callbackurls.CodeOutputFormatting, 400)
+	e.assertNoCalls(t)
+}

@@ -1,0 +1,460 @@
+package payload
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+)
+
+// staticKeys is a one-key KeySource (the keyring package imports this one,
+// so its tests cannot use it).
+type staticKeys struct {
+	id   []byte
+	aead cipher.AEAD
+}
+
+func newStaticKeys(t testing.TB, id string) *staticKeys {
+	t.Helper()
+	key := bytes.Repeat([]byte{0x42}, 32)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &staticKeys{id: []byte(id), aead: aead}
+}
+
+func (k *staticKeys) EncryptionKey(context.Context) (byte, []byte, cipher.AEAD, error) {
+	return ModeStaticKey, k.id, k.aead, nil
+}
+
+func (k *staticKeys) DecryptionKey(_ context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
+	if mode != ModeStaticKey || !bytes.Equal(ref, k.id) {
+		return nil, invalid("unknown key")
+	}
+	return k.aead, nil
+}
+
+// sealPlain seals an arbitrary plaintext the way seal does.
+func sealPlain(t testing.TB, k *staticKeys, plain []byte) string {
+	t.Helper()
+	buf := appendHeader(nil, ModeStaticKey, k.id)
+	ad := append([]byte(adPrefix), buf...)
+	nonce := make([]byte, nonceSize)
+	if _, err := rand.Read(nonce); err != nil {
+		t.Fatal(err)
+	}
+	buf = append(buf, nonce...)
+	buf = k.aead.Seal(buf, nonce, plain, ad)
+	return PrefixEncrypted + base64.RawURLEncoding.EncodeToString(buf)
+}
+
+func wantInvalid(t testing.TB, err error) {
+	t.Helper()
+	var e *callbackurls.Error
+	if !errors.As(err, &e) || e.Code != callbackurls.CodeInvalidPayload || e.Status != 400 {
+		t.Fatalf("got %v, want InvalidPayload", err)
+	}
+}
+
+func TestSealPlainMatchesSeal(t *testing.T) {
+	// The helper must be faithful for the crafted-plaintext tests to mean
+	// anything: a plaintext from marshalBinary sealed by it decodes.
+	k := newStaticKeys(t, "kt")
+	p := &callbackurls.Payload{Token: "tok", Action: "ping", Type: callbackurls.Heartbeat}
+	plain, err := marshalBinary(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := (&Codec{Keys: k}).Decode(context.Background(), sealPlain(t, k, plain))
+	if err != nil || got.Token != "tok" || got.Action != "ping" {
+		t.Fatalf("Decode = %+v, %v", got, err)
+	}
+}
+
+func TestCorpusTokensUseBase64Kind(t *testing.T) {
+	ctx := context.Background()
+	c := &Codec{Keys: newStaticKeys(t, "kt")}
+	for i, tok := range corpus.Tokens() {
+		enc := appendToken(nil, tok)
+		if enc[0] != tokenBase64 {
+			t.Errorf("corpus token %d is stored as text", i)
+			continue
+		}
+		if saved := len(tok) + 1 - len(enc); saved < len(tok)/5 {
+			t.Errorf("corpus token %d: compact form saves only %d of %d bytes", i, saved, len(tok))
+		}
+		// The same length of text that is not base64 makes a longer URL
+		// (deflate wins back most of the difference from the 64-letter
+		// alphabet, but not all of it).
+		p := &callbackurls.Payload{Token: tok, TransactionID: "0123456789abcdef0123456789abcdef",
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`)}
+		compact, err := c.Encode(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Token = "*" + tok[1:]
+		if appendToken(nil, p.Token)[0] != tokenText {
+			t.Fatal("the text variant is not stored as text")
+		}
+		text, err := c.Encode(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(compact) > len(text)-40 {
+			t.Errorf("corpus token %d: data %d characters, %d with the text kind", i, len(compact), len(text))
+		}
+		t.Logf("corpus token %d (%d chars): data %d chars with the base64 kind, %d with the text kind", i, len(tok), len(compact), len(text))
+	}
+}
+
+func TestTokenEncodingKinds(t *testing.T) {
+	tests := []struct {
+		token string
+		kind  byte
+	}{
+		{"QQ==", tokenBase64},
+		{"QQ==QQ==", tokenBase64},
+		{"QUJD", tokenBase64},
+		{"QQ", tokenBase64},           // unpadded last segment
+		{"QUI=QQ", tokenBase64},       // padded then unpadded
+		{"QR==", tokenText},           // non-canonical padding bits
+		{"Q", tokenText},              // impossible length
+		{"=", tokenText},              // padding alone
+		{"==", tokenText},             //
+		{"a=", tokenText},             // short padded segment
+		{"AAAA=", tokenText},          // padding after a full quantum
+		{"QQ===", tokenText},          // too much padding
+		{"QQ\nQQ", tokenText},         // the decoder skips newlines
+		{"QQ\r\n==", tokenText},       //
+		{"QQ==\n", tokenText},         //
+		{"Q-_A", tokenText},           // URL alphabet
+		{"a b", tokenText},            //
+		{"", tokenBase64},             // no segments
+		{"QUJD\x00", tokenText},       //
+		{"QQ==QQ", tokenBase64},       //
+		{"QQ==QR==", tokenText},       // second segment non-canonical
+		{"QUJDRA==RA==", tokenBase64}, //
+	}
+	for _, tt := range tests {
+		enc := appendToken(nil, tt.token)
+		if enc[0] != tt.kind {
+			t.Errorf("appendToken(%q) kind %d, want %d", tt.token, enc[0], tt.kind)
+		}
+		got, err := readToken(enc)
+		if err != nil || got != tt.token {
+			t.Errorf("readToken(appendToken(%q)) = %q, %v", tt.token, got, err)
+		}
+	}
+}
+
+func TestReadTokenRejectsDamage(t *testing.T) {
+	for _, b := range [][]byte{
+		nil,
+		{2},                                     // unknown kind
+		{tokenBase64, 0x80},                     // truncated uvarint
+		{tokenBase64, 0},                        // empty segment
+		{tokenBase64, 4 << 1},                   // segment longer than the rest
+		{tokenBase64, 1 << 1, 'a', 1 << 1, 'b'}, // unpadded segment that is not last
+		{tokenBase64, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, // uvarint overflow
+	} {
+		if got, err := readToken(b); err == nil {
+			t.Errorf("readToken(%v) = %q, want an error", b, got)
+		}
+	}
+}
+
+func FuzzTokenRoundTrip(f *testing.F) {
+	for _, s := range append(corpus.Tokens(), "", "=", "==", "a=", "AAAA=", "QQ==QQ==", "QQ", "Q", "QR==", "QQ\n==", "é漢😀", "\xff\xfe", "a b+c/d%26&e") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		enc := appendToken(nil, token)
+		got, err := readToken(enc)
+		if err != nil {
+			t.Fatalf("readToken(appendToken(%q)): %v", token, err)
+		}
+		if got != token {
+			t.Fatalf("round trip of %q gave %q", token, got)
+		}
+		if enc[0] == tokenBase64 && len(enc) > len(token)+1 {
+			t.Fatalf("the base64 kind of %q is longer (%d) than text (%d)", token, len(enc), len(token)+1)
+		}
+		// Appending after other bytes works the same.
+		prefixed := appendToken([]byte("xyz"), token)
+		if !bytes.Equal(prefixed[3:], enc) {
+			t.Fatalf("appendToken depends on dst")
+		}
+	})
+}
+
+func TestDecompressionBound(t *testing.T) {
+	k := newStaticKeys(t, "kt")
+	c := &Codec{Keys: k}
+	ctx := context.Background()
+	build := func(outputLen int) []byte {
+		fields := appendField(nil, fieldToken, appendToken(nil, "tok"))
+		fields = appendField(fields, fieldAction, []byte("approve"))
+		fields = appendField(fields, fieldOutput, []byte(`"`+strings.Repeat("a", outputLen)+`"`))
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		_, _ = w.Write(fields)
+		_ = w.Close()
+		return append([]byte{layoutV1, 1 | flagDeflated}, buf.Bytes()...)
+	}
+
+	// Control: a small deflated plaintext opens.
+	p, err := c.Decode(ctx, sealPlain(t, k, build(1000)))
+	if err != nil || len(p.Output) != 1002 {
+		t.Fatalf("small deflated payload: %v", err)
+	}
+	// Fields of exactly maxPlaintext bytes open; one more does not.
+	exact := maxPlaintext - len(appendField(nil, fieldToken, appendToken(nil, "tok"))) - len(appendField(nil, fieldAction, []byte("approve"))) - 3 - 2
+	plain := build(exact)
+	if fields, err := inflate(plain[2:]); err != nil || len(fields) != maxPlaintext {
+		t.Fatalf("inflated %d bytes, %v; want exactly %d", len(fields), err, maxPlaintext)
+	}
+	if _, err := c.Decode(ctx, sealPlain(t, k, plain)); err != nil {
+		t.Errorf("fields of exactly maxPlaintext bytes: %v", err)
+	}
+	_, err = c.Decode(ctx, sealPlain(t, k, build(exact+1)))
+	wantInvalid(t, err)
+
+	// A bomb: megabytes inflated from a data parameter that fits a URL.
+	bomb := build(8 << 20)
+	data := sealPlain(t, k, bomb)
+	if len(data) > callbackurls.MaxDataLength {
+		t.Fatalf("the bomb does not fit a URL: %d", len(data))
+	}
+	start := time.Now()
+	_, err = c.Decode(ctx, data)
+	wantInvalid(t, err)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing the bomb took %v", d)
+	}
+	t.Logf("bomb: %d-character data parameter for %d bytes of fields, refused", len(data), 8<<20)
+
+	// Encode refuses what Decode would refuse, even when it compresses well.
+	_, err = c.Encode(ctx, &callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Success,
+		Output: json.RawMessage(`"` + strings.Repeat("a", maxPlaintext) + `"`)})
+	var e *callbackurls.Error
+	if !errors.As(err, &e) || e.Code != callbackurls.CodeURLTooLong || e.Status != 400 {
+		t.Errorf("Encode of an oversized payload: %v, want UrlTooLong", err)
+	}
+}
+
+func TestUnmarshalBinaryRejectsDamage(t *testing.T) {
+	tok := appendToken(nil, "tok")
+	field := func(tag byte, v []byte) []byte { return appendField(nil, tag, v) }
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	good := cat(field(fieldToken, tok), field(fieldAction, []byte("a")))
+	secs := func(n uint64) []byte { return binary.AppendUvarint(nil, n) }
+	heartbeat := byte(3)
+	tests := []struct {
+		name  string
+		plain []byte
+	}{
+		{"empty", nil},
+		{"layout only", []byte{layoutV1}},
+		{"unknown layout", cat([]byte{2, heartbeat}, good)},
+		{"type 0", cat([]byte{layoutV1, 0}, good)},
+		{"type 5", cat([]byte{layoutV1, 5}, good)},
+		{"type 7", cat([]byte{layoutV1, 7}, good)},
+		{"unknown flag", cat([]byte{layoutV1, heartbeat | 1<<5}, good)},
+		{"no fields", []byte{layoutV1, heartbeat}},
+		{"no token", []byte{layoutV1, heartbeat, fieldAction, 1, 'a'}},
+		{"no action", cat([]byte{layoutV1, heartbeat}, field(fieldToken, tok))},
+		{"empty action", cat([]byte{layoutV1, heartbeat}, field(fieldToken, tok), field(fieldAction, nil))},
+		{"empty token", cat([]byte{layoutV1, heartbeat}, field(fieldToken, []byte{tokenText}), field(fieldAction, []byte("a")))},
+		{"bad token", cat([]byte{layoutV1, heartbeat}, field(fieldToken, []byte{9, 'x'}), field(fieldAction, []byte("a")))},
+		{"success without output", cat([]byte{layoutV1, 1}, good)},
+		{"duplicate field", cat([]byte{layoutV1, heartbeat}, good, field(fieldAction, []byte("b")))},
+		{"tag 0", cat([]byte{layoutV1, heartbeat}, good, field(0, []byte("x")))},
+		{"unknown tag", cat([]byte{layoutV1, heartbeat}, good, field(fieldPresentation+1, []byte("x")))},
+		{"tag 255", cat([]byte{layoutV1, heartbeat}, good, field(255, []byte("x")))},
+		{"length past the end", cat([]byte{layoutV1, heartbeat}, good, []byte{fieldError, 5, 'x'})},
+		{"tag without length", cat([]byte{layoutV1, heartbeat}, good, []byte{fieldError})},
+		{"huge length", cat([]byte{layoutV1, heartbeat}, good, []byte{fieldError, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})},
+		{"issued at 0", cat([]byte{layoutV1, heartbeat}, good, field(fieldIssuedAt, secs(0)))},
+		{"issued at far future", cat([]byte{layoutV1, heartbeat}, good, field(fieldIssuedAt, secs(1<<41)))},
+		{"expiration with trailing byte", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, append(secs(1700000000), 0)))},
+		{"expiration empty", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, nil))},
+		{"deflate flag on raw fields", cat([]byte{layoutV1, heartbeat | flagDeflated}, good)},
+		{"truncated deflate stream", cat([]byte{layoutV1, heartbeat | flagDeflated}, deflate(good)[:4])},
+	}
+	k := newStaticKeys(t, "kt")
+	c := &Codec{Keys: k}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if p, err := unmarshalBinary(tt.plain); err == nil {
+				t.Errorf("unmarshalBinary accepted %v: %+v", tt.plain, p)
+			}
+			_, err := c.Decode(context.Background(), sealPlain(t, k, tt.plain))
+			wantInvalid(t, err)
+		})
+	}
+	// The well-formed base of these cases is accepted.
+	if _, err := unmarshalBinary(cat([]byte{layoutV1, heartbeat}, good)); err != nil {
+		t.Fatalf("the good plaintext: %v", err)
+	}
+	if _, err := unmarshalBinary(cat([]byte{layoutV1, heartbeat | flagDeflated}, deflate(good))); err != nil {
+		t.Fatalf("the good plaintext deflated: %v", err)
+	}
+}
+
+func TestDeflateOnlyWhenShorter(t *testing.T) {
+	for _, tc := range []struct {
+		output string
+		want   bool
+	}{
+		{`{"name_in_output":"Ben"}`, false},
+		{`"` + strings.Repeat("abc", 400) + `"`, true},
+	} {
+		plain, err := marshalBinary(&callbackurls.Payload{Token: corpus.Tokens()[0], TransactionID: "0123456789abcdef0123456789abcdef",
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(tc.output)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := plain[1]&flagDeflated != 0; got != tc.want {
+			t.Errorf("output of %d bytes: deflated %t, want %t", len(tc.output), got, tc.want)
+		}
+	}
+}
+
+// TestVectorsCoverFormat checks that the known-answer vectors exercise
+// what their names say (deflate, both token kinds), so that they keep
+// guarding those paths of the format.
+func TestVectorsCoverFormat(t *testing.T) {
+	b, err := os.ReadFile("testdata/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Key struct {
+			ID     string `json:"id"`
+			Secret []byte `json:"secret"`
+		} `json:"key"`
+		Vectors []struct {
+			Name string `json:"name"`
+			Data string `json:"data"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	block, err := aes.NewCipher(f.Key.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deflated, stored, b64, text int
+	for _, v := range f.Vectors {
+		if !strings.HasPrefix(v.Data, PrefixEncrypted) {
+			continue
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(v.Data[len(PrefixEncrypted):])
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := parseHeader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ad := append([]byte(adPrefix), raw[:h.end]...)
+		plain, err := aead.Open(nil, raw[h.end:h.end+nonceSize], raw[h.end+nonceSize:], ad)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		fields := plain[2:]
+		if plain[1]&flagDeflated != 0 {
+			deflated++
+			if fields, err = inflate(fields); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			stored++
+		}
+		if strings.Contains(v.Name, "deflated") && plain[1]&flagDeflated == 0 {
+			t.Errorf("%s: deflated flag %t", v.Name, plain[1]&flagDeflated != 0)
+		}
+		// The token is the first field.
+		if fields[0] != fieldToken {
+			t.Fatalf("%s: first field %d", v.Name, fields[0])
+		}
+		_, k := binary.Uvarint(fields[1:])
+		switch fields[1+k] {
+		case tokenBase64:
+			b64++
+		case tokenText:
+			text++
+			if !strings.Contains(v.Name, "text token") {
+				t.Errorf("%s: token stored as text", v.Name)
+			}
+		}
+	}
+	if deflated == 0 || stored == 0 || b64 == 0 || text == 0 {
+		t.Errorf("vectors cover deflated %d, stored %d, base64 tokens %d, text tokens %d times", deflated, stored, b64, text)
+	}
+}
+
+// FuzzOpenPlaintext fuzzes the binary layout behind a valid seal: any
+// plaintext, authenticated with a real key, is either refused with
+// InvalidPayload or opens to a payload that seals and opens again equal.
+func FuzzOpenPlaintext(f *testing.F) {
+	tok := appendToken(nil, corpus.Tokens()[0])
+	good := appendField(appendField(nil, fieldToken, tok), fieldAction, []byte("approve"))
+	full, err := marshalBinary(&callbackurls.Payload{Token: corpus.Tokens()[3], TransactionID: "00ff", Action: "a",
+		Type: callbackurls.Success, Output: json.RawMessage(`{"k":[1,2,3]}`), Error: "e", Cause: "c",
+		IssuedAt: time.Unix(1700000000, 0), Expiration: time.Unix(1800000000, 0), Parameters: true,
+		Response: json.RawMessage(`{"text":"t"}`), Presentation: json.RawMessage(`{}`)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append([]byte{layoutV1, 3}, good...))
+	f.Add(append([]byte{layoutV1, 3 | flagDeflated}, deflate(good)...))
+	f.Add(full)
+	f.Add([]byte{})
+	k := newStaticKeys(f, "kt")
+	c := &Codec{Keys: k}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, plain []byte) {
+		p, err := c.Decode(ctx, sealPlain(t, k, plain))
+		if err != nil {
+			wantInvalid(t, err)
+			return
+		}
+		data, err := c.Encode(ctx, p)
+		if err != nil {
+			return // e.g. an expiration Encode refuses to write
+		}
+		p2, err := c.Decode(ctx, data)
+		if err != nil {
+			t.Fatalf("re-sealed payload does not open: %v", err)
+		}
+		if p.Token != p2.Token || p.Action != p2.Action || p.Type != p2.Type || p.TransactionID != p2.TransactionID ||
+			!bytes.Equal(p.Output, p2.Output) || p.Error != p2.Error || p.Cause != p2.Cause ||
+			!p.IssuedAt.Equal(p2.IssuedAt) || !p.Expiration.Equal(p2.Expiration) || p.Parameters != p2.Parameters {
+			t.Fatalf("re-sealed payload differs:\n%+v\n%+v", p, p2)
+		}
+	})
+}
