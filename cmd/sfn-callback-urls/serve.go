@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -56,7 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if c.BaseURL == "" {
 		c.BaseURL = config.BaseURLForAddr(ln.Addr().String())
 	}
-	logger := config.NewLogger(os.Stderr, c.Verbose)
+	logger := config.NewLogger(stderr, c.Verbose)
 	app, err := config.Build(ctx, c, logger)
 	if err != nil {
 		return err

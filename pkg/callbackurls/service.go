@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"mime"
 	"net/http"
 	"net/url"
@@ -474,19 +475,38 @@ func responseSpec(raw json.RawMessage, params map[string]string) (*ResponseSpec,
 		return &spec, nil
 	}
 	var err error
-	if spec.Redirect, err = fillString(spec.Redirect, params); err != nil {
-		return nil, err
+	if spec.Redirect != "" {
+		scheme, rest, _ := strings.Cut(spec.Redirect, "://")
+		authority := rest
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			authority = rest[:i]
+		}
+		if strings.Contains(scheme+authority, "$") {
+			return nil, Errorf(CodeOutputFormatting, "parameters cannot choose a redirect's scheme or host")
+		}
+		// Values are query-escaped so a parameter cannot move the redirect
+		// to another host, and the result must still be an absolute URL.
+		if spec.Redirect, err = fillStringWith(spec.Redirect, params, url.QueryEscape); err != nil {
+			return nil, err
+		}
+		if u, err := url.Parse(spec.Redirect); err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return nil, Errorf(CodeOutputFormatting, "the redirect with parameters is not an absolute http or https URL")
+		}
 	}
 	if spec.JSON != nil {
 		if spec.JSON, err = fillJSON(spec.JSON, params); err != nil {
 			return nil, err
 		}
 	}
-	for _, s := range []*string{spec.HTML, spec.Text} {
-		if s != nil {
-			if *s, err = fillString(*s, params); err != nil {
-				return nil, err
-			}
+	// Parameters are caller-controlled text: escape them in HTML.
+	if spec.HTML != nil {
+		if *spec.HTML, err = fillStringWith(*spec.HTML, params, html.EscapeString); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Text != nil {
+		if *spec.Text, err = fillString(*spec.Text, params); err != nil {
+			return nil, err
 		}
 	}
 	return &spec, nil
@@ -505,11 +525,14 @@ func fillJSON(raw json.RawMessage, params map[string]string) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
+	// Keep <, > and & as they are: the output is data, not HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, Errorf(CodeOutputFormatting, "the output cannot be formatted")
 	}
-	return out, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func fillValue(v any, params map[string]string) (any, error) {
@@ -543,6 +566,11 @@ func fillValue(v any, params map[string]string) (any, error) {
 // fillString implements Python's string.Template.substitute: $name and
 // ${name} are replaced, $$ is a literal $, a missing name is an error.
 func fillString(s string, params map[string]string) (string, error) {
+	return fillStringWith(s, params, nil)
+}
+
+// fillStringWith is fillString with each value passed through escape.
+func fillStringWith(s string, params map[string]string, escape func(string) string) (string, error) {
 	i := strings.IndexByte(s, '$')
 	if i < 0 {
 		return s, nil
@@ -566,6 +594,9 @@ func fillString(s string, params map[string]string) (string, error) {
 			if !ok {
 				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", name)
 			}
+			if escape != nil {
+				v = escape(v)
+			}
 			b.WriteString(v)
 			s = s[end+1:]
 		default:
@@ -576,6 +607,9 @@ func fillString(s string, params map[string]string) (string, error) {
 			v, ok := params[s[:n]]
 			if !ok {
 				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", s[:n])
+			}
+			if escape != nil {
+				v = escape(v)
 			}
 			b.WriteString(v)
 			s = s[n:]

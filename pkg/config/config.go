@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -386,7 +387,7 @@ func LoadLambda(ctx context.Context) (*App, error) {
 }
 
 // NewLogger returns the JSON logger both the server and Lambda use.
-func NewLogger(w *os.File, verbose bool) *slog.Logger {
+func NewLogger(w io.Writer, verbose bool) *slog.Logger {
 	level := slog.LevelInfo
 	if verbose {
 		level = slog.LevelDebug

@@ -76,6 +76,8 @@ func defaultBaseURL(ctx context.Context) string {
 type logEntry struct {
 	tid, action, actionType, outcome, code string
 	sfnCode                                string
+	// cause is the operator's explanation of a 5xx (never shown to callers).
+	cause string
 }
 
 type logKey struct{}
@@ -103,6 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, kv := range [][2]string{
 		{"transaction_id", entry.tid}, {"action", entry.action}, {"type", entry.actionType},
 		{"outcome", entry.outcome}, {"error", entry.code}, {"sfn_error", entry.sfnCode},
+		{"cause", entry.cause},
 	} {
 		if kv[1] != "" {
 			attrs = append(attrs, slog.String(kv[0], kv[1]))
@@ -255,6 +258,10 @@ func writeCallbackSuccess(w http.ResponseWriter, r *http.Request, res *callbacku
 	switch ct := Negotiate(r.Header.Get("Accept")); ct {
 	case TypeHTML:
 		if spec != nil && spec.HTML != nil {
+			// The author's page is served at the same secret URL as ours:
+			// keep it out of referrers and indexes too (no CSP, which
+			// would block the author's own styles and images).
+			privatePage(w)
 			writeRaw(w, r, TypeHTML, http.StatusOK, *spec.HTML)
 			return
 		}
@@ -292,12 +299,12 @@ func fail(w http.ResponseWriter, r *http.Request, err error, tid string) {
 		if l.tid == "" {
 			l.tid = tid
 		}
+		// The cause is for the operator, never for the caller; it goes in
+		// the request's own line, to the handler's logger.
+		if e.Status >= 500 && e.Err != nil {
+			l.cause = e.Err.Error()
+		}
 	})
-	if e.Status >= 500 && e.Err != nil {
-		// The cause is for the operator, never for the caller.
-		slog.Default().LogAttrs(r.Context(), slog.LevelError, "internal error",
-			slog.String("transaction_id", tid), slog.String("error", e.Err.Error()))
-	}
 	writeError(w, r, e, tid)
 }
 

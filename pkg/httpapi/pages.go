@@ -98,11 +98,16 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	privatePage(w)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	writeRaw(w, r, TypeHTML, status, buf.String())
+}
+
+// privatePage marks a page served at a secret URL: keep it out of caches,
+// referrers and indexes.
+func privatePage(w http.ResponseWriter) {
 	h := w.Header()
-	// The URL is a secret: keep it out of caches, referrers and indexes.
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex, nofollow")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	writeRaw(w, r, TypeHTML, status, buf.String())
 }

@@ -550,7 +550,7 @@ func TestProxyRespond(t *testing.T) {
 			},
 			want: want{status: 200, contentType: "application/json",
 				body:  map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task:  &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"by":"alice","note":"ok \u0026 done"}`},
+				task:  &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
 				calls: 1},
 		},
 		{

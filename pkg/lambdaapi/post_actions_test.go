@@ -244,7 +244,7 @@ func TestLambdaOutputParameters(t *testing.T) {
 			query:      url.Values{"who": {"Zoë"}, "ref": {"#17 — more"}},
 			wantStatus: 303,
 			wantTask:   lambdaTask{Status: localstore.StatusSucceeded, Output: `{"approver":"Zoë","note":"$ref: #17 — more"}`},
-			wantLoc:    "https://example.com/done?by=Zoë",
+			wantLoc:    "https://example.com/done?by=Zo%C3%AB",
 		},
 		{
 			name:       "missing",

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+)
+
+// syncBuffer is an output the server goroutine writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// envMap is a getenv over a map.
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// server is a running `serve` command.
+type server struct {
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	stopped        bool
+
+	base    string // http://127.0.0.1:port
+	approve string // the demo's URLs (with --demo)
+	reject  string
+	status  string // the demo task's /local/tasks?token= URL
+	token   string // the demo task's token
+}
+
+var (
+	listeningRE = regexp.MustCompile(`listening on (http://\S+) \(`)
+	approveRE   = regexp.MustCompile(`(?m)^  approve:\s+(\S+)$`)
+	rejectRE    = regexp.MustCompile(`(?m)^  reject:\s+(\S+)$`)
+	statusRE    = regexp.MustCompile(`curl -s '(http://\S+/local/tasks\?token=\S+)'`)
+)
+
+// startupTimeout bounds the wait for the server's first lines; a test
+// fails, rather than hangs, if they never come.
+const startupTimeout = 20 * time.Second
+
+// start runs `run` with args in a goroutine and waits until it has printed
+// where it listens (and the demo's URLs with --demo).
+func start(t *testing.T, args []string, env map[string]string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- run(ctx, args, envMap(env), s.stdout, s.stderr) }()
+	t.Cleanup(func() { s.stop(t) })
+
+	demo := false
+	for _, a := range args {
+		demo = demo || a == "--demo" || a == "-demo"
+	}
+	deadline := time.Now().Add(startupTimeout)
+	for {
+		out := s.stdout.String()
+		m := listeningRE.FindStringSubmatch(out)
+		if m != nil && (!demo || statusRE.MatchString(out)) {
+			s.base = m[1]
+			if demo {
+				s.approve = approveRE.FindStringSubmatch(out)[1]
+				s.reject = rejectRE.FindStringSubmatch(out)[1]
+				s.status = statusRE.FindStringSubmatch(out)[1]
+				u, err := url.Parse(s.status)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.token = u.Query().Get("token")
+			}
+			return s
+		}
+		select {
+		case err := <-s.done:
+			s.stopped = true
+			t.Fatalf("run returned before serving: %v\nstdout:\n%s\nstderr:\n%s", err, out, s.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up lines after %v:\nstdout:\n%s\nstderr:\n%s", startupTimeout, out, s.stderr.String())
+		}
+	}
+}
+
+// stop cancels the server's context and returns what run returned.
+func (s *server) stop(t *testing.T) error {
+	t.Helper()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	s.cancel()
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(startupTimeout):
+		t.Fatal("run did not return after its context was cancelled")
+		return nil
+	}
+}
+
+// httpDo sends a request and returns the status and body.
+func httpDo(t *testing.T, method, target, contentType, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// localTask is the part of GET /local/tasks?token= the tests check.
+type localTask struct {
+	Status     string          `json:"status"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Heartbeats int             `json:"heartbeats"`
+}
+
+func getTask(t *testing.T, target string) localTask {
+	t.Helper()
+	status, body := httpDo(t, http.MethodGet, target, "", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", target, status, body)
+	}
+	var task localTask
+	if err := json.Unmarshal([]byte(body), &task); err != nil {
+		t.Fatal(err)
+	}
+	return task
+}
+
+func serveArgs(dir string, extra ...string) []string {
+	return append([]string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"),
+		"--key-file", filepath.Join(dir, "keyring.json")}, extra...)
+}
+
+// TestServeDemo runs the local server with a demo task, approves it over
+// HTTP and reads the outcome from /local/tasks.
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, serveArgs(dir, "--demo"), nil)
+	if !strings.HasPrefix(s.base, "http://127.0.0.1:") || strings.HasSuffix(s.base, ":0") {
+		t.Fatalf("base URL %q", s.base)
+	}
+	for _, u := range []string{s.approve, s.reject, s.status} {
+		if !strings.HasPrefix(u, s.base+"/") {
+			t.Errorf("URL %s is not under %s", u, s.base)
+		}
+	}
+	if u, _ := url.Parse(s.approve); !strings.HasPrefix(u.Query().Get("data"), "3-") {
+		t.Errorf("approve URL %s is not encrypted", s.approve)
+	}
+	if got := getTask(t, s.status); got.Status != "open" {
+		t.Fatalf("demo task %+v, want open", got)
+	}
+
+	if status, body := httpDo(t, http.MethodPost, s.approve, "", ""); status != http.StatusOK {
+		t.Fatalf("POST approve: %d %s", status, body)
+	}
+	want := localTask{Status: "succeeded", Output: json.RawMessage(`{"approved":true}`)}
+	if diff := cmp.Diff(want, getTask(t, s.status)); diff != "" {
+		t.Errorf("task (-want +got):\n%s", diff)
+	}
+	if status, body := httpDo(t, http.MethodGet, s.reject, "", ""); status != http.StatusBadRequest || !strings.Contains(body, "TaskTimedOut") {
+		t.Errorf("GET reject after approve: %d %s", status, body)
+	}
+	if status, _ := httpDo(t, http.MethodGet, s.base+"/healthz", "", ""); status != http.StatusOK {
+		t.Errorf("healthz: %d", status)
+	}
+
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run returned %v after cancel, want nil", err)
+	}
+	// Every request wrote its line to the command's stderr, and none holds
+	// the token.
+	logs := s.stderr.String()
+	if n := strings.Count(logs, `"msg":"request"`); n != 5 {
+		t.Errorf("%d request log lines on stderr, want 5:\n%s", n, logs)
+	}
+	if strings.Contains(logs, s.token) {
+		t.Errorf("the log holds the task token")
+	}
+	info, err := os.Stat(filepath.Join(dir, "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("key file mode %v, want 0600", perm)
+	}
+}
+
+// TestServeKeyReuse restarts the server on the same key file and store:
+// the key is kept, and URLs of the first run work in the second.
+func TestServeKeyReuse(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keyring.json")
+
+	first := start(t, serveArgs(dir, "--demo"), nil)
+	if !strings.Contains(first.stdout.String(), "new key file "+keyFile) {
+		t.Errorf("first run does not say it created the key file:\n%s", first.stdout.String())
+	}
+	if err := first.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("key file mode %v, want 0600", perm)
+	}
+	key1, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second := start(t, serveArgs(dir), nil)
+	out := second.stdout.String()
+	if strings.Contains(out, "new key file") || !strings.Contains(out, "key file "+keyFile) {
+		t.Errorf("second run does not say it reused the key file:\n%s", out)
+	}
+	key2, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(key1, key2) {
+		t.Errorf("the key file changed between runs")
+	}
+
+	// The first run's URL, sent to the second run's address.
+	u, err := url.Parse(first.approve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := httpDo(t, http.MethodPost, second.base+u.RequestURI(), "", ""); status != http.StatusOK {
+		t.Fatalf("first run's approve URL on the second run: %d %s", status, body)
+	}
+	statusURL := second.base + "/local/tasks?token=" + url.QueryEscape(first.token)
+	if got := getTask(t, statusURL); got.Status != "succeeded" {
+		t.Errorf("task %+v, want succeeded", got)
+	}
+	if err := second.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeDisableEncryption checks that --disable-encryption hands out the
+// reference's unencrypted "1-" URLs, which still work, and makes no key.
+func TestServeDisableEncryption(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--disable-encryption", "--demo"}, nil)
+	if !strings.Contains(s.stdout.String(), "encryption disabled") {
+		t.Errorf("start-up line does not say encryption is disabled:\n%s", s.stdout.String())
+	}
+	for _, raw := range []string{s.approve, s.reject} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := u.Query().Get("data"); !strings.HasPrefix(d, "1-") {
+			t.Errorf("URL %s: data %q, want 1-...", raw, d)
+		}
+	}
+	if status, body := httpDo(t, http.MethodGet, s.reject, "", ""); status != http.StatusOK {
+		t.Fatalf("GET reject: %d %s", status, body)
+	}
+	if got := getTask(t, s.status); got.Status != "failed" || got.Error != "Rejected" {
+		t.Errorf("task %+v, want failed with Rejected", got)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "tasks.db" {
+			t.Errorf("unexpected file %s", e.Name())
+		}
+	}
+}
+
+// TestServeEnv checks that the environment configures the server, and
+// that flags win over it.
+func TestServeEnv(t *testing.T) {
+	keyring := `{"keys":[{"id":"k1","key":"` + strings.Repeat("QUFB", 10) + `QUE="}]}`
+	approveWithParams := `{"token":"tok","enable_output_parameters":true,"actions":[{"name":"a","type":"success","output":{"who":"$who"}}]}`
+	post := `{"token":"tok","actions":[{"name":"hook","type":"post","outcomes":[{"name":"ok","type":"success","schema":{"type":"object"},"output_body":true}]}]}`
+	// Random characters, which do not compress.
+	long := `{"token":"tok","actions":[{"name":"a","type":"success","output":"` + corpus.Tokens()[0][:400] + `"}]}`
+	plain := `{"token":"tok","actions":[{"name":"a","type":"heartbeat"}]}`
+
+	tests := []struct {
+		name   string
+		env    map[string]string
+		flags  []string
+		body   string // POSTed to /urls
+		status int
+		want   string // in the answer
+		stdout string // in the start-up lines
+		stderr string // in the log, after a /urls request
+	}{
+		{name: "output parameters off by default", body: approveWithParams, status: 400, want: "ParametersDisabled"},
+		{name: "ENABLE_OUTPUT_PARAMETERS", env: map[string]string{"ENABLE_OUTPUT_PARAMETERS": "true"}, body: approveWithParams, status: 200},
+		{name: "DISABLE_OUTPUT_PARAMETERS=false", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "false"}, body: approveWithParams, status: 200},
+		{name: "--enable-output-parameters", flags: []string{"--enable-output-parameters"}, body: approveWithParams, status: 200},
+		{name: "post actions off by default", body: post, status: 400, want: "PostActionsDisabled"},
+		{name: "ENABLE_POST_ACTIONS", env: map[string]string{"ENABLE_POST_ACTIONS": "true"}, body: post, status: 200},
+		{name: "DISABLE_POST_ACTIONS=false", env: map[string]string{"DISABLE_POST_ACTIONS": "false"}, body: post, status: 200},
+		{name: "MAX_URL_LENGTH", env: map[string]string{"MAX_URL_LENGTH": "300"}, body: long, status: 400, want: "UrlTooLong"},
+		{name: "--max-url-length wins", env: map[string]string{"MAX_URL_LENGTH": "300"}, flags: []string{"--max-url-length", "4000"}, body: long, status: 200},
+		{name: "DISABLE_ENCRYPTION", env: map[string]string{"DISABLE_ENCRYPTION": "true", "KEY_FILE": ""}, body: plain, status: 200,
+			want: "data=1-", stdout: "encryption disabled"},
+		{name: "KEYRING", env: map[string]string{"KEYRING": keyring, "KEY_FILE": ""}, body: plain, status: 200,
+			want: "data=3-", stdout: "keyring from KEYRING"},
+		{name: "VERBOSE", env: map[string]string{"VERBOSE": "true"}, body: plain, status: 200, stderr: `\"token\":\"tok\"`},
+		{name: "--addr wins over LISTEN_ADDR", env: map[string]string{"LISTEN_ADDR": "256.0.0.1:1"}, flags: []string{"--addr", "127.0.0.1:0"},
+			body: plain, status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{
+				"LISTEN_ADDR": "127.0.0.1:0",
+				"STORE_FILE":  filepath.Join(dir, "env-tasks.db"),
+				"KEY_FILE":    filepath.Join(dir, "env-keyring.json"),
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			s := start(t, append([]string{"serve"}, tt.flags...), env)
+			if !strings.Contains(s.stdout.String(), tt.stdout) {
+				t.Errorf("start-up lines lack %q:\n%s", tt.stdout, s.stdout.String())
+			}
+			status, body := httpDo(t, http.MethodPost, s.base+"/urls", "application/json", tt.body)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("POST /urls: %d %s, want %d with %q", status, body, tt.status, tt.want)
+			}
+			if err := s.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(s.stderr.String(), tt.stderr) {
+				t.Errorf("log lacks %q:\n%s", tt.stderr, s.stderr.String())
+			}
+			if tt.stderr == "" && strings.Contains(s.stderr.String(), `"tok"`) {
+				t.Errorf("the log holds the token without VERBOSE:\n%s", s.stderr.String())
+			}
+			// The env's paths were used.
+			if _, err := os.Stat(env["STORE_FILE"]); err != nil {
+				t.Errorf("STORE_FILE not used: %v", err)
+			}
+			_, err := os.Stat(env["KEY_FILE"])
+			if env["KEY_FILE"] != "" && err != nil {
+				t.Errorf("KEY_FILE not used: %v", err)
+			}
+		})
+	}
+}
+
+// TestRunErrors covers the commands and settings that stop before serving.
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // "" means nil; "help" means flag.ErrHelp
+		stdout  string
+		stderr  string
+	}{
+		{name: "no command", args: nil, wantErr: "help", stderr: "Usage: sfn-callback-urls"},
+		{name: "help", args: []string{"help"}, stdout: "Usage: sfn-callback-urls"},
+		{name: "--help", args: []string{"--help"}, stdout: "Commands:"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`, stderr: "Usage:"},
+		{name: "serve -h", args: []string{"serve", "-h"}, wantErr: "help", stderr: "-demo"},
+		{name: "unknown flag", args: []string{"serve", "--bogus"}, wantErr: "bogus"},
+		{name: "extra argument", args: []string{"serve", "now"}, wantErr: `unexpected argument "now"`},
+		{name: "demo with aws", args: []string{"serve", "--sfn", "aws", "--demo"}, wantErr: "--demo needs the local back end"},
+		{name: "demo with SFN_BACKEND=aws", args: []string{"serve", "--demo"}, env: map[string]string{"SFN_BACKEND": "AWS"},
+			wantErr: "--demo needs the local back end"},
+		{name: "bad MAX_URL_LENGTH", args: []string{"serve"}, env: map[string]string{"MAX_URL_LENGTH": "lots"}, wantErr: "MAX_URL_LENGTH"},
+		{name: "bad boolean", args: []string{"serve"}, env: map[string]string{"VERBOSE": "yes please"}, wantErr: "VERBOSE"},
+		{name: "unknown back end", args: append(serveArgs(dir), "--sfn", "azure"), wantErr: "azure"},
+		{name: "encryption disabled and a key", args: append(serveArgs(dir), "--disable-encryption"), wantErr: "DISABLE_ENCRYPTION"},
+		{name: "bad base URL", args: append(serveArgs(dir), "--base-url", "ftp://x"), wantErr: "base URL"},
+		{name: "bad address", args: []string{"serve", "--addr", "127.0.0.1:99999"}, wantErr: "99999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			err := run(ctx, tt.args, envMap(tt.env), &stdout, &stderr)
+			switch tt.wantErr {
+			case "":
+				if err != nil {
+					t.Errorf("run: %v, want nil", err)
+				}
+			case "help":
+				if !errors.Is(err, flag.ErrHelp) {
+					t.Errorf("run: %v, want flag.ErrHelp", err)
+				}
+			default:
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("run: %v, want an error with %q", err, tt.wantErr)
+				}
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout.String())
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr.String())
+			}
+			if strings.Contains(stdout.String(), "listening on") {
+				t.Errorf("it started serving:\n%s", stdout.String())
+			}
+		})
+	}
+}

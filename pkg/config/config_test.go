@@ -1,0 +1,247 @@
+package config_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config.Config
+		wantErr []string // substrings of the error; nil means no error
+	}{
+		{name: "empty", env: nil, want: config.Config{}},
+		{name: "strings", env: map[string]string{
+			"LISTEN_ADDR": "127.0.0.1:9000", "BASE_URL": "https://cb.example.com/prod", "SFN_BACKEND": "AWS",
+			"STORE_FILE": "/tmp/t.db", "KEY_FILE": "/tmp/k.json", "KEYRING": `{"keys":[]}`, "KEY_ID": "alias/cb",
+			"API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1",
+		}, want: config.Config{
+			Addr: "127.0.0.1:9000", BaseURL: "https://cb.example.com/prod", SFN: "aws",
+			StorePath: "/tmp/t.db", KeyFile: "/tmp/k.json", Keyring: `{"keys":[]}`, KeyID: "alias/cb",
+			APIID: "abc123", Stage: "prod", Region: "eu-west-1",
+		}},
+		{name: "AWS_DEFAULT_REGION", env: map[string]string{"AWS_DEFAULT_REGION": "us-west-2"}, want: config.Config{Region: "us-west-2"}},
+		{name: "AWS_REGION wins", env: map[string]string{"AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": "eu-central-1"},
+			want: config.Config{Region: "eu-central-1"}},
+
+		// Booleans.
+		{name: "DISABLE_ENCRYPTION=true", env: map[string]string{"DISABLE_ENCRYPTION": "true"}, want: config.Config{DisableEncryption: true}},
+		{name: "DISABLE_ENCRYPTION=false", env: map[string]string{"DISABLE_ENCRYPTION": "false"}, want: config.Config{}},
+		{name: "VERBOSE=1", env: map[string]string{"VERBOSE": "1"}, want: config.Config{Verbose: true}},
+		{name: "VERBOSE=TRUE", env: map[string]string{"VERBOSE": "TRUE"}, want: config.Config{Verbose: true}},
+		{name: "VERBOSE=0", env: map[string]string{"VERBOSE": "0"}, want: config.Config{}},
+		{name: "VERBOSE=yes", env: map[string]string{"VERBOSE": "yes"}, wantErr: []string{`VERBOSE="yes"`}},
+		{name: "DISABLE_ENCRYPTION=on", env: map[string]string{"DISABLE_ENCRYPTION": "on"}, wantErr: []string{"DISABLE_ENCRYPTION"}},
+
+		// Output parameters and post actions: off unless asked for.
+		{name: "ENABLE_OUTPUT_PARAMETERS=true", env: map[string]string{"ENABLE_OUTPUT_PARAMETERS": "true"},
+			want: config.Config{EnableOutputParameters: true}},
+		{name: "ENABLE_OUTPUT_PARAMETERS=false", env: map[string]string{"ENABLE_OUTPUT_PARAMETERS": "false"}, want: config.Config{}},
+		{name: "DISABLE_OUTPUT_PARAMETERS=false enables", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "false"},
+			want: config.Config{EnableOutputParameters: true}},
+		{name: "DISABLE_OUTPUT_PARAMETERS=true", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "true"}, want: config.Config{}},
+		{name: "both say enabled", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "false", "ENABLE_OUTPUT_PARAMETERS": "true"},
+			want: config.Config{EnableOutputParameters: true}},
+		{name: "both say disabled", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "true", "ENABLE_OUTPUT_PARAMETERS": "false"},
+			want: config.Config{}},
+		{name: "output parameters contradiction, on/on", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "true", "ENABLE_OUTPUT_PARAMETERS": "true"},
+			wantErr: []string{"DISABLE_OUTPUT_PARAMETERS and ENABLE_OUTPUT_PARAMETERS contradict"}},
+		{name: "output parameters contradiction, off/off", env: map[string]string{"DISABLE_OUTPUT_PARAMETERS": "false", "ENABLE_OUTPUT_PARAMETERS": "false"},
+			wantErr: []string{"DISABLE_OUTPUT_PARAMETERS and ENABLE_OUTPUT_PARAMETERS contradict"}},
+		{name: "ENABLE_POST_ACTIONS=true", env: map[string]string{"ENABLE_POST_ACTIONS": "true"}, want: config.Config{EnablePostActions: true}},
+		{name: "DISABLE_POST_ACTIONS=false enables", env: map[string]string{"DISABLE_POST_ACTIONS": "false"}, want: config.Config{EnablePostActions: true}},
+		{name: "DISABLE_POST_ACTIONS=true", env: map[string]string{"DISABLE_POST_ACTIONS": "true"}, want: config.Config{}},
+		{name: "post actions contradiction, on/on", env: map[string]string{"DISABLE_POST_ACTIONS": "true", "ENABLE_POST_ACTIONS": "1"},
+			wantErr: []string{"DISABLE_POST_ACTIONS and ENABLE_POST_ACTIONS contradict"}},
+		{name: "post actions contradiction, off/off", env: map[string]string{"DISABLE_POST_ACTIONS": "0", "ENABLE_POST_ACTIONS": "false"},
+			wantErr: []string{"DISABLE_POST_ACTIONS and ENABLE_POST_ACTIONS contradict"}},
+		{name: "the two switches are independent", env: map[string]string{"DISABLE_POST_ACTIONS": "false", "ENABLE_OUTPUT_PARAMETERS": "false"},
+			want: config.Config{EnablePostActions: true}},
+		{name: "DISABLE_POST_ACTIONS bad", env: map[string]string{"DISABLE_POST_ACTIONS": "nope"}, wantErr: []string{`DISABLE_POST_ACTIONS="nope"`}},
+
+		// MAX_URL_LENGTH.
+		{name: "MAX_URL_LENGTH", env: map[string]string{"MAX_URL_LENGTH": "2000"}, want: config.Config{MaxURLLength: 2000}},
+		{name: "MAX_URL_LENGTH at the minimum", env: map[string]string{"MAX_URL_LENGTH": "256"}, want: config.Config{MaxURLLength: 256}},
+		{name: "MAX_URL_LENGTH not a number", env: map[string]string{"MAX_URL_LENGTH": "2k"}, wantErr: []string{`MAX_URL_LENGTH="2k"`}},
+		{name: "MAX_URL_LENGTH too small", env: map[string]string{"MAX_URL_LENGTH": "255"}, wantErr: []string{`MAX_URL_LENGTH="255"`}},
+		{name: "MAX_URL_LENGTH negative", env: map[string]string{"MAX_URL_LENGTH": "-1"}, wantErr: []string{"MAX_URL_LENGTH"}},
+		{name: "every problem reported", env: map[string]string{"MAX_URL_LENGTH": "x", "VERBOSE": "x", "DISABLE_ENCRYPTION": "x"},
+			wantErr: []string{"MAX_URL_LENGTH", "VERBOSE", "DISABLE_ENCRYPTION"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.FromEnv(envMap(tt.env))
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("FromEnv: no error, want one with %q (config %+v)", tt.wantErr, got)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("FromEnv (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name        string
+		cfg         config.Config
+		wantErr     []string
+		wantBaseURL string
+	}{
+		{name: "key file", cfg: config.Config{KeyFile: "k.json"}},
+		{name: "keyring", cfg: config.Config{Keyring: "{}"}},
+		{name: "KMS key", cfg: config.Config{KeyID: "alias/x", SFN: config.SFNAWS}},
+		{name: "encryption disabled", cfg: config.Config{DisableEncryption: true, SFN: config.SFNLocal}},
+		{name: "no key: fail closed", cfg: config.Config{},
+			wantErr: []string{"no encryption key", "KEY_ID", "KEYRING", "KEY_FILE", "DISABLE_ENCRYPTION"}},
+		{name: "no key, local back end", cfg: config.Config{SFN: config.SFNLocal},
+			wantErr: []string{"KEY_ID", "KEYRING", "KEY_FILE", "DISABLE_ENCRYPTION"}},
+		{name: "disabled and a key file", cfg: config.Config{DisableEncryption: true, KeyFile: "k.json"},
+			wantErr: []string{"DISABLE_ENCRYPTION", "contradicts"}},
+		{name: "disabled and a KMS key", cfg: config.Config{DisableEncryption: true, KeyID: "alias/x"},
+			wantErr: []string{"DISABLE_ENCRYPTION"}},
+		{name: "two key sources", cfg: config.Config{KeyFile: "k.json", Keyring: "{}"}, wantErr: []string{"more than one key source"}},
+		{name: "three key sources", cfg: config.Config{KeyFile: "k.json", Keyring: "{}", KeyID: "alias/x"}, wantErr: []string{"more than one key source"}},
+		{name: "unknown back end", cfg: config.Config{SFN: "azure", KeyFile: "k.json"}, wantErr: []string{`"azure"`}},
+		{name: "base URL trimmed", cfg: config.Config{KeyFile: "k.json", BaseURL: "https://cb.example.com/prod/"},
+			wantBaseURL: "https://cb.example.com/prod"},
+		{name: "base URL not http", cfg: config.Config{KeyFile: "k.json", BaseURL: "ftp://cb.example.com"}, wantErr: []string{"base URL"}},
+		{name: "base URL with a query", cfg: config.Config{KeyFile: "k.json", BaseURL: "https://cb.example.com/?x=1"}, wantErr: []string{"base URL"}},
+		{name: "base URL relative", cfg: config.Config{KeyFile: "k.json", BaseURL: "cb.example.com"}, wantErr: []string{"base URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.cfg
+			err := c.Check()
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if c.BaseURL != tt.wantBaseURL {
+					t.Errorf("BaseURL %q, want %q", c.BaseURL, tt.wantBaseURL)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Check: no error, want one with %q", tt.wantErr)
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultBaseURL(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"nothing", nil, ""},
+		{"BASE_URL", map[string]string{"BASE_URL": "https://cb.example.com"}, "https://cb.example.com"},
+		{"API_ID, STAGE, AWS_REGION", map[string]string{"API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1"},
+			"https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
+		{"AWS_DEFAULT_REGION", map[string]string{"API_ID": "abc123", "STAGE": "v1", "AWS_DEFAULT_REGION": "us-east-2"},
+			"https://abc123.execute-api.us-east-2.amazonaws.com/v1"},
+		{"BASE_URL wins", map[string]string{"BASE_URL": "https://cb.example.com", "API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1"},
+			"https://cb.example.com"},
+		{"no region", map[string]string{"API_ID": "abc123", "STAGE": "prod"}, ""},
+		{"no stage", map[string]string{"API_ID": "abc123", "AWS_REGION": "eu-west-1"}, ""},
+		{"no API id", map[string]string{"STAGE": "prod", "AWS_REGION": "eu-west-1"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.FromEnv(envMap(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.DefaultBaseURL(); got != tt.want {
+				t.Errorf("DefaultBaseURL() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBaseURLForAddr(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
+		{":8080", "http://127.0.0.1:8080"},
+		{"[::]:8080", "http://127.0.0.1:8080"},
+		{"[::1]:9000", "http://[::1]:9000"},
+		{"localhost:3000", "http://localhost:3000"},
+		{"192.168.1.20:80", "http://192.168.1.20:80"},
+		{"no-port", "http://no-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			if got := config.BaseURLForAddr(tt.addr); got != tt.want {
+				t.Errorf("BaseURLForAddr(%q) = %q, want %q", tt.addr, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBuildLocal wires the local service twice on one key file: the first
+// build creates the key, the second reuses it, and both serve.
+func TestBuildLocal(t *testing.T) {
+	dir := t.TempDir()
+	c := config.Config{
+		SFN: config.SFNLocal, StorePath: filepath.Join(dir, "tasks.db"), KeyFile: filepath.Join(dir, "keyring.json"),
+		CreateKeyFile: true, BaseURL: "http://127.0.0.1:1",
+	}
+	for i, wantCreated := range []bool{true, false} {
+		app, err := config.Build(context.Background(), c, config.NewLogger(io.Discard, false))
+		if err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if app.KeyCreated != wantCreated || app.Local == nil || app.DefaultBaseURL != c.BaseURL {
+			t.Errorf("build %d: KeyCreated %t, Local %v, DefaultBaseURL %q", i, app.KeyCreated, app.Local != nil, app.DefaultBaseURL)
+		}
+		for path, want := range map[string]int{"/healthz": 200, "/local/tasks": 200} {
+			rec := httptest.NewRecorder()
+			app.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != want {
+				t.Errorf("build %d: GET %s: %d %s", i, path, rec.Code, rec.Body)
+			}
+		}
+		if err := app.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c.CreateKeyFile = false
+	c.KeyFile = filepath.Join(dir, "missing.json")
+	if _, err := config.Build(context.Background(), c, config.NewLogger(io.Discard, false)); err == nil {
+		t.Errorf("Build with a missing key file and CreateKeyFile off: no error")
+	}
+}

@@ -1,0 +1,72 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+// nopSFN accepts every call, so benchmarks measure our code only.
+type nopSFN struct{}
+
+func (nopSFN) SendTaskSuccess(context.Context, string, string) error         { return nil }
+func (nopSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
+func (nopSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
+
+func benchHandler(b *testing.B) (*httpapi.Handler, *callbackurls.Service) {
+	b.Helper()
+	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
+		&payload.Codec{Keys: testKeys(b)}, nopSFN{})
+	return httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}), svc
+}
+
+// benchCreateBody is a typical approval request with a real token.
+func benchCreateBody(b *testing.B) string {
+	return createBody(b, map[string]any{"token": corpus.Tokens()[1]})
+}
+
+func BenchmarkCreateURLsHTTP(b *testing.B) {
+	h, _ := benchHandler(b)
+	body := benchCreateBody(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/urls", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+func BenchmarkRespondHTTP(b *testing.B) {
+	h, svc := benchHandler(b)
+	req, err := callbackurls.ParseCreateRequest([]byte(benchCreateBody(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := strings.TrimPrefix(resp.URLs["approve"], "https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
