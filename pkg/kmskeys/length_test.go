@@ -12,7 +12,7 @@ import (
 // TestURLLengths measures the goal: the mean approve-URL length of
 // the reference's two-action example over the corpus tokens with an API
 // Gateway base URL (the reference: 2,090 characters with KMS, 1,278
-// unencrypted). Static-key mode is measured alongside for comparison.
+// unencrypted). Static-key and unencrypted modes are measured alongside.
 func TestURLLengths(t *testing.T) {
 	srv := kmstest.New(t)
 	modes := []struct {
@@ -22,6 +22,7 @@ func TestURLLengths(t *testing.T) {
 	}{
 		{"kms", newSource(t, srv, kmskeys.Options{}), 1150},
 		{"static", newKeyring(t), 920},
+		{"unencrypted", nil, 1300}, // for comparison; the reference's form
 	}
 	for _, m := range modes {
 		svc := newService(m.keys, &fakeSFN{}, nil)
