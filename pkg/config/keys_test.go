@@ -99,7 +99,7 @@ func TestARNRegion(t *testing.T) {
 	for in, want := range map[string]string{
 		"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab": "eu-west-1",
 		"arn:aws-cn:kms:cn-north-1:111122223333:alias/x":                              "cn-north-1",
-		"alias/x": "",
+		"alias/x":                              "",
 		"1234abcd-12ab-34cd-56ef-1234567890ab": "",
 	} {
 		if got := arnRegion(in); got != want {
