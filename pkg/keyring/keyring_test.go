@@ -392,12 +392,14 @@ func TestSecretsStayOutOfStrings(t *testing.T) {
 		"Key.String":  k.String(),
 		"Key %v":      fmt.Sprintf("%v", k),
 		"Key %+v":     fmt.Sprintf("%+v", k),
+		//lint:ignore S1025 the point is to exercise fmt's %s verb
 		"Key %s":      fmt.Sprintf("%s", k),
 		"*Key %v":     fmt.Sprintf("%v", &k),
 		"[]Key %v":    fmt.Sprintf("%v", r.Keys()),
 		"Current %v":  fmt.Sprintf("%v", r.Current()),
 		"Keyring %v":  fmt.Sprintf("%v", r),
 		"Keyring %+v": fmt.Sprintf("%+v", r),
+		//lint:ignore S1025 the point is to exercise fmt's %s verb
 		"Keyring %s":  fmt.Sprintf("%s", r),
 	}
 	for name, out := range outputs {
