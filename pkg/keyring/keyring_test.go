@@ -389,9 +389,9 @@ func TestSecretsStayOutOfStrings(t *testing.T) {
 		"bytes tail": strings.Trim(fmt.Sprint([]byte(k.Secret[8:16])), "[]"),
 	}
 	outputs := map[string]string{
-		"Key.String":  k.String(),
-		"Key %v":      fmt.Sprintf("%v", k),
-		"Key %+v":     fmt.Sprintf("%+v", k),
+		"Key.String": k.String(),
+		"Key %v":     fmt.Sprintf("%v", k),
+		"Key %+v":    fmt.Sprintf("%+v", k),
 		//lint:ignore S1025 the point is to exercise fmt's %s verb
 		"Key %s":      fmt.Sprintf("%s", k),
 		"*Key %v":     fmt.Sprintf("%v", &k),
@@ -400,7 +400,7 @@ func TestSecretsStayOutOfStrings(t *testing.T) {
 		"Keyring %v":  fmt.Sprintf("%v", r),
 		"Keyring %+v": fmt.Sprintf("%+v", r),
 		//lint:ignore S1025 the point is to exercise fmt's %s verb
-		"Keyring %s":  fmt.Sprintf("%s", r),
+		"Keyring %s": fmt.Sprintf("%s", r),
 	}
 	for name, out := range outputs {
 		for form, secret := range forms {
