@@ -35,6 +35,9 @@ const (
 	CodeUnsupportedMedia = "UnsupportedMediaType"
 	CodeBodyTooLarge     = "RequestTooLarge"
 	CodeNotFound         = "NotFound"
+	// CodeInvalidInput: the values submitted for an action's input form
+	// do not fit its schema.
+	CodeInvalidInput = "InvalidInput"
 )
 
 // Error is an error with an API code, an HTTP status and a message that is

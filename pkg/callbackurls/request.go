@@ -32,6 +32,11 @@ type CreateRequest struct {
 	Expiration             string   `json:"expiration,omitempty"`
 	EnableOutputParameters bool     `json:"enable_output_parameters,omitempty"`
 	BaseURL                *BaseURL `json:"base_url,omitempty"`
+	// Title and Description tell the person on the confirmation and
+	// result pages what is being decided (plain text; an addition to the
+	// reference's request).
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // Action is one named outcome; each gets its own URL.
@@ -43,6 +48,13 @@ type Action struct {
 	Cause    *string         `json:"cause,omitempty"`
 	Response *ResponseSpec   `json:"response,omitempty"`
 	Outcomes json.RawMessage `json:"outcomes,omitempty"`
+	// Label is the button's text (default: the name in words); Confirm
+	// overrides whether a browser's GET asks for confirmation; Input is a
+	// JSON Schema of values for a form on the confirmation page. All three
+	// are additions to the reference's request.
+	Label   string          `json:"label,omitempty"`
+	Confirm *bool           `json:"confirm,omitempty"`
+	Input   json.RawMessage `json:"input,omitempty"`
 }
 
 // ResponseSpec replaces the success response of a callback: a redirect, or
@@ -205,6 +217,12 @@ func (r *CreateRequest) Validate() error {
 	if n := utf8.RuneCountInString(r.Token); n > MaxTokenLength || !utf8.ValidString(r.Token) {
 		return Errorf(CodeInvalidJSON, "token must be 1 to %d characters of valid UTF-8 (got %d)", MaxTokenLength, n)
 	}
+	if utf8.RuneCountInString(r.Title) > MaxTitleLength {
+		return Errorf(CodeInvalidJSON, "title is longer than %d characters", MaxTitleLength)
+	}
+	if utf8.RuneCountInString(r.Description) > MaxDescriptionLength {
+		return Errorf(CodeInvalidJSON, "description is longer than %d characters", MaxDescriptionLength)
+	}
 	if len(r.Actions) == 0 {
 		return Errorf(CodeInvalidJSON, "actions is required: a list of at least one action")
 	}
@@ -279,7 +297,7 @@ func (a *Action) validate(i int) error {
 			return err
 		}
 	}
-	return nil
+	return a.validatePresentation(where)
 }
 
 func (s *ResponseSpec) validate(where string) error {

@@ -52,6 +52,11 @@ type Config struct {
 	EnablePostActions      bool
 	// PostActions evaluates post actions (nil: they are unavailable).
 	PostActions PostActions
+	// OneClick makes a browser's GET on a success or failure URL act at
+	// once, as in the reference, unless the action asks for confirmation.
+	// Off (the zero value), such a GET shows a confirmation page and only
+	// its POST acts, so that mail link scanners cannot answer for people.
+	OneClick bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -203,6 +208,11 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		}
 		p.Outcomes = out
 	}
+	pres, err := presentationFor(req, a)
+	if err != nil {
+		return nil, err
+	}
+	p.Presentation = pres
 	if a.Response != nil {
 		spec, err := json.Marshal(a.Response)
 		if err != nil {
@@ -245,9 +255,17 @@ type CallbackRequest struct {
 	// ContentType and Body are a POST's (post actions read them).
 	ContentType string
 	Body        []byte
-	// DryRun checks the URL without acting on the task (HEAD, and pages that
-	// ask a person to confirm first).
+	// Form holds the fields of a browser's form POST
+	// (application/x-www-form-urlencoded), nil for any other request. An
+	// action's input values come from it, else from a JSON Body.
+	Form url.Values
+	// DryRun checks the URL without acting on the task (HEAD).
 	DryRun bool
+	// Interactive marks a GET or HEAD from a browser, or from a robot that
+	// looks like one (a mail link scanner): an action that needs
+	// confirmation (Presentation.NeedsConfirmation) then only reports
+	// Confirm instead of acting.
+	Interactive bool
 }
 
 // CallbackResult says what a callback did. It is returned, partly filled,
@@ -265,6 +283,18 @@ type CallbackResult struct {
 	Outcome string
 	// Sent reports whether Step Functions was called and accepted the call.
 	Sent bool
+	// Presentation is what pages show about the action (never nil once
+	// the payload is decoded).
+	Presentation *Presentation
+	// Confirm reports that nothing was sent because a person must confirm
+	// first: show the confirmation page.
+	Confirm bool
+	// Input is the form's values as delivered with the outcome, nil when
+	// the action has no input form.
+	Input map[string]any
+	// InputErrors explains, with an InvalidInput error, what is wrong with
+	// each submitted value.
+	InputErrors InputErrors
 }
 
 // Respond processes a callback: decode and check the payload, then send the
@@ -277,6 +307,11 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 	}
 	res.Payload = p
 	res.TransactionID, res.Action, res.Type = p.TransactionID, p.Action, p.Type
+	// Parsed first, so that pages for the errors below can say what the
+	// link was for.
+	if res.Presentation, err = ParsePresentation(p.Presentation); err != nil {
+		return res, err
+	}
 
 	if !p.Expiration.IsZero() && !s.cfg.Now().Before(p.Expiration) {
 		return res, Errorf(CodeExpiredPayload, "this URL expired at %s", p.Expiration.UTC().Format(time.RFC3339))
@@ -319,8 +354,24 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 	default:
 		return res, Errorf(CodeInvalidPayload, "unknown action type")
 	}
+	if req.Interactive && res.Presentation.NeedsConfirmation(p.Type, s.cfg.OneClick) {
+		res.Confirm = true
+		return res, nil
+	}
 	if req.DryRun {
 		return res, nil
+	}
+	if schema := res.Presentation.Input; schema != nil && p.Type != Post {
+		values, errs := schema.FromSubmission(req.Form, req.Body)
+		if errs != nil {
+			res.InputErrors = errs
+			return res, Errorf(CodeInvalidInput, "%s", errs.Error())
+		}
+		// After the parameters are filled: a value is never a placeholder.
+		if err := out.withInput(values); err != nil {
+			return res, err
+		}
+		res.Input = values
 	}
 	switch out.typ {
 	case Success:
