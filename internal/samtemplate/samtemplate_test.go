@@ -846,7 +846,11 @@ func dependencies(doc map[string]any) map[string][]string {
 	}
 	for id, r := range section(doc, "Resources") {
 		rm, _ := r.(map[string]any)
-		deps[id] = nil
+		// Keep edges other resources added to id already (an Api event
+		// adds Api -> function while the function is visited).
+		if _, ok := deps[id]; !ok {
+			deps[id] = nil
+		}
 		switch dep := rm["DependsOn"].(type) {
 		case string:
 			deps[id] = append(deps[id], dep)
