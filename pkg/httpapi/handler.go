@@ -10,7 +10,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -198,8 +200,11 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 	req := &callbackurls.CallbackRequest{Method: r.Method, Query: r.URL.Query()}
 	switch r.Method {
 	case http.MethodGet:
+		// A browser's GET, or a mail scanner's, must not act where a
+		// person has to confirm: the service then only reports Confirm.
+		req.Interactive = wantsPage(r)
 	case http.MethodHead:
-		req.DryRun = true
+		req.DryRun, req.Interactive = true, wantsPage(r)
 	case http.MethodPost:
 		body, err := readBody(w, r, MaxCallbackBodyBytes)
 		if err != nil {
@@ -207,6 +212,14 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Body, req.ContentType = body, r.Header.Get("Content-Type")
+		if isForm(req.ContentType) {
+			// The confirmation page's form. A malformed body keeps the
+			// fields it could read; the schema then says what is missing.
+			req.Form, _ = url.ParseQuery(string(body))
+			if req.Form == nil {
+				req.Form = url.Values{}
+			}
+		}
 		h.verbose(r, "callback body", body)
 	default:
 		methodNotAllowed(w, r, "GET, POST, HEAD")
@@ -220,19 +233,72 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 			l.outcome = "rejected"
 		case res.Sent:
 			l.outcome = "sent"
+		case res.Confirm:
+			l.outcome = "confirmation"
 		default:
 			l.outcome = "checked"
 		}
 	})
 	if err != nil {
-		if callbackurls.AsError(err).Code == callbackurls.CodeMethodNotAllowed {
+		e := callbackurls.AsError(err)
+		if e.Code == callbackurls.CodeMethodNotAllowed {
 			// A post action URL takes only POST; a 405 names what is allowed.
 			w.Header().Set("Allow", http.MethodPost)
 		}
-		fail(w, r, err, res.TransactionID)
+		logFailure(r, e, res.TransactionID)
+		writeCallbackError(w, r, e, res, req)
+		return
+	}
+	if res.Confirm {
+		writePage(w, r, http.StatusOK, confirmPage(res, nil, nil, ""))
 		return
 	}
 	writeCallbackSuccess(w, r, res)
+}
+
+// wantsPage reports whether a /respond request gets pages (see WantsPage).
+func wantsPage(r *http.Request) bool {
+	return WantsPage(r.Header.Get("Accept"), r.Header.Get("User-Agent"))
+}
+
+// callbackFormat is the type a /respond answer is written in: a page for
+// people and the robots that look like them, else the negotiated type.
+func callbackFormat(r *http.Request) string {
+	if wantsPage(r) {
+		return TypeHTML
+	}
+	return Negotiate(r.Header.Get("Accept"))
+}
+
+// isForm reports whether a Content-Type is an HTML form's.
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// writeCallbackError answers a failed callback. A person whose form POST
+// could not be sent, because of the values or a passing outage, gets the
+// form back with what they typed; other errors get their page.
+func writeCallbackError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, res *callbackurls.CallbackResult, req *callbackurls.CallbackRequest) {
+	if callbackFormat(r) != TypeHTML || res.Presentation == nil {
+		writeError(w, r, e, res.TransactionID)
+		return
+	}
+	if r.Method == http.MethodPost && (e.Code == callbackurls.CodeInvalidInput || e.Status == http.StatusServiceUnavailable) {
+		alert := ""
+		if e.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+			alert = "Temporarily unavailable: nothing was sent. Please try again in a minute."
+		} else if len(res.InputErrors) == 0 {
+			alert = "Nothing was sent: " + e.Message
+		}
+		writePage(w, r, e.Status, confirmPage(res, req.Form, res.InputErrors, alert))
+		return
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writePage(w, r, e.Status, errorPage(e, res))
 }
 
 // callbackBody is the reference's success body.
@@ -255,7 +321,7 @@ func writeCallbackSuccess(w http.ResponseWriter, r *http.Request, res *callbacku
 		return
 	}
 	body := callbackBody{TransactionID: res.TransactionID, Action: callbackName{res.Action, res.Type}}
-	switch ct := Negotiate(r.Header.Get("Accept")); ct {
+	switch callbackFormat(r) {
 	case TypeHTML:
 		if spec != nil && spec.HTML != nil {
 			// The author's page is served at the same secret URL as ours:
@@ -294,6 +360,12 @@ type errorBody struct {
 
 func fail(w http.ResponseWriter, r *http.Request, err error, tid string) {
 	e := callbackurls.AsError(err)
+	logFailure(r, e, tid)
+	writeError(w, r, e, tid)
+}
+
+// logFailure puts an error's facts in the request's log line.
+func logFailure(r *http.Request, e *callbackurls.Error, tid string) {
 	setLog(r, func(l *logEntry) {
 		l.code, l.sfnCode = e.Code, e.StepFunctionsCode
 		if l.tid == "" {
@@ -305,7 +377,6 @@ func fail(w http.ResponseWriter, r *http.Request, err error, tid string) {
 			l.cause = e.Err.Error()
 		}
 	})
-	writeError(w, r, e, tid)
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, tid string) {
@@ -316,9 +387,9 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, t
 	}
 	// Only the callback endpoint serves people; the API answers JSON.
 	if r.URL.Path == "/respond" {
-		switch Negotiate(r.Header.Get("Accept")) {
+		switch callbackFormat(r) {
 		case TypeHTML:
-			writePage(w, r, e.Status, errorPage(e))
+			writePage(w, r, e.Status, errorPage(e, nil))
 			return
 		case TypeText:
 			b, _ := json.MarshalIndent(body, "", "  ")

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
@@ -84,31 +82,6 @@ func (h *Handler) createLocalTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"token": task.Token})
 }
 
-var dashboard = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"ts": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("2006-01-02 15:04:05")
-	},
-	"short": func(s string) string {
-		if len(s) > 24 {
-			return s[:12] + "…" + s[len(s)-8:]
-		}
-		return s
-	},
-}).Parse(`<p class="muted">Tasks of the local store, newest first. <a href="/local/">Refresh</a></p>
-{{if .}}<table>
-<thead><tr><th scope="col">Task</th><th scope="col">Status</th><th scope="col">Outcome</th><th scope="col">Heartbeats</th><th scope="col">Created / closed</th></tr></thead>
-<tbody>{{range .}}<tr>
-<td>{{if .Name}}{{.Name}}<br>{{end}}<code title="{{.Token}}">{{short .Token}}</code></td>
-<td>{{.Status}}</td>
-<td>{{if .Output}}<code>{{printf "%s" .Output}}</code>{{end}}{{if .Error}}<code>{{.Error}}</code>{{end}}{{if .Cause}}<br>{{.Cause}}{{end}}</td>
-<td>{{.Heartbeats}}</td>
-<td>{{ts .Created}}<br>{{ts .Closed}}</td>
-</tr>{{end}}</tbody>
-</table>{{else}}<p>No tasks yet. Create one with <code>curl -X POST /local/tasks</code>.</p>{{end}}`))
-
 func (h *Handler) localDashboard(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/local/" {
 		fail(w, r, &callbackurls.Error{Code: callbackurls.CodeNotFound, Status: http.StatusNotFound, Message: "no such page"}, "")
@@ -123,11 +96,6 @@ func (h *Handler) localDashboard(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, "")
 		return
 	}
-	var body bytes.Buffer
-	if err := dashboard.Execute(&body, tasks); err != nil {
-		fail(w, r, err, "")
-		return
-	}
-	writePage(w, r, http.StatusOK, page{Title: "Local tasks", Heading: "Local tasks", Tone: "ok",
-		Body: template.HTML(body.String())})
+	writePage(w, r, http.StatusOK, page{template: "dashboard", Kind: "dashboard", DocTitle: "Local tasks", Heading: "Local tasks",
+		Tone: "plain", Wide: true, Tasks: tasks})
 }

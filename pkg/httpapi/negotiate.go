@@ -105,3 +105,80 @@ func typeIndex(mediaType string) int {
 	}
 	return -1
 }
+
+// WantsPage reports whether a callback request comes from a person's
+// browser, or from a robot that behaves like one (mail link scanners,
+// chat link previews): such a GET gets a page, and a confirmation page
+// rather than an action where one is needed.
+//
+// Accept decides first: a client that prefers HTML gets a page, and one
+// that names a type API clients use (application/json, text/plain,
+// application/*, any +json) gets that type. A client that names neither
+// (no Accept, or only */* or types we do not serve) is judged by its
+// User-Agent: browsers and link-checking robots announce themselves
+// ("Mozilla/...", "...bot", "...Preview..."), API clients and SDKs do not
+// (curl, python-requests, Go-http-client, aws-sdk-..., PostmanRuntime).
+func WantsPage(accept, userAgent string) bool {
+	if Negotiate(accept) == TypeHTML {
+		return true
+	}
+	if namesAPIType(accept) {
+		return false
+	}
+	return browserLike(userAgent)
+}
+
+// namesAPIType reports whether an Accept header asks, with a non-zero
+// quality, for a type that only API clients name.
+func namesAPIType(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, q := parseRange(part)
+		if q == 0 {
+			continue
+		}
+		switch {
+		case mediaType == TypeJSON, mediaType == TypeText, mediaType == "application/*",
+			strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json"):
+			return true
+		}
+	}
+	return false
+}
+
+// robotWords mark the User-Agents of link checkers and previewers that do
+// not start with "Mozilla/" (lower case).
+var robotWords = []string{
+	"preview", "crawler", "spider", "facebookexternalhit", "linkexpanding", "scanner", "safelinks",
+	"mimecast", "proofpoint", "barracuda", "microsoft office", "ms-office", "whatsapp", "skype",
+}
+
+// browserLike reports whether a User-Agent is a browser's, or a link
+// checker's that mimics one.
+func browserLike(userAgent string) bool {
+	ua := strings.ToLower(strings.TrimSpace(userAgent))
+	if strings.HasPrefix(ua, "mozilla/") || strings.HasPrefix(ua, "opera") {
+		return true
+	}
+	for _, w := range robotWords {
+		if strings.Contains(ua, w) {
+			return true
+		}
+	}
+	return hasBotWord(ua)
+}
+
+// hasBotWord finds a word ending in "bot" (Googlebot/2.1, Slackbot-...,
+// TelegramBot), but not "boto3" or "botocore", the AWS SDK for Python.
+func hasBotWord(ua string) bool {
+	for i := 0; ; {
+		j := strings.Index(ua[i:], "bot")
+		if j < 0 {
+			return false
+		}
+		end := i + j + 3
+		if end == len(ua) || ua[end] < 'a' || ua[end] > 'z' {
+			return true
+		}
+		i = end
+	}
+}

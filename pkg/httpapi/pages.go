@@ -2,106 +2,409 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
-// page is what the HTML layout shows.
-type page struct {
-	Title   string
-	Heading string
-	Message string
-	Detail  string
-	Tone    string // ok, warn, error
-	Body    template.HTML
+// The pages are html/template files with one inline style sheet: nothing
+// is loaded from anywhere, and they work with JavaScript off.
+//
+//go:embed pages
+var pageFiles embed.FS
+
+var (
+	pageCSS = mustRead("pages/style.css")
+	// styleSource lets exactly our style sheet in (Content-Security-Policy
+	// hash), and no other style or script.
+	styleSource   = styleSourceOf(pageCSS)
+	pageTemplates = map[string]*template.Template{
+		"confirm":   parsePage("confirm"),
+		"message":   parsePage("message"),
+		"dashboard": parsePage("dashboard"),
+	}
+)
+
+// styleSourceOf is the CSP source that allows a style element with css.
+func styleSourceOf(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
-var layout = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>{{.Title}}</title>
-<style>
-:root{color-scheme:light dark;--bg:#f6f7f9;--fg:#1b1f24;--card:#fff;--muted:#57606a;--ok:#1a7f37;--warn:#9a6700;--error:#cf222e;--line:#d0d7de}
-@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--card:#161b22;--muted:#9198a1;--ok:#3fb950;--warn:#d29922;--error:#f85149;--line:#30363d}}
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
-main{max-width:40rem;margin:3rem auto;padding:0 1rem}
-.card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem 1.75rem}
-h1{font-size:1.5rem;margin:0 0 .5rem}
-.ok h1{color:var(--ok)}.warn h1{color:var(--warn)}.error h1{color:var(--error)}
-p{margin:.5rem 0}
-.muted{color:var(--muted);font-size:.9rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;word-break:break-all}
-</style>
-</head>
-<body>
-<main>
-<div class="card {{.Tone}}">
-<h1>{{.Heading}}</h1>
-{{if .Message}}<p>{{.Message}}</p>{{end}}
-{{.Body}}
-{{if .Detail}}<p class="muted">{{.Detail}}</p>{{end}}
-</div>
-</main>
-</body>
-</html>
-`))
+func mustRead(name string) string {
+	b, err := pageFiles.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(b))
+}
 
-func resultPage(res *callbackurls.CallbackResult) page {
-	p := page{Tone: "ok", Detail: "Reference: " + res.TransactionID}
+var pageFuncs = template.FuncMap{
+	"ts": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	},
+	"short": func(s string) string {
+		if len(s) > 24 {
+			return s[:12] + "…" + s[len(s)-8:]
+		}
+		return s
+	},
+}
+
+// parsePage parses the layout, with the style sheet written into it as
+// static text (the template then copies it without escaping work), and one
+// page's template.
+func parsePage(name string) *template.Template {
+	layout := strings.Replace(mustRead("pages/layout.tmpl"), "{{.CSS}}", pageCSS, 1)
+	t := template.Must(template.New(name).Funcs(pageFuncs).Parse(layout))
+	return template.Must(t.ParseFS(pageFiles, "pages/"+name+".tmpl"))
+}
+
+// page is what a template shows. Every string is plain text: the templates
+// escape it.
+type page struct {
+	template string // confirm, message or dashboard
+	// Kind names the page for style sheets and tests: confirm, result,
+	// error or dashboard.
+	Kind     string
+	DocTitle string
+	Tone     string // ok, info, warn, error or plain: the accent colour
+	Icon     string // check, info, clock, alert, or none
+	Context  string // the request's title, above the heading
+	Heading  string
+	Lead     string
+	// Description is the request's description (line breaks kept).
+	Description string
+	Sent        []sentValue // the form's values, on a result page
+	Retry       bool        // a "Try again" link to the same URL
+	Confirm     *confirmView
+	Details     []string // small print: reference, error code
+	Wide        bool
+	Tasks       any // the dashboard's
+	// formAction is the extra origin the page's form may be redirected to
+	// (a response spec's redirect), for the Content-Security-Policy.
+	formAction string
+}
+
+type sentValue struct{ Label, Value string }
+
+// confirmView is the confirmation form.
+type confirmView struct {
+	Label    string
+	Tone     string // approve, reject or neutral: the button's colour
+	Fields   []fieldView
+	Alert    string
+	Problems []problem
+	Expires  string
+}
+
+type problem struct{ ID, Label, Message string }
+
+// fieldView is one form field as the template draws it.
+type fieldView struct {
+	ID, Name, Label, Help, Error string
+	Kind                         string // text, textarea, select, radio, checkbox, number
+	Required                     bool
+	Value                        string
+	Checked                      bool
+	Options                      []optionView
+	MinLength, MaxLength         string
+	Min, Max, Step               string
+	DescribedBy                  string
+}
+
+type optionView struct {
+	Value    string
+	Selected bool
+}
+
+// maxRadioOptions is the most options shown as radio buttons; longer
+// lists are a select.
+const maxRadioOptions = 5
+
+func presentationOf(res *callbackurls.CallbackResult) *callbackurls.Presentation {
+	if res == nil || res.Presentation == nil {
+		return &callbackurls.Presentation{}
+	}
+	return res.Presentation
+}
+
+// confirmPage asks a person to confirm an action, with its form. form is
+// what was submitted (nil: show the defaults), errs what was wrong with it,
+// and alert a message above the form.
+func confirmPage(res *callbackurls.CallbackResult, form url.Values, errs callbackurls.InputErrors, alert string) page {
+	pres := presentationOf(res)
+	label := callbackurls.DisplayLabel(pres.Label, res.Action)
+	p := page{template: "confirm", Kind: "confirm", Tone: "plain", Heading: pres.Title, Description: pres.Description,
+		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
+	if p.Heading == "" {
+		p.Heading = "Confirm your answer"
+	}
+	p.DocTitle = label + " – " + p.Heading
+	c := &confirmView{Label: label, Tone: "neutral", Alert: alert}
 	switch res.Type {
 	case callbackurls.Success:
-		p.Heading, p.Message = "Approved", "Your response ("+res.Action+") was recorded. You can close this page."
+		c.Tone = "approve"
 	case callbackurls.Failure:
-		p.Heading, p.Message = "Rejected", "Your response ("+res.Action+") was recorded. You can close this page."
-	case callbackurls.Heartbeat:
-		p.Heading, p.Message = "Noted", "The task was told you are still working on it."
-	default:
-		p.Heading, p.Message = "Done", "Your response was recorded."
+		c.Tone = "reject"
 	}
-	if !res.Sent {
-		p.Heading, p.Message = "Link is valid", "This link is valid and has not been used by this check."
+	if res.Payload != nil && !res.Payload.Expiration.IsZero() {
+		c.Expires = formatTime(res.Payload.Expiration)
 	}
-	p.Title = p.Heading
+	if pres.Input != nil {
+		for i := range pres.Input.Fields {
+			f := fieldViewOf(&pres.Input.Fields[i], form, errs)
+			if f.Error != "" {
+				c.Problems = append(c.Problems, problem{ID: f.ID, Label: f.Label, Message: f.Error})
+			}
+			c.Fields = append(c.Fields, f)
+		}
+	}
+	if msg := errs[""]; msg != "" {
+		c.Alert = "Nothing was sent: " + msg + "."
+	} else if len(c.Problems) > 0 {
+		c.Alert = "Nothing was sent yet: please correct the answers below."
+	}
+	if c.Alert != "" {
+		p.DocTitle = "Error: " + p.DocTitle
+	}
+	p.Confirm = c
+	if res.Response != nil && res.Response.Redirect != "" {
+		p.formAction = redirectOrigin(res.Response.Redirect)
+	}
 	return p
 }
 
-func errorPage(e *callbackurls.Error) page {
-	p := page{Tone: "error", Heading: "This link did not work", Message: e.Message, Detail: "Error code: " + e.Code}
+func fieldViewOf(f *callbackurls.InputField, form url.Values, errs callbackurls.InputErrors) fieldView {
+	v := fieldView{ID: "f-" + f.Name, Name: f.Name, Label: f.Title, Help: f.Help, Required: f.Required, Error: errs[f.Name]}
+	if v.Label == "" {
+		v.Label = callbackurls.DisplayLabel("", f.Name)
+	}
+	var ids []string
+	if v.Help != "" {
+		ids = append(ids, v.ID+"-help")
+	}
+	if v.Error != "" {
+		ids = append(ids, v.ID+"-error")
+	}
+	v.DescribedBy = strings.Join(ids, " ")
+
+	// The value shown: what was submitted, else the default.
+	value, submitted := "", form != nil
+	if submitted {
+		value = form.Get(f.Name)
+	} else if f.Default != nil {
+		value = fmt.Sprint(f.Default)
+		if n, ok := f.Default.(float64); ok {
+			value = strconv.FormatFloat(n, 'f', -1, 64)
+		}
+	}
+	switch f.Kind {
+	case callbackurls.FieldBoolean:
+		v.Kind = "checkbox"
+		v.Checked = value == "true" || value == "on" || value == "1" || value == "yes"
+	case callbackurls.FieldEnum:
+		v.Kind = "select"
+		if len(f.Enum) <= maxRadioOptions {
+			v.Kind = "radio"
+		}
+		for _, o := range f.Enum {
+			v.Options = append(v.Options, optionView{Value: o, Selected: o == value})
+		}
+	case callbackurls.FieldNumber, callbackurls.FieldInteger:
+		v.Kind, v.Value, v.Step = "number", value, "any"
+		if f.Kind == callbackurls.FieldInteger {
+			v.Step = "1"
+		}
+		if f.Min != nil {
+			v.Min = strconv.FormatFloat(*f.Min, 'f', -1, 64)
+		}
+		if f.Max != nil {
+			v.Max = strconv.FormatFloat(*f.Max, 'f', -1, 64)
+		}
+	default:
+		v.Kind, v.Value = "text", value
+		if f.Kind == callbackurls.FieldMultiline {
+			v.Kind = "textarea"
+		}
+		v.MaxLength = strconv.Itoa(f.MaxLength())
+		if f.Min != nil {
+			v.MinLength = strconv.Itoa(int(*f.Min))
+		}
+	}
+	return v
+}
+
+// resultPage says what a callback did.
+func resultPage(res *callbackurls.CallbackResult) page {
+	pres := presentationOf(res)
+	label := callbackurls.DisplayLabel(pres.Label, res.Action)
+	p := page{template: "message", Kind: "result", Tone: "ok", Icon: "check", Context: pres.Title,
+		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
+	switch res.Type {
+	case callbackurls.Success:
+		p.Heading, p.Lead = "Approved", "Your answer “"+label+"” was sent. You can close this page."
+	case callbackurls.Failure:
+		// Blue, not red: the rejection went through, nothing failed.
+		p.Tone = "info"
+		p.Heading, p.Lead = "Rejected", "Your answer “"+label+"” was sent. You can close this page."
+	case callbackurls.Heartbeat:
+		p.Tone = "info"
+		p.Heading, p.Lead = "Noted", "The request was told that it is still being worked on. You can close this page."
+	default:
+		p.Heading, p.Lead = "Done", "Your answer was sent. You can close this page."
+	}
+	if !res.Sent {
+		p.Tone, p.Icon = "info", "info"
+		p.Heading, p.Lead = "This link works", "Nothing has been sent. Open the link in a browser to answer."
+	}
+	if pres.Input != nil && res.Input != nil {
+		for _, f := range pres.Input.Fields {
+			v, ok := res.Input[f.Name]
+			if !ok {
+				continue
+			}
+			label := f.Title
+			if label == "" {
+				label = callbackurls.DisplayLabel("", f.Name)
+			}
+			text := fmt.Sprint(v)
+			if b, isBool := v.(bool); isBool {
+				text = map[bool]string{true: "Yes", false: "No"}[b]
+			}
+			p.Sent = append(p.Sent, sentValue{Label: label, Value: text})
+		}
+	}
+	p.DocTitle = p.Heading
+	return p
+}
+
+// errorPage explains an error to a person: kindly, and without blaming
+// them for the common cases (a second click, an old link).
+func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) page {
+	pres := presentationOf(res)
+	code := "Error code: " + e.Code
+	if e.StepFunctionsCode != "" {
+		code += " (" + e.StepFunctionsCode + ")"
+	}
+	p := page{template: "message", Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
+		Heading: "This link did not work", Lead: sentence(e.Message), Details: []string{code}}
+	if res != nil && res.TransactionID != "" {
+		p.Details = append([]string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}, p.Details...)
+	}
 	switch {
 	case e.Code == callbackurls.CodeExpiredPayload:
-		p.Heading, p.Tone = "This link has expired", "warn"
+		p.Tone, p.Icon, p.Heading = "warn", "clock", "This link has expired"
+		p.Lead = "Nothing was sent. If an answer is still needed, ask whoever sent you the link for a new one."
+		if res != nil && res.Payload != nil && !res.Payload.Expiration.IsZero() {
+			p.Lead = "It stopped working on " + formatTime(res.Payload.Expiration) + ". " + p.Lead
+		}
 	case e.StepFunctionsCode == callbackurls.TaskTimedOut:
-		p.Heading, p.Tone = "This request was already answered", "warn"
-		p.Message = "A response was already recorded, or the request timed out. Nothing more is needed from you."
-	case e.Code == callbackurls.CodeInvalidPayload || e.Code == callbackurls.CodeActionMismatched:
+		p.Tone, p.Icon, p.Heading = "info", "info", "This request was already answered"
+		p.Lead = "An answer was already recorded, perhaps by you a moment ago or by someone else who got the same message, " +
+			"or the request stopped waiting for one. There is nothing more to do: you can close this page."
+	case e.StepFunctionsCode == callbackurls.TaskDoesNotExist:
+		p.Tone, p.Icon, p.Heading = "info", "info", "This request is closed"
+		p.Lead = "The request this link belongs to has ended. There is nothing more to do: you can close this page."
+	case e.Code == callbackurls.CodeInvalidPayload || e.Code == callbackurls.CodeActionMismatched ||
+		e.Code == callbackurls.CodeOutputFormatting || e.StepFunctionsCode == callbackurls.InvalidToken:
 		p.Heading = "This link is damaged"
-		p.Message = "The link may have been cut or changed when it was copied. Try opening it again from the original message."
+		p.Lead = "Part of it may have been lost or changed when it was copied or forwarded. Nothing was sent. " +
+			"Open it again from the original message, or copy the whole link into the address bar."
+	case e.Code == callbackurls.CodeMethodNotAllowed && res != nil && res.Type == callbackurls.Post:
+		p.Tone, p.Icon, p.Heading = "info", "info", "This link is for another system"
+		p.Lead = "It receives data sent by another program, and there is nothing to do here in a browser."
 	case e.Status == http.StatusServiceUnavailable:
-		p.Heading, p.Tone = "Temporarily unavailable", "warn"
-		p.Message = "Please try again in a minute."
+		p.Tone, p.Heading, p.Retry = "warn", "Temporarily unavailable", true
+		p.Lead = "The service could not be reached just now, so nothing was sent. Please try again in a minute."
+	case e.Status >= 500:
+		p.Heading = "Something went wrong"
+		p.Lead = "Nothing was sent. Please try again later, and if it keeps happening, tell whoever sent you the link."
 	}
-	p.Title = p.Heading
+	p.DocTitle = p.Heading
 	return p
+}
+
+// sentence makes an error message read as a sentence on a page.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") }
+
+// redirectOrigin is the scheme and host of a redirect, as a CSP source,
+// or "" if it is not a plain http(s) origin.
+func redirectOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	for _, c := range u.Host {
+		if !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			return ""
+		}
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// contentSecurityPolicy lets in our style sheet and nothing else, and lets
+// forms go only to this service (and to the origin of a redirect that
+// answers the form: browsers check redirects of a form against
+// form-action too).
+func contentSecurityPolicy(formAction string) string {
+	actions := "'self'"
+	if formAction != "" {
+		actions += " " + formAction
+	}
+	return "default-src 'none'; style-src " + styleSource + "; form-action " + actions +
+		"; base-uri 'none'; frame-ancestors 'none'"
 }
 
 func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
-	var buf bytes.Buffer
-	if err := layout.Execute(&buf, p); err != nil {
+	t := pageTemplates[p.template]
+	if t == nil {
+		t = pageTemplates["message"]
+	}
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer pageBuffers.Put(buf)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	privatePage(w)
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	writeRaw(w, r, TypeHTML, status, buf.String())
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(p.formAction))
+	w.Header().Set("Content-Type", TypeHTML+"; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
 }
+
+// pageBuffers keeps page-sized buffers: a page is written into one before
+// any header goes out, so that a template error can still be a 500.
+var pageBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
 
 // privatePage marks a page served at a secret URL: keep it out of caches,
 // referrers and indexes.

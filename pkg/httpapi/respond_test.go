@@ -87,9 +87,13 @@ func TestRespond(t *testing.T) {
 			{action: "reject", status: 200},
 			{action: "ping", status: 400, code: "StepFunctionsError", sfnCode: "TaskTimedOut"},
 		}, want: rejected, calls: 2},
+		// A browser's GET only asks to confirm (it cannot know the task is
+		// closed); pressing the button says so.
 		{name: "second completion, HTML", steps: []step{
 			{action: "approve", status: 200},
-			{action: "approve", accept: acceptChrome, status: 400, contentType: "text/html; charset=utf-8",
+			{action: "approve", accept: acceptChrome, status: 200, contentType: "text/html; charset=utf-8",
+				bodyHas: []string{"Please confirm", `<form method="post"`}},
+			{method: "POST", action: "approve", accept: acceptChrome, status: 400, contentType: "text/html; charset=utf-8",
 				bodyHas: []string{"This request was already answered", "StepFunctionsError"}},
 		}, want: approved, calls: 2},
 		{name: "HEAD success", steps: []step{{method: "HEAD", action: "approve", status: 200}}, want: open, calls: 0},
@@ -107,8 +111,10 @@ func TestRespond(t *testing.T) {
 		{name: "Accept */*", steps: []step{{action: "approve", accept: "*/*", status: 200}}, want: approved, calls: 1},
 		{name: "Accept application/json", steps: []step{{action: "approve", accept: "application/json", status: 200}}, want: approved, calls: 1},
 		{name: "Accept text/html", steps: []step{{action: "approve", accept: "text/html", status: 200,
+			contentType: "text/html; charset=utf-8", bodyHas: []string{"<!doctype html>", "Please confirm", "Approve"}}}, want: open, calls: 0},
+		{name: "Accept text/html, POST", steps: []step{{method: "POST", action: "approve", accept: "text/html", status: 200,
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"<!doctype html>", "Approved", "(approve)"}}}, want: approved, calls: 1},
-		{name: "Firefox, failure", steps: []step{{action: "reject", accept: acceptFirefox, status: 200,
+		{name: "Firefox, failure", steps: []step{{method: "POST", action: "reject", accept: acceptFirefox, status: 200,
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"Rejected", "(reject)"}}}, want: rejected, calls: 1},
 		{name: "Safari, heartbeat", steps: []step{{action: "ping", accept: acceptSafari, status: 200,
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"Noted"}}}, want: taskState{Status: "open", Heartbeats: 1}, calls: 1},
@@ -126,7 +132,7 @@ func TestRespond(t *testing.T) {
 			steps: []step{{action: "custom", status: 200, contentType: "application/json; charset=utf-8", bodyHas: []string{`{"thanks":"json"}`}}},
 			want:  approved, calls: 1},
 		{name: "spec html", actions: []map[string]any{spec},
-			steps: []step{{action: "custom", accept: acceptChrome, status: 200, contentType: "text/html; charset=utf-8", bodyHas: []string{"<p>Thanks, html</p>"}, custom: true}},
+			steps: []step{{method: "POST", action: "custom", accept: acceptChrome, status: 200, contentType: "text/html; charset=utf-8", bodyHas: []string{"<p>Thanks, html</p>"}, custom: true}},
 			want:  approved, calls: 1},
 		{name: "spec text", actions: []map[string]any{spec},
 			steps: []step{{action: "custom", accept: "text/plain", status: 200, contentType: "text/plain; charset=utf-8", bodyHas: []string{"Thanks, text"}}},
@@ -139,7 +145,7 @@ func TestRespond(t *testing.T) {
 		{name: "spec not used for errors", actions: []map[string]any{spec}, steps: []step{
 			{action: "custom", status: 200, contentType: "application/json; charset=utf-8"},
 			{action: "custom", status: 400, code: "StepFunctionsError", sfnCode: "TaskTimedOut"},
-			{action: "custom", accept: "text/html", status: 400, contentType: "text/html; charset=utf-8",
+			{method: "POST", action: "custom", accept: "text/html", status: 400, contentType: "text/html; charset=utf-8",
 				bodyHas: []string{"This request was already answered"}},
 			{action: "custom", accept: "text/plain", status: 400, contentType: "text/plain; charset=utf-8",
 				bodyHas: []string{`"error": "StepFunctionsError"`}},
@@ -155,7 +161,7 @@ func TestRespond(t *testing.T) {
 		{name: "unavailable throttled", before: func(e *env) { e.failNext(400, "ThrottlingException") },
 			steps: []step{{action: "approve", status: 503, code: "ServiceError"}}, want: open, calls: -1},
 		{name: "unavailable, HTML", before: func(e *env) { e.failNext(503, "ServiceUnavailable") },
-			steps: []step{{action: "reject", accept: acceptChrome, status: 503, contentType: "text/html; charset=utf-8",
+			steps: []step{{method: "POST", action: "reject", accept: acceptChrome, status: 503, contentType: "text/html; charset=utf-8",
 				bodyHas: []string{"Temporarily unavailable"}}}, want: open, calls: -1},
 		{name: "unavailable then retried", before: func(e *env) { e.failNext(500, "") }, steps: []step{
 			{action: "approve", status: 503, code: "ServiceError"},

@@ -498,11 +498,26 @@ func TestProxyRespond(t *testing.T) {
 				task: &sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 2}, calls: 2},
 		},
 		{
+			// A browser's GET (or a mail scanner's) gets the confirmation
+			// page and leaves the task open.
 			name: "Accept text/html", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) {
 				setHeader(ev, "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
 			},
-			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>", calls: -1},
+			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>", task: open, calls: 0},
+		},
+		{
+			// The confirmation page's button, through API Gateway (which
+			// may base64-encode a form body).
+			name: "browser form POST", action: "approve",
+			mutate: func(ev *events.APIGatewayProxyRequest) {
+				ev.HTTPMethod = http.MethodPost
+				setHeader(ev, "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
+				setHeader(ev, "Content-Type", "application/x-www-form-urlencoded")
+				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(nil), true
+			},
+			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>",
+				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
 		},
 		{
 			name: "HEAD has no side effect", action: "approve",
