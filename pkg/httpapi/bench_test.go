@@ -70,3 +70,33 @@ func BenchmarkRespondHTTP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConfirmPageHTTP is a browser's GET of an approve URL with a
+// title, a description and a comment form: decoding and the page.
+func BenchmarkConfirmPageHTTP(b *testing.B) {
+	h, svc := benchHandler(b)
+	body := createBody(b, map[string]any{"token": corpus.Tokens()[1], "title": "Approve expense report #4821",
+		"description": "Alice Martin asks for EUR 1,240.00 for the Berlin team offsite.",
+		"actions": []any{map[string]any{"name": "reject", "type": "failure", "label": "Reject",
+			"input": map[string]any{"type": "object", "properties": map[string]any{
+				"comment": map[string]any{"type": "string", "format": "multiline", "title": "Comment"}}}}}})
+	req, err := callbackurls.ParseCreateRequest([]byte(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := strings.TrimPrefix(resp.URLs["reject"], "https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Accept", acceptChrome)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "<textarea") {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}

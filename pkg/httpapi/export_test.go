@@ -1,0 +1,4 @@
+package httpapi
+
+// StyleSource is the CSP source of a style sheet, for the tests.
+var StyleSource = styleSourceOf
