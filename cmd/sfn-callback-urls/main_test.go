@@ -462,3 +462,39 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestServeConfirm checks the confirmation default: a browser's GET on the
+// demo's approve URL asks to confirm, unless --confirm=false or
+// CONFIRM_BROWSER_GET=false makes it act at once.
+func TestServeConfirm(t *testing.T) {
+	tests := []struct {
+		name    string
+		flags   []string
+		env     map[string]string
+		confirm bool
+	}{
+		{name: "default", confirm: true},
+		{name: "--confirm=false", flags: []string{"--confirm=false"}},
+		{name: "CONFIRM_BROWSER_GET=false", env: map[string]string{"CONFIRM_BROWSER_GET": "false"}},
+		{name: "--confirm wins", flags: []string{"--confirm=true"}, env: map[string]string{"CONFIRM_BROWSER_GET": "false"}, confirm: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, serveArgs(t.TempDir(), append(tt.flags, "--demo")...), tt.env)
+			req, err := http.NewRequest(http.MethodGet, s.approve, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want := map[bool]string{true: "open", false: "succeeded"}[tt.confirm]
+			if got := getTask(t, s.status); resp.StatusCode != http.StatusOK || got.Status != want {
+				t.Errorf("%d, task %s, want %s", resp.StatusCode, got.Status, want)
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
 	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
+	confirm := fs.Bool("confirm", !c.OneClick, "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
 	demo := fs.Bool("demo", false, "create a demo task at start and print its URLs (local back end only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -39,6 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
+	c.OneClick = !*confirm
 	// The local server makes its own key on first run, unless another key
 	// source or no encryption was chosen.
 	defaultKeyFile(&c)
@@ -125,10 +127,14 @@ func printDemo(ctx context.Context, app *config.App, base string, w io.Writer) e
 		return err
 	}
 	body, _ := json.Marshal(map[string]any{
-		"token": task.Token,
+		"token":       task.Token,
+		"title":       "Approve the demo deployment?",
+		"description": "A demo task of the local store. Open a link in a browser to see its page.",
 		"actions": []map[string]any{
-			{"name": "approve", "type": "success", "output": map[string]any{"approved": true}},
-			{"name": "reject", "type": "failure", "error": "Rejected", "cause": "Rejected from the demo link"},
+			{"name": "approve", "type": "success", "output": map[string]any{"approved": true}, "label": "Approve"},
+			{"name": "reject", "type": "failure", "error": "Rejected", "cause": "Rejected from the demo link", "label": "Reject",
+				"input": map[string]any{"type": "object", "properties": map[string]any{
+					"comment": map[string]any{"type": "string", "format": "multiline", "title": "Comment", "maxLength": 1000}}}},
 			{"name": "heartbeat", "type": "heartbeat"},
 		},
 	})
@@ -153,7 +159,7 @@ Demo task created. Its callback URLs:
 Try it:
   curl -s -X POST '%s'
   curl -s '%s'
-Or open %s/local/ in a browser.
+Or open a URL in a browser (it asks you to confirm), and %s/local/ to see the task.
 
 `, resp.URLs["approve"], resp.URLs["reject"], resp.URLs["heartbeat"], resp.URLs["approve"], status, base)
 	return nil

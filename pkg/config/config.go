@@ -54,6 +54,10 @@ type Config struct {
 	EnableOutputParameters bool   // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
 	EnablePostActions      bool   // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
 	Verbose                bool   // VERBOSE
+	// OneClick makes browsers' GETs on success and failure URLs act at
+	// once (CONFIRM_BROWSER_GET=false); by default they get a
+	// confirmation page, so that mail link scanners cannot answer.
+	OneClick bool
 	MaxURLLength           int    // MAX_URL_LENGTH
 	APIID                  string // API_ID
 	Stage                  string // STAGE
@@ -110,6 +114,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	boolVar("DISABLE_ENCRYPTION", &c.DisableEncryption)
 	boolVar("VERBOSE", &c.Verbose)
+	confirm := true
+	boolVar("CONFIRM_BROWSER_GET", &confirm)
+	c.OneClick = !confirm
 	// Off unless asked for: ENABLE_X=true, or the reference's DISABLE_X=false.
 	for _, f := range []struct {
 		name string
@@ -266,6 +273,7 @@ func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
 		MaxURLLength:           c.MaxURLLength,
 		EnableOutputParameters: c.EnableOutputParameters,
 		EnablePostActions:      c.EnablePostActions,
+		OneClick:               c.OneClick,
 		PostActions:            postaction.New(),
 	}, codec, sfn)
 	opts := httpapi.Options{Logger: logger, Verbose: c.Verbose}

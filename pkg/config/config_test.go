@@ -47,6 +47,9 @@ func TestFromEnv(t *testing.T) {
 		{name: "VERBOSE=0", env: map[string]string{"VERBOSE": "0"}, want: config.Config{}},
 		{name: "VERBOSE=yes", env: map[string]string{"VERBOSE": "yes"}, wantErr: []string{`VERBOSE="yes"`}},
 		{name: "DISABLE_ENCRYPTION=on", env: map[string]string{"DISABLE_ENCRYPTION": "on"}, wantErr: []string{"DISABLE_ENCRYPTION"}},
+		{name: "CONFIRM_BROWSER_GET=false", env: map[string]string{"CONFIRM_BROWSER_GET": "false"}, want: config.Config{OneClick: true}},
+		{name: "CONFIRM_BROWSER_GET=true", env: map[string]string{"CONFIRM_BROWSER_GET": "true"}, want: config.Config{}},
+		{name: "CONFIRM_BROWSER_GET=never", env: map[string]string{"CONFIRM_BROWSER_GET": "never"}, wantErr: []string{`CONFIRM_BROWSER_GET="never"`}},
 
 		// Output parameters and post actions: off unless asked for.
 		{name: "ENABLE_OUTPUT_PARAMETERS=true", env: map[string]string{"ENABLE_OUTPUT_PARAMETERS": "true"},
