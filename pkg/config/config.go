@@ -54,14 +54,11 @@ type Config struct {
 	EnableOutputParameters bool   // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
 	EnablePostActions      bool   // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
 	Verbose                bool   // VERBOSE
-	// OneClick makes browsers' GETs on success and failure URLs act at
-	// once (CONFIRM_BROWSER_GET=false); by default they get a
-	// confirmation page, so that mail link scanners cannot answer.
-	OneClick     bool
-	MaxURLLength int    // MAX_URL_LENGTH
-	APIID        string // API_ID
-	Stage        string // STAGE
-	Region       string // AWS_REGION (or AWS_DEFAULT_REGION)
+	OneClick               bool   // CONFIRM_BROWSER_GET=false: browsers' GETs act without a confirmation page
+	MaxURLLength           int    // MAX_URL_LENGTH
+	APIID                  string // API_ID
+	Stage                  string // STAGE
+	Region                 string // AWS_REGION (or AWS_DEFAULT_REGION)
 	// CreateKeyFile lets the local server create KeyFile on first run.
 	CreateKeyFile bool
 	// Data key reuse and caching in KMS mode (see pkg/kmskeys); zero
