@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"math"
 	"net/http"
@@ -472,4 +473,74 @@ func TestPageSizes(t *testing.T) {
 			t.Errorf("%s: %d bytes", s.name, len(s.resp.Body))
 		}
 	}
+}
+
+// TestPageLogs checks the log lines of the confirmation step: the GET is
+// logged as a confirmation, and a form's values stay out of the log unless
+// it is verbose.
+func TestPageLogs(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verbose=%t", verbose), func(t *testing.T) {
+			var opts []func(*setup)
+			if verbose {
+				opts = append(opts, withVerbose)
+			}
+			e := newEnv(t, backendLocal, opts...)
+			token := e.newTask(t)
+			target := pathQuery(t, e.createURLs(t, token, commentForm)["reject"])
+			browser := map[string]string{"Accept": acceptChrome, "User-Agent": uaChrome}
+
+			e.logs.Reset()
+			e.serve(http.MethodGet, target, browser, "")
+			lines := logLines(t, e.logs.String())
+			if got := lines[len(lines)-1]; got["outcome"] != "confirmation" || got["status"] != 200.0 {
+				t.Errorf("GET log line %v", got)
+			}
+
+			e.logs.Reset()
+			browser["Content-Type"] = "application/x-www-form-urlencoded"
+			secret := "my-private-remark"
+			if resp := e.serve(http.MethodPost, target, browser, "reason=budget&comment="+secret); resp.Status != 200 {
+				t.Fatalf("POST: %d %s", resp.Status, resp.Body)
+			}
+			raw := e.logs.String()
+			lines = logLines(t, raw)
+			if got := lines[len(lines)-1]; got["outcome"] != "sent" {
+				t.Errorf("POST log line %v", got)
+			}
+			if strings.Contains(raw, secret) != verbose {
+				t.Errorf("the form's value in the log: %t, verbose: %t\n%s", strings.Contains(raw, secret), verbose, raw)
+			}
+			if !verbose && strings.Contains(raw, token) {
+				t.Errorf("the log holds the token")
+			}
+		})
+	}
+}
+
+// FuzzFormPost sends random form bodies to an action with a form, as a
+// browser: never a 5xx, never the token, and the task is either untouched
+// or failed with the action's error.
+func FuzzFormPost(f *testing.F) {
+	f.Add("reason=budget&comment=ok")
+	f.Add("reason=%zz&comment=%ff%fe")
+	f.Add("reason=scope&comment=" + strings.Repeat("x", 60))
+	f.Add("comment=a&comment=b&reason=timing&reason=budget")
+	e := newEnv(f, backendLocal)
+	browser := map[string]string{"Accept": acceptChrome, "User-Agent": uaChrome, "Content-Type": "application/x-www-form-urlencoded"}
+	f.Fuzz(func(t *testing.T, body string) {
+		token := e.newTask(t)
+		target := pathQuery(t, e.createURLs(t, token, commentForm)["reject"])
+		resp := e.serve(http.MethodPost, target, browser, body)
+		if resp.Status >= 500 || strings.Contains(resp.Body, token) {
+			t.Fatalf("%q: %d %s", body, resp.Status, resp.Body)
+		}
+		got := e.task(t, token)
+		switch {
+		case resp.Status == 200 && got.Status == "failed" && got.Error == "Rejected":
+		case resp.Status == 400 && got.Status == "open" && strings.Contains(resp.Body, `role="alert"`):
+		default:
+			t.Fatalf("%q: %d with task %+v", body, resp.Status, got)
+		}
+	})
 }
