@@ -544,3 +544,42 @@ func FuzzFormPost(f *testing.F) {
 		}
 	})
 }
+
+// TestConfirmFormControls checks the control each kind of property gets,
+// with its constraints, default, label and help.
+func TestConfirmFormControls(t *testing.T) {
+	e := newEnv(t, backendLocal)
+	input := map[string]any{"type": "object", "required": []any{"env", "count"}, "properties": map[string]any{
+		"note":   map[string]any{"type": "string", "maxLength": 80, "minLength": 2, "description": "A short note."},
+		"why":    map[string]any{"type": "string", "format": "multiline", "default": "Because"},
+		"env":    map[string]any{"type": "string", "enum": []any{"a", "b", "c", "d", "e", "f"}, "default": "c", "title": "Environment"},
+		"size":   map[string]any{"type": "string", "enum": []any{"small", "large"}},
+		"notify": map[string]any{"type": "boolean", "default": true},
+		"count":  map[string]any{"type": "integer", "minimum": 1, "maximum": 9},
+		"ratio":  map[string]any{"type": "number", "default": 0.5},
+	}}
+	u := e.createURLs(t, e.newTask(t), map[string]any{"name": "go", "type": "success", "output": map[string]any{}, "input": input})["go"]
+	resp := e.do(t, http.MethodGet, u, map[string]string{"Accept": acceptChrome}, nil)
+	for _, want := range []string{
+		`<label for="f-note">Note <span class="opt">(optional)</span></label>`,
+		`<p class="help" id="f-note-help">A short note.</p>`,
+		`<input type="text" id="f-note" name="note" value="" maxlength="80" minlength="2" aria-describedby="f-note-help">`,
+		`<textarea id="f-why" name="why" rows="5" maxlength="4000">Because</textarea>`,
+		`<select id="f-env" name="env" required>`,
+		`<option value="c" selected>c</option>`,
+		`<legend id="f-size-legend">Size <span class="opt">(optional)</span></legend>`,
+		`<input type="radio" id="f-size" name="size" value="small">`,
+		`<input type="radio" id="f-size-1" name="size" value="large">`,
+		`<input type="checkbox" id="f-notify" name="notify" value="true" checked>`,
+		`<input type="number" id="f-count" name="count" value="" step="1" inputmode="numeric" min="1" max="9" required>`,
+		`<input type="number" id="f-ratio" name="ratio" value="0.5" step="any" inputmode="decimal">`,
+		`<button type="submit" class="button approve">Go</button>`,
+	} {
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(resp.Body)
+	}
+}
