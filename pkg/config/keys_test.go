@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
@@ -61,7 +62,7 @@ func TestFromEnvKeySettings(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := keys{c.KeyID, c.KeyringSecretID, c.KeyringParameter, c.DataKeyMaxAge, c.DataKeyCacheMaxAge, c.DataKeyMaxUses, c.DataKeyCacheSize}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

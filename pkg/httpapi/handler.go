@@ -187,6 +187,7 @@ func (h *Handler) createURLs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setLog(r, func(l *logEntry) { l.outcome = "created" })
+	noStore(w) // the URLs are secrets
 	writeJSON(w, http.StatusOK, resp)
 }
 

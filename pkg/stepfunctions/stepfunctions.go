@@ -68,9 +68,15 @@ func NewFromConfig(ctx context.Context, optFns ...func(*config.LoadOptions) erro
 	if err != nil {
 		return nil, fmt.Errorf("stepfunctions: loading AWS configuration: %w", err)
 	}
+	return NewFromAWSConfig(cfg), nil
+}
+
+// NewFromAWSConfig is NewFromConfig for a configuration already loaded
+// (loading one costs milliseconds of a cold start; share it).
+func NewFromAWSConfig(cfg aws.Config) *Client {
 	return New(sfn.NewFromConfig(cfg, func(o *sfn.Options) {
 		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "KmsThrottlingException")
-	})), nil
+	}))
 }
 
 // SendTaskSuccess completes the task with output, which must be JSON.
