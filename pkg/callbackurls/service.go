@@ -208,6 +208,11 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		}
 		p.Outcomes = out
 	}
+	if p.Parameters {
+		if err := checkTemplates(a); err != nil {
+			return nil, err
+		}
+	}
 	pres, err := presentationFor(req, a)
 	if err != nil {
 		return nil, err
@@ -525,6 +530,12 @@ func responseSpec(raw json.RawMessage, params map[string]string) (*ResponseSpec,
 	if params == nil {
 		return &spec, nil
 	}
+	return fillResponse(spec, params)
+}
+
+// fillResponse fills a response spec's placeholders; nil params only
+// checks their syntax (see fillStringWith).
+func fillResponse(spec ResponseSpec, params map[string]string) (*ResponseSpec, error) {
 	var err error
 	if spec.Redirect != "" {
 		scheme, rest, _ := strings.Cut(spec.Redirect, "://")
@@ -549,18 +560,49 @@ func responseSpec(raw json.RawMessage, params map[string]string) (*ResponseSpec,
 			return nil, err
 		}
 	}
-	// Parameters are caller-controlled text: escape them in HTML.
+	// New strings rather than writes through the pointers, which the
+	// caller's spec shares. Parameters are caller-controlled text: escape
+	// them in HTML.
 	if spec.HTML != nil {
-		if *spec.HTML, err = fillStringWith(*spec.HTML, params, html.EscapeString); err != nil {
+		h, err := fillStringWith(*spec.HTML, params, html.EscapeString)
+		if err != nil {
 			return nil, err
 		}
+		spec.HTML = &h
 	}
 	if spec.Text != nil {
-		if *spec.Text, err = fillString(*spec.Text, params); err != nil {
+		t, err := fillString(*spec.Text, params)
+		if err != nil {
 			return nil, err
 		}
+		spec.Text = &t
 	}
 	return &spec, nil
+}
+
+// checkTemplates refuses at creation the placeholders no callback could
+// fill (bad syntax, a parameter in a redirect's host): every click on such
+// a URL would fail. A missing parameter is still the callback's business.
+func checkTemplates(a *Action) error {
+	var err error
+	switch {
+	case a.Type == Success && a.Output != nil:
+		_, err = fillJSON(a.Output, nil)
+	case a.Type == Failure:
+		for _, s := range []*string{a.Error, a.Cause} {
+			if s != nil && err == nil {
+				_, err = fillString(*s, nil)
+			}
+		}
+	}
+	if err == nil && a.Response != nil {
+		_, err = fillResponse(*a.Response, nil)
+	}
+	if err != nil {
+		e := AsError(err)
+		return Errorf(e.Code, "action %s: %s", a.Name, e.Message)
+	}
+	return nil
 }
 
 // fillJSON substitutes parameters in every string (keys included) of a
@@ -621,6 +663,8 @@ func fillString(s string, params map[string]string) (string, error) {
 }
 
 // fillStringWith is fillString with each value passed through escape.
+// With nil params it only checks the placeholders' syntax: every name is
+// taken as present (and empty).
 func fillStringWith(s string, params map[string]string, escape func(string) string) (string, error) {
 	i := strings.IndexByte(s, '$')
 	if i < 0 {
@@ -642,7 +686,7 @@ func fillStringWith(s string, params map[string]string, escape func(string) stri
 			}
 			name := s[1:end]
 			v, ok := params[name]
-			if !ok {
+			if !ok && params != nil {
 				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", name)
 			}
 			if escape != nil {
@@ -656,7 +700,7 @@ func fillStringWith(s string, params map[string]string, escape func(string) stri
 				return "", Errorf(CodeOutputFormatting, "invalid placeholder: a $ must be followed by a name, {name} or $")
 			}
 			v, ok := params[s[:n]]
-			if !ok {
+			if !ok && params != nil {
 				return "", Errorf(CodeOutputFormatting, "the URL has no parameter %q", s[:n])
 			}
 			if escape != nil {

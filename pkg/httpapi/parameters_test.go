@@ -128,13 +128,6 @@ func TestOutputParameters(t *testing.T) {
 			wantTask:   openHookTask,
 		},
 		{
-			name:       "a lone $ is an error",
-			action:     map[string]any{"type": "success", "output": "costs 5$"},
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeOutputFormatting,
-			wantTask:   openHookTask,
-		},
-		{
 			name:       "a filled error longer than Step Functions allows",
 			action:     map[string]any{"type": "failure", "error": "$e"},
 			query:      url.Values{"e": {strings.Repeat("é", 257)}},
@@ -200,13 +193,6 @@ func TestOutputParametersResponseSpec(t *testing.T) {
 			query:      url.Values{"order": {"1\r\nSet-Cookie: a=b"}},
 			wantStatus: 303,
 			wantHeader: map[string]string{"Location": "https://example.com/thanks?order=1%0D%0ASet-Cookie%3A+a%3Db", "Set-Cookie": ""},
-		},
-		{
-			name:       "nor the host",
-			response:   map[string]any{"redirect": "https://$host/thanks"},
-			query:      url.Values{"host": {"evil.example"}},
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeOutputFormatting,
 		},
 		{
 			name:       "json",
@@ -349,5 +335,26 @@ func TestOutputParametersHead(t *testing.T) {
 	}
 	if diff := cmp.Diff(openHookTask, e.taskFor(t, token)); diff != "" {
 		t.Errorf("task (-want +got):\n%s", diff)
+	}
+}
+
+// TestOutputParametersCheckedAtCreation: placeholders no callback could
+// fill are refused by POST /urls, before any link is handed out.
+func TestOutputParametersCheckedAtCreation(t *testing.T) {
+	e := newHookEnvOn(t)
+	for name, action := range map[string]map[string]any{
+		"a lone $":            {"type": "success", "output": "costs 5$"},
+		"an unclosed ${":      {"type": "failure", "cause": "${why"},
+		"a redirect's host":   {"type": "heartbeat", "response": map[string]any{"redirect": "https://$host/thanks"}},
+		"html with a lone $":  {"type": "heartbeat", "response": map[string]any{"html": "<p>5$</p>"}},
+		"a key with a lone $": {"type": "success", "output": map[string]any{"$": 1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			action["name"] = "act"
+			resp := e.create(t, map[string]any{"token": e.newTask(t), "enable_output_parameters": true, "actions": []any{action}})
+			if resp.status != http.StatusBadRequest || resp.errorCode(t) != callbackurls.CodeOutputFormatting {
+				t.Fatalf("create: %d %s, want 400 OutputFormatting", resp.status, resp.body)
+			}
+		})
 	}
 }
