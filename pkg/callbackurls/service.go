@@ -507,7 +507,32 @@ func (s *Service) decode(ctx context.Context, q url.Values) (*Payload, error) {
 	if err != nil {
 		return nil, AsError(err)
 	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// check holds a decoded payload to the limits CreateUrls enforces. An
+// encrypted payload passed them when it was made; an unencrypted one can
+// be written by anyone, and must not carry bad input to Step Functions.
+func (p *Payload) check() error {
+	bad := func(what string) error {
+		return Errorf(CodeInvalidPayload, "the payload's %s is not valid", what)
+	}
+	switch {
+	case p.Token == "" || !utf8.ValidString(p.Token) || utf8.RuneCountInString(p.Token) > MaxTokenLength:
+		return bad("token")
+	case !ValidActionName(p.Action):
+		return bad("action name")
+	case !p.Type.Valid():
+		return bad("action type")
+	case p.Type == Success && (len(p.Output) > MaxOutputBytes || !json.Valid(p.Output)):
+		return bad("output")
+	case utf8.RuneCountInString(p.Error) > MaxErrorLength || utf8.RuneCountInString(p.Cause) > MaxCauseLength:
+		return bad("error or cause")
+	}
+	return nil
 }
 
 // queryParameters are the values output parameters may use: every query

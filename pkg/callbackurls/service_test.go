@@ -942,3 +942,33 @@ func TestRespondExpirationBoundary(t *testing.T) {
 		t.Errorf("%d calls, want 1", n)
 	}
 }
+
+// TestForgedUnencryptedPayloadsAreChecked: with encryption off anyone can
+// write a 1- payload; one beyond CreateUrls' limits never reaches Step
+// Functions.
+func TestForgedUnencryptedPayloadsAreChecked(t *testing.T) {
+	e := newEnv(t, callbackurls.Config{}, false)
+	valid := callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Failure}
+	for name, edit := range map[string]func(p *callbackurls.Payload){
+		"token too long":  func(p *callbackurls.Payload) { p.Token = strings.Repeat("a", 2049) },
+		"bad action name": func(p *callbackurls.Payload) { p.Action = "a b<>" },
+		"error too long":  func(p *callbackurls.Payload) { p.Error = strings.Repeat("e", 257) },
+		"cause too long":  func(p *callbackurls.Payload) { p.Cause = strings.Repeat("c", 32769) },
+		"output too large": func(p *callbackurls.Payload) {
+			p.Type, p.Output = callbackurls.Success, []byte(`"`+strings.Repeat("o", 262144)+`"`)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := valid
+			edit(&p)
+			data, err := e.codec.Encode(context.Background(), &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := url.Values{"data": {data}}
+			_, err = e.svc.Respond(context.Background(), &callbackurls.CallbackRequest{Method: "GET", Query: q})
+			apiError(t, err, callbackurls.CodeInvalidPayload, 400)
+		})
+	}
+	e.assertNoCalls(t)
+}
