@@ -18,6 +18,9 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
+// ConfirmationHeader is set on a confirmation page: nothing was sent yet.
+const ConfirmationHeader = "X-Callback-Confirmation"
+
 // MaxCallbackBodyBytes bounds a POST to /respond (a post action's JSON).
 const MaxCallbackBodyBytes = 1 << 20
 
@@ -251,6 +254,9 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Confirm {
+		// Lets a program that was taken for a browser see that nothing
+		// was sent (send Accept: application/json to act at once).
+		w.Header().Set(ConfirmationHeader, "required")
 		writePage(w, r, http.StatusOK, confirmPage(res, nil, nil, ""))
 		return
 	}
@@ -258,7 +264,12 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 }
 
 // wantsPage reports whether a /respond request gets pages (see WantsPage).
+// The User-Agent guess is for GETs (links opened or scanned); a POST is
+// a form's (whose browser asks for HTML) or a program's.
 func wantsPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return Negotiate(r.Header.Get("Accept")) == TypeHTML
+	}
 	return WantsPage(r.Header.Get("Accept"), r.Header.Get("User-Agent"))
 }
 

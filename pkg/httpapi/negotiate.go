@@ -152,10 +152,21 @@ var robotWords = []string{
 	"mimecast", "proofpoint", "barracuda", "microsoft office", "ms-office", "whatsapp", "skype",
 }
 
+// apiClientWords mark API clients whose User-Agent looks like a
+// browser's (lower case).
+var apiClientWords = []string{"powershell", "robot framework"}
+
 // browserLike reports whether a User-Agent is a browser's, or a link
 // checker's that mimics one.
 func browserLike(userAgent string) bool {
 	ua := strings.ToLower(strings.TrimSpace(userAgent))
+	// Scripting clients that borrow a browser's prefix
+	// ("Mozilla/5.0 (Windows NT; ...) PowerShell/7.4.0").
+	for _, w := range apiClientWords {
+		if strings.Contains(ua, w) {
+			return false
+		}
+	}
 	if strings.HasPrefix(ua, "mozilla/") || strings.HasPrefix(ua, "opera") {
 		return true
 	}

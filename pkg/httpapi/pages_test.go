@@ -78,6 +78,9 @@ var clients = []client{
 	{name: "HTTPie", accept: "application/json, */*;q=0.5", userAgent: "HTTPie/3.2.2"},
 	{name: "Java HttpClient", userAgent: "Java-http-client/17.0.2"},
 	{name: "okhttp", accept: "*/*", userAgent: "okhttp/4.12.0"},
+	{name: "PowerShell 7 (a browser's prefix)", userAgent: "Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.22631; en-US) PowerShell/7.4.1"},
+	{name: "Windows PowerShell 5.1", userAgent: "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.22621.2506"},
+	{name: "Robot Framework", accept: "*/*", userAgent: "Mozilla/5.0 (compatible; Robot Framework RequestsLibrary)"},
 	{name: "no headers at all"},
 	{name: "browser fetch asking for JSON", accept: "application/json", userAgent: uaChrome},
 	{name: "browser fetch asking for text", accept: "text/plain", userAgent: uaFirefox},
@@ -121,6 +124,9 @@ func TestClientsOnApproveURL(t *testing.T) {
 					t.Errorf("GET %s: %d %s, want the confirmation page", action, resp.Status, resp.Header.Get("Content-Type"))
 				}
 				checkPageHeaders(t, resp.Header, true)
+				if got := resp.Header.Get(httpapi.ConfirmationHeader); got != "required" {
+					t.Errorf("%s: %q, want required", httpapi.ConfirmationHeader, got)
+				}
 			}
 			if c.page {
 				if got := e.task(t, token); got != (taskState{Status: "open"}) {
@@ -129,7 +135,7 @@ func TestClientsOnApproveURL(t *testing.T) {
 				return
 			}
 			resp := e.do(t, http.MethodGet, u["approve"], header, nil)
-			if resp.Status != 200 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			if resp.Status != 200 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get(httpapi.ConfirmationHeader) != "" {
 				t.Errorf("GET: %d %s %s, want the API's answer", resp.Status, resp.Header.Get("Content-Type"), resp.Body)
 			}
 			if got := e.task(t, token); got.Status != "succeeded" {
@@ -581,5 +587,21 @@ func TestConfirmFormControls(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(resp.Body)
+	}
+}
+
+// TestPostsIgnoreUserAgent: a program's POST (a webhook sender whose
+// User-Agent looks like a robot's) gets the API's answer; only a POST
+// that asks for HTML gets a page.
+func TestPostsIgnoreUserAgent(t *testing.T) {
+	e := newEnv(t, backendLocal)
+	token := e.newTask(t)
+	u := e.createURLs(t, token, approveAction, rejectAction)
+	resp := e.do(t, http.MethodPost, u["approve"], map[string]string{"User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}, nil)
+	if resp.Status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("POST: %d %s %s, want the JSON answer", resp.Status, resp.Header.Get("Content-Type"), resp.Body)
+	}
+	if got := e.task(t, token); got.Status != "succeeded" {
+		t.Errorf("task %+v, want succeeded", got)
 	}
 }
