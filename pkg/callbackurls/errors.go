@@ -124,8 +124,15 @@ var taskErrorText = map[string]string{
 }
 
 func (e *TaskError) apiError() *Error {
+	// The four codes read the same whatever the back end; others (such as
+	// ValidationException) keep the adapter's detail, which the adapters
+	// build without the token.
 	text, ok := taskErrorText[e.Code]
-	if !ok {
+	switch {
+	case ok:
+	case e.Message != "":
+		text = e.Message
+	default:
 		text = "the callback was refused"
 	}
 	return &Error{Code: CodeStepFunctionsError, Status: http.StatusBadRequest,

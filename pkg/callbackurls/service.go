@@ -387,7 +387,14 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 		err = s.sfn.SendTaskHeartbeat(ctx, p.Token)
 	}
 	if err != nil {
-		return res, AsError(err)
+		e := AsError(err)
+		// An adapter's detail must not hand the token to the URL holder.
+		if strings.Contains(e.Message, p.Token) {
+			c := *e
+			c.Message = strings.ReplaceAll(c.Message, p.Token, "<task token>")
+			e = &c
+		}
+		return res, e
 	}
 	res.Sent = true
 	return res, nil

@@ -844,6 +844,9 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 		{"unknown refusal", func(tok string) error {
 			return &callbackurls.TaskError{Code: "KmsAccessDeniedException", Message: tok}
 		}, callbackurls.CodeStepFunctionsError, 400, "KmsAccessDeniedException"},
+		{"validation detail is kept", func(string) error {
+			return &callbackurls.TaskError{Code: "ValidationException", Message: "cause: Member must have length less than or equal to 32768"}
+		}, callbackurls.CodeStepFunctionsError, 400, "ValidationException"},
 		{"unavailable", func(tok string) error {
 			return fmt.Errorf("ThrottlingException for %s: %w", tok, callbackurls.ErrUnavailable)
 		}, callbackurls.CodeServiceError, 503, ""},
@@ -862,6 +865,9 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 				}
 				if tt.sfnCode != "" && !strings.Contains(ae.Message, tt.sfnCode) {
 					t.Errorf("message %q does not name %s", ae.Message, tt.sfnCode)
+				}
+				if tt.sfnCode == "ValidationException" && !strings.Contains(ae.Message, "Member must have length") {
+					t.Errorf("message %q lost the adapter's detail", ae.Message)
 				}
 				if strings.Contains(ae.Message, token[:40]) || strings.Contains(ae.Message, token[len(token)-40:]) {
 					t.Errorf("message holds the token: %s", ae.Message)
