@@ -58,7 +58,7 @@ func presentationFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
 	if p == (Presentation{}) {
 		return nil, nil
 	}
-	b, err := json.Marshal(&p)
+	b, err := marshalNoEscape(&p)
 	if err != nil {
 		return nil, Errorf(CodeInvalidAction, "action %s: the presentation cannot be encoded", a.Name)
 	}

@@ -152,6 +152,11 @@ func CheckBaseURL(s string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
 		return "", Errorf(CodeInvalidBaseURL, "base_url must not have a query or a fragment")
 	}
+	// It is copied into every URL as it is: it must already be in URL form
+	// (no spaces or other characters that need escaping).
+	if u.String() != s {
+		return "", Errorf(CodeInvalidBaseURL, "base_url must be a URL in its escaped form (for example %%20 for a space)")
+	}
 	return strings.TrimRight(s, "/"), nil
 }
 

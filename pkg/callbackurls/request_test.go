@@ -353,6 +353,8 @@ func TestBaseURLResolve(t *testing.T) {
 		{"api id with a dot", `{"api_id":"evil.com/x","stage":"prod","region":"us-east-1"}`, "", "", true},
 		{"stage with a slash", `{"api_id":"abc","stage":"a/b","region":"us-east-1"}`, "", "", true},
 		{"bad region", `{"api_id":"abc","stage":"v1","region":"evil.com#"}`, "", "", true},
+		{"string with a space", `"https://x.example/a b"`, "", "", true},
+		{"string already escaped", `"https://x.example/a%20b/"`, "", "https://x.example/a%20b", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -219,7 +219,7 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 	}
 	p.Presentation = pres
 	if a.Response != nil {
-		spec, err := json.Marshal(a.Response)
+		spec, err := marshalNoEscape(a.Response)
 		if err != nil {
 			return nil, Errorf(CodeInvalidJSON, "action %s: response is not valid JSON", a.Name)
 		}
@@ -228,6 +228,18 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		}
 	}
 	return p, nil
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping: "<" would take six
+// bytes in every URL, and these values are data, not HTML.
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func compactJSON(raw json.RawMessage) (json.RawMessage, error) {
@@ -650,14 +662,11 @@ func fillJSON(raw json.RawMessage, params map[string]string) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
-	// Keep <, > and & as they are: the output is data, not HTML.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	out, err := marshalNoEscape(v)
+	if err != nil {
 		return nil, Errorf(CodeOutputFormatting, "the output cannot be formatted")
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return out, nil
 }
 
 func fillValue(v any, params map[string]string) (any, error) {

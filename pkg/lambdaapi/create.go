@@ -3,6 +3,7 @@ package lambdaapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -74,10 +75,20 @@ func createDirect(ctx context.Context, svc *callbackurls.Service, defaultBase st
 		tid  string
 		err  error
 	)
-	req, err := callbackurls.ParseCreateRequest(raw)
-	if err == nil {
-		resp, tid, err = svc.CreateURLs(ctx, req, defaultBase)
-	}
+	// A panic answers with the contract's ServiceError body, as the proxy
+	// path does, rather than a raw Lambda error carrying the panic text.
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = &callbackurls.Error{Code: callbackurls.CodeServiceError, Status: 500,
+					Message: "internal error", Err: fmt.Errorf("panic: %v", p)}
+			}
+		}()
+		var req *callbackurls.CreateRequest
+		if req, err = callbackurls.ParseCreateRequest(raw); err == nil {
+			resp, tid, err = svc.CreateURLs(ctx, req, defaultBase)
+		}
+	}()
 
 	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs, slog.String("operation", "CreateUrls"), slog.String("source", "invoke"))
