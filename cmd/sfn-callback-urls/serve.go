@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -74,8 +75,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	handler := app.Handler
+	if app.Local != nil {
+		handler = localHostsOnly(handler, c.BaseURL)
+		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !net.ParseIP(host).IsLoopback() {
+			fmt.Fprintf(stderr, "warning: listening on %s: the /local/ endpoints (every task token) are reachable from the network\n", ln.Addr())
+		}
+	}
 	srv := &http.Server{
-		Handler:           app.Handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -166,3 +174,27 @@ Or open a URL in a browser (it asks you to confirm), and %s/local/ to see the ta
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// localHostsOnly refuses /local/ requests whose Host is neither a loopback
+// name nor the base URL's host: a web page that rebinds its DNS name to
+// 127.0.0.1 must not read the local tasks' tokens.
+func localHostsOnly(next http.Handler, baseURL string) http.Handler {
+	allowed := map[string]bool{"localhost": true}
+	if u, err := url.Parse(baseURL); err == nil {
+		allowed[strings.ToLower(u.Hostname())] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/local/") {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			host = strings.ToLower(strings.Trim(host, "[]"))
+			if ip := net.ParseIP(host); !allowed[host] && (ip == nil || !ip.IsLoopback()) {
+				http.Error(w, "the /local/ endpoints answer only to localhost", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
