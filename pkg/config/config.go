@@ -178,6 +178,9 @@ func (c *Config) Check() error {
 	default:
 		return fmt.Errorf("SFN backend %q: want %q or %q", c.SFN, SFNLocal, SFNAWS)
 	}
+	if c.MaxURLLength != 0 && c.MaxURLLength < 256 {
+		return fmt.Errorf("maximum URL length %d: want at least 256 characters", c.MaxURLLength)
+	}
 	if c.BaseURL != "" {
 		base, err := callbackurls.CheckBaseURL(c.BaseURL)
 		if err != nil {
