@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -273,24 +272,6 @@ func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
-// lockedBuffer is written by the server goroutine while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var listeningLine = regexp.MustCompile(`listening on (http://\S+) \((.*)\)`)
 
 // TestServeKMS runs the local server in KMS mode against the stand-in:
@@ -301,7 +282,7 @@ func TestServeKMS(t *testing.T) {
 	kmsEnv(t, srv)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias},
