@@ -1,4 +1,0 @@
-package httpapi
-
-// StyleSource is the CSP source of a style sheet, for the tests.
-var StyleSource = styleSourceOf
