@@ -10,11 +10,16 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
@@ -70,7 +75,7 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprint(stderr, inspectUsage)
 		flags.PrintDefaults()
 	}
-	keyFlags(flags, &c, "static keyring file (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
+	c.KeyFlags(flags, "static keyring file (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
 	showToken := flags.Bool("show-token", false, "print the task token in full")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -84,26 +89,32 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
-	codec := &payload.Codec{}
+	var keys keysource.Keys
 	var rec *recordingKeys
 	if !strings.HasPrefix(data, payload.PrefixUnencrypted) {
-		defaultKeyFile(&c)
+		c.UseDefaultKeyFile()
 		if err := c.Check(); err != nil {
 			return err
 		}
-		if codec, _, err = c.Codec(ctx); err != nil {
+		awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+		if keys, err = keysource.Open(ctx, &c, awsConfig, keysource.Options{}); err != nil {
 			return err
 		}
-		if codec.Keys != nil {
-			rec = &recordingKeys{KeySource: codec.Keys}
-			codec = &payload.Codec{Keys: rec}
+		if keys.Source != nil {
+			rec = &recordingKeys{KeySource: keys.Source}
+			keys.Source = rec
 		}
 	}
-	p, err := codec.Decode(ctx, data)
-	if err != nil {
-		e := callbackurls.AsError(err)
+	// The same opening step a callback takes, with no Step Functions: what
+	// it refuses, a callback would refuse.
+	query.Set(callbackurls.QueryData, data)
+	svc := callbackurls.New(c.Service(), keys.Codec(), nil)
+	cb, openErr := svc.Open(ctx, query)
+	if cb.Payload == nil {
+		e := callbackurls.AsError(openErr)
 		return fmt.Errorf("inspect: %s: %s", e.Code, e.Message)
 	}
+	p := cb.Payload
 
 	out := describe(p, data, *showToken)
 	if rec != nil {
@@ -114,14 +125,9 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 			out.Key = &inspectedKey{Mode: "kms", ID: c.KeyID, EncryptedDataKeyBytes: len(rec.ref)}
 		}
 	}
-	if got := query.Get(callbackurls.QueryAction); got != "" && got != p.Action {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the URL says action %q: a callback will be refused (ActionMismatched)", got))
-	}
-	if got := query.Get(callbackurls.QueryType); got != "" && got != string(p.Type) {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the URL says type %q: a callback will be refused (ActionMismatched)", got))
-	}
-	if !p.Expiration.IsZero() && !time.Now().Before(p.Expiration) {
-		out.Warnings = append(out.Warnings, "expired: a callback will be refused (ExpiredPayload)")
+	if openErr != nil {
+		e := callbackurls.AsError(openErr)
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: a callback will be refused (%s)", e.Message, e.Code))
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

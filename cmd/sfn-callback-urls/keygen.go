@@ -11,9 +11,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 )
 
-// stdin is keygen --add's input; tests replace it.
-var stdin io.Reader = os.Stdin
-
 const keygenUsage = `Usage: sfn-callback-urls keygen [--file PATH] [--add] [--keep N]
 
 Makes a static keyring: 256-bit keys with short ids, the newest encrypting
@@ -31,7 +28,7 @@ been used: URLs of a removed key stop working.
 Flags:
 `
 
-func keygen(args []string, stdout, stderr io.Writer) error {
+func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() {
@@ -54,7 +51,7 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	var r *keyring.Keyring
 	if *add {
 		var err error
-		if r, err = readKeyring(*file); err != nil {
+		if r, err = readKeyring(*file, stdin); err != nil {
 			return err
 		}
 	} else if *file != "" {
@@ -92,7 +89,7 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func readKeyring(file string) (*keyring.Keyring, error) {
+func readKeyring(file string, stdin io.Reader) (*keyring.Keyring, error) {
 	if file != "" {
 		return keyring.Load(file)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,8 +26,14 @@ import (
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runCmdIn(t, env, "", args...)
+}
+
+// runCmdIn is runCmd with stdin.
+func runCmdIn(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	err = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -61,15 +68,12 @@ func TestKeygen(t *testing.T) {
 	}
 
 	// Rotation on stdin, keeping the newest two.
-	stdin = strings.NewReader(out)
-	out2, _, err := runCmd(t, nil, "keygen", "--add")
+	out2, _, err := runCmdIn(t, nil, out, "keygen", "--add")
 	if err != nil {
 		t.Fatal(err)
 	}
 	second := keyIDsOf(t, []byte(out2))
-	stdin = strings.NewReader(out2)
-	out3, errOut3, err := runCmd(t, nil, "keygen", "--add", "--keep", "2")
-	stdin = os.Stdin
+	out3, errOut3, err := runCmdIn(t, nil, out2, "keygen", "--add", "--keep", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,7 @@ func TestKeygen(t *testing.T) {
 	}
 	r, _ := keyring.Parse([]byte(out3))
 	for _, k := range r.Keys() {
-		if strings.Contains(errOut3, k.SecretBase64()) {
+		if strings.Contains(errOut3, base64.StdEncoding.EncodeToString(k.Secret)) {
 			t.Error("key material on stderr")
 		}
 	}
@@ -137,7 +141,7 @@ func testURL(t *testing.T, codec *payload.Codec, token string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +196,7 @@ func TestInspect(t *testing.T) {
 		{name: "mismatched action", args: []string{"--key-file", file, strings.Replace(static, "action=approve", "action=reject", 1)},
 			want: result{Format: "3 (encrypted binary, AES-256-GCM)", Key: &inspectedKey{Mode: "static", ID: r.Current().ID},
 				Action: "approve", Type: "success", Token: masked, TokenLength: len(token), Output: ben,
-				Warnings: []string{`the URL says action "reject": a callback will be refused (ActionMismatched)`}}},
+				Warnings: []string{`the URL says action "reject" but its payload is for action "approve": a callback will be refused (ActionMismatched)`}}},
 		{name: "another key", args: []string{"--key-file", otherKeyFile(t), static}, wantErr: "InvalidPayload"},
 		{name: "altered", args: []string{"--key-file", file, static[:len(static)-3] + "AAA"}, wantErr: "InvalidPayload"},
 		{name: "no data", args: []string{"--key-file", file, "https://example.com/respond?action=a"}, wantErr: "no data parameter"},
@@ -286,7 +290,7 @@ func TestServeKMS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias},
-			func(string) string { return "" }, stdout, stderr)
+			func(string) string { return "" }, strings.NewReader(""), stdout, stderr)
 	}()
 	defer func() {
 		cancel()

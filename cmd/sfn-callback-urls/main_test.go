@@ -76,7 +76,7 @@ func start(t *testing.T, args []string, env map[string]string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, args, envMap(env), s.stdout, s.stderr) }()
+	go func() { s.done <- run(ctx, args, envMap(env), strings.NewReader(""), s.stdout, s.stderr) }()
 	t.Cleanup(func() { s.stop(t) })
 
 	demo := false
@@ -435,7 +435,7 @@ func TestRunErrors(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			err := run(ctx, tt.args, envMap(tt.env), &stdout, &stderr)
+			err := run(ctx, tt.args, envMap(tt.env), strings.NewReader(""), &stdout, &stderr)
 			switch tt.wantErr {
 			case "":
 				if err != nil {

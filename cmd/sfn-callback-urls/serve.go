@@ -7,14 +7,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -24,16 +35,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", or(c.Addr, config.DefaultAddr), "listen address (env LISTEN_ADDR)")
-	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "base URL of the callback URLs (env BASE_URL; default from --addr)")
-	fs.StringVar(&c.SFN, "sfn", or(c.SFN, config.SFNLocal), "Step Functions back end: local (embedded task store) or aws (env SFN_BACKEND)")
-	fs.StringVar(&c.StorePath, "store", or(c.StorePath, config.DefaultStorePath), "local task store file (env STORE_FILE)")
-	keyFlags(fs, &c, "static keyring file, created with mode 0600 if missing (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
-	fs.BoolVar(&c.EnableOutputParameters, "enable-output-parameters", c.EnableOutputParameters, "allow $name placeholders filled from the callback query (env ENABLE_OUTPUT_PARAMETERS)")
-	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
-	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
-	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
-	confirm := fs.Bool("confirm", !c.OneClick, "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
+	confirm := c.ServeFlags(fs)
 	demo := fs.Bool("demo", false, "create a demo task at start and print its URLs (local back end only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,8 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	c.OneClick = !*confirm
 	// The local server makes its own key on first run, unless another key
 	// source or no encryption was chosen.
-	defaultKeyFile(&c)
-	c.CreateKeyFile = c.KeyFile != ""
+	c.UseDefaultKeyFile()
 	if *demo && c.SFN != config.SFNLocal {
 		return errors.New("--demo needs the local back end (--sfn local): it creates a task in the local store")
 	}
@@ -56,34 +57,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer ln.Close()
 	if c.BaseURL == "" {
-		c.BaseURL = config.BaseURLForAddr(ln.Addr().String())
+		c.BaseURL = baseURLForAddr(ln.Addr().String())
+	}
+	if err := c.Check(); err != nil {
+		return err
 	}
 	logger := config.NewLogger(stderr, c.Verbose)
-	app, err := config.Build(ctx, c, logger)
+	srv, err := newServer(ctx, &c, logger)
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer srv.close()
 
-	fmt.Fprintf(stdout, "sfn-callback-urls listening on %s (Step Functions: %s, %s)\n", c.BaseURL, c.SFN, encryptionMode(c, app.KeyCreated))
-	if app.Local != nil {
+	fmt.Fprintf(stdout, "sfn-callback-urls listening on %s (Step Functions: %s, %s)\n", c.BaseURL, c.SFN, encryptionMode(&c, srv.keys.Created))
+	if srv.store != nil {
 		fmt.Fprintf(stdout, "local tasks: %s/local/\n", c.BaseURL)
-	}
-	if *demo {
-		if err := printDemo(ctx, app, c.BaseURL, stdout); err != nil {
-			return err
-		}
-	}
-
-	handler := app.Handler
-	if app.Local != nil {
-		handler = localHostsOnly(handler, c.BaseURL)
 		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !net.ParseIP(host).IsLoopback() {
 			fmt.Fprintf(stderr, "warning: listening on %s: the /local/ endpoints (every task token) are reachable from the network\n", ln.Addr())
 		}
 	}
-	srv := &http.Server{
-		Handler:           handler,
+	if *demo {
+		if err := printDemo(ctx, srv, c.BaseURL, stdout); err != nil {
+			return err
+		}
+	}
+
+	hs := &http.Server{
+		Handler:           srv.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -91,25 +91,88 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return srv.Shutdown(shutdownCtx)
+		return hs.Shutdown(shutdownCtx)
 	}
 }
 
-func or(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
+// serverParts is the local server's composition: every endpoint of both
+// Lambda functions, on the local task store or AWS Step Functions, and the
+// local store's own endpoints.
+type serverParts struct {
+	svc     *callbackurls.Service
+	keys    keysource.Keys
+	store   *localstore.Store // nil with --sfn aws
+	handler http.Handler
 }
 
-func encryptionMode(c config.Config, created bool) string {
+// newServer builds the parts c describes; c has passed Check.
+func newServer(ctx context.Context, c *config.Config, logger *slog.Logger) (*serverParts, error) {
+	awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	keys, err := keysource.Open(ctx, c, awsConfig, keysource.Options{CreateKeyFile: c.KeyFile != ""})
+	if err != nil {
+		return nil, err
+	}
+	s := &serverParts{keys: keys}
+	var sfn callbackurls.StepFunctions
+	switch c.SFN {
+	case config.SFNAWS:
+		cfg, err := awsConfig()
+		if err != nil {
+			return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
+		}
+		sfn = stepfunctions.NewFromAWSConfig(cfg)
+	default:
+		path := c.StorePath
+		if path == "" {
+			path = config.DefaultStorePath
+		}
+		store, err := localstore.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("local task store %s: %w", path, err)
+		}
+		s.store, sfn = store, store
+	}
+	cfg := c.Service()
+	cfg.PostActions = postaction.New()
+	s.svc = callbackurls.New(cfg, keys.Codec(), sfn)
+
+	rt := httpapi.NewRouter(logger, c.Verbose)
+	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.svc, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
+	rt.Handle("/respond", "/respond", respond.NewHandler(s.svc, respond.Options{Logger: logger, Verbose: c.Verbose}))
+	if s.store != nil {
+		rt.Handle(localweb.Prefix, "", localweb.New(s.store, c.BaseURL))
+	}
+	s.handler = rt
+	return s, nil
+}
+
+func (s *serverParts) close() error {
+	if s.store != nil {
+		return s.store.Close()
+	}
+	return nil
+}
+
+// baseURLForAddr is the base URL a local server listening on addr serves.
+func baseURLForAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func encryptionMode(c *config.Config, created bool) string {
 	switch {
 	case c.DisableEncryption:
 		return "encryption disabled"
@@ -129,8 +192,8 @@ func encryptionMode(c config.Config, created bool) string {
 
 // printDemo creates a task in the local store and prints its URLs, made
 // through the same CreateURLs path an API caller uses.
-func printDemo(ctx context.Context, app *config.App, base string, w io.Writer) error {
-	task, err := app.Local.CreateTask(ctx, "demo")
+func printDemo(ctx context.Context, s *serverParts, base string, w io.Writer) error {
+	task, err := s.store.CreateTask(ctx, "demo")
 	if err != nil {
 		return err
 	}
@@ -150,11 +213,11 @@ func printDemo(ctx context.Context, app *config.App, base string, w io.Writer) e
 	if err != nil {
 		return err
 	}
-	resp, _, err := app.Service.CreateURLs(ctx, req, base)
+	resp, _, err := s.svc.CreateURLs(ctx, req, callbackurls.Gateway{})
 	if err != nil {
 		return err
 	}
-	status := base + "/local/tasks?token=" + urlQueryEscape(task.Token)
+	status := base + "/local/tasks?token=" + url.QueryEscape(task.Token)
 	fmt.Fprintf(w, `
 Demo task created. Its callback URLs:
 
@@ -171,30 +234,4 @@ Or open a URL in a browser (it asks you to confirm), and %s/local/ to see the ta
 
 `, resp.URLs["approve"], resp.URLs["reject"], resp.URLs["heartbeat"], resp.URLs["approve"], status, base)
 	return nil
-}
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
-// localHostsOnly refuses /local/ requests whose Host is neither a loopback
-// name nor the base URL's host: a web page that rebinds its DNS name to
-// 127.0.0.1 must not read the local tasks' tokens.
-func localHostsOnly(next http.Handler, baseURL string) http.Handler {
-	allowed := map[string]bool{"localhost": true}
-	if u, err := url.Parse(baseURL); err == nil {
-		allowed[strings.ToLower(u.Hostname())] = true
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/local/") {
-			host := r.Host
-			if h, _, err := net.SplitHostPort(host); err == nil {
-				host = h
-			}
-			host = strings.ToLower(strings.Trim(host, "[]"))
-			if ip := net.ParseIP(host); !allowed[host] && (ip == nil || !ip.IsLoopback()) {
-				http.Error(w, "the /local/ endpoints answer only to localhost", http.StatusForbidden)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -1,27 +1,64 @@
 // Command process-callback is the ProcessCallback Lambda function
 // (provided.al2023, built as "bootstrap"): GET, POST and HEAD /respond
 // through API Gateway.
+//
+// It is its own composition root: it reads the settings and builds only
+// what answering callbacks needs (keys, the core, post action selection,
+// Step Functions, the /respond endpoint and its pages).
 package main
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
 func main() {
-	slog.SetDefault(config.NewLogger(os.Stdout, false))
-	app, err := config.LoadLambda(context.Background())
+	handler, err := build(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "process-callback:", err)
 		os.Exit(1)
 	}
-	// The sandbox ends the process; a Lambda app holds nothing app.Close must release.
-	lambda.Start(lambdaapi.ProxyHandler(app.Handler, app.Region))
+	lambda.Start(handler)
+}
+
+func build(ctx context.Context) (lambdaapi.Handler, error) {
+	settings, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := settings.Check(); err != nil {
+		return nil, err
+	}
+	logger := config.NewLogger(os.Stdout, settings.Verbose)
+	awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	keys, err := keysource.Open(ctx, &settings, awsConfig, keysource.Options{})
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
+	}
+	cfg := settings.Service()
+	cfg.PostActions = postaction.New()
+	svc := callbackurls.New(cfg, keys.Codec(), stepfunctions.NewFromAWSConfig(awsCfg))
+
+	api := httpapi.NewRouter(logger, settings.Verbose)
+	api.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Verbose: settings.Verbose}))
+	return lambdaapi.CallbackHandler(api, logger), nil
 }

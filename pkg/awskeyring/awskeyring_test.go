@@ -1,4 +1,4 @@
-package keyring_test
+package awskeyring_test
 
 import (
 	"context"
@@ -7,8 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring/keyringtest"
 )
 
 // sourceKeyring is a two-key keyring document and its key ids.
@@ -26,7 +27,7 @@ func sourceKeyring(t *testing.T) (doc string, ids []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err = r.With(b); err != nil {
+	if r, err = keyring.New(a, b); err != nil {
 		t.Fatal(err)
 	}
 	data, err := r.Marshal()
@@ -48,89 +49,91 @@ func keyIDs(r *keyring.Keyring) []string {
 // part of a key: errors must not quote it.
 const badKey = `{"keys":[{"id":"a","key":Zsecret}]}`
 
+// reader reads a keyring from a stand-in: through a given client, or
+// through a client built from a configuration.
+type reader func(ctx context.Context, srv *awskeyringtest.Server, id string) (*keyring.Keyring, error)
+
+// sourceCase is one read of a store.
+type sourceCase struct {
+	name     string
+	setup    func(s *awskeyringtest.Server)
+	id       string // "arn": the ARN of the item the test reads
+	wantIDs  []string
+	wantErr  string
+	wantReqs int
+}
+
+// runSourceCases runs each case with each reader on a new stand-in, item
+// naming the secret or parameter the cases store.
+func runSourceCases(t *testing.T, newServer func(testing.TB) *awskeyringtest.Server, item string, readers map[string]reader, tests []sourceCase) {
+	t.Helper()
+	for name, read := range readers {
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				srv := newServer(t)
+				if tt.setup != nil {
+					tt.setup(srv)
+				}
+				id := tt.id
+				if id == "arn" {
+					id = srv.ARN(item)
+				}
+				r, err := read(t.Context(), srv, id)
+				checkSource(t, r, err, tt.wantIDs, tt.wantErr)
+				if got := srv.Count(); got != tt.wantReqs {
+					t.Errorf("%d requests, want %d", got, tt.wantReqs)
+				}
+			})
+		}
+	}
+}
+
 func TestFromSecretsManager(t *testing.T) {
-	ctx := context.Background()
 	doc, ids := sourceKeyring(t)
-	tests := []struct {
-		name     string
-		setup    func(s *keyringtest.Server)
-		id       string // "arn" for the ARN of "keyring"
-		wantIDs  []string
-		wantErr  string
-		wantReqs int
-	}{
-		{"by name", func(s *keyringtest.Server) { s.Put("keyring", doc) }, "keyring", ids, "", 1},
-		{"by ARN", func(s *keyringtest.Server) { s.Put("keyring", doc) }, "arn", ids, "", 1},
-		{"binary secret", func(s *keyringtest.Server) { s.PutBinary("keyring", []byte(doc)) }, "keyring", ids, "", 1},
-		{"throttled once", func(s *keyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "ThrottlingException") }, "keyring", ids, "", 2},
+	readers := map[string]reader{
+		"ReadSecret": func(ctx context.Context, srv *awskeyringtest.Server, id string) (*keyring.Keyring, error) {
+			return awskeyring.ReadSecret(ctx, srv.SecretsManagerClient(ctx), id)
+		},
+		"FromSecretsManager": func(ctx context.Context, srv *awskeyringtest.Server, id string) (*keyring.Keyring, error) {
+			return awskeyring.FromSecretsManager(ctx, srv.Config(), id)
+		},
+	}
+	runSourceCases(t, awskeyringtest.NewSecretsManager, "keyring", readers, []sourceCase{
+		{"by name", func(s *awskeyringtest.Server) { s.Put("keyring", doc) }, "keyring", ids, "", 1},
+		{"by ARN", func(s *awskeyringtest.Server) { s.Put("keyring", doc) }, "arn", ids, "", 1},
+		{"binary secret", func(s *awskeyringtest.Server) { s.PutBinary("keyring", []byte(doc)) }, "keyring", ids, "", 1},
+		{"throttled once", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "ThrottlingException") }, "keyring", ids, "", 2},
 		{"missing", nil, "keyring", nil, "ResourceNotFoundException", 1},
-		{"access denied", func(s *keyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "AccessDeniedException") }, "keyring", nil, "AccessDeniedException", 1},
-		{"not a keyring", func(s *keyringtest.Server) { s.Put("keyring", `{"keys":[]}`) }, "keyring", nil, "no keys", 1},
-		{"broken JSON", func(s *keyringtest.Server) { s.Put("keyring", badKey) }, "keyring", nil, "invalid JSON at byte", 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := keyringtest.NewSecretsManager(t)
-			if tt.setup != nil {
-				tt.setup(srv)
-			}
-			id := tt.id
-			if id == "arn" {
-				id = srv.ARN("keyring")
-			}
-			r, err := keyring.FromSecretsManager(ctx, srv.SecretsManagerClient(ctx), id)
-			checkSource(t, r, err, tt.wantIDs, tt.wantErr)
-			if got := srv.Count(); got != tt.wantReqs {
-				t.Errorf("%d requests, want %d", got, tt.wantReqs)
-			}
-		})
-	}
+		{"access denied", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "AccessDeniedException") }, "keyring", nil, "AccessDeniedException", 1},
+		{"not a keyring", func(s *awskeyringtest.Server) { s.Put("keyring", `{"keys":[]}`) }, "keyring", nil, "no keys", 1},
+		{"broken JSON", func(s *awskeyringtest.Server) { s.Put("keyring", badKey) }, "keyring", nil, "invalid JSON at byte", 1},
+	})
 }
 
 func TestFromParameter(t *testing.T) {
-	ctx := context.Background()
 	doc, ids := sourceKeyring(t)
-	tests := []struct {
-		name    string
-		setup   func(s *keyringtest.Server)
-		id      string
-		wantIDs []string
-		wantErr string
-	}{
-		{"by name", func(s *keyringtest.Server) { s.Put("/sfn-callback-urls/keyring", doc) }, "/sfn-callback-urls/keyring", ids, ""},
-		{"by ARN", func(s *keyringtest.Server) { s.Put("/sfn-callback-urls/keyring", doc) }, "arn", ids, ""},
-		{"missing", nil, "/sfn-callback-urls/keyring", nil, "ParameterNotFound"},
-		{"plain String refused", func(s *keyringtest.Server) {
-			s.PutParameter("/sfn-callback-urls/keyring", keyringtest.String, doc)
-		}, "/sfn-callback-urls/keyring", nil, "store the keyring as a SecureString"},
-		{"access denied", func(s *keyringtest.Server) {
-			s.Put("/sfn-callback-urls/keyring", doc)
+	const name = "/sfn-callback-urls/keyring"
+	readers := map[string]reader{
+		"ReadParameter": func(ctx context.Context, srv *awskeyringtest.Server, name string) (*keyring.Keyring, error) {
+			return awskeyring.ReadParameter(ctx, srv.SSMClient(ctx), name)
+		},
+		"FromParameter": func(ctx context.Context, srv *awskeyringtest.Server, name string) (*keyring.Keyring, error) {
+			return awskeyring.FromParameter(ctx, srv.Config(), name)
+		},
+	}
+	runSourceCases(t, awskeyringtest.NewParameterStore, name, readers, []sourceCase{
+		{"by name", func(s *awskeyringtest.Server) { s.Put(name, doc) }, name, ids, "", 1},
+		{"by ARN", func(s *awskeyringtest.Server) { s.Put(name, doc) }, "arn", ids, "", 1},
+		{"missing", nil, name, nil, "ParameterNotFound", 1},
+		{"plain String refused", func(s *awskeyringtest.Server) {
+			s.PutParameter(name, awskeyringtest.String, doc)
+		}, name, nil, "store the keyring as a SecureString", 1},
+		{"access denied", func(s *awskeyringtest.Server) {
+			s.Put(name, doc)
 			s.FailNext(1, 400, "AccessDeniedException")
-		}, "/sfn-callback-urls/keyring", nil, "AccessDeniedException"},
-		{"broken JSON", func(s *keyringtest.Server) { s.Put("/sfn-callback-urls/keyring", badKey) }, "/sfn-callback-urls/keyring", nil, "invalid JSON at byte"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := keyringtest.NewParameterStore(t)
-			if tt.setup != nil {
-				tt.setup(srv)
-			}
-			id := tt.id
-			if id == "arn" {
-				id = srv.ARN("/sfn-callback-urls/keyring")
-			}
-			r, err := keyring.FromParameter(ctx, srv.SSMClient(ctx), id)
-			checkSource(t, r, err, tt.wantIDs, tt.wantErr)
-		})
-	}
-}
-
-func TestFromEnv(t *testing.T) {
-	doc, ids := sourceKeyring(t)
-	r, err := keyring.FromEnv(doc)
-	checkSource(t, r, err, ids, "")
-	_, err = keyring.FromEnv(badKey)
-	checkSource(t, nil, err, nil, "invalid JSON at byte")
+		}, name, nil, "AccessDeniedException", 1},
+		{"broken JSON", func(s *awskeyringtest.Server) { s.Put(name, badKey) }, name, nil, "invalid JSON at byte", 1},
+	})
 }
 
 func checkSource(t *testing.T, r *keyring.Keyring, err error, wantIDs []string, wantErr string) {

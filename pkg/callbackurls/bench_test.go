@@ -40,7 +40,7 @@ func BenchmarkCreateURLs(b *testing.B) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := svc.CreateURLs(ctx, req, ""); err != nil {
+			if _, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -52,7 +52,7 @@ func BenchmarkCreateURLs(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, _, err := svc.CreateURLs(ctx, req, ""); err != nil {
+			if _, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -66,7 +66,7 @@ func BenchmarkCallback(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp, _, err := svc.CreateURLs(ctx, req, "")
+	resp, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func BenchmarkCallback(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := svc.Respond(ctx, &callbackurls.CallbackRequest{Method: "GET", Query: q})
+				res, err := svc.Respond(ctx, &callbackurls.CallbackRequest{Query: q})
 				if err != nil || !res.Sent {
 					b.Fatal(res, err)
 				}
@@ -116,7 +116,7 @@ func TestURLLengths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, _, err := svc.CreateURLs(ctx, req, "")
+			resp, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{})
 			if err != nil {
 				t.Fatal(err)
 			}

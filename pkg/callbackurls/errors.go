@@ -3,7 +3,6 @@ package callbackurls
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error codes of the API contract. They keep the meanings they have in
@@ -40,11 +39,42 @@ const (
 	CodeInvalidInput = "InvalidInput"
 )
 
-// Error is an error with an API code, an HTTP status and a message that is
-// safe to show to the caller (it never holds a token, a payload or a key).
+// Kind sorts errors by what the caller can do about them. The edges pick a
+// protocol's status from it (HTTP's in package httpapi, in one table).
+type Kind uint8
+
+// The kinds of error.
+const (
+	// BadInput: the request or the URL is wrong; sending it again will not help.
+	BadInput Kind = iota
+	// NotFound: there is no such endpoint or thing.
+	NotFound
+	// NotAllowed: the endpoint does not take this kind of request.
+	NotAllowed
+	// TooLarge: a body beyond its bound.
+	TooLarge
+	// UnsupportedMedia: a body in a form the endpoint does not read.
+	UnsupportedMedia
+	// Unavailable: a dependency failed for now; try again later.
+	Unavailable
+	// Internal: a fault of this service or of its deployment.
+	Internal
+)
+
+var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// Error is an error with an API code, a kind and a message that is safe to
+// show to the caller (it never holds a token, a payload or a key).
 type Error struct {
 	Code    string
-	Status  int
+	Kind    Kind
 	Message string
 	// StepFunctionsCode is the Step Functions error code behind a
 	// StepFunctionsError (TaskTimedOut, TaskDoesNotExist, ...).
@@ -62,20 +92,19 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns a 400 Error with the given code.
+// Errorf returns a BadInput Error with the given code.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Kind: BadInput, Message: fmt.Sprintf(format, args...)}
 }
 
-// WithStatus returns a copy of e with another HTTP status.
-func (e *Error) WithStatus(status int) *Error {
-	c := *e
-	c.Status = status
-	return &c
+// NewError returns an Error of any kind.
+func NewError(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Code: code, Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
 // AsError turns any error into an *Error; anything that is not already one
-// becomes a 500 ServiceError whose message does not leak the cause.
+// becomes an Internal ServiceError whose message does not leak the cause
+// (Unavailable for errors wrapping ErrUnavailable).
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -86,15 +115,15 @@ func AsError(err error) *Error {
 		return te.apiError()
 	}
 	if errors.Is(err, ErrUnavailable) {
-		return &Error{Code: CodeServiceError, Status: http.StatusServiceUnavailable,
+		return &Error{Code: CodeServiceError, Kind: Unavailable,
 			Message: "a dependency is temporarily unavailable; try again later", Err: err}
 	}
-	return &Error{Code: CodeServiceError, Status: http.StatusInternalServerError,
-		Message: "internal error", Err: err}
+	return &Error{Code: CodeServiceError, Kind: Internal, Message: "internal error", Err: err}
 }
 
 // ErrUnavailable marks a failure of a dependency (Step Functions, KMS) that
-// is worth retrying later: throttling, timeouts, 5xx. It maps to 503.
+// is worth retrying later: throttling, timeouts, 5xx. Its kind is
+// Unavailable.
 var ErrUnavailable = errors.New("dependency unavailable")
 
 // Step Functions error codes that mean the caller's request cannot succeed.
@@ -135,6 +164,6 @@ func (e *TaskError) apiError() *Error {
 	default:
 		text = "the callback was refused"
 	}
-	return &Error{Code: CodeStepFunctionsError, Status: http.StatusBadRequest,
+	return &Error{Code: CodeStepFunctionsError, Kind: BadInput,
 		Message: e.Code + ": " + text, StepFunctionsCode: e.Code, Err: e}
 }

@@ -52,7 +52,7 @@ func TestFillString(t *testing.T) {
 				continue
 			}
 			e, ok := err.(*Error)
-			if !ok || e.Code != CodeOutputFormatting || e.Status != 400 {
+			if !ok || e.Code != CodeOutputFormatting || e.Kind != BadInput {
 				t.Errorf("fillString(%q): error %v, want OutputFormatting", tt.in, err)
 			}
 			continue
@@ -144,7 +144,7 @@ func FuzzFillString(f *testing.F) {
 		}
 		if err != nil {
 			e, ok := err.(*Error)
-			if !ok || e.Code != CodeOutputFormatting || e.Status != 400 {
+			if !ok || e.Code != CodeOutputFormatting || e.Kind != BadInput {
 				t.Fatalf("fillString(%q): error %v, want OutputFormatting", s, err)
 			}
 			return

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
 // Limits of an action's input form. They keep the form usable and the URL
@@ -188,7 +190,7 @@ func (s *InputSchema) index(name string) int {
 func parseField(name string, raw json.RawMessage) (*InputField, error) {
 	where := "input.properties." + name
 	if !inputNamePattern.MatchString(name) {
-		return nil, fmt.Errorf("input.properties: the name %q must be 1 to %d ASCII letters, digits, '_' or '-', not starting with a digit or '-'", truncate(name, 80), MaxInputNameLength)
+		return nil, fmt.Errorf("input.properties: the name %q must be 1 to %d ASCII letters, digits, '_' or '-', not starting with a digit or '-'", text.Truncate(name, 80), MaxInputNameLength)
 	}
 	members, err := orderedObject(raw)
 	if err != nil {
@@ -427,7 +429,7 @@ func (s *InputSchema) FromJSON(body []byte) (map[string]any, InputErrors) {
 	}
 	for name := range obj {
 		if s.index(name) < 0 {
-			return nil, InputErrors{"": fmt.Sprintf("the form has no field %q", truncate(name, 64))}
+			return nil, InputErrors{"": fmt.Sprintf("the form has no field %q", text.Truncate(name, 64))}
 		}
 	}
 	return s.values(func(name string) (any, bool) {

@@ -92,7 +92,7 @@ func TestCreateURLsPresentationErrors(t *testing.T) {
 			}
 			m["token"] = "tok"
 			_, err := callbackurls.ParseCreateRequest(body(t, m))
-			e := apiError(t, err, tt.code, 400)
+			e := apiError(t, err, tt.code, callbackurls.BadInput)
 			if !strings.Contains(e.Message, tt.wantIn) {
 				t.Errorf("message %q does not contain %q", e.Message, tt.wantIn)
 			}
@@ -104,9 +104,6 @@ func TestCreateURLsPresentationErrors(t *testing.T) {
 func (e *env) respondAs(t testing.TB, u string, req callbackurls.CallbackRequest) (*callbackurls.CallbackResult, error) {
 	t.Helper()
 	req.Query = query(t, u)
-	if req.Method == "" {
-		req.Method = "GET"
-	}
 	return e.svc.Respond(context.Background(), &req)
 }
 
@@ -119,8 +116,8 @@ func TestRespondConfirmation(t *testing.T) {
 		{"name":"one_click","type":"success","output":{},"confirm":false},
 		{"name":"always","type":"failure","confirm":true},
 		{"name":"form","type":"failure","input":{"type":"object","properties":{"why":{"type":"string"}}}}]}`
-	interactiveGET := callbackurls.CallbackRequest{Interactive: true}
-	interactiveHEAD := callbackurls.CallbackRequest{Method: "HEAD", Interactive: true, DryRun: true}
+	interactiveGET := callbackurls.CallbackRequest{Submission: callbackurls.Submission{Intent: callbackurls.Confirm}}
+	interactiveHEAD := callbackurls.CallbackRequest{Submission: callbackurls.Submission{Intent: callbackurls.Confirm, Preview: true}}
 	tests := []struct {
 		name     string
 		oneClick bool
@@ -136,7 +133,7 @@ func TestRespondConfirmation(t *testing.T) {
 		{"browser GET, input form", false, "form", interactiveGET, true},
 		{"browser HEAD, success", false, "approve", interactiveHEAD, true},
 		{"API GET, success", false, "approve", callbackurls.CallbackRequest{}, false},
-		{"POST, success", false, "approve", callbackurls.CallbackRequest{Method: "POST"}, false},
+		{"POST, success", false, "approve", callbackurls.CallbackRequest{Submission: callbackurls.Submission{Intent: callbackurls.Act}}, false},
 		{"one-click deployment, success", true, "approve", interactiveGET, false},
 		{"one-click deployment, confirm true", true, "always", interactiveGET, true},
 		{"one-click deployment, input form", true, "form", interactiveGET, true},
@@ -152,7 +149,7 @@ func TestRespondConfirmation(t *testing.T) {
 			if res.Confirm != tt.confirm {
 				t.Errorf("Confirm = %t, want %t", res.Confirm, tt.confirm)
 			}
-			wantSent := !tt.confirm && !tt.req.DryRun
+			wantSent := !tt.confirm && !tt.req.Preview
 			if res.Sent != wantSent || len(e.sfn.Calls()) != map[bool]int{true: 1}[wantSent] {
 				t.Errorf("Sent = %t with %d calls, want %t", res.Sent, len(e.sfn.Calls()), wantSent)
 			}
@@ -206,13 +203,9 @@ func TestRespondInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, callbackurls.Config{EnableOutputParameters: true}, true)
 			resp := e.create(t, `{"token":`+jsonString(token)+`,"enable_output_parameters":true,"actions":[`+tt.action+`]}`)
-			method := "POST"
-			if tt.form == nil && tt.body == "" {
-				method = "GET"
-			}
-			res, err := e.respondAs(t, resp.URLs["a"]+tt.params, callbackurls.CallbackRequest{Method: method, Form: tt.form, Body: []byte(tt.body)})
+			res, err := e.respondAs(t, resp.URLs["a"]+tt.params, callbackurls.CallbackRequest{Submission: callbackurls.Submission{Form: tt.form, Body: []byte(tt.body)}})
 			if tt.code != "" {
-				apiError(t, err, tt.code, 400)
+				apiError(t, err, tt.code, callbackurls.BadInput)
 				e.assertNoCalls(t)
 				if tt.code == callbackurls.CodeInvalidInput && res.Payload == nil {
 					t.Error("no payload with the error: the page cannot re-show the form")

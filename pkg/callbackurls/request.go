@@ -166,8 +166,7 @@ func CheckBaseURL(s string) (string, error) {
 // for values beyond Step Functions' limits, InvalidDate for expirations.
 func ParseCreateRequest(body []byte) (*CreateRequest, error) {
 	if len(body) > MaxCreateBodyBytes {
-		return nil, &Error{Code: CodeBodyTooLarge, Status: 413,
-			Message: fmt.Sprintf("request body is larger than %d bytes", MaxCreateBodyBytes)}
+		return nil, ErrBodyTooLarge(MaxCreateBodyBytes)
 	}
 	var req CreateRequest
 	if err := json.Unmarshal(body, &req); err != nil {

@@ -15,17 +15,17 @@ import (
 
 // apiError asserts that err is a *callbackurls.Error with the given code and
 // status and returns it.
-func apiError(t testing.TB, err error, code string, status int) *callbackurls.Error {
+func apiError(t testing.TB, err error, code string, kind callbackurls.Kind) *callbackurls.Error {
 	t.Helper()
 	if err == nil {
-		t.Fatalf("got no error, want %s (%d)", code, status)
+		t.Fatalf("got no error, want %s (%s)", code, kind)
 	}
 	var e *callbackurls.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("got %T %v, want a *callbackurls.Error %s", err, err, code)
 	}
-	if e.Code != code || e.Status != status {
-		t.Fatalf("got %s (%d) %q, want %s (%d)", e.Code, e.Status, e.Message, code, status)
+	if e.Code != code || e.Kind != kind {
+		t.Fatalf("got %s (%s) %q, want %s (%s)", e.Code, e.Kind, e.Message, code, kind)
 	}
 	if e.Message == "" {
 		t.Errorf("%s has an empty message", e.Code)
@@ -168,7 +168,7 @@ func TestParseCreateRequestErrors(t *testing.T) {
 			if r != nil {
 				t.Errorf("got a request with the error: %+v", r)
 			}
-			e := apiError(t, err, tt.code, 400)
+			e := apiError(t, err, tt.code, callbackurls.BadInput)
 			// Messages never echo the token.
 			if strings.Contains(e.Message, long(100)) {
 				t.Errorf("message echoes the input: %.200s", e.Message)
@@ -181,7 +181,7 @@ func TestParseCreateRequestTooLarge(t *testing.T) {
 	b := []byte(`{"token":"t","actions":[{"name":"a","type":"success","output":"` +
 		strings.Repeat("x", callbackurls.MaxCreateBodyBytes) + `"}]}`)
 	_, err := callbackurls.ParseCreateRequest(b)
-	apiError(t, err, callbackurls.CodeBodyTooLarge, 413)
+	apiError(t, err, callbackurls.CodeBodyTooLarge, callbackurls.TooLarge)
 
 	// Exactly at the limit is read (and refused for its content, not its size).
 	b = append([]byte(`{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"x":"`), strings.Repeat("y", callbackurls.MaxCreateBodyBytes)...)
@@ -364,7 +364,7 @@ func TestBaseURLResolve(t *testing.T) {
 			}
 			got, err := b.Resolve(tt.region)
 			if tt.wantErr {
-				apiError(t, err, callbackurls.CodeInvalidBaseURL, 400)
+				apiError(t, err, callbackurls.CodeInvalidBaseURL, callbackurls.BadInput)
 				return
 			}
 			if err != nil || got != tt.want {
@@ -416,7 +416,7 @@ func TestParseExpiration(t *testing.T) {
 
 	for _, in := range []string{"2030-01-02T03:04:05", "2030-01-02T03:04:05.123"} {
 		_, err := callbackurls.ParseExpiration(in)
-		e := apiError(t, err, callbackurls.CodeInvalidDate, 400)
+		e := apiError(t, err, callbackurls.CodeInvalidDate, callbackurls.BadInput)
 		if !strings.Contains(e.Message, "offset") {
 			t.Errorf("ParseExpiration(%q): message %q does not mention the offset", in, e.Message)
 		}
@@ -424,7 +424,7 @@ func TestParseExpiration(t *testing.T) {
 	for _, in := range []string{"", "tomorrow", "2030-01-02", "2030-13-02T03:04:05Z", "2030-01-02T25:04:05Z",
 		"1700000000", "2030-01-02T03:04:05+25:00", "2030-01-02T03:04:05ZZ", "\x00\xff"} {
 		_, err := callbackurls.ParseExpiration(in)
-		apiError(t, err, callbackurls.CodeInvalidDate, 400)
+		apiError(t, err, callbackurls.CodeInvalidDate, callbackurls.BadInput)
 	}
 }
 
@@ -452,7 +452,7 @@ func FuzzParseCreateRequest(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %T %v is not a *callbackurls.Error", err, err)
 			}
-			if e.Status < 400 || e.Status > 499 || e.Code == "" || e.Message == "" {
+			if (e.Kind != callbackurls.BadInput && e.Kind != callbackurls.TooLarge) || e.Code == "" || e.Message == "" {
 				t.Fatalf("error %+v is not a 4xx with a code and message", e)
 			}
 			if r != nil {
@@ -466,12 +466,12 @@ func FuzzParseCreateRequest(f *testing.F) {
 		if r.BaseURL != nil {
 			// Resolving never panics and fails only with a 4xx.
 			if _, err := r.BaseURL.Resolve("us-east-1"); err != nil {
-				apiError(t, err, callbackurls.CodeInvalidBaseURL, 400)
+				apiError(t, err, callbackurls.CodeInvalidBaseURL, callbackurls.BadInput)
 			}
 		}
 		if r.Expiration != "" {
 			if _, err := callbackurls.ParseExpiration(r.Expiration); err != nil {
-				apiError(t, err, callbackurls.CodeInvalidDate, 400)
+				apiError(t, err, callbackurls.CodeInvalidDate, callbackurls.BadInput)
 			}
 		}
 	})

@@ -156,7 +156,7 @@ func (e *env) create(t testing.TB, body string) *callbackurls.CreateResponse {
 	if err != nil {
 		t.Fatalf("ParseCreateRequest: %v", err)
 	}
-	resp, tid, err := e.svc.CreateURLs(context.Background(), r, "")
+	resp, tid, err := e.svc.CreateURLs(context.Background(), r, callbackurls.Gateway{})
 	if err != nil {
 		t.Fatalf("CreateURLs: %v", err)
 	}
@@ -328,24 +328,28 @@ func TestCreateURLsExpiration(t *testing.T) {
 }
 
 func TestCreateURLsBaseURL(t *testing.T) {
+	via := callbackurls.Gateway{APIID: "via123", Stage: "prod"}
+	own := callbackurls.Gateway{APIID: "own456", Stage: "v1"}
 	tests := []struct {
-		name        string
-		cfg         callbackurls.Config
-		reqBase     string // JSON, or empty for none
-		defaultBase string
-		want        string
-		wantCode    string
-		wantStatus  int
+		name     string
+		cfg      callbackurls.Config
+		reqBase  string // JSON, or empty for none
+		via      callbackurls.Gateway
+		want     string
+		wantCode string
+		wantKind callbackurls.Kind
 	}{
-		{name: "request string wins", cfg: callbackurls.Config{BaseURL: "https://config.example"}, reqBase: `"https://req.example/p/"`, defaultBase: "https://default.example", want: "https://req.example/p"},
-		{name: "request API object wins", cfg: callbackurls.Config{BaseURL: "https://config.example", Region: "eu-west-1"}, reqBase: `{"api_id":"abc","stage":"v2"}`, defaultBase: "https://default.example", want: "https://abc.execute-api.eu-west-1.amazonaws.com/v2"},
-		{name: "config before default", cfg: callbackurls.Config{BaseURL: "https://config.example"}, defaultBase: "https://default.example", want: "https://config.example"},
-		{name: "default last", defaultBase: "https://default.example/stage", want: "https://default.example/stage"},
-		{name: "no base at all", wantCode: callbackurls.CodeServiceError, wantStatus: 500},
-		{name: "relative", reqBase: `"/prod"`, defaultBase: "https://default.example", wantCode: callbackurls.CodeInvalidBaseURL, wantStatus: 400},
-		{name: "ftp", reqBase: `"ftp://example.com"`, defaultBase: "https://default.example", wantCode: callbackurls.CodeInvalidBaseURL, wantStatus: 400},
-		{name: "with query", reqBase: `"https://example.com/?a=b"`, defaultBase: "https://default.example", wantCode: callbackurls.CodeInvalidBaseURL, wantStatus: 400},
-		{name: "API object without a region anywhere", reqBase: `{"api_id":"abc","stage":"v2"}`, defaultBase: "https://default.example", wantCode: callbackurls.CodeInvalidBaseURL, wantStatus: 400},
+		{name: "request string wins", cfg: callbackurls.Config{BaseURL: "https://config.example", Region: "us-east-1"}, reqBase: `"https://req.example/p/"`, via: via, want: "https://req.example/p"},
+		{name: "request API object wins", cfg: callbackurls.Config{BaseURL: "https://config.example", Region: "eu-west-1"}, reqBase: `{"api_id":"abc","stage":"v2"}`, via: via, want: "https://abc.execute-api.eu-west-1.amazonaws.com/v2"},
+		{name: "config before the stage of the request", cfg: callbackurls.Config{BaseURL: "https://config.example", Region: "us-east-1"}, via: via, want: "https://config.example"},
+		{name: "the stage of the request", cfg: callbackurls.Config{Region: "us-east-1", API: own}, via: via, want: "https://via123.execute-api.us-east-1.amazonaws.com/prod"},
+		{name: "the deployment's own stage last", cfg: callbackurls.Config{Region: "us-east-1", API: own}, want: "https://own456.execute-api.us-east-1.amazonaws.com/v1"},
+		{name: "a stage needs a region", via: via, wantCode: callbackurls.CodeServiceError, wantKind: callbackurls.Internal},
+		{name: "no base at all", wantCode: callbackurls.CodeServiceError, wantKind: callbackurls.Internal},
+		{name: "relative", reqBase: `"/prod"`, via: via, wantCode: callbackurls.CodeInvalidBaseURL, wantKind: callbackurls.BadInput},
+		{name: "ftp", reqBase: `"ftp://example.com"`, via: via, wantCode: callbackurls.CodeInvalidBaseURL, wantKind: callbackurls.BadInput},
+		{name: "with query", reqBase: `"https://example.com/?a=b"`, via: via, wantCode: callbackurls.CodeInvalidBaseURL, wantKind: callbackurls.BadInput},
+		{name: "API object without a region anywhere", reqBase: `{"api_id":"abc","stage":"v2"}`, via: via, wantCode: callbackurls.CodeInvalidBaseURL, wantKind: callbackurls.BadInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,12 +365,12 @@ func TestCreateURLsBaseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, tid, err := svc.CreateURLs(context.Background(), r, tt.defaultBase)
+			resp, tid, err := svc.CreateURLs(context.Background(), r, tt.via)
 			if !hexID.MatchString(tid) {
 				t.Errorf("no transaction id: %q", tid)
 			}
 			if tt.wantCode != "" {
-				apiError(t, err, tt.wantCode, tt.wantStatus)
+				apiError(t, err, tt.wantCode, tt.wantKind)
 				if resp != nil {
 					t.Errorf("response with an error: %+v", resp)
 				}
@@ -388,27 +392,27 @@ func TestCreateURLsBaseURL(t *testing.T) {
 func TestCreateURLsErrors(t *testing.T) {
 	long := incompressible(3000)
 	tests := []struct {
-		name   string
-		cfg    callbackurls.Config
-		body   string
-		code   string
-		status int
+		name string
+		cfg  callbackurls.Config
+		body string
+		code string
+		kind callbackurls.Kind
 	}{
-		{name: "expiration in the past", body: `{"token":"t","expiration":"2020-01-01T00:00:00Z","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, status: 400},
-		{name: "expiration now", body: `{"token":"t","expiration":"` + t0.Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, status: 400},
-		{name: "expiration within the current second", body: `{"token":"t","expiration":"` + t0.Add(50*time.Millisecond).Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, status: 400},
-		{name: "expiration without offset", body: `{"token":"t","expiration":"2030-01-01T00:00:00","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, status: 400},
-		{name: "expiration garbage", body: `{"token":"t","expiration":"soon","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, status: 400},
-		{name: "output parameters with the switch off", body: `{"token":"t","enable_output_parameters":true,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeParametersDisabled, status: 400},
-		{name: "post action with the switch off", body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"},{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, status: 400},
-		{name: "post action switched on without an evaluator", cfg: callbackurls.Config{EnablePostActions: true}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, status: 400},
-		{name: "post action the evaluator refuses", cfg: callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":{}}]}`, code: callbackurls.CodeInvalidPostActionOutcome, status: 400},
+		{name: "expiration in the past", body: `{"token":"t","expiration":"2020-01-01T00:00:00Z","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration now", body: `{"token":"t","expiration":"` + t0.Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration within the current second", body: `{"token":"t","expiration":"` + t0.Add(50*time.Millisecond).Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration without offset", body: `{"token":"t","expiration":"2030-01-01T00:00:00","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration garbage", body: `{"token":"t","expiration":"soon","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "output parameters with the switch off", body: `{"token":"t","enable_output_parameters":true,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeParametersDisabled, kind: callbackurls.BadInput},
+		{name: "post action with the switch off", body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"},{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
+		{name: "post action switched on without an evaluator", cfg: callbackurls.Config{EnablePostActions: true}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
+		{name: "post action the evaluator refuses", cfg: callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":{}}]}`, code: callbackurls.CodeInvalidPostActionOutcome, kind: callbackurls.BadInput},
 		{name: "URL too long", cfg: callbackurls.Config{MaxURLLength: 2000},
-			body: `{"token":"t","actions":[{"name":"a","type":"success","output":{"x":"` + long + `"}}]}`, code: callbackurls.CodeURLTooLong, status: 400},
+			body: `{"token":"t","actions":[{"name":"a","type":"success","output":{"x":"` + long + `"}}]}`, code: callbackurls.CodeURLTooLong, kind: callbackurls.BadInput},
 		{name: "data longer than a callback accepts", cfg: callbackurls.Config{MaxURLLength: 1 << 20},
-			body: `{"token":"t","actions":[{"name":"a","type":"success","output":{"x":"` + incompressible(20000) + `"}}]}`, code: callbackurls.CodeURLTooLong, status: 400},
+			body: `{"token":"t","actions":[{"name":"a","type":"success","output":{"x":"` + incompressible(20000) + `"}}]}`, code: callbackurls.CodeURLTooLong, kind: callbackurls.BadInput},
 		{name: "URL too long for the real token", cfg: callbackurls.Config{MaxURLLength: 500},
-			body: `{"token":` + jsonString(token) + `,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeURLTooLong, status: 400},
+			body: `{"token":` + jsonString(token) + `,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeURLTooLong, kind: callbackurls.BadInput},
 	}
 	for _, tt := range tests {
 		for _, encrypted := range []bool{true, false} {
@@ -418,8 +422,8 @@ func TestCreateURLsErrors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				resp, tid, err := e.svc.CreateURLs(context.Background(), r, "")
-				apiError(t, err, tt.code, tt.status)
+				resp, tid, err := e.svc.CreateURLs(context.Background(), r, callbackurls.Gateway{})
+				apiError(t, err, tt.code, tt.kind)
 				if resp != nil {
 					t.Errorf("response with an error: %+v", resp)
 				}
@@ -448,8 +452,8 @@ func TestCreateURLsErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = e.svc.CreateURLs(context.Background(), r, "")
-		apiError(t, err, callbackurls.CodeURLTooLong, 400)
+		_, _, err = e.svc.CreateURLs(context.Background(), r, callbackurls.Gateway{})
+		apiError(t, err, callbackurls.CodeURLTooLong, callbackurls.BadInput)
 	}
 }
 
@@ -463,7 +467,7 @@ func (e *env) respond(t testing.TB, svc *callbackurls.Service, u string, dryRun 
 	if svc == nil {
 		svc = e.svc
 	}
-	res, err := svc.Respond(context.Background(), &callbackurls.CallbackRequest{Method: "GET", Query: q, DryRun: dryRun})
+	res, err := svc.Respond(context.Background(), &callbackurls.CallbackRequest{Query: q, Submission: callbackurls.Submission{Preview: dryRun}})
 	if res == nil {
 		t.Fatal("Respond returned a nil result")
 	}
@@ -575,7 +579,7 @@ func TestRespondErrors(t *testing.T) {
 		advance   time.Duration
 		edit      func(q url.Values)
 		code      string
-		status    int
+		kind      callbackurls.Kind
 	}
 	data := func(f func(string) string) func(q url.Values) {
 		return func(q url.Values) { q.Set("data", f(q.Get("data"))) }
@@ -584,39 +588,37 @@ func TestRespondErrors(t *testing.T) {
 	var tests []tc
 	for _, enc := range []bool{true, false} {
 		tests = append(tests,
-			tc{name: "expired", encrypted: enc, create: expiring, advance: 2 * time.Hour, code: callbackurls.CodeExpiredPayload, status: 400},
-			tc{name: "expired at the instant", encrypted: enc, create: expiring, advance: time.Hour, code: callbackurls.CodeExpiredPayload, status: 400},
-			tc{name: "action query mismatch", encrypted: enc, edit: func(q url.Values) { q.Set("action", "reject") }, code: callbackurls.CodeActionMismatched, status: 400},
-			tc{name: "type query mismatch", encrypted: enc, edit: func(q url.Values) { q.Set("type", "failure") }, code: callbackurls.CodeActionMismatched, status: 400},
-			tc{name: "type query mismatch on reject", encrypted: enc, action: "reject", edit: func(q url.Values) { q.Set("type", "success") }, code: callbackurls.CodeActionMismatched, status: 400},
-			tc{name: "missing data", encrypted: enc, edit: func(q url.Values) { q.Del("data") }, code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "empty data", encrypted: enc, edit: func(q url.Values) { q.Set("data", "") }, code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "two data parameters", encrypted: enc, edit: func(q url.Values) { q.Add("data", q.Get("data")) }, code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "truncated data", encrypted: enc, edit: data(func(s string) string { return s[:len(s)/2] }), code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "data prefix only", encrypted: enc, edit: data(func(s string) string { return s[:2] }), code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "unknown format", encrypted: enc, edit: data(func(s string) string { return "9-" + s[2:] }), code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "no format", encrypted: enc, edit: data(func(s string) string { return s[2:] }), code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "not base64", encrypted: enc, edit: data(func(s string) string { return s[:10] + "!*" + s[10:] }), code: callbackurls.CodeInvalidPayload, status: 400},
-			tc{name: "data too long", encrypted: enc, edit: data(func(s string) string { return s + strings.Repeat("A", callbackurls.MaxDataLength) }), code: callbackurls.CodeInvalidPayload, status: 400},
+			tc{name: "expired", encrypted: enc, create: expiring, advance: 2 * time.Hour, code: callbackurls.CodeExpiredPayload, kind: callbackurls.BadInput},
+			tc{name: "expired at the instant", encrypted: enc, create: expiring, advance: time.Hour, code: callbackurls.CodeExpiredPayload, kind: callbackurls.BadInput},
+			tc{name: "action query mismatch", encrypted: enc, edit: func(q url.Values) { q.Set("action", "reject") }, code: callbackurls.CodeActionMismatched, kind: callbackurls.BadInput},
+			tc{name: "type query mismatch", encrypted: enc, edit: func(q url.Values) { q.Set("type", "failure") }, code: callbackurls.CodeActionMismatched, kind: callbackurls.BadInput},
+			tc{name: "type query mismatch on reject", encrypted: enc, action: "reject", edit: func(q url.Values) { q.Set("type", "success") }, code: callbackurls.CodeActionMismatched, kind: callbackurls.BadInput},
+			tc{name: "missing data", encrypted: enc, edit: func(q url.Values) { q.Del("data") }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "empty data", encrypted: enc, edit: func(q url.Values) { q.Set("data", "") }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "two data parameters", encrypted: enc, edit: func(q url.Values) { q.Add("data", q.Get("data")) }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "truncated data", encrypted: enc, edit: data(func(s string) string { return s[:len(s)/2] }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "data prefix only", encrypted: enc, edit: data(func(s string) string { return s[:2] }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "unknown format", encrypted: enc, edit: data(func(s string) string { return "9-" + s[2:] }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "no format", encrypted: enc, edit: data(func(s string) string { return s[2:] }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "not base64", encrypted: enc, edit: data(func(s string) string { return s[:10] + "!*" + s[10:] }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+			tc{name: "data too long", encrypted: enc, edit: data(func(s string) string { return s + strings.Repeat("A", callbackurls.MaxDataLength) }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
 		)
 	}
 	tests = append(tests,
-		tc{name: "altered in the middle", encrypted: true, edit: data(func(s string) string { return flip(s, len(s)/2) }), code: callbackurls.CodeInvalidPayload, status: 400},
-		tc{name: "altered at the end", encrypted: true, edit: data(func(s string) string { return flip(s, len(s)-1) }), code: callbackurls.CodeInvalidPayload, status: 400},
-		tc{name: "altered after the prefix", encrypted: true, edit: data(func(s string) string { return flip(s, 2) }), code: callbackurls.CodeInvalidPayload, status: 400},
-		tc{name: "sealed with a foreign key", encrypted: true, edit: func(q url.Values) { q.Set("data", foreign) }, code: callbackurls.CodeInvalidPayload, status: 400},
-		tc{name: "1- payload on an encrypted deployment", encrypted: true, edit: func(q url.Values) { q.Set("data", query(t, oneURL).Get("data")) }, code: callbackurls.CodeEncryptionRequired, status: 400},
-		tc{name: "3- payload on an unencrypted deployment", encrypted: false, edit: func(q url.Values) { q.Set("data", query(t, threeURL).Get("data")) }, code: callbackurls.CodeDecryptionUnsupported, status: 400},
-		tc{name: "2- payload on an encrypted deployment", encrypted: true, edit: func(q url.Values) { q.Set("data", ref2) }, code: callbackurls.CodeInvalidPayload, status: 400},
-		tc{name: "2- payload on an unencrypted deployment", encrypted: false, edit: func(q url.Values) { q.Set("data", ref2) }, code: callbackurls.CodeDecryptionUnsupported, status: 400},
-		tc{name: "1- payload that is not JSON", encrypted: false, edit: func(q url.Values) { q.Set("data", "1-bm90IGpzb24") }, code: callbackurls.CodeInvalidPayload, status: 400},
+		tc{name: "altered in the middle", encrypted: true, edit: data(func(s string) string { return flip(s, len(s)/2) }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+		tc{name: "altered at the end", encrypted: true, edit: data(func(s string) string { return flip(s, len(s)-1) }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+		tc{name: "altered after the prefix", encrypted: true, edit: data(func(s string) string { return flip(s, 2) }), code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+		tc{name: "sealed with a foreign key", encrypted: true, edit: func(q url.Values) { q.Set("data", foreign) }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+		tc{name: "1- payload on an encrypted deployment", encrypted: true, edit: func(q url.Values) { q.Set("data", query(t, oneURL).Get("data")) }, code: callbackurls.CodeEncryptionRequired, kind: callbackurls.BadInput},
+		tc{name: "3- payload on an unencrypted deployment", encrypted: false, edit: func(q url.Values) { q.Set("data", query(t, threeURL).Get("data")) }, code: callbackurls.CodeDecryptionUnsupported, kind: callbackurls.BadInput},
+		tc{name: "2- payload on an encrypted deployment", encrypted: true, edit: func(q url.Values) { q.Set("data", ref2) }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
+		tc{name: "2- payload on an unencrypted deployment", encrypted: false, edit: func(q url.Values) { q.Set("data", ref2) }, code: callbackurls.CodeDecryptionUnsupported, kind: callbackurls.BadInput},
+		tc{name: "1- payload that is not JSON", encrypted: false, edit: func(q url.Values) { q.Set("data", "1-bm90IGpzb24") }, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
 		tc{name: "1- payload without a token", encrypted: false, edit: func(q url.Values) {
 			q.Set("data", "1-eyJuYW1lIjoiYXBwcm92ZSIsImFjdCI6InN1Y2Nlc3MiLCJkYXRhIjp7Im91dHB1dCI6e319fQ==")
-		}, code: callbackurls.CodeInvalidPayload, status: 400},
+		}, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
 		tc{name: "post URL with post actions switched off", encrypted: true, create: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`, action: "hook",
-			cfg: &callbackurls.Config{}, code: callbackurls.CodePostActionsDisabled, status: 400},
-		tc{name: "GET on a post URL", encrypted: true, create: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`, action: "hook",
-			code: callbackurls.CodeMethodNotAllowed, status: 405},
+			cfg: &callbackurls.Config{}, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
 	)
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/encrypted=%t", tt.name, tt.encrypted), func(t *testing.T) {
@@ -637,7 +639,7 @@ func TestRespondErrors(t *testing.T) {
 			}
 			for _, dry := range []bool{false, true} {
 				res, err := e.respond(t, svc, resp.URLs[action], dry, tt.edit)
-				apiError(t, err, tt.code, tt.status)
+				apiError(t, err, tt.code, tt.kind)
 				if res.Sent {
 					t.Error("Sent with an error")
 				}
@@ -698,11 +700,11 @@ func TestCreateRefusesBadPlaceholders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = e.svc.CreateURLs(context.Background(), req, "https://example.com")
-		apiError(t, err, callbackurls.CodeOutputFormatting, 400)
+		_, _, err = e.svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
+		apiError(t, err, callbackurls.CodeOutputFormatting, callbackurls.BadInput)
 		// Without parameters the same text is plain text.
 		req.EnableOutputParameters = false
-		if _, _, err := e.svc.CreateURLs(context.Background(), req, "https://example.com"); err != nil {
+		if _, _, err := e.svc.CreateURLs(context.Background(), req, callbackurls.Gateway{}); err != nil {
 			t.Errorf("%s without parameters: %v", action, err)
 		}
 	}
@@ -777,7 +779,7 @@ func TestRespondOutputParameters(t *testing.T) {
 			} {
 				for _, dry := range []bool{false, true} {
 					_, err := e.respond(t, nil, resp.URLs[c.action], dry, c.edit)
-					apiError(t, err, callbackurls.CodeOutputFormatting, 400)
+					apiError(t, err, callbackurls.CodeOutputFormatting, callbackurls.BadInput)
 				}
 			}
 			e.assertNoCalls(t)
@@ -786,7 +788,7 @@ func TestRespondOutputParameters(t *testing.T) {
 			off := e.with(callbackurls.Config{})
 			for _, action := range []string{"approve", "reject", "go"} {
 				_, err := e.respond(t, off, resp.URLs[action], false, params)
-				apiError(t, err, callbackurls.CodeParametersDisabled, 400)
+				apiError(t, err, callbackurls.CodeParametersDisabled, callbackurls.BadInput)
 			}
 			e.assertNoCalls(t)
 		})
@@ -826,31 +828,31 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 		name    string
 		err     func(token string) error
 		code    string
-		status  int
+		kind    callbackurls.Kind
 		sfnCode string
 	}{
 		{"task timed out", func(tok string) error {
 			return &callbackurls.TaskError{Code: callbackurls.TaskTimedOut, Message: "Task Timed Out: 'Provided task does not exist anymore' " + tok}
-		}, callbackurls.CodeStepFunctionsError, 400, callbackurls.TaskTimedOut},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.TaskTimedOut},
 		{"task does not exist", func(tok string) error {
 			return fmt.Errorf("sfn: %w", &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: tok})
-		}, callbackurls.CodeStepFunctionsError, 400, callbackurls.TaskDoesNotExist},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.TaskDoesNotExist},
 		{"invalid token", func(tok string) error {
 			return &callbackurls.TaskError{Code: callbackurls.InvalidToken, Message: "Invalid token " + tok}
-		}, callbackurls.CodeStepFunctionsError, 400, callbackurls.InvalidToken},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.InvalidToken},
 		{"invalid output", func(tok string) error {
 			return &callbackurls.TaskError{Code: callbackurls.InvalidOutput, Message: tok}
-		}, callbackurls.CodeStepFunctionsError, 400, callbackurls.InvalidOutput},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.InvalidOutput},
 		{"unknown refusal", func(tok string) error {
 			return &callbackurls.TaskError{Code: "KmsAccessDeniedException", Message: tok}
-		}, callbackurls.CodeStepFunctionsError, 400, "KmsAccessDeniedException"},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, "KmsAccessDeniedException"},
 		{"validation detail is kept", func(string) error {
 			return &callbackurls.TaskError{Code: "ValidationException", Message: "cause: Member must have length less than or equal to 32768"}
-		}, callbackurls.CodeStepFunctionsError, 400, "ValidationException"},
+		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, "ValidationException"},
 		{"unavailable", func(tok string) error {
 			return fmt.Errorf("ThrottlingException for %s: %w", tok, callbackurls.ErrUnavailable)
-		}, callbackurls.CodeServiceError, 503, ""},
-		{"unexpected", func(tok string) error { return errors.New("boom " + tok) }, callbackurls.CodeServiceError, 500, ""},
+		}, callbackurls.CodeServiceError, callbackurls.Unavailable, ""},
+		{"unexpected", func(tok string) error { return errors.New("boom " + tok) }, callbackurls.CodeServiceError, callbackurls.Internal, ""},
 	}
 	for _, tt := range tests {
 		for _, action := range []string{"approve", "reject", "ping"} {
@@ -859,7 +861,7 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 				resp := e.create(t, approveReject)
 				e.sfn.err = tt.err(token)
 				res, err := e.respond(t, nil, resp.URLs[action], false, nil)
-				ae := apiError(t, err, tt.code, tt.status)
+				ae := apiError(t, err, tt.code, tt.kind)
 				if ae.StepFunctionsCode != tt.sfnCode {
 					t.Errorf("StepFunctionsCode %q, want %q", ae.StepFunctionsCode, tt.sfnCode)
 				}
@@ -895,7 +897,7 @@ func TestRespondSecondCompletion(t *testing.T) {
 	}
 	for _, action := range []string{"approve", "reject", "ping"} {
 		_, err := e.respond(t, nil, resp.URLs[action], false, nil)
-		ae := apiError(t, err, callbackurls.CodeStepFunctionsError, 400)
+		ae := apiError(t, err, callbackurls.CodeStepFunctionsError, callbackurls.BadInput)
 		if ae.StepFunctionsCode != callbackurls.TaskTimedOut {
 			t.Errorf("%s after completion: StepFunctionsCode %q", action, ae.StepFunctionsCode)
 		}
@@ -915,11 +917,11 @@ func TestAsError(t *testing.T) {
 		t.Errorf("AsError did not unwrap an *Error: %v", got)
 	}
 	got := callbackurls.AsError(errors.New("secret detail"))
-	if got.Code != callbackurls.CodeServiceError || got.Status != 500 || strings.Contains(got.Message, "secret") {
+	if got.Code != callbackurls.CodeServiceError || got.Kind != callbackurls.Internal || strings.Contains(got.Message, "secret") {
 		t.Errorf("AsError(plain) = %+v", got)
 	}
-	if w := own.WithStatus(404); w.Status != 404 || own.Status != 400 || w.Code != own.Code {
-		t.Errorf("WithStatus changed the original or lost the code: %+v %+v", own, w)
+	if got := callbackurls.AsError(fmt.Errorf("x: %w", callbackurls.ErrUnavailable)); got.Code != callbackurls.CodeServiceError || got.Kind != callbackurls.Unavailable {
+		t.Errorf("AsError(unavailable) = %+v", got)
 	}
 	if !errors.Is(callbackurls.AsError(fmt.Errorf("x: %w", callbackurls.ErrUnavailable)), callbackurls.ErrUnavailable) {
 		t.Error("the 503 error does not wrap its cause")
@@ -943,7 +945,7 @@ func TestRespondExpirationBoundary(t *testing.T) {
 	}
 	e.clock.t = exp
 	_, err := e.respond(t, nil, resp.URLs["ping"], false, nil)
-	apiError(t, err, callbackurls.CodeExpiredPayload, 400)
+	apiError(t, err, callbackurls.CodeExpiredPayload, callbackurls.BadInput)
 	if n := len(e.sfn.Calls()); n != 1 {
 		t.Errorf("%d calls, want 1", n)
 	}
@@ -972,8 +974,8 @@ func TestForgedUnencryptedPayloadsAreChecked(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := url.Values{"data": {data}}
-			_, err = e.svc.Respond(context.Background(), &callbackurls.CallbackRequest{Method: "GET", Query: q})
-			apiError(t, err, callbackurls.CodeInvalidPayload, 400)
+			_, err = e.svc.Respond(context.Background(), &callbackurls.CallbackRequest{Query: q})
+			apiError(t, err, callbackurls.CodeInvalidPayload, callbackurls.BadInput)
 		})
 	}
 	e.assertNoCalls(t)

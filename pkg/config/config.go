@@ -1,36 +1,21 @@
-// Package config reads the deployment's settings (environment variables,
-// with the reference's names where it has them) and wires the service from
-// its parts. The Lambda functions and the local server both build through
-// here, so they differ only in where their settings come from.
+// Package config reads the deployment's settings into plain values: the
+// environment (with the reference's names where it has them) and the CLI's
+// flags, with one set of names and messages for every binary. It builds
+// nothing: each main turns the settings into the parts it serves, with the
+// constructors next to each back end (see docs/ARCHITECTURE.md).
 package config
 
 import (
-	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
 // Step Functions back ends.
@@ -59,16 +44,12 @@ type Config struct {
 	APIID                  string // API_ID
 	Stage                  string // STAGE
 	Region                 string // AWS_REGION (or AWS_DEFAULT_REGION)
-	// CreateKeyFile lets the local server create KeyFile on first run.
-	CreateKeyFile bool
 	// Data key reuse and caching in KMS mode (see pkg/kmskeys); zero
 	// values take the defaults.
 	DataKeyMaxAge      time.Duration // DATA_KEY_MAX_AGE (Go duration, e.g. 5m)
 	DataKeyMaxUses     int           // DATA_KEY_MAX_USES
 	DataKeyCacheSize   int           // DATA_KEY_CACHE_SIZE (0 in the environment: no cache)
 	DataKeyCacheMaxAge time.Duration // DATA_KEY_CACHE_MAX_AGE
-
-	loadedAWS *aws.Config // see awsConfig
 }
 
 // Defaults for the local server.
@@ -189,10 +170,7 @@ func (c *Config) Check() error {
 		c.BaseURL = base
 	}
 	var keys []string
-	for _, k := range []struct{ name, value string }{
-		{"KEY_ID", c.KeyID}, {"KEYRING", c.Keyring}, {"KEY_FILE", c.KeyFile},
-		{"KEYRING_SECRET_ID", c.KeyringSecretID}, {"KEYRING_PARAMETER", c.KeyringParameter},
-	} {
+	for _, k := range c.keySources() {
 		if k.value != "" {
 			keys = append(keys, k.name)
 		}
@@ -212,193 +190,36 @@ func (c *Config) Check() error {
 	return nil
 }
 
-// DefaultBaseURL is BASE_URL, else the API Gateway stage URL from API_ID,
-// STAGE and the region, else "".
-func (c *Config) DefaultBaseURL() string {
-	if c.BaseURL != "" {
-		return c.BaseURL
-	}
-	if c.APIID != "" && c.Stage != "" && c.Region != "" {
-		return callbackurls.APIGatewayURL(c.APIID, c.Stage, c.Region)
-	}
-	return ""
-}
-
-// App is the wired service.
-type App struct {
-	Service *callbackurls.Service
-	Handler http.Handler
-	// Local is the embedded task store, when SFN is local.
-	Local          *localstore.Store
-	Region         string
-	DefaultBaseURL string
-	// KeyCreated reports that the local key file was created by this run.
-	KeyCreated bool
-	Close      func() error
-}
-
-// Build wires the service from c.
-func Build(ctx context.Context, c Config, logger *slog.Logger) (*App, error) {
-	if err := c.Check(); err != nil {
-		return nil, err
-	}
-	app := &App{Region: c.Region, DefaultBaseURL: c.DefaultBaseURL(), Close: func() error { return nil }}
-	codec, created, err := c.Codec(ctx)
-	if err != nil {
-		return nil, err
-	}
-	app.KeyCreated = created
-
-	var sfn callbackurls.StepFunctions
-	switch c.SFN {
-	case SFNAWS:
-		cfg, err := c.awsConfig(ctx, "")
-		if err != nil {
-			return nil, fmt.Errorf("step functions client: %w", err)
-		}
-		sfn = stepfunctions.NewFromAWSConfig(cfg)
-	default:
-		path := c.StorePath
-		if path == "" {
-			path = DefaultStorePath
-		}
-		store, err := localstore.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("local task store %s: %w", path, err)
-		}
-		app.Local, sfn, app.Close = store, store, store.Close
-	}
-
-	app.Service = callbackurls.New(callbackurls.Config{
+// Service is the core's configuration from the settings. The caller adds
+// what only it has (PostActions, a clock).
+func (c *Config) Service() callbackurls.Config {
+	return callbackurls.Config{
 		BaseURL:                c.BaseURL,
+		API:                    callbackurls.Gateway{APIID: c.APIID, Stage: c.Stage},
 		Region:                 c.Region,
 		MaxURLLength:           c.MaxURLLength,
 		EnableOutputParameters: c.EnableOutputParameters,
 		EnablePostActions:      c.EnablePostActions,
 		OneClick:               c.OneClick,
-		PostActions:            postaction.New(),
-	}, codec, sfn)
-	opts := httpapi.Options{Logger: logger, Verbose: c.Verbose}
-	if app.Local != nil {
-		opts.Local = app.Local
-	}
-	app.Handler = httpapi.New(app.Service, opts)
-	return app, nil
-}
-
-// Codec builds the payload codec from the key settings, reading a static
-// keyring from its source now (once: a function reads it at cold start).
-// created reports that the local key file was created by this call. c must
-// have passed Check.
-func (c *Config) Codec(ctx context.Context) (codec *payload.Codec, created bool, err error) {
-	switch {
-	case c.DisableEncryption:
-		return &payload.Codec{}, false, nil
-	case c.KeyID != "":
-		src, err := c.kmsSource(ctx)
-		if err != nil {
-			return nil, false, err
-		}
-		return &payload.Codec{Keys: src}, false, nil
-	case c.Keyring != "":
-		r, err := keyring.FromEnv(c.Keyring)
-		if err != nil {
-			return nil, false, fmt.Errorf("KEYRING: %w", err)
-		}
-		return &payload.Codec{Keys: r}, false, nil
-	case c.KeyringSecretID != "":
-		cfg, err := c.awsConfig(ctx, "")
-		if err != nil {
-			return nil, false, err
-		}
-		r, err := keyring.FromSecretsManager(ctx, secretsmanager.NewFromConfig(cfg), c.KeyringSecretID)
-		if err != nil {
-			return nil, false, fmt.Errorf("KEYRING_SECRET_ID: %w", err)
-		}
-		return &payload.Codec{Keys: r}, false, nil
-	case c.KeyringParameter != "":
-		cfg, err := c.awsConfig(ctx, "")
-		if err != nil {
-			return nil, false, err
-		}
-		r, err := keyring.FromParameter(ctx, ssm.NewFromConfig(cfg), c.KeyringParameter)
-		if err != nil {
-			return nil, false, fmt.Errorf("KEYRING_PARAMETER: %w", err)
-		}
-		return &payload.Codec{Keys: r}, false, nil
-	default:
-		if c.CreateKeyFile {
-			r, created, err := keyring.LoadOrCreate(c.KeyFile)
-			if err != nil {
-				return nil, false, fmt.Errorf("key file: %w", err)
-			}
-			return &payload.Codec{Keys: r}, created, nil
-		}
-		r, err := keyring.Load(c.KeyFile)
-		if err != nil {
-			return nil, false, fmt.Errorf("key file: %w", err)
-		}
-		return &payload.Codec{Keys: r}, false, nil
 	}
 }
 
-// kmsSource is KMS envelope encryption with KEY_ID. The client comes from
-// the SDK's default configuration, so the credential chain, AWS_REGION and
-// AWS_ENDPOINT_URL_KMS apply; a key ARN's own region wins over AWS_REGION,
-// since KMS only answers for a key in its region.
-func (c *Config) kmsSource(ctx context.Context) (*kmskeys.Source, error) {
-	cfg, err := c.awsConfig(ctx, arnRegion(c.KeyID))
-	if err != nil {
-		return nil, err
-	}
-	src, err := kmskeys.New(kms.NewFromConfig(cfg), kmskeys.Options{
-		KeyID:          c.KeyID,
-		DataKeyMaxAge:  c.DataKeyMaxAge,
-		DataKeyMaxUses: c.DataKeyMaxUses,
-		CacheSize:      c.DataKeyCacheSize,
-		CacheMaxAge:    c.DataKeyCacheMaxAge,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("KEY_ID: %w", err)
-	}
-	return src, nil
-}
-
-// awsConfig loads the SDK's default configuration once per Config (a load
-// costs about 5 ms of a cold start) and returns a copy, in region if given.
-func (c *Config) awsConfig(ctx context.Context, region string) (aws.Config, error) {
-	if c.loadedAWS == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+// KeySource names the one key source the settings choose ("" for none):
+// KEY_ID, KEYRING, KEY_FILE, KEYRING_SECRET_ID or KEYRING_PARAMETER.
+func (c *Config) KeySource() string {
+	for _, k := range c.keySources() {
+		if k.value != "" {
+			return k.name
 		}
-		c.loadedAWS = &cfg
-	}
-	cfg := c.loadedAWS.Copy()
-	if region != "" {
-		cfg.Region = region
-	}
-	return cfg, nil
-}
-
-// arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
-func arnRegion(s string) string {
-	parts := strings.SplitN(s, ":", 5)
-	if len(parts) == 5 && parts[0] == "arn" {
-		return parts[3]
 	}
 	return ""
 }
 
-// LoadLambda builds the service of a Lambda function from its environment.
-// Lambda always talks to AWS Step Functions.
-func LoadLambda(ctx context.Context) (*App, error) {
-	c, err := FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
+func (c *Config) keySources() []struct{ name, value string } {
+	return []struct{ name, value string }{
+		{"KEY_ID", c.KeyID}, {"KEYRING", c.Keyring}, {"KEY_FILE", c.KeyFile},
+		{"KEYRING_SECRET_ID", c.KeyringSecretID}, {"KEYRING_PARAMETER", c.KeyringParameter},
 	}
-	c.SFN = SFNAWS
-	return Build(ctx, c, NewLogger(os.Stdout, c.Verbose))
 }
 
 // NewLogger returns the JSON logger both the server and Lambda use.
@@ -410,14 +231,43 @@ func NewLogger(w io.Writer, verbose bool) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// BaseURLForAddr is the base URL a local server listening on addr serves.
-func BaseURLForAddr(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
+// KeyFlags registers the key settings' flags (each defaults to its
+// environment variable's value). keyFileHelp describes --key-file, whose
+// default differs between commands.
+func (c *Config) KeyFlags(fs *flag.FlagSet, keyFileHelp string) {
+	fs.StringVar(&c.KeyID, "kms-key-id", c.KeyID, "KMS key for envelope encryption: key ARN, key id, alias/name or alias ARN (env KEY_ID)")
+	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, keyFileHelp)
+	fs.StringVar(&c.KeyringSecretID, "keyring-secret-id", c.KeyringSecretID, "Secrets Manager secret (name or ARN) holding a static keyring (env KEYRING_SECRET_ID)")
+	fs.StringVar(&c.KeyringParameter, "keyring-parameter", c.KeyringParameter, "SSM SecureString parameter (name or ARN) holding a static keyring (env KEYRING_PARAMETER)")
+	fs.BoolVar(&c.DisableEncryption, "disable-encryption", c.DisableEncryption, "hand out unencrypted URLs (env DISABLE_ENCRYPTION)")
+}
+
+// ServeFlags registers the local server's flags. confirm receives
+// --confirm, the inverse of OneClick: set OneClick from it after parsing.
+func (c *Config) ServeFlags(fs *flag.FlagSet) (confirm *bool) {
+	fs.StringVar(&c.Addr, "addr", or(c.Addr, DefaultAddr), "listen address (env LISTEN_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "base URL of the callback URLs (env BASE_URL; default from --addr)")
+	fs.StringVar(&c.SFN, "sfn", or(c.SFN, SFNLocal), "Step Functions back end: local (embedded task store) or aws (env SFN_BACKEND)")
+	fs.StringVar(&c.StorePath, "store", or(c.StorePath, DefaultStorePath), "local task store file (env STORE_FILE)")
+	c.KeyFlags(fs, "static keyring file, created with mode 0600 if missing (env KEY_FILE; default "+DefaultKeyFile+" when no other key is set)")
+	fs.BoolVar(&c.EnableOutputParameters, "enable-output-parameters", c.EnableOutputParameters, "allow $name placeholders filled from the callback query (env ENABLE_OUTPUT_PARAMETERS)")
+	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
+	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
+	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
+	return fs.Bool("confirm", !c.OneClick, "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
+}
+
+// UseDefaultKeyFile makes DefaultKeyFile the key when no key source and
+// no DISABLE_ENCRYPTION is set (the CLI's default).
+func (c *Config) UseDefaultKeyFile() {
+	if c.KeySource() == "" && !c.DisableEncryption {
+		c.KeyFile = DefaultKeyFile
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return def
 }

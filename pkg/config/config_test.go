@@ -1,17 +1,15 @@
 package config_test
 
 import (
-	"context"
+	"flag"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
@@ -104,7 +102,7 @@ func TestFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromEnv: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(config.Config{})); diff != "" {
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("FromEnv (-want +got):\n%s", diff)
 			}
 		})
@@ -164,88 +162,52 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestDefaultBaseURL(t *testing.T) {
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{"nothing", nil, ""},
-		{"BASE_URL", map[string]string{"BASE_URL": "https://cb.example.com"}, "https://cb.example.com"},
-		{"API_ID, STAGE, AWS_REGION", map[string]string{"API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1"},
-			"https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
-		{"AWS_DEFAULT_REGION", map[string]string{"API_ID": "abc123", "STAGE": "v1", "AWS_DEFAULT_REGION": "us-east-2"},
-			"https://abc123.execute-api.us-east-2.amazonaws.com/v1"},
-		{"BASE_URL wins", map[string]string{"BASE_URL": "https://cb.example.com", "API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1"},
-			"https://cb.example.com"},
-		{"no region", map[string]string{"API_ID": "abc123", "STAGE": "prod"}, ""},
-		{"no stage", map[string]string{"API_ID": "abc123", "AWS_REGION": "eu-west-1"}, ""},
-		{"no API id", map[string]string{"STAGE": "prod", "AWS_REGION": "eu-west-1"}, ""},
+// TestService: the core's settings come from the environment; the core
+// alone decides what a request's base URL is (callbackurls.Service.BaseURL).
+func TestService(t *testing.T) {
+	c, err := config.FromEnv(envMap(map[string]string{
+		"BASE_URL": "https://cb.example.com", "API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1",
+		"MAX_URL_LENGTH": "2000", "ENABLE_OUTPUT_PARAMETERS": "true", "DISABLE_POST_ACTIONS": "false", "CONFIRM_BROWSER_GET": "false",
+	}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := config.FromEnv(envMap(tt.env))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := c.DefaultBaseURL(); got != tt.want {
-				t.Errorf("DefaultBaseURL() = %q, want %q", got, tt.want)
-			}
-		})
+	want := callbackurls.Config{
+		BaseURL: "https://cb.example.com", API: callbackurls.Gateway{APIID: "abc123", Stage: "prod"}, Region: "eu-west-1",
+		MaxURLLength: 2000, EnableOutputParameters: true, EnablePostActions: true, OneClick: true,
+	}
+	if diff := cmp.Diff(want, c.Service(), cmpopts.IgnoreFields(callbackurls.Config{}, "Now", "PostActions")); diff != "" {
+		t.Errorf("Service() (-want +got):\n%s", diff)
 	}
 }
 
-func TestBaseURLForAddr(t *testing.T) {
-	tests := []struct{ addr, want string }{
-		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
-		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
-		{":8080", "http://127.0.0.1:8080"},
-		{"[::]:8080", "http://127.0.0.1:8080"},
-		{"[::1]:9000", "http://[::1]:9000"},
-		{"localhost:3000", "http://localhost:3000"},
-		{"192.168.1.20:80", "http://192.168.1.20:80"},
-		{"no-port", "http://no-port"},
+// TestFlags: the CLI's flags default to the environment's values and
+// override them.
+func TestFlags(t *testing.T) {
+	c, err := config.FromEnv(envMap(map[string]string{"KEY_ID": "alias/env", "LISTEN_ADDR": "127.0.0.1:9999", "CONFIRM_BROWSER_GET": "false"}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) {
-			if got := config.BaseURLForAddr(tt.addr); got != tt.want {
-				t.Errorf("BaseURLForAddr(%q) = %q, want %q", tt.addr, got, tt.want)
-			}
-		})
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	confirm := c.ServeFlags(fs)
+	if err := fs.Parse([]string{"--sfn", "aws", "--key-file", "k.json", "--enable-post-actions"}); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// TestBuildLocal wires the local service twice on one key file: the first
-// build creates the key, the second reuses it, and both serve.
-func TestBuildLocal(t *testing.T) {
-	dir := t.TempDir()
-	c := config.Config{
-		SFN: config.SFNLocal, StorePath: filepath.Join(dir, "tasks.db"), KeyFile: filepath.Join(dir, "keyring.json"),
-		CreateKeyFile: true, BaseURL: "http://127.0.0.1:1",
-	}
-	for i, wantCreated := range []bool{true, false} {
-		app, err := config.Build(context.Background(), c, config.NewLogger(io.Discard, false))
-		if err != nil {
-			t.Fatalf("build %d: %v", i, err)
-		}
-		if app.KeyCreated != wantCreated || app.Local == nil || app.DefaultBaseURL != c.BaseURL {
-			t.Errorf("build %d: KeyCreated %t, Local %v, DefaultBaseURL %q", i, app.KeyCreated, app.Local != nil, app.DefaultBaseURL)
-		}
-		for path, want := range map[string]int{"/healthz": 200, "/local/tasks": 200} {
-			rec := httptest.NewRecorder()
-			app.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-			if rec.Code != want {
-				t.Errorf("build %d: GET %s: %d %s", i, path, rec.Code, rec.Body)
-			}
-		}
-		if err := app.Close(); err != nil {
-			t.Fatal(err)
-		}
+	if c.Addr != "127.0.0.1:9999" || c.SFN != config.SFNAWS || c.KeyFile != "k.json" || c.KeyID != "alias/env" ||
+		!c.EnablePostActions || *confirm || c.StorePath != config.DefaultStorePath {
+		t.Errorf("after flags: %+v, confirm %t", c, *confirm)
 	}
 
-	c.CreateKeyFile = false
-	c.KeyFile = filepath.Join(dir, "missing.json")
-	if _, err := config.Build(context.Background(), c, config.NewLogger(io.Discard, false)); err == nil {
-		t.Errorf("Build with a missing key file and CreateKeyFile off: no error")
+	var d config.Config
+	d.UseDefaultKeyFile()
+	if d.KeyFile != config.DefaultKeyFile {
+		t.Errorf("UseDefaultKeyFile with no key: %q", d.KeyFile)
+	}
+	for _, c := range []config.Config{{KeyID: "k"}, {DisableEncryption: true}, {KeyringParameter: "/p"}} {
+		c.UseDefaultKeyFile()
+		if c.KeyFile != "" {
+			t.Errorf("UseDefaultKeyFile chose the key file over %+v", c)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
@@ -22,11 +21,11 @@ func (nopSFN) SendTaskSuccess(context.Context, string, string) error         { r
 func (nopSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
 func (nopSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
 
-func benchHandler(b *testing.B) (*httpapi.Handler, *callbackurls.Service) {
+func benchHandler(b *testing.B) (http.Handler, *callbackurls.Service) {
 	b.Helper()
 	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
 		&payload.Codec{Keys: testKeys(b)}, nopSFN{})
-	return httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}), svc
+	return localServer(svc, slog.New(slog.NewJSONHandler(io.Discard, nil)), false, nil, ""), svc
 }
 
 // benchCreateBody is a typical approval request with a real token.
@@ -55,7 +54,7 @@ func BenchmarkRespondHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +83,7 @@ func BenchmarkConfirmPageHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
 	if err != nil {
 		b.Fatal(err)
 	}

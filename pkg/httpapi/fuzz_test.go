@@ -14,7 +14,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
@@ -74,7 +73,7 @@ func (m *memSFN) SendTaskHeartbeat(_ context.Context, token string) error {
 
 // fuzzTarget is a handler with URLs made for one of its tasks.
 type fuzzTarget struct {
-	h     *httpapi.Handler
+	h     http.Handler
 	urls  []string // path and query
 	token string
 }
@@ -85,7 +84,7 @@ func newFuzzTarget(t testing.TB, codec *payload.Codec, cfg callbackurls.Config) 
 	cfg.BaseURL = "https://cb.example.test/prod"
 	cfg.Now = (&fakeClock{now: epoch}).Now
 	svc := callbackurls.New(cfg, codec, newMemSFN(token))
-	h := httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	h := localServer(svc, slog.New(slog.NewJSONHandler(io.Discard, nil)), false, nil, cfg.BaseURL)
 	ft := &fuzzTarget{h: h, token: token}
 	req, err := callbackurls.ParseCreateRequest([]byte(`{"token":"` + token + `","expiration":"2030-01-01T01:00:00Z","actions":[
 		{"name":"approve","type":"success","output":{"ok":"$who"},"response":{"redirect":"https://example.com/$who"}},
@@ -94,7 +93,7 @@ func newFuzzTarget(t testing.TB, codec *payload.Codec, cfg callbackurls.Config) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
@@ -143,15 +145,15 @@ type env struct {
 	clock   *fakeClock
 	logs    *syncBuffer
 	svc     *callbackurls.Service
-	h       *httpapi.Handler
+	h       http.Handler
 	srv     *httptest.Server
 	client  *http.Client // does not follow redirects
 
-	sfnSrv *sfntest.Server    // sfntest back end
-	store  *localstore.Store  // localstore back end
-	counts *countingSFN       // localstore back end
-	tasks  atomic.Int64       // tasks made (sfntest back end)
-	local  httpapi.LocalTasks // what Options.Local was given
+	sfnSrv *sfntest.Server   // sfntest back end
+	store  *localstore.Store // localstore back end
+	counts *countingSFN      // localstore back end
+	tasks  atomic.Int64      // tasks made (sfntest back end)
+	local  localweb.Tasks    // what /local/ serves (localstore back end)
 }
 
 func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
@@ -201,8 +203,20 @@ func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: level}))
-	e.h = httpapi.New(e.svc, httpapi.Options{Logger: logger, Verbose: s.verbose, Local: e.local})
+	e.h = localServer(e.svc, logger, s.verbose, e.local, cfg.BaseURL)
 	return e
+}
+
+// localServer is the local server's composition (cmd/sfn-callback-urls
+// serve): both functions' endpoints, and /local/ with a task store.
+func localServer(svc *callbackurls.Service, logger *slog.Logger, verbose bool, local localweb.Tasks, baseURL string) http.Handler {
+	rt := httpapi.NewRouter(logger, verbose)
+	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Verbose: verbose}))
+	rt.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Verbose: verbose}))
+	if local != nil {
+		rt.Handle(localweb.Prefix, "", localweb.New(local, baseURL))
+	}
+	return rt
 }
 
 func withVerbose(s *setup)       { s.verbose = true }

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 )
 
 // client is what a real client sends: its Accept and User-Agent headers.
@@ -124,8 +127,8 @@ func TestClientsOnApproveURL(t *testing.T) {
 					t.Errorf("GET %s: %d %s, want the confirmation page", action, resp.Status, resp.Header.Get("Content-Type"))
 				}
 				checkPageHeaders(t, resp.Header, true)
-				if got := resp.Header.Get(httpapi.ConfirmationHeader); got != "required" {
-					t.Errorf("%s: %q, want required", httpapi.ConfirmationHeader, got)
+				if got := resp.Header.Get(respond.ConfirmationHeader); got != "required" {
+					t.Errorf("%s: %q, want required", respond.ConfirmationHeader, got)
 				}
 			}
 			if c.page {
@@ -135,7 +138,7 @@ func TestClientsOnApproveURL(t *testing.T) {
 				return
 			}
 			resp := e.do(t, http.MethodGet, u["approve"], header, nil)
-			if resp.Status != 200 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get(httpapi.ConfirmationHeader) != "" {
+			if resp.Status != 200 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get(respond.ConfirmationHeader) != "" {
 				t.Errorf("GET: %d %s %s, want the API's answer", resp.Status, resp.Header.Get("Content-Type"), resp.Body)
 			}
 			if got := e.task(t, token); got.Status != "succeeded" {
@@ -322,7 +325,9 @@ func TestStyleHash(t *testing.T) {
 	if m == nil {
 		t.Fatal("no style element")
 	}
-	if got, want := resp.Header.Get("Content-Security-Policy"), "style-src "+httpapi.StyleSource(m[1])+";"; !strings.Contains(got, want) {
+	sum := sha256.Sum256([]byte(m[1]))
+	hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if got, want := resp.Header.Get("Content-Security-Policy"), "style-src "+hash+";"; !strings.Contains(got, want) {
 		t.Errorf("Content-Security-Policy %q lacks %q", got, want)
 	}
 }

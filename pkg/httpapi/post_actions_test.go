@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -58,7 +58,7 @@ func newHookEnv(t *testing.T, keys *keyring.Keyring, store *localstore.Store, sw
 		EnableOutputParameters: sw.params,
 		PostActions:            postaction.New(),
 	}, &payload.Codec{Keys: keys}, store)
-	h = httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Local: store})
+	h = localServer(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), false, store, srv.URL)
 	return &hookEnv{srv: srv, store: store}
 }
 
@@ -467,7 +467,7 @@ func TestPostActionBodySize(t *testing.T) {
 	}{
 		{"at the limit", callbackurls.MaxPostBodyBytes, 200, ""},
 		{"one byte over", callbackurls.MaxPostBodyBytes + 1, 413, callbackurls.CodeBodyTooLarge},
-		{"over what the server reads", httpapi.MaxCallbackBodyBytes + 1, 413, callbackurls.CodeBodyTooLarge},
+		{"over what the server reads", respond.MaxBodyBytes + 1, 413, callbackurls.CodeBodyTooLarge},
 	}
 	e := newHookEnvOn(t)
 	for _, tt := range tests {

@@ -387,6 +387,8 @@ var badCallbacks = []badCallback{
 	{name: "DELETE", method: http.MethodDelete, status: 405, code: "MethodNotAllowed"},
 	{name: "PATCH", method: http.MethodPatch, status: 405, code: "MethodNotAllowed"},
 	{name: "POST over 1 MiB", method: http.MethodPost, body: strings.Repeat(" ", 1<<20+1), status: 413, code: "RequestTooLarge"},
+	// Every body a callback takes has the webhook body's limit.
+	{name: "POST over 256 KiB", method: http.MethodPost, body: strings.Repeat(" ", 256<<10+1), status: 413, code: "RequestTooLarge"},
 }
 
 // TestRespondBadInput checks that no bad callback reaches Step Functions,

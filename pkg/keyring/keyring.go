@@ -2,6 +2,12 @@
 // encrypts, all decrypt, so keys can be rotated without breaking URLs
 // already handed out. It is the local server's key file and the
 // deployment's no-KMS mode.
+//
+// A keyring's JSON document can live in a file (Load), an environment
+// variable (FromEnv), a Secrets Manager secret or an SSM SecureString
+// parameter. The readers of the two AWS stores are in package awskeyring,
+// so that this package, the local server and keygen link no AWS client;
+// they parse with ParseSecret.
 package keyring
 
 import (
@@ -9,7 +15,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +95,24 @@ func Parse(data []byte) (*Keyring, error) {
 	return New(f.Keys...)
 }
 
+// ParseSecret is Parse for a document read from a secret store (a secret,
+// a parameter, the KEYRING variable): syntax errors are reduced to their
+// offset, since the json package quotes the offending character, a
+// character of the secret.
+func ParseSecret(doc []byte) (*Keyring, error) {
+	var syntax *json.SyntaxError
+	if err := json.Unmarshal(doc, new(any)); errors.As(err, &syntax) {
+		return nil, fmt.Errorf("keyring: not a keyring document: invalid JSON at byte %d", syntax.Offset)
+	}
+	return Parse(doc)
+}
+
+// FromEnv reads a keyring from the value of an environment variable
+// (KEYRING) holding the keyring JSON.
+func FromEnv(value string) (*Keyring, error) {
+	return ParseSecret([]byte(value))
+}
+
 // Marshal writes the JSON form.
 func (r *Keyring) Marshal() ([]byte, error) {
 	return json.MarshalIndent(fileFormat{Keys: r.keys}, "", "  ")
@@ -122,11 +145,6 @@ func GenerateKey(r *Keyring) (Key, error) {
 			return Key{ID: id, Secret: secret, Created: time.Now().UTC().Truncate(time.Second)}, nil
 		}
 	}
-}
-
-// With returns a keyring with k added as the newest key.
-func (r *Keyring) With(k Key) (*Keyring, error) {
-	return New(append(r.Keys(), k)...)
 }
 
 // Load reads a keyring file. The file must not be readable by others.
@@ -234,6 +252,3 @@ func (r Keyring) String() string {
 	}
 	return "keyring " + strings.Join(ids, ",")
 }
-
-// SecretBase64 is the key material, for keygen output.
-func (k Key) SecretBase64() string { return base64.StdEncoding.EncodeToString(k.Secret) }

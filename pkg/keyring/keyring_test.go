@@ -341,8 +341,53 @@ func keyID(t testing.TB, data string) string {
 func wantInvalid(t testing.TB, err error) {
 	t.Helper()
 	var e *callbackurls.Error
-	if !errors.As(err, &e) || e.Code != callbackurls.CodeInvalidPayload || e.Status != 400 {
+	if !errors.As(err, &e) || e.Code != callbackurls.CodeInvalidPayload || e.Kind != callbackurls.BadInput {
 		t.Fatalf("got %v, want InvalidPayload", err)
+	}
+}
+
+// TestFromEnv: KEYRING holds the document; a broken one is refused
+// without quoting it (its first bad character is part of a key).
+func TestFromEnv(t *testing.T) {
+	r := mustNew(t, key("k1", 1), key("k2", 2))
+	doc, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		value   string
+		wantIDs []string
+		wantErr string
+	}{
+		{"two keys", string(doc), []string{"k1", "k2"}, ""},
+		{"broken JSON", `{"keys":[{"id":"a","key":Zsecret}]}`, nil, "invalid JSON at byte 26"},
+		{"no keys", `{"keys":[]}`, nil, "no keys"},
+		{"empty", "", nil, "not a keyring document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := keyring.FromEnv(tt.value)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "'Z'") || strings.Contains(err.Error(), "secret}") {
+					t.Errorf("error %q quotes the document", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, k := range got.Keys() {
+				ids = append(ids, k.ID)
+			}
+			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
+				t.Errorf("key ids (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

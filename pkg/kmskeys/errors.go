@@ -1,18 +1,12 @@
 package kmskeys
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -20,17 +14,22 @@ import (
 //
 // Creating URLs (the caller is IAM-authorised, and usually the operator):
 // a refusal that only the operator can fix (access denied, disabled,
-// missing or unusable key, rejected credentials) is a 500 EncryptionFailed
-// whose message names the permission, the key and its state. It is a 5xx
-// because the request was fine; it is not a 503 because retrying will not
-// help until someone changes the deployment. Throttling and outages are a
-// 503 EncryptionFailed wrapping callbackurls.ErrUnavailable.
+// missing or unusable key, rejected credentials) is an Internal (500)
+// EncryptionFailed whose message names the permission, the key and its
+// state. It is not BadInput because the request was fine; it is not
+// Unavailable because retrying will not help until someone changes the
+// deployment. Throttling and outages are an Unavailable (503)
+// EncryptionFailed wrapping callbackurls.ErrUnavailable.
 //
 // Opening URLs (the caller is anyone holding a URL): an encrypted data key
-// KMS will not decrypt under our key and context is the URL's fault, a 400
-// InvalidPayload. Everything else, the operator's problems included, is a
-// 503 ServiceError wrapping ErrUnavailable: the URL may work once the
-// deployment is fixed, and its holder is not told about our key.
+// KMS will not decrypt under our key and context is the URL's fault, a
+// BadInput (400) InvalidPayload. Everything else, the operator's problems
+// included, is an Unavailable (503) ServiceError wrapping ErrUnavailable:
+// the URL may work once the deployment is fixed, and its holder is not told
+// about our key.
+//
+// Which failures are transient is package awserr's judgement; only KMS's
+// own codes are here.
 
 // deploymentText explains the codes only an operator can fix, at creation.
 var deploymentText = map[string]string{
@@ -56,29 +55,32 @@ var payloadCodes = map[string]bool{
 	"ValidationException":        true, // not even shaped like a ciphertext
 }
 
-// transientCodes are worth retrying later (the SDK has already retried).
-var transientCodes = func() map[string]bool {
-	m := map[string]bool{
+// classifier adds KMS's own codes to the shared judgement: its outage
+// codes are transient; the refusals above are KMS's final answer.
+var classifier = awserr.Classifier{
+	TransientCodes: map[string]bool{
 		"KMSInternalException":       true,
 		"KeyUnavailableException":    true,
 		"DependencyTimeoutException": true,
-		"ServiceUnavailable":         true,
-		"InternalFailure":            true,
-	}
-	for code := range retry.DefaultThrottleErrorCodes {
-		m[code] = true
-	}
-	for code := range retry.DefaultRetryableErrorCodes {
-		m[code] = true
-	}
-	return m
-}()
+	},
+	FinalCodes: func() map[string]bool {
+		m := make(map[string]bool, len(deploymentText)+len(payloadCodes))
+		for code := range deploymentText {
+			m[code] = true
+		}
+		for code := range payloadCodes {
+			m[code] = true
+		}
+		return m
+	}(),
+}
 
 func createError(keyID string, err error) error {
-	if isTransient(err) {
-		return &callbackurls.Error{Code: callbackurls.CodeEncryptionFailed, Status: http.StatusServiceUnavailable,
-			Message: "KMS is throttling or unavailable (GenerateDataKey): try again later",
-			Err:     unavailable("GenerateDataKey", err)}
+	if classifier.Transient(err) {
+		e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeEncryptionFailed,
+			"KMS is throttling or unavailable (GenerateDataKey): try again later")
+		e.Err = unavailable("GenerateDataKey", err)
+		return e
 	}
 	msg := "KMS refused kms:GenerateDataKey on key " + keyID
 	var apiErr smithy.APIError
@@ -89,8 +91,9 @@ func createError(keyID string, err error) error {
 			msg += " (" + apiErr.ErrorCode() + ")"
 		}
 	}
-	return &callbackurls.Error{Code: callbackurls.CodeEncryptionFailed, Status: http.StatusInternalServerError,
-		Message: msg, Err: fmt.Errorf("kmskeys: GenerateDataKey: %w", err)}
+	e := callbackurls.NewError(callbackurls.Internal, callbackurls.CodeEncryptionFailed, "%s", msg)
+	e.Err = fmt.Errorf("kmskeys: GenerateDataKey: %w", err)
+	return e
 }
 
 func openError(err error) error {
@@ -100,13 +103,14 @@ func openError(err error) error {
 		e.Err = err
 		return e
 	}
-	msg := "the service cannot decrypt URLs right now: try again later"
-	if !isTransient(err) {
-		// For the operator's logs; the caller sees only msg.
+	if !classifier.Transient(err) {
+		// For the operator's logs; the caller sees only the message.
 		err = fmt.Errorf("deployment problem, check KEY_ID, the key's state and kms:Decrypt: %w", err)
 	}
-	return &callbackurls.Error{Code: callbackurls.CodeServiceError, Status: http.StatusServiceUnavailable,
-		Message: msg, Err: unavailable("Decrypt", err)}
+	e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeServiceError,
+		"the service cannot decrypt URLs right now: try again later")
+	e.Err = unavailable("Decrypt", err)
+	return e
 }
 
 func unavailable(op string, err error) error {
@@ -114,41 +118,5 @@ func unavailable(op string, err error) error {
 }
 
 func invalidPayload(msg string) *callbackurls.Error {
-	return &callbackurls.Error{Code: callbackurls.CodeInvalidPayload, Status: http.StatusBadRequest, Message: msg}
-}
-
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// sdkRetryables is the SDK's own judgement of transient failures, so the
-// classification agrees with what the SDK retried.
-var sdkRetryables = retry.IsErrorRetryables(retry.DefaultRetryables)
-
-func isTransient(err error) bool {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		if transientCodes[apiErr.ErrorCode()] || apiErr.ErrorFault() == smithy.FaultServer {
-			return true
-		}
-		if _, known := deploymentText[apiErr.ErrorCode()]; known || payloadCodes[apiErr.ErrorCode()] {
-			return false
-		}
-	}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return true // also 5xx pages that are not AWS JSON (a proxy's)
-	}
-	var quota ratelimit.QuotaExceededError
-	if errors.As(err, &quota) {
-		return true // the client's retry budget is spent: KMS is failing
-	}
-	if isContextErr(err) {
-		return true
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	return sdkRetryables.IsErrorRetryable(err) == aws.TrueTernary
+	return callbackurls.Errorf(callbackurls.CodeInvalidPayload, "%s", msg)
 }

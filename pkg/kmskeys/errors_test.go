@@ -3,12 +3,7 @@ package kmskeys_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -18,26 +13,31 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// apiResult is what a caller sees of an error.
+// apiResult is what a caller sees of an error: its code and kind (the
+// edge's status follows from the kind: BadInput 400, Unavailable 503,
+// Internal 500).
 type apiResult struct {
+	OK          bool
 	Code        string
-	Status      int
+	Kind        callbackurls.Kind
 	Unavailable bool // wraps callbackurls.ErrUnavailable
 }
 
+// succeeded is the result of no error.
+var succeeded = apiResult{OK: true}
+
 func resultOf(err error) apiResult {
 	if err == nil {
-		return apiResult{Status: http.StatusOK}
+		return succeeded
 	}
 	e := callbackurls.AsError(err)
-	return apiResult{Code: e.Code, Status: e.Status, Unavailable: errors.Is(err, callbackurls.ErrUnavailable)}
+	return apiResult{Code: e.Code, Kind: e.Kind, Unavailable: errors.Is(err, callbackurls.ErrUnavailable)}
 }
 
 // TestCreateErrors: KMS failures while creating URLs, through the real SDK
@@ -51,30 +51,30 @@ func TestCreateErrors(t *testing.T) {
 		wantText  string // in the message
 		wantCalls int    // GenerateDataKey requests, retries included
 	}{
-		{"ok", "", nil, apiResult{Status: 200}, "", 1},
-		{"ok by key ARN", "arn", nil, apiResult{Status: 200}, "", 1},
-		{"ok by key id", "id", nil, apiResult{Status: 200}, "", 1},
-		{"ok by alias ARN", "arn:aws:kms:us-east-1:111122223333:" + kmstest.Alias, nil, apiResult{Status: 200}, "", 1},
+		{"ok", "", nil, succeeded, "", 1},
+		{"ok by key ARN", "arn", nil, succeeded, "", 1},
+		{"ok by key id", "id", nil, succeeded, "", 1},
+		{"ok by alias ARN", "arn:aws:kms:us-east-1:111122223333:" + kmstest.Alias, nil, succeeded, "", 1},
 		{"access denied", "", func(s *kmstest.Server) { s.FailNext(1, 400, "AccessDeniedException") },
-			apiResult{callbackurls.CodeEncryptionFailed, 500, false}, "kms:GenerateDataKey", 1},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, "kms:GenerateDataKey", 1},
 		{"key policy wants another context", "", func(s *kmstest.Server) { s.RequireContext(map[string]string{"service": "other"}) },
-			apiResult{callbackurls.CodeEncryptionFailed, 500, false}, "encryption context service=sfn-callback-urls", 1},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, "encryption context service=sfn-callback-urls", 1},
 		{"disabled key", "", func(s *kmstest.Server) { s.SetKeyState(kmstest.Alias, kmstest.Disabled) },
-			apiResult{callbackurls.CodeEncryptionFailed, 500, false}, "is disabled", 1},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, "is disabled", 1},
 		{"key pending deletion", "", func(s *kmstest.Server) { s.SetKeyState(kmstest.Alias, kmstest.PendingDeletion) },
-			apiResult{callbackurls.CodeEncryptionFailed, 500, false}, "not in a usable state", 1},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, "not in a usable state", 1},
 		{"no such alias", "alias/nope", nil,
-			apiResult{callbackurls.CodeEncryptionFailed, 500, false}, "alias/nope was not found", 1},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, "alias/nope was not found", 1},
 		{"throttled once, retried", "", func(s *kmstest.Server) { s.FailNext(1, 400, "ThrottlingException") },
-			apiResult{Status: 200}, "", 2},
+			succeeded, "", 2},
 		{"throttled", "", func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") },
-			apiResult{callbackurls.CodeEncryptionFailed, 503, true}, "try again later", 3},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Unavailable, Unavailable: true}, "try again later", 3},
 		{"internal error", "", func(s *kmstest.Server) { s.FailNext(3, 500, "KMSInternalException") },
-			apiResult{callbackurls.CodeEncryptionFailed, 503, true}, "try again later", 3},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Unavailable, Unavailable: true}, "try again later", 3},
 		{"key unavailable", "", func(s *kmstest.Server) { s.FailNext(3, 500, "KeyUnavailableException") },
-			apiResult{callbackurls.CodeEncryptionFailed, 503, true}, "try again later", 3},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Unavailable, Unavailable: true}, "try again later", 3},
 		{"unreachable", "", func(s *kmstest.Server) { s.Close() },
-			apiResult{callbackurls.CodeEncryptionFailed, 503, true}, "try again later", 0},
+			apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Unavailable, Unavailable: true}, "try again later", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,18 +125,18 @@ func TestCallbackErrors(t *testing.T) {
 		want      apiResult
 		wantCalls int // Decrypt requests
 	}{
-		{name: "ok", url: kmsURL, want: apiResult{Status: 200}, wantCalls: 1},
+		{name: "ok", url: kmsURL, want: succeeded, wantCalls: 1},
 		{name: "encrypted key altered", url: func(t *testing.T, srv *kmstest.Server) string {
 			return alterData(t, kmsURL(t, srv), 3+100)
-		}, want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 1},
+		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "payload ciphertext altered", url: func(t *testing.T, srv *kmstest.Server) string {
 			return alterData(t, kmsURL(t, srv), 3+184+20)
-		}, want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 1},
+		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key of another KMS key", url: func(t *testing.T, srv *kmstest.Server) string {
 			other := srv.NewKey()
 			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: other}), &fakeSFN{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
-		}, want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 1},
+		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key made with another encryption context", url: func(t *testing.T, srv *kmstest.Server) string {
 			srv.RequireContext(nil)
 			defer srv.RequireContext(kmskeys.EncryptionContext())
@@ -149,7 +149,7 @@ func TestCallbackErrors(t *testing.T) {
 			}
 			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &fakeSFN{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
-		}, want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 1},
+		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key of the wrong size", url: func(t *testing.T, srv *kmstest.Server) string {
 			out, err := srv.Client(ctx).GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 				KeyId: aws.String(kmstest.Alias), KeySpec: types.DataKeySpecAes128,
@@ -160,28 +160,28 @@ func TestCallbackErrors(t *testing.T) {
 			}
 			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &fakeSFN{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
-		}, want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 1},
+		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "throttled", url: kmsURL, setup: func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") },
-			want: apiResult{callbackurls.CodeServiceError, 503, true}, wantCalls: 3},
+			want: apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}, wantCalls: 3},
 		{name: "internal error", url: kmsURL, setup: func(s *kmstest.Server) { s.FailNext(3, 500, "KMSInternalException") },
-			want: apiResult{callbackurls.CodeServiceError, 503, true}, wantCalls: 3},
+			want: apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}, wantCalls: 3},
 		{name: "unreachable", url: kmsURL, setup: func(s *kmstest.Server) { s.Close() },
-			want: apiResult{callbackurls.CodeServiceError, 503, true}, wantCalls: 0},
+			want: apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}, wantCalls: 0},
 		{name: "access denied (deployment)", url: kmsURL, setup: func(s *kmstest.Server) { s.FailNext(1, 400, "AccessDeniedException") },
-			want: apiResult{callbackurls.CodeServiceError, 503, true}, wantCalls: 1},
+			want: apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}, wantCalls: 1},
 		{name: "key disabled (deployment)", url: kmsURL, setup: func(s *kmstest.Server) { s.SetKeyState(kmstest.Alias, kmstest.Disabled) },
-			want: apiResult{callbackurls.CodeServiceError, 503, true}, wantCalls: 1},
+			want: apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}, wantCalls: 1},
 		{name: "static-key URL", url: staticURL,
-			want: apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 0},
+			want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 0},
 		{name: "unencrypted URL", url: func(t *testing.T, srv *kmstest.Server) string {
 			return mustCreate(t, newService(nil, &fakeSFN{}, nil), twoActions(token))["approve"]
-		}, want: apiResult{callbackurls.CodeEncryptionRequired, 400, false}, wantCalls: 0},
+		}, want: apiResult{Code: callbackurls.CodeEncryptionRequired, Kind: callbackurls.BadInput}, wantCalls: 0},
 		{name: "KMS URL at a static-key deployment", url: kmsURL,
 			codec: func(t *testing.T, srv *kmstest.Server) *payload.Codec { return &payload.Codec{Keys: newKeyring(t)} },
-			want:  apiResult{callbackurls.CodeInvalidPayload, 400, false}, wantCalls: 0},
+			want:  apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 0},
 		{name: "KMS URL at an unencrypted deployment", url: kmsURL,
 			codec: func(t *testing.T, srv *kmstest.Server) *payload.Codec { return &payload.Codec{} },
-			want:  apiResult{callbackurls.CodeDecryptionUnsupported, 400, false}, wantCalls: 0},
+			want:  apiResult{Code: callbackurls.CodeDecryptionUnsupported, Kind: callbackurls.BadInput}, wantCalls: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,56 +248,4 @@ func alterData(t *testing.T, rawURL string, offset int) string {
 	}
 	raw[offset] ^= 0x40
 	return strings.Replace(rawURL, data, payload.PrefixEncrypted+base64.RawURLEncoding.EncodeToString(raw), 1)
-}
-
-// TestHTTPStatuses checks what the real HTTP handler answers for KMS
-// failures: a JSON body with the contract's code, Retry-After on 503, and
-// never the cause.
-func TestHTTPStatuses(t *testing.T) {
-	tests := []struct {
-		name       string
-		setup      func(srv *kmstest.Server)
-		alter      bool
-		wantStatus int
-		wantCode   string
-	}{
-		{"ok", nil, false, 200, ""},
-		{"throttled", func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, false, 503, callbackurls.CodeServiceError},
-		{"altered encrypted key", nil, true, 400, callbackurls.CodeInvalidPayload},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := kmstest.New(t)
-			u := kmsURL(t, srv)
-			if tt.alter {
-				u = alterData(t, u, 50)
-			}
-			if tt.setup != nil {
-				tt.setup(srv)
-			}
-			svc := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
-			h := httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest("GET", strings.TrimPrefix(u, apiBase), nil))
-			if rec.Code != tt.wantStatus {
-				t.Errorf("status %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
-			}
-			if tt.wantCode == "" {
-				return
-			}
-			var body struct{ Error, Message string }
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-				t.Fatalf("body %q: %v", rec.Body, err)
-			}
-			if body.Error != tt.wantCode {
-				t.Errorf("error %q, want %q", body.Error, tt.wantCode)
-			}
-			if strings.Contains(body.Message, "Exception") || strings.Contains(body.Message, "goroutine") {
-				t.Errorf("message leaks the cause: %q", body.Message)
-			}
-			if tt.wantStatus == 503 && rec.Header().Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
-			}
-		})
-	}
 }

@@ -117,7 +117,7 @@ func create(t testing.TB, svc *callbackurls.Service, body string) (map[string]st
 	if err != nil {
 		t.Fatalf("ParseCreateRequest: %v", err)
 	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, "")
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,8 @@ func respond(t testing.TB, svc *callbackurls.Service, rawURL string) (*callbacku
 	if err != nil {
 		t.Fatalf("url.Parse: %v", err)
 	}
-	return svc.Respond(context.Background(), &callbackurls.CallbackRequest{Method: "GET", Query: u.Query()})
+	// A program's GET: act on it.
+	return svc.Respond(context.Background(), &callbackurls.CallbackRequest{Query: u.Query()})
 }
 
 func dataOf(t testing.TB, rawURL string) string {

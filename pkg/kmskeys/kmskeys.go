@@ -20,10 +20,14 @@
 // another purpose does not decrypt here.
 //
 // Errors (see errors.go) follow the service's contract: a deployment problem
-// while creating URLs (access denied, disabled or missing key) is a 500
-// EncryptionFailed naming the permission or key state; an encrypted key KMS
-// will not decrypt is a 400 InvalidPayload; throttling and outages wrap
-// callbackurls.ErrUnavailable (503).
+// while creating URLs (access denied, disabled or missing key) is an
+// Internal (500) EncryptionFailed naming the permission or key state; an
+// encrypted key KMS will not decrypt is a BadInput (400) InvalidPayload;
+// throttling and outages are Unavailable (503) and wrap
+// callbackurls.ErrUnavailable.
+//
+// New takes any client implementing API (tests pass the kmstest stand-in's);
+// NewFromAWSConfig builds the SDK client from a loaded configuration.
 package kmskeys
 
 import (
@@ -32,6 +36,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +44,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/lru"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
@@ -100,7 +107,8 @@ type Source struct {
 	mu      sync.Mutex
 	current *dataKey    // the data key new URLs are sealed with
 	pending *createCall // the GenerateDataKey in flight, if any
-	cache   *lru        // decrypted data keys by encrypted form
+	// cache holds decrypted data keys by encrypted form; used under mu.
+	cache   *lru.Cache[string, cipher.AEAD]
 	flights map[string]*decryptCall
 }
 
@@ -130,15 +138,37 @@ func New(api API, opts Options) (*Source, error) {
 		opts.Now = time.Now
 	}
 	return &Source{
-		api:     api,
-		opts:    opts,
-		cache:   newLRU(max(opts.CacheSize, 0)),
+		api:  api,
+		opts: opts,
+		// An entry is dropped past CacheMaxAge, so that a key KMS no
+		// longer honours (disabled, deleted) stops working here too.
+		cache:   lru.New[string, cipher.AEAD](opts.CacheSize, lru.MaxAge(opts.CacheMaxAge, opts.Now)),
 		flights: make(map[string]*decryptCall),
 	}, nil
 }
 
-// KeyID is the configured key.
-func (s *Source) KeyID() string { return s.opts.KeyID }
+// NewFromAWSConfig returns a Source on a KMS client built from cfg (the
+// SDK's loaded configuration: credentials, AWS_ENDPOINT_URL_KMS and the
+// rest apply). A key ARN's own region wins over cfg's, since KMS only
+// answers for a key in its region.
+func NewFromAWSConfig(cfg aws.Config, opts Options) (*Source, error) {
+	if region := arnRegion(opts.KeyID); region != "" {
+		// On a copy, so that everything the SDK derives from the region
+		// (its "auto" defaults mode too) follows the key's.
+		cfg = cfg.Copy()
+		cfg.Region = region
+	}
+	return New(kms.NewFromConfig(cfg), opts)
+}
+
+// arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
+func arnRegion(s string) string {
+	parts := strings.SplitN(s, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
+}
 
 // dataKey is a data key ready to seal with.
 type dataKey struct {
@@ -172,7 +202,7 @@ func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, 
 				return 0, nil, nil, unavailable("GenerateDataKey", ctx.Err())
 			}
 			// The leader's own deadline is not ours: try again then.
-			if c.err != nil && !(isContextErr(c.err) && ctx.Err() == nil) {
+			if c.err != nil && !(awserr.IsContextErr(c.err) && ctx.Err() == nil) {
 				return 0, nil, nil, c.err
 			}
 			continue
@@ -229,7 +259,7 @@ func (s *Source) generate(ctx context.Context) (*dataKey, error) {
 	// A server that also opens URLs (the local one) need not ask KMS for
 	// a key it made itself.
 	s.mu.Lock()
-	s.cache.add(string(blob), aead, now)
+	s.cache.Add(string(blob), aead)
 	s.mu.Unlock()
 	return &dataKey{blob: blob, aead: aead, created: now}, nil
 }
@@ -250,7 +280,7 @@ func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (ciph
 	key := string(ref)
 	for {
 		s.mu.Lock()
-		if aead := s.cache.get(key, s.opts.Now(), s.opts.CacheMaxAge); aead != nil {
+		if aead, ok := s.cache.Get(key); ok {
 			s.mu.Unlock()
 			return aead, nil
 		}
@@ -261,7 +291,7 @@ func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (ciph
 			case <-ctx.Done():
 				return nil, unavailable("Decrypt", ctx.Err())
 			}
-			if c.err != nil && isContextErr(c.err) && ctx.Err() == nil {
+			if c.err != nil && awserr.IsContextErr(c.err) && ctx.Err() == nil {
 				continue
 			}
 			return c.aead, c.err
@@ -275,7 +305,7 @@ func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (ciph
 		s.mu.Lock()
 		delete(s.flights, key)
 		if c.err == nil {
-			s.cache.add(key, c.aead, s.opts.Now())
+			s.cache.Add(key, c.aead)
 		}
 		s.mu.Unlock()
 		close(c.done)
@@ -299,18 +329,6 @@ func (s *Source) decrypt(ctx context.Context, blob []byte) (cipher.AEAD, error) 
 		return nil, invalidPayload("the URL's encrypted data key is not a data key of this service")
 	}
 	return newAEAD(out.Plaintext)
-}
-
-// Stats are the Source's cache counters, for tests and logs.
-type Stats struct {
-	CachedKeys int // decrypted data keys held
-}
-
-// Stats returns the current counters.
-func (s *Source) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{CachedKeys: s.cache.len()}
 }
 
 // newAEAD builds AES-256-GCM from key. The caller clears key afterwards:

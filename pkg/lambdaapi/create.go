@@ -12,7 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 )
+
+// Handler is a Lambda handler taking any event.
+type Handler func(ctx context.Context, raw json.RawMessage) (any, error)
 
 // CreateURLsHandler returns the CreateUrls function's Lambda handler. An
 // API Gateway proxy event (one with "httpMethod" and "requestContext") is
@@ -20,25 +24,32 @@ import (
 // whose body is the CreateUrls request. A direct invoke returns the
 // *callbackurls.CreateResponse, or the contract's error body
 // {"error", "message", "transaction_id"?} as the reference does; it never
-// returns a Lambda error. defaultBase is the base URL of created URLs when
-// neither the request nor the deployment names one.
-func CreateURLsHandler(svc *callbackurls.Service, h http.Handler, region, defaultBase string) func(ctx context.Context, raw json.RawMessage) (any, error) {
-	return createURLsHandler(svc, h, region, defaultBase, nil)
-}
-
-// createURLsHandler is CreateURLsHandler logging to logger (slog.Default()
-// at each invoke when nil).
-func createURLsHandler(svc *callbackurls.Service, h http.Handler, region, defaultBase string, logger *slog.Logger) func(ctx context.Context, raw json.RawMessage) (any, error) {
-	proxy := ProxyHandler(h, region)
+// returns a Lambda error. Both paths log to logger.
+func CreateURLsHandler(svc *callbackurls.Service, h http.Handler, logger *slog.Logger) Handler {
+	proxy := ProxyHandler(h, logger)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		if ev, ok := proxyEvent(raw); ok {
 			return proxy(ctx, *ev)
 		}
-		l := logger
-		if l == nil {
-			l = slog.Default()
+		return createDirect(ctx, svc, raw, logger), nil
+	}
+}
+
+// CallbackHandler returns the ProcessCallback function's Lambda handler:
+// API Gateway proxy events are served by h through ProxyHandler; any other
+// event gets the contract's error body, since callbacks arrive over HTTP
+// only.
+func CallbackHandler(h http.Handler, logger *slog.Logger) Handler {
+	proxy := ProxyHandler(h, logger)
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		if ev, ok := proxyEvent(raw); ok {
+			return proxy(ctx, *ev)
 		}
-		return createDirect(ctx, svc, defaultBase, raw, l), nil
+		e := callbackurls.Errorf(callbackurls.CodeInvalidJSON,
+			"ProcessCallback takes API Gateway proxy events (GET, POST or HEAD /respond); to create URLs, invoke CreateUrls")
+		logInvoke(ctx, logger, "ProcessCallback", e, "", time.Time{}, nil)
+		body := httpapi.NewErrorBody(e, "")
+		return &body, nil
 	}
 }
 
@@ -58,17 +69,9 @@ func proxyEvent(raw json.RawMessage) (*events.APIGatewayProxyRequest, bool) {
 	return &ev, true
 }
 
-// errorBody is the contract's error body, as the reference's direct
-// invoke returns it.
-type errorBody struct {
-	Error         string `json:"error"`
-	Message       string `json:"message"`
-	TransactionID string `json:"transaction_id,omitempty"`
-}
-
 // createDirect serves a direct invoke and logs one line about it (never
 // the request, which holds the task token).
-func createDirect(ctx context.Context, svc *callbackurls.Service, defaultBase string, raw json.RawMessage, logger *slog.Logger) any {
+func createDirect(ctx context.Context, svc *callbackurls.Service, raw json.RawMessage, logger *slog.Logger) any {
 	start := time.Now()
 	var (
 		resp *callbackurls.CreateResponse
@@ -80,18 +83,31 @@ func createDirect(ctx context.Context, svc *callbackurls.Service, defaultBase st
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				err = &callbackurls.Error{Code: callbackurls.CodeServiceError, Status: 500,
+				err = &callbackurls.Error{Code: callbackurls.CodeServiceError, Kind: callbackurls.Internal,
 					Message: "internal error", Err: fmt.Errorf("panic: %v", p)}
 			}
 		}()
 		var req *callbackurls.CreateRequest
 		if req, err = callbackurls.ParseCreateRequest(raw); err == nil {
-			resp, tid, err = svc.CreateURLs(ctx, req, defaultBase)
+			// A direct invoke came through no API stage: the deployment's
+			// own is the default (see callbackurls.Service.BaseURL).
+			resp, tid, err = svc.CreateURLs(ctx, req, callbackurls.Gateway{})
 		}
 	}()
+	if err != nil {
+		e := callbackurls.AsError(err)
+		logInvoke(ctx, logger, "CreateUrls", e, tid, start, nil)
+		body := httpapi.NewErrorBody(e, tid)
+		return &body
+	}
+	logInvoke(ctx, logger, "CreateUrls", nil, tid, start, resp)
+	return resp
+}
 
+// logInvoke writes a direct invoke's one log line.
+func logInvoke(ctx context.Context, logger *slog.Logger, op string, e *callbackurls.Error, tid string, start time.Time, resp *callbackurls.CreateResponse) {
 	attrs := make([]slog.Attr, 0, 8)
-	attrs = append(attrs, slog.String("operation", "CreateUrls"), slog.String("source", "invoke"))
+	attrs = append(attrs, slog.String("operation", op), slog.String("source", "invoke"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs = append(attrs, slog.String("aws_request_id", lc.AwsRequestID))
 	}
@@ -99,23 +115,21 @@ func createDirect(ctx context.Context, svc *callbackurls.Service, defaultBase st
 		attrs = append(attrs, slog.String("transaction_id", tid))
 	}
 	level := slog.LevelInfo
-	var result any
-	if err != nil {
-		e := callbackurls.AsError(err)
-		attrs = append(attrs, slog.String("outcome", "rejected"), slog.String("error", e.Code), slog.Int("status", e.Status))
-		if e.Status >= 500 {
+	if e != nil {
+		status := httpapi.Status(e)
+		attrs = append(attrs, slog.String("outcome", "rejected"), slog.String("error", e.Code), slog.Int("status", status))
+		if status >= 500 {
 			level = slog.LevelError
 			if e.Err != nil {
 				// The cause is for the operator, never for the caller.
 				attrs = append(attrs, slog.String("cause", e.Err.Error()))
 			}
 		}
-		result = &errorBody{Error: e.Code, Message: e.Message, TransactionID: tid}
 	} else {
 		attrs = append(attrs, slog.String("outcome", "created"), slog.Int("urls", len(resp.URLs)))
-		result = resp
 	}
-	attrs = append(attrs, slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+	if !start.IsZero() {
+		attrs = append(attrs, slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+	}
 	logger.LogAttrs(ctx, level, "invoke", attrs...)
-	return result
 }

@@ -18,8 +18,7 @@ import (
 func TestDirectInvokePanic(t *testing.T) {
 	// A service without a codec panics when it encodes a payload.
 	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://example.com"}, nil, nil)
-	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	h := lambdaapi.CreateURLsHandler(svc, nil, "us-east-1", "")
+	h := lambdaapi.CreateURLsHandler(svc, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	out, err := h(context.Background(), json.RawMessage(`{"token":"tok","actions":[{"name":"ping","type":"heartbeat"}]}`))
 	if err != nil {
 		t.Fatalf("a Lambda error: %v", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,11 +21,15 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
+
+// discard is a logger for tests that read no log.
+var discard = slog.New(slog.DiscardHandler)
 
 // The deployment the fixtures in testdata come through.
 const (
@@ -42,6 +47,8 @@ type fixture struct {
 	logs   *bytes.Buffer
 }
 
+// newFixture builds the fixture; defaultBase, stageBase or "", says
+// whether the deployment knows its own API stage (API_ID and STAGE).
 func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixture {
 	t.Helper()
 	key, err := keyring.GenerateKey(nil)
@@ -52,15 +59,26 @@ func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
+	switch defaultBase {
+	case stageBase:
+		cfg.API = callbackurls.Gateway{APIID: "a1b2c3d4e5", Stage: "v1"}
+	case "":
+	default:
+		t.Fatalf("defaultBase %q: want stageBase or none", defaultBase)
+	}
 	srv := sfntest.New(t)
 	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, stepfunctions.New(srv.Client(t.Context())))
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	h := httpapi.New(svc, httpapi.Options{Logger: logger})
+	// Both functions' endpoints on one router, as the local server has
+	// them; each function mounts its own (see functions/).
+	h := httpapi.NewRouter(logger, false)
+	h.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Via: Gateway}))
+	h.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
 	return &fixture{
 		srv:    srv,
-		create: createURLsHandler(svc, h, region, defaultBase, logger),
-		proxy:  ProxyHandler(h, region),
+		create: CreateURLsHandler(svc, h, logger),
+		proxy:  ProxyHandler(h, logger),
 		logs:   logs,
 	}
 }
@@ -698,7 +716,7 @@ func TestProxyAdapter(t *testing.T) {
 		setQuery(&ev, url.Values{"a": {"1", "2"}, "b": {"x y&z"}})
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte("héllo")), true
 
-		resp, err := ProxyHandler(h, region)(t.Context(), ev)
+		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("status %d, error %v", resp.StatusCode, err)
 		}
@@ -815,13 +833,9 @@ func TestProxyAdapter(t *testing.T) {
 			if tt.method != "" {
 				ev.HTTPMethod = tt.method
 			}
-			if strings.HasPrefix(tt.name, "panic") {
-				// Keep the expected panic's stack out of the test output.
-				prev := slog.Default()
-				slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-				t.Cleanup(func() { slog.SetDefault(prev) })
-			}
-			got, err := ProxyHandler(tt.handler, region)(t.Context(), ev)
+			// The expected panic's stack goes to the logger given, not
+			// to the test output.
+			got, err := ProxyHandler(tt.handler, discard)(t.Context(), ev)
 			if err != nil {
 				t.Fatalf("Lambda error %v", err)
 			}
@@ -858,13 +872,12 @@ func TestRequestPath(t *testing.T) {
 // TestProxyHealthz runs the real handler for the one route that needs no
 // service state: HEAD and GET /healthz through a {proxy+} resource.
 func TestProxyHealthz(t *testing.T) {
-	h := httpapi.New(callbackurls.New(callbackurls.Config{}, &payload.Codec{}, nil),
-		httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := httpapi.NewRouter(discard, false)
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		ev := loadEvent(t, "get-respond.json")
 		ev.HTTPMethod, ev.Resource, ev.Path = method, "/{proxy+}", "/v1/healthz"
 		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
-		resp, err := ProxyHandler(h, region)(t.Context(), ev)
+		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -875,5 +888,72 @@ func TestProxyHealthz(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Body != wantBody {
 			t.Errorf("%s /healthz = %d %q, want 200 %q", method, resp.StatusCode, resp.Body, wantBody)
 		}
+	}
+}
+
+// TestCallbackHandlerDirectInvoke: ProcessCallback answers an event that is
+// not a proxy event with the contract's error body, not a Lambda error,
+// and still serves proxy events.
+func TestCallbackHandlerDirectInvoke(t *testing.T) {
+	var logs bytes.Buffer
+	h := CallbackHandler(httpapi.NewRouter(discard, false), slog.New(slog.NewJSONHandler(&logs, nil)))
+	out, err := h(t.Context(), json.RawMessage(`{"hello":"world"}`))
+	if err != nil {
+		t.Fatalf("Lambda error %v", err)
+	}
+	body := errorShape(t, mustJSON(t, out))
+	if diff := cmp.Diff(map[string]any{"error": "InvalidJSON", "message": "<message>"}, body); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(logs.String(), `"operation":"ProcessCallback"`) {
+		t.Errorf("no log line for the direct invoke: %s", logs.String())
+	}
+
+	ev := loadEvent(t, "get-respond.json")
+	ev.Resource, ev.Path = "/{proxy+}", "/v1/healthz"
+	raw, _ := json.Marshal(ev)
+	out, err = h(t.Context(), raw)
+	if resp, ok := out.(events.APIGatewayProxyResponse); err != nil || !ok || resp.StatusCode != 200 {
+		t.Errorf("proxy event: %#v, %v", out, err)
+	}
+}
+
+// TestProxyPanicLogs: a panic goes to the logger the adapter was given, so
+// that VERBOSE and the log format govern it like every other line.
+func TestProxyPanicLogs(t *testing.T) {
+	var logs bytes.Buffer
+	h := ProxyHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+		slog.New(slog.NewJSONHandler(&logs, nil)))
+	resp, err := h(t.Context(), loadEvent(t, "get-respond.json"))
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("status %d, error %v", resp.StatusCode, err)
+	}
+	if !strings.Contains(logs.String(), `"panic":"boom"`) {
+		t.Errorf("the panic is not in the given logger: %q", logs.String())
+	}
+}
+
+// TestEventFrom: the handler behind the adapter sees the event, and
+// Gateway names its stage.
+func TestEventFrom(t *testing.T) {
+	var got callbackurls.Gateway
+	var id string
+	h := ProxyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = Gateway(r)
+		if ev, ok := EventFrom(r.Context()); ok {
+			id = ev.RequestContext.RequestID
+		}
+	}), discard)
+	ev := loadEvent(t, "get-respond.json")
+	if _, err := h(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	want := callbackurls.Gateway{APIID: ev.RequestContext.APIID, Stage: ev.RequestContext.Stage}
+	if got != want || want.APIID == "" || id != ev.RequestContext.RequestID {
+		t.Errorf("Gateway %+v, want %+v; request id %q", got, want, id)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if g := Gateway(r); g != (callbackurls.Gateway{}) {
+		t.Errorf("outside Lambda: %+v", g)
 	}
 }

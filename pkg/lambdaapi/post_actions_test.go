@@ -16,6 +16,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
@@ -40,12 +41,18 @@ func hookLambda(t *testing.T) (proxyFunc, *localstore.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	svc := callbackurls.New(callbackurls.Config{
+		Region:                 "eu-west-1",
 		EnablePostActions:      true,
 		EnableOutputParameters: true,
 		PostActions:            postaction.New(),
 	}, &payload.Codec{Keys: keys}, store)
-	h := httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return lambdaapi.ProxyHandler(h, "eu-west-1"), store
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Both endpoints on one router: the tests create their URLs through
+	// POST /urls of the same adapter.
+	h := httpapi.NewRouter(logger, false)
+	h.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Via: lambdaapi.Gateway}))
+	h.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
+	return lambdaapi.ProxyHandler(h, logger), store
 }
 
 func proxyEvent(method, resource string, query url.Values, header map[string]string, body string) events.APIGatewayProxyRequest {

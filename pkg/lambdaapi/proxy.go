@@ -1,7 +1,9 @@
-// Package lambdaapi runs the service's net/http handler (package httpapi)
-// inside AWS Lambda, so that the functions and the local server share one
-// code path. ProxyHandler adapts API Gateway REST API (v1) proxy events;
-// CreateURLsHandler also accepts a direct CreateUrls invoke.
+// Package lambdaapi runs net/http handlers inside AWS Lambda, so that the
+// functions and the local server share one code path. ProxyHandler adapts
+// API Gateway REST API (v1) proxy events to any http.Handler and puts the
+// event in the request's context (EventFrom, Gateway); CreateURLsHandler
+// also serves a direct CreateUrls invoke, and CallbackHandler answers a
+// direct invoke of ProcessCallback with the contract's error body.
 package lambdaapi
 
 import (
@@ -26,35 +28,50 @@ import (
 )
 
 // ProxyHandler returns a Lambda handler for API Gateway REST API proxy
-// events that serves each event with h. region is the function's region; it
-// names the stage URL ("https://{apiId}.execute-api.{region}.amazonaws.com/
-// {stage}") that created URLs default to.
+// events that serves each event with h. The event is in the request's
+// context for whoever needs it (EventFrom, Gateway).
 //
 // Every outcome is an HTTP response: the handler never returns an error
 // (API Gateway would turn it into a bare 502), not even when h panics
-// (500 ServiceError).
-func ProxyHandler(h http.Handler, region string) func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+// (500 ServiceError, logged to logger).
+func ProxyHandler(h http.Handler, logger *slog.Logger) func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				slog.Default().LogAttrs(ctx, slog.LevelError, "panic",
+				logger.LogAttrs(ctx, slog.LevelError, "panic",
 					slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 				resp, err = internalError(), nil
 			}
 		}()
-		r := newRequest(ctx, &ev, region)
+		r := newRequest(ctx, &ev)
 		w := newResponseWriter()
 		h.ServeHTTP(w, r)
 		return w.response(r.Method == http.MethodHead), nil
 	}
 }
 
-// newRequest builds the server-side *http.Request for an event.
-func newRequest(ctx context.Context, ev *events.APIGatewayProxyRequest, region string) *http.Request {
-	rc := &ev.RequestContext
-	if rc.APIID != "" && rc.Stage != "" && region != "" {
-		ctx = httpapi.WithDefaultBaseURL(ctx, callbackurls.APIGatewayURL(rc.APIID, rc.Stage, region))
+type eventKey struct{}
+
+// EventFrom returns the proxy event a request was made from, if it was.
+func EventFrom(ctx context.Context) (*events.APIGatewayProxyRequest, bool) {
+	ev, ok := ctx.Value(eventKey{}).(*events.APIGatewayProxyRequest)
+	return ev, ok
+}
+
+// Gateway names the API Gateway stage a request came through (zero when
+// it did not come through one): the CreateUrls endpoint's Via.
+func Gateway(r *http.Request) callbackurls.Gateway {
+	ev, ok := EventFrom(r.Context())
+	if !ok {
+		return callbackurls.Gateway{}
 	}
+	return callbackurls.Gateway{APIID: ev.RequestContext.APIID, Stage: ev.RequestContext.Stage}
+}
+
+// newRequest builds the server-side *http.Request for an event.
+func newRequest(ctx context.Context, ev *events.APIGatewayProxyRequest) *http.Request {
+	rc := &ev.RequestContext
+	ctx = context.WithValue(ctx, eventKey{}, ev)
 
 	header := make(http.Header, len(ev.MultiValueHeaders)+len(ev.Headers))
 	if len(ev.MultiValueHeaders) > 0 {

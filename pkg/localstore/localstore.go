@@ -42,13 +42,12 @@ import (
 
 var _ callbackurls.StepFunctions = (*Store)(nil)
 
-// Limits, as Step Functions enforces them.
+// The store's own limits. Tokens and outputs are held to Step Functions'
+// limits, callbackurls.MaxTokenLength and callbackurls.MaxOutputBytes.
 const (
-	MaxTokenLength  = 2048   // characters
-	MaxOutputBytes  = 262144 // bytes of SendTaskSuccess output
-	MaxNameLength   = 256    // characters
-	MaxListedTasks  = 1000   // List returns at most this many, newest first
-	tokenRandomSize = 513    // base64 of 513 bytes is 684 characters, like a real token
+	MaxNameLength   = 256  // characters
+	MaxListedTasks  = 1000 // List returns at most this many, newest first
+	tokenRandomSize = 513  // base64 of 513 bytes is 684 characters, like a real token
 )
 
 // openTimeout bounds the wait for the file lock; another process holding it
@@ -243,15 +242,15 @@ func (s *Store) List(ctx context.Context) ([]Task, error) {
 }
 
 // SendTaskSuccess closes an open task as succeeded with output, which must
-// be JSON of at most MaxOutputBytes.
+// be JSON of at most callbackurls.MaxOutputBytes.
 func (s *Store) SendTaskSuccess(ctx context.Context, token string, output string) error {
 	if err := checkToken(token); err != nil {
 		return err
 	}
 	// Checked before the write lock: bad output never costs a transaction.
-	if len(output) > MaxOutputBytes {
+	if len(output) > callbackurls.MaxOutputBytes {
 		return &callbackurls.TaskError{Code: callbackurls.InvalidOutput,
-			Message: fmt.Sprintf("output is %d bytes; at most %d are allowed", len(output), MaxOutputBytes)}
+			Message: fmt.Sprintf("output is %d bytes; at most %d are allowed", len(output), callbackurls.MaxOutputBytes)}
 	}
 	// Step Functions only takes UTF-8, and json.Valid does not check it.
 	if !utf8.ValidString(output) || !json.Valid([]byte(output)) {
@@ -338,9 +337,9 @@ func checkToken(token string) error {
 	if token == "" {
 		return &callbackurls.TaskError{Code: callbackurls.InvalidToken, Message: "the token is empty"}
 	}
-	if n := utf8.RuneCountInString(token); n > MaxTokenLength {
+	if n := utf8.RuneCountInString(token); n > callbackurls.MaxTokenLength {
 		return &callbackurls.TaskError{Code: callbackurls.InvalidToken,
-			Message: fmt.Sprintf("the token is %d characters; at most %d are allowed", n, MaxTokenLength)}
+			Message: fmt.Sprintf("the token is %d characters; at most %d are allowed", n, callbackurls.MaxTokenLength)}
 	}
 	return nil
 }

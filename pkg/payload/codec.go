@@ -16,7 +16,6 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -117,7 +116,7 @@ func (c *Codec) open(ctx context.Context, b64 string) (*callbackurls.Payload, er
 }
 
 func invalid(msg string) *callbackurls.Error {
-	return &callbackurls.Error{Code: callbackurls.CodeInvalidPayload, Status: http.StatusBadRequest, Message: msg}
+	return callbackurls.Errorf(callbackurls.CodeInvalidPayload, "%s", msg)
 }
 
 var errDamaged = errors.New("damaged payload")

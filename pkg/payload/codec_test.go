@@ -49,8 +49,8 @@ func wantCode(t testing.TB, err error, code string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("got %T %v, want a *callbackurls.Error %s", err, err, code)
 	}
-	if e.Code != code || e.Status != 400 {
-		t.Fatalf("got %s (%d) %q, want %s (400)", e.Code, e.Status, e.Message, code)
+	if e.Code != code || e.Kind != callbackurls.BadInput {
+		t.Fatalf("got %s (%s) %q, want %s (%s)", e.Code, e.Kind, e.Message, code, callbackurls.BadInput)
 	}
 }
 
@@ -458,8 +458,8 @@ func TestKeySourceOutage(t *testing.T) {
 	if !errors.Is(err, callbackurls.ErrUnavailable) {
 		t.Errorf("Decode: %v, want ErrUnavailable", err)
 	}
-	if e := callbackurls.AsError(err); e.Status != 503 {
-		t.Errorf("outage maps to %d, want 503", e.Status)
+	if e := callbackurls.AsError(err); e.Kind != callbackurls.Unavailable {
+		t.Errorf("outage maps to %s, want %s", e.Kind, callbackurls.Unavailable)
 	}
 }
 
@@ -544,8 +544,8 @@ func FuzzDecode(f *testing.F) {
 				if !errors.As(err, &e) {
 					t.Fatalf("error %T %v is not a *callbackurls.Error", err, err)
 				}
-				if e.Status < 400 || e.Status > 499 || e.Code == "" {
-					t.Fatalf("error %+v is not a 4xx with a code", e)
+				if !clientKind(e.Kind) || e.Code == "" {
+					t.Fatalf("error %+v is not a 4xx kind with a code", e)
 				}
 				if p != nil {
 					t.Fatal("a payload with an error")
@@ -632,7 +632,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			p, err := c.Decode(ctx, data)
 			if err != nil {
 				var e *callbackurls.Error
-				if !errors.As(err, &e) || e.Status != 400 || e.Code != callbackurls.CodeInvalidPayload {
+				if !errors.As(err, &e) || e.Kind != callbackurls.BadInput || e.Code != callbackurls.CodeInvalidPayload {
 					t.Fatalf("error %v, want InvalidPayload", err)
 				}
 				continue
@@ -663,4 +663,13 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// clientKind reports whether k is a kind the edge answers with a 4xx.
+func clientKind(k callbackurls.Kind) bool {
+	switch k {
+	case callbackurls.BadInput, callbackurls.NotFound, callbackurls.NotAllowed, callbackurls.TooLarge, callbackurls.UnsupportedMedia:
+		return true
+	}
+	return false
 }

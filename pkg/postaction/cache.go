@@ -1,59 +1,38 @@
 package postaction
 
 import (
-	"container/list"
 	"sync"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/lru"
 )
 
-// lru is a bounded least-recently-used cache of compiled outcome lists,
+// cache is a bounded least-recently-used cache of compiled outcome lists,
 // keyed by the SHA-256 of their stored form. A cryptographic hash, because
 // whoever can create URLs chooses the stored form: a colliding key would
-// make one URL run another's outcomes.
-type lru struct {
+// make one URL run another's outcomes. It is safe for concurrent use.
+type cache struct {
 	mu    sync.Mutex
-	size  int
-	order *list.List // of *entry, most recent first
-	items map[[32]byte]*list.Element
+	lists *lru.Cache[[32]byte, outcomeList]
 }
 
-type entry struct {
-	key  [32]byte
-	list outcomeList
+func newCache(size int) *cache {
+	return &cache{lists: lru.New[[32]byte, outcomeList](size)}
 }
 
-func newLRU(size int) *lru {
-	return &lru{size: size, order: list.New(), items: make(map[[32]byte]*list.Element, size)}
-}
-
-func (c *lru) get(key [32]byte) (outcomeList, bool) {
+func (c *cache) get(key [32]byte) (outcomeList, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return el.Value.(*entry).list, true
+	return c.lists.Get(key)
 }
 
-func (c *lru) put(key [32]byte, l outcomeList) {
+func (c *cache) put(key [32]byte, l outcomeList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		el.Value.(*entry).list = l
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.order.PushFront(&entry{key: key, list: l})
-	if c.order.Len() > c.size {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*entry).key)
-	}
+	c.lists.Add(key, l)
 }
 
-func (c *lru) len() int {
+func (c *cache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.lists.Len()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/theory/jsonpath"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -46,7 +47,7 @@ var pathParser = jsonpath.NewParser()
 func compilePath(i int, name, field, expr string) (*jsonpath.Path, error) {
 	bad := func(format string, args ...any) error {
 		return callbackurls.Errorf(callbackurls.CodeInvalidJSONPath, "outcomes[%d] (%s): %s %q %s",
-			i, name, field, truncate(expr, 80), fmt.Sprintf(format, args...))
+			i, name, field, text.Truncate(expr, 80), fmt.Sprintf(format, args...))
 	}
 	if len(expr) > MaxPathLength {
 		return nil, bad("is longer than %d bytes", MaxPathLength)

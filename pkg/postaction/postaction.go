@@ -17,11 +17,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/theory/jsonpath"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -44,14 +44,14 @@ const (
 // Evaluator implements callbackurls.PostActions. It is safe for concurrent
 // use.
 type Evaluator struct {
-	cache *lru
+	cache *cache
 }
 
 var _ callbackurls.PostActions = (*Evaluator)(nil)
 
 // New returns an Evaluator with an empty cache.
 func New() *Evaluator {
-	return &Evaluator{cache: newLRU(CacheSize)}
+	return &Evaluator{cache: newCache(CacheSize)}
 }
 
 // Compile checks an outcome list and returns its stored form: the same
@@ -255,18 +255,7 @@ func reason(err error) string {
 	s := strings.Join(strings.Fields(err.Error()), " ")
 	s = strings.ReplaceAll(s, `"`+schemaURL+`#"`, "the schema")
 	s = strings.ReplaceAll(s, schemaURL, "schema")
-	return truncate(s, maxReasonLength)
-}
-
-// truncate cuts s to at most n bytes on a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return text.Truncate(s, maxReasonLength)
 }
 
 func outcomeError(i int, name, format string, args ...any) error {

@@ -308,8 +308,8 @@ func TestCompileErrors(t *testing.T) {
 			if !strings.Contains(e.Message, tt.wantMsg) {
 				t.Errorf("message %q does not contain %q", e.Message, tt.wantMsg)
 			}
-			if e.Status != 400 {
-				t.Errorf("status = %d, want 400", e.Status)
+			if e.Kind != callbackurls.BadInput {
+				t.Errorf("kind = %s, want %s", e.Kind, callbackurls.BadInput)
 			}
 		})
 	}

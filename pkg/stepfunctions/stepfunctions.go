@@ -5,11 +5,12 @@
 //
 //   - refusals of the callback itself (TaskTimedOut, TaskDoesNotExist,
 //     InvalidToken, InvalidOutput, ValidationException) become
-//     *callbackurls.TaskError, the caller's problem (4xx);
+//     *callbackurls.TaskError, the caller's problem (BadInput, a 4xx);
 //   - throttling, 5xx, timeouts, connection failures, a context that ended
-//     and Step Functions' KMS errors wrap callbackurls.ErrUnavailable (503);
+//     (package awserr's judgement) and Step Functions' KMS errors wrap
+//     callbackurls.ErrUnavailable (Unavailable, 503);
 //   - anything else (IAM denials, a wrong endpoint, SDK bugs) is returned
-//     wrapped as is and becomes a 500.
+//     wrapped as is and becomes Internal (500).
 //
 // No returned error text contains the task token: Step Functions' messages
 // may quote it, so TaskError messages are our own and other texts have the
@@ -20,18 +21,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -54,25 +52,15 @@ func New(client *sfn.Client) *Client {
 	return &Client{api: client}
 }
 
-// NewFromConfig builds a client from the SDK's default configuration: the
-// standard credential chain, AWS_REGION and the service-specific endpoint
-// variable AWS_ENDPOINT_URL_SFN (or the generic AWS_ENDPOINT_URL) all apply.
-// optFns are passed to config.LoadDefaultConfig.
+// NewFromAWSConfig builds a client from the SDK's loaded configuration
+// (config.LoadDefaultConfig: the standard credential chain, AWS_REGION and
+// the endpoint variable AWS_ENDPOINT_URL_SFN or AWS_ENDPOINT_URL apply).
+// Loading one costs milliseconds of a cold start: load once and share it.
 //
 // The retryer is whatever the configuration gives (standard by default),
 // plus KmsThrottlingException as retryable: it is throttling by Step
 // Functions' KMS key, as transient as ThrottlingException, but it is not in
 // the SDK's list of throttle codes.
-func NewFromConfig(ctx context.Context, optFns ...func(*config.LoadOptions) error) (*Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
-	if err != nil {
-		return nil, fmt.Errorf("stepfunctions: loading AWS configuration: %w", err)
-	}
-	return NewFromAWSConfig(cfg), nil
-}
-
-// NewFromAWSConfig is NewFromConfig for a configuration already loaded
-// (loading one costs milliseconds of a cold start; share it).
 func NewFromAWSConfig(cfg aws.Config) *Client {
 	return New(sfn.NewFromConfig(cfg, func(o *sfn.Options) {
 		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "KmsThrottlingException")
@@ -121,35 +109,21 @@ var taskErrorText = map[string]string{
 	ValidationException:           "the request does not satisfy Step Functions' constraints",
 }
 
-// unavailableCodes are API error codes that are not the caller's fault and
-// not a bug here. Throttling codes come from the SDK's own list (plus the
-// KMS one, see NewFromConfig). KmsAccessDeniedException and
-// KmsInvalidStateException are deployment problems (a key policy, a disabled
-// or pending-deletion key) that retrying soon will not fix, but they are
-// still outside the caller's control and may be fixed by an operator, so
-// they are reported as unavailable with the code kept in the text for logs.
-var unavailableCodes = func() map[string]bool {
-	m := map[string]bool{
-		"KmsAccessDeniedException": true,
-		"KmsInvalidStateException": true,
-		"KmsThrottlingException":   true,
-		"ServiceUnavailable":       true,
-		"InternalFailure":          true,
-		"InternalServerError":      true,
-	}
-	for code := range retry.DefaultThrottleErrorCodes {
-		m[code] = true
-	}
-	for code := range retry.DefaultRetryableErrorCodes {
-		m[code] = true
-	}
-	return m
-}()
-
-// sdkRetryables is the SDK's own judgement of transient failures
-// (connection errors, 5xx, throttling, timeouts); reusing it keeps our
-// classification in step with what the SDK retried.
-var sdkRetryables = retry.IsErrorRetryables(retry.DefaultRetryables)
+// classifier adds Step Functions' own codes to the shared judgement of
+// package awserr (the SDK's throttle and retryable codes, 5xx, timeouts,
+// connection failures). They are not the caller's fault and not a bug
+// here. KmsThrottlingException is throttling (see NewFromAWSConfig).
+// KmsAccessDeniedException and KmsInvalidStateException are deployment
+// problems (a key policy, a disabled or pending-deletion key) that retrying
+// soon will not fix, but they are still outside the caller's control and
+// may be fixed by an operator, so they are reported as unavailable with the
+// code kept in the text for logs.
+var classifier = awserr.Classifier{TransientCodes: map[string]bool{
+	"KmsAccessDeniedException": true,
+	"KmsInvalidStateException": true,
+	"KmsThrottlingException":   true,
+	"InternalServerError":      true,
+}}
 
 func mapError(op, token string, err error) error {
 	if err == nil {
@@ -164,11 +138,8 @@ func mapError(op, token string, err error) error {
 			}
 			return &callbackurls.TaskError{Code: code, Message: text}
 		}
-		if unavailableCodes[code] || apiErr.ErrorFault() == smithy.FaultServer {
-			return unavailable(op, token, err)
-		}
 	}
-	if isTransient(err) {
+	if classifier.Transient(err) {
 		return unavailable(op, token, err)
 	}
 	return fmt.Errorf("stepfunctions: %s: %w", op, redact(err, token))
@@ -176,25 +147,6 @@ func mapError(op, token string, err error) error {
 
 func unavailable(op, token string, err error) error {
 	return fmt.Errorf("stepfunctions: %s: %w: %w", op, callbackurls.ErrUnavailable, redact(err, token))
-}
-
-func isTransient(err error) bool {
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-		return true // includes 5xx bodies that are not AWS JSON (a proxy page)
-	}
-	var quota ratelimit.QuotaExceededError
-	if errors.As(err, &quota) {
-		return true // the client's retry budget is spent: Step Functions is failing
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	return sdkRetryables.IsErrorRetryable(err) == aws.TrueTernary
 }
 
 // validationRE picks the field and constraint out of a Coral validation

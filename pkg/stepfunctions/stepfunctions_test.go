@@ -445,14 +445,22 @@ func setAWSEnv(t *testing.T, endpoint string) {
 	}
 }
 
-func TestNewFromConfigHonoursEndpointEnv(t *testing.T) {
-	srv := sfntest.New(t)
-	setAWSEnv(t, srv.URL())
-	ctx := t.Context()
-	c, err := stepfunctions.NewFromConfig(ctx)
+// fromDefaultConfig is what a main does: load the SDK's default
+// configuration once, then build the client from it.
+func fromDefaultConfig(t *testing.T, optFns ...func(*config.LoadOptions) error) *stepfunctions.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(t.Context(), optFns...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return stepfunctions.NewFromAWSConfig(cfg)
+}
+
+func TestNewFromAWSConfigHonoursEndpointEnv(t *testing.T) {
+	srv := sfntest.New(t)
+	setAWSEnv(t, srv.URL())
+	ctx := t.Context()
+	c := fromDefaultConfig(t)
 	token := realisticToken("env")
 	srv.AddTask(token)
 	if err := c.SendTaskSuccess(ctx, token, `{"via":"AWS_ENDPOINT_URL_SFN"}`); err != nil {
@@ -464,14 +472,11 @@ func TestNewFromConfigHonoursEndpointEnv(t *testing.T) {
 	}
 }
 
-func TestNewFromConfigRetriesKmsThrottling(t *testing.T) {
+func TestNewFromAWSConfigRetriesKmsThrottling(t *testing.T) {
 	srv := sfntest.New(t)
 	setAWSEnv(t, srv.URL())
 	ctx := t.Context()
-	c, err := stepfunctions.NewFromConfig(ctx, config.WithRetryer(sfntest.FastRetryer))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fromDefaultConfig(t, config.WithRetryer(sfntest.FastRetryer))
 	srv.AddTask("tok-kms")
 	srv.FailNext(2, 400, "KmsThrottlingException")
 	if err := c.SendTaskHeartbeat(ctx, "tok-kms"); err != nil {

@@ -1,9 +1,9 @@
-// Package keyringtest has stand-ins for the two AWS stores a keyring can
-// be read from: Secrets Manager (GetSecretValue) and SSM Parameter Store
-// (GetParameter). Both are HTTP servers speaking the real AWS JSON 1.1
-// protocol, so the real SDK clients are exercised:
+// Package awskeyringtest has stand-ins for the two AWS stores package
+// awskeyring reads a keyring from: Secrets Manager (GetSecretValue) and SSM
+// Parameter Store (GetParameter). Both are HTTP servers speaking the real
+// AWS JSON 1.1 protocol, so the real SDK clients are exercised:
 //
-//	sm := keyringtest.NewSecretsManager(t)
+//	sm := awskeyringtest.NewSecretsManager(t)
 //	sm.Put("sfn-callback-urls/keyring", keyringJSON)
 //	out, err := sm.SecretsManagerClient(ctx).GetSecretValue(ctx, ...)
 //
@@ -11,7 +11,7 @@
 // or ARN; an unknown one is ResourceNotFoundException or ParameterNotFound;
 // a SecureString parameter read without WithDecryption returns its
 // ciphertext, not its value; FailNext injects errors.
-package keyringtest
+package awskeyringtest
 
 import (
 	"context"
@@ -134,36 +134,37 @@ func (s *Server) Count() int {
 	return s.calls
 }
 
-func (s *Server) options() (aws.CredentialsProviderFunc, aws.Retryer) {
-	creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: "AKIDKEYRINGTEST", SecretAccessKey: "keyringtest-secret", Source: "keyringtest"}, nil
-	})
-	return creds, retry.NewStandard(func(o *retry.StandardOptions) {
-		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		o.RateLimiter = ratelimit.None
-	})
+// Config is an SDK configuration for this stand-in, as a main would load
+// it: fake credentials, and the standard retryer (3 attempts) with a 1 ms
+// backoff and no retry quota. It reads no environment or shared config.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDKEYRINGTEST", SecretAccessKey: "keyringtest-secret", Source: "awskeyringtest"}, nil
+		}),
+		HTTPClient: s.srv.Client(),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
+	}
 }
 
 // SecretsManagerClient is an SDK client for a Secrets Manager stand-in,
-// with fake credentials and a fast retryer; it reads no environment.
+// on Config.
 func (s *Server) SecretsManagerClient(ctx context.Context, optFns ...func(*secretsmanager.Options)) *secretsmanager.Client {
 	_ = ctx
-	creds, retryer := s.options()
-	return secretsmanager.New(secretsmanager.Options{
-		Region: Region, BaseEndpoint: aws.String(s.srv.URL), Credentials: creds,
-		HTTPClient: s.srv.Client(), Retryer: retryer,
-	}, optFns...)
+	return secretsmanager.NewFromConfig(s.Config(), optFns...)
 }
 
-// SSMClient is an SDK client for a Parameter Store stand-in, with fake
-// credentials and a fast retryer; it reads no environment.
+// SSMClient is an SDK client for a Parameter Store stand-in, on Config.
 func (s *Server) SSMClient(ctx context.Context, optFns ...func(*ssm.Options)) *ssm.Client {
 	_ = ctx
-	creds, retryer := s.options()
-	return ssm.New(ssm.Options{
-		Region: Region, BaseEndpoint: aws.String(s.srv.URL), Credentials: creds,
-		HTTPClient: s.srv.Client(), Retryer: retryer,
-	}, optFns...)
+	return ssm.NewFromConfig(s.Config(), optFns...)
 }
 
 type apiError struct {
@@ -218,7 +219,7 @@ func (s *Server) handle(r *http.Request) (any, *apiError) {
 	if len(s.failures) > 0 {
 		f := s.failures[0]
 		s.failures = s.failures[1:]
-		return nil, &apiError{f.status, f.code, "injected by keyringtest.FailNext"}
+		return nil, &apiError{f.status, f.code, "injected by awskeyringtest.FailNext"}
 	}
 	if s.service == "secretsmanager" {
 		return s.getSecretValue(req.SecretID)

@@ -1,30 +1,27 @@
-package httpapi
+// Package pages renders the HTML pages people see: the confirmation,
+// result and error pages of callback URLs (package respond) and the local
+// store's dashboard (package localweb). They share one layout and one
+// inline style sheet, let nothing else in (Content-Security-Policy), load
+// nothing from anywhere and work with JavaScript off.
+package pages
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
-// The pages are html/template files with one inline style sheet: nothing
-// is loaded from anywhere, and they work with JavaScript off.
-//
-//go:embed pages
+//go:embed *.tmpl style.css
 var pageFiles embed.FS
 
 var (
-	pageCSS = mustRead("pages/style.css")
+	pageCSS = mustRead("style.css")
 	// styleSource lets exactly our style sheet in (Content-Security-Policy
 	// hash), and no other style or script.
 	styleSource   = styleSourceOf(pageCSS)
@@ -34,6 +31,10 @@ var (
 		"dashboard": parsePage("dashboard"),
 	}
 )
+
+// StyleSource is the Content-Security-Policy source of the pages' style
+// sheet.
+func StyleSource() string { return styleSource }
 
 // styleSourceOf is the CSP source that allows a style element with css.
 func styleSourceOf(css string) string {
@@ -68,15 +69,15 @@ var pageFuncs = template.FuncMap{
 // static text (the template then copies it without escaping work), and one
 // page's template.
 func parsePage(name string) *template.Template {
-	layout := strings.Replace(mustRead("pages/layout.tmpl"), "{{.CSS}}", pageCSS, 1)
+	layout := strings.Replace(mustRead("layout.tmpl"), "{{.CSS}}", pageCSS, 1)
 	t := template.Must(template.New(name).Funcs(pageFuncs).Parse(layout))
-	return template.Must(t.ParseFS(pageFiles, "pages/"+name+".tmpl"))
+	return template.Must(t.ParseFS(pageFiles, name+".tmpl"))
 }
 
-// page is what a template shows. Every string is plain text: the templates
+// Page is what a template shows. Every string is plain text: the templates
 // escape it.
-type page struct {
-	template string // confirm, message or dashboard
+type Page struct {
+	Template string // confirm, message or dashboard
 	// Kind names the page for style sheets and tests: confirm, result,
 	// error or dashboard.
 	Kind     string
@@ -88,283 +89,50 @@ type page struct {
 	Lead     string
 	// Description is the request's description (line breaks kept).
 	Description string
-	Sent        []sentValue // the form's values, on a result page
+	Sent        []SentValue // the form's values, on a result page
 	Retry       bool        // a "Try again" link to the same URL
-	Confirm     *confirmView
+	Confirm     *ConfirmForm
 	Details     []string // small print: reference, error code
 	Wide        bool
 	Tasks       any // the dashboard's
-	// formAction is the extra origin the page's form may be redirected to
+	// FormAction is the extra origin the page's form may be redirected to
 	// (a response spec's redirect), for the Content-Security-Policy.
-	formAction string
+	FormAction string
 }
 
-type sentValue struct{ Label, Value string }
+// SentValue is one of a form's values as a result page repeats it.
+type SentValue struct{ Label, Value string }
 
-// confirmView is the confirmation form.
-type confirmView struct {
+// ConfirmForm is the confirmation form.
+type ConfirmForm struct {
 	Label    string
 	Tone     string // approve, reject or neutral: the button's colour
-	Fields   []fieldView
+	Fields   []Field
 	Alert    string
-	Problems []problem
+	Problems []Problem
 	Expires  string
 }
 
-type problem struct{ ID, Label, Message string }
+// Problem links the summary above a form to a field that needs correcting.
+type Problem struct{ ID, Label, Message string }
 
-// fieldView is one form field as the template draws it.
-type fieldView struct {
+// Field is one form field as the template draws it.
+type Field struct {
 	ID, Name, Label, Help, Error string
 	Kind                         string // text, textarea, select, radio, checkbox, number
 	Required                     bool
 	Value                        string
 	Checked                      bool
-	Options                      []optionView
+	Options                      []Option
 	MinLength, MaxLength         string
 	Min, Max, Step               string
 	DescribedBy                  string
 }
 
-type optionView struct {
+// Option is one choice of a select or radio field.
+type Option struct {
 	Value    string
 	Selected bool
-}
-
-// maxRadioOptions is the most options shown as radio buttons; longer
-// lists are a select.
-const maxRadioOptions = 5
-
-func presentationOf(res *callbackurls.CallbackResult) *callbackurls.Presentation {
-	if res == nil || res.Presentation == nil {
-		return &callbackurls.Presentation{}
-	}
-	return res.Presentation
-}
-
-// confirmPage asks a person to confirm an action, with its form. form is
-// what was submitted (nil: show the defaults), errs what was wrong with it,
-// and alert a message above the form.
-func confirmPage(res *callbackurls.CallbackResult, form url.Values, errs callbackurls.InputErrors, alert string) page {
-	pres := presentationOf(res)
-	label := callbackurls.DisplayLabel(pres.Label, res.Action)
-	p := page{template: "confirm", Kind: "confirm", Tone: "plain", Heading: pres.Title, Description: pres.Description,
-		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
-	if p.Heading == "" {
-		p.Heading = "Confirm your answer"
-	}
-	p.DocTitle = label + " – " + p.Heading
-	c := &confirmView{Label: label, Tone: "neutral", Alert: alert}
-	switch res.Type {
-	case callbackurls.Success:
-		c.Tone = "approve"
-	case callbackurls.Failure:
-		c.Tone = "reject"
-	}
-	if res.Payload != nil && !res.Payload.Expiration.IsZero() {
-		c.Expires = formatTime(res.Payload.Expiration)
-	}
-	if pres.Input != nil {
-		for i := range pres.Input.Fields {
-			f := fieldViewOf(&pres.Input.Fields[i], form, errs)
-			if f.Error != "" {
-				c.Problems = append(c.Problems, problem{ID: f.ID, Label: f.Label, Message: f.Error})
-			}
-			c.Fields = append(c.Fields, f)
-		}
-	}
-	if msg := errs[""]; msg != "" {
-		c.Alert = "Nothing was sent: " + msg + "."
-	} else if len(c.Problems) > 0 {
-		c.Alert = "Nothing was sent yet: please correct the answers below."
-	}
-	if c.Alert != "" {
-		p.DocTitle = "Error: " + p.DocTitle
-	}
-	p.Confirm = c
-	if res.Response != nil && res.Response.Redirect != "" {
-		p.formAction = redirectOrigin(res.Response.Redirect)
-	}
-	return p
-}
-
-func fieldViewOf(f *callbackurls.InputField, form url.Values, errs callbackurls.InputErrors) fieldView {
-	v := fieldView{ID: "f-" + f.Name, Name: f.Name, Label: f.Title, Help: f.Help, Required: f.Required, Error: errs[f.Name]}
-	if v.Label == "" {
-		v.Label = callbackurls.DisplayLabel("", f.Name)
-	}
-	var ids []string
-	if v.Help != "" {
-		ids = append(ids, v.ID+"-help")
-	}
-	if v.Error != "" {
-		ids = append(ids, v.ID+"-error")
-	}
-	v.DescribedBy = strings.Join(ids, " ")
-
-	// The value shown: what was submitted, else the default.
-	value, submitted := "", form != nil
-	if submitted {
-		value = form.Get(f.Name)
-	} else if f.Default != nil {
-		value = fmt.Sprint(f.Default)
-		if n, ok := f.Default.(float64); ok {
-			value = strconv.FormatFloat(n, 'f', -1, 64)
-		}
-	}
-	switch f.Kind {
-	case callbackurls.FieldBoolean:
-		v.Kind = "checkbox"
-		v.Checked = value == "true" || value == "on" || value == "1" || value == "yes"
-	case callbackurls.FieldEnum:
-		v.Kind = "select"
-		if len(f.Enum) <= maxRadioOptions {
-			v.Kind = "radio"
-		}
-		for _, o := range f.Enum {
-			v.Options = append(v.Options, optionView{Value: o, Selected: o == value})
-		}
-	case callbackurls.FieldNumber, callbackurls.FieldInteger:
-		v.Kind, v.Value, v.Step = "number", value, "any"
-		if f.Kind == callbackurls.FieldInteger {
-			v.Step = "1"
-		}
-		if f.Min != nil {
-			v.Min = strconv.FormatFloat(*f.Min, 'f', -1, 64)
-		}
-		if f.Max != nil {
-			v.Max = strconv.FormatFloat(*f.Max, 'f', -1, 64)
-		}
-	default:
-		v.Kind, v.Value = "text", value
-		if f.Kind == callbackurls.FieldMultiline {
-			v.Kind = "textarea"
-		}
-		v.MaxLength = strconv.Itoa(f.MaxLength())
-		if f.Min != nil {
-			v.MinLength = strconv.Itoa(int(*f.Min))
-		}
-	}
-	return v
-}
-
-// resultPage says what a callback did.
-func resultPage(res *callbackurls.CallbackResult) page {
-	pres := presentationOf(res)
-	label := callbackurls.DisplayLabel(pres.Label, res.Action)
-	p := page{template: "message", Kind: "result", Tone: "ok", Icon: "check", Context: pres.Title,
-		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
-	switch res.Type {
-	case callbackurls.Success:
-		p.Heading, p.Lead = "Approved", "Your answer “"+label+"” was sent. You can close this page."
-	case callbackurls.Failure:
-		// Blue, not red: the rejection went through, nothing failed.
-		p.Tone = "info"
-		p.Heading, p.Lead = "Rejected", "Your answer “"+label+"” was sent. You can close this page."
-	case callbackurls.Heartbeat:
-		p.Tone = "info"
-		p.Heading, p.Lead = "Noted", "The request was told that it is still being worked on. You can close this page."
-	default:
-		p.Heading, p.Lead = "Done", "Your answer was sent. You can close this page."
-	}
-	if !res.Sent {
-		p.Tone, p.Icon = "info", "info"
-		p.Heading, p.Lead = "This link works", "Nothing has been sent. Open the link in a browser to answer."
-	}
-	if pres.Input != nil && res.Input != nil {
-		for _, f := range pres.Input.Fields {
-			v, ok := res.Input[f.Name]
-			if !ok {
-				continue
-			}
-			label := f.Title
-			if label == "" {
-				label = callbackurls.DisplayLabel("", f.Name)
-			}
-			text := fmt.Sprint(v)
-			if b, isBool := v.(bool); isBool {
-				text = map[bool]string{true: "Yes", false: "No"}[b]
-			}
-			p.Sent = append(p.Sent, sentValue{Label: label, Value: text})
-		}
-	}
-	p.DocTitle = p.Heading
-	return p
-}
-
-// errorPage explains an error to a person: kindly, and without blaming
-// them for the common cases (a second click, an old link).
-func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) page {
-	pres := presentationOf(res)
-	code := "Error code: " + e.Code
-	if e.StepFunctionsCode != "" {
-		code += " (" + e.StepFunctionsCode + ")"
-	}
-	p := page{template: "message", Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
-		Heading: "This link did not work", Lead: sentence(e.Message), Details: []string{code}}
-	if res != nil && res.TransactionID != "" {
-		p.Details = append([]string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}, p.Details...)
-	}
-	switch {
-	case e.Code == callbackurls.CodeExpiredPayload:
-		p.Tone, p.Icon, p.Heading = "warn", "clock", "This link has expired"
-		p.Lead = "Nothing was sent. If an answer is still needed, ask whoever sent you the link for a new one."
-		if res != nil && res.Payload != nil && !res.Payload.Expiration.IsZero() {
-			p.Lead = "It stopped working on " + formatTime(res.Payload.Expiration) + ". " + p.Lead
-		}
-	case e.StepFunctionsCode == callbackurls.TaskTimedOut:
-		p.Tone, p.Icon, p.Heading = "info", "info", "This request was already answered"
-		p.Lead = "An answer was already recorded, perhaps by you a moment ago or by someone else who got the same message, " +
-			"or the request stopped waiting for one. There is nothing more to do: you can close this page."
-	case e.StepFunctionsCode == callbackurls.TaskDoesNotExist:
-		p.Tone, p.Icon, p.Heading = "info", "info", "This request is closed"
-		p.Lead = "The request this link belongs to has ended. There is nothing more to do: you can close this page."
-	case e.Code == callbackurls.CodeInvalidPayload || e.Code == callbackurls.CodeActionMismatched ||
-		e.Code == callbackurls.CodeOutputFormatting || e.StepFunctionsCode == callbackurls.InvalidToken:
-		p.Heading = "This link is damaged"
-		p.Lead = "Part of it may have been lost or changed when it was copied or forwarded. Nothing was sent. " +
-			"Open it again from the original message, or copy the whole link into the address bar."
-	case e.Code == callbackurls.CodeMethodNotAllowed && res != nil && res.Type == callbackurls.Post:
-		p.Tone, p.Icon, p.Heading = "info", "info", "This link is for another system"
-		p.Lead = "It receives data sent by another program, and there is nothing to do here in a browser."
-	case e.Status == http.StatusServiceUnavailable:
-		p.Tone, p.Heading, p.Retry = "warn", "Temporarily unavailable", true
-		p.Lead = "The service could not be reached just now, so nothing was sent. Please try again in a minute."
-	case e.Status >= 500:
-		p.Heading = "Something went wrong"
-		p.Lead = "Nothing was sent. Please try again later, and if it keeps happening, tell whoever sent you the link."
-	}
-	p.DocTitle = p.Heading
-	return p
-}
-
-// sentence makes an error message read as a sentence on a page.
-func sentence(s string) string {
-	if s == "" {
-		return s
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
-func formatTime(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") }
-
-// redirectOrigin is the scheme and host of a redirect, as a CSP source,
-// or "" if it is not a plain http(s) origin.
-func redirectOrigin(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return ""
-	}
-	for _, c := range u.Host {
-		if !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
-			return ""
-		}
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // contentSecurityPolicy lets in our style sheet and nothing else, and lets
@@ -380,8 +148,10 @@ func contentSecurityPolicy(formAction string) string {
 		"; base-uri 'none'; frame-ancestors 'none'"
 }
 
-func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
-	t := pageTemplates[p.template]
+// Render writes p as a page with its security headers (no body for a
+// HEAD). A template error is a plain 500: nothing was written yet.
+func Render(w http.ResponseWriter, r *http.Request, status int, p Page) {
+	t := pageTemplates[p.Template]
 	if t == nil {
 		t = pageTemplates["message"]
 	}
@@ -392,9 +162,9 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	privatePage(w)
-	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(p.formAction))
-	w.Header().Set("Content-Type", TypeHTML+"; charset=utf-8")
+	Private(w)
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(p.FormAction))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
@@ -406,9 +176,9 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, p page) {
 // any header goes out, so that a template error can still be a 500.
 var pageBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 16<<10)) }}
 
-// privatePage marks a page served at a secret URL: keep it out of caches,
+// Private marks a page served at a secret URL: keep it out of caches,
 // referrers and indexes.
-func privatePage(w http.ResponseWriter) {
+func Private(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -186,9 +186,9 @@ func TestCallsRecordRetries(t *testing.T) {
 	if _, err := c.SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("retries took %v; the test retryer should be fast", d)
-	}
+	// Speed is BenchmarkRetriedCall's to track; a loaded machine must
+	// not fail this test.
+	t.Logf("two retries took %v", time.Since(start))
 	want := []sfntest.Call{
 		{Operation: "SendTaskHeartbeat", TaskToken: "tok", Status: 503, ErrorType: "ServiceUnavailable"},
 		{Operation: "SendTaskHeartbeat", TaskToken: "tok", Status: 400, ErrorType: "ThrottlingException"},
@@ -209,4 +209,22 @@ func mustTask(t *testing.T, srv *sfntest.Server, token string) sfntest.TaskState
 		t.Fatalf("no task %q", token)
 	}
 	return state
+}
+
+// BenchmarkRetriedCall is a call retried twice (a 503, then throttling)
+// with the stand-in's FastRetryer: milliseconds, not the SDK's default
+// backoff of up to seconds.
+func BenchmarkRetriedCall(b *testing.B) {
+	ctx := b.Context()
+	srv := sfntest.New(b)
+	c := srv.Client(ctx)
+	srv.AddTask("tok")
+	in := &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}
+	for b.Loop() {
+		srv.FailNext(1, 503, "ServiceUnavailable")
+		srv.FailNext(1, 400, "ThrottlingException")
+		if _, err := c.SendTaskHeartbeat(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+)
+
+func TestBaseURLForAddr(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
+		{":8080", "http://127.0.0.1:8080"},
+		{"[::]:8080", "http://127.0.0.1:8080"},
+		{"[::1]:9000", "http://[::1]:9000"},
+		{"localhost:3000", "http://localhost:3000"},
+		{"192.168.1.20:80", "http://192.168.1.20:80"},
+		{"no-port", "http://no-port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			if got := baseURLForAddr(tt.addr); got != tt.want {
+				t.Errorf("baseURLForAddr(%q) = %q, want %q", tt.addr, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNewServerLocal wires the local server twice on one key file: the
+// first creates the key, the second reuses it, and both serve every
+// endpoint, /local/ only to local host names.
+func TestNewServerLocal(t *testing.T) {
+	dir := t.TempDir()
+	c := config.Config{
+		SFN: config.SFNLocal, StorePath: filepath.Join(dir, "tasks.db"), KeyFile: filepath.Join(dir, "keyring.json"),
+		BaseURL: "http://127.0.0.1:1",
+	}
+	for i, wantCreated := range []bool{true, false} {
+		srv, err := newServer(context.Background(), &c, config.NewLogger(io.Discard, false))
+		if err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if srv.keys.Created != wantCreated || srv.store == nil {
+			t.Errorf("build %d: Created %t, store %v", i, srv.keys.Created, srv.store != nil)
+		}
+		for _, tt := range []struct {
+			host, method, path string
+			want               int
+		}{
+			{"127.0.0.1:1", http.MethodGet, "/healthz", 200},
+			{"127.0.0.1:1", http.MethodGet, "/local/tasks", 200},
+			{"rebound.example", http.MethodGet, "/local/tasks", 403},
+			{"rebound.example", http.MethodGet, "/respond", 400}, // callbacks are for anyone holding a URL
+			{"127.0.0.1:1", http.MethodGet, "/urls", 405},
+			{"127.0.0.1:1", http.MethodGet, "/nothing", 404},
+		} {
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest(tt.method, tt.path, nil)
+			r.Host = tt.host
+			srv.handler.ServeHTTP(rec, r)
+			if rec.Code != tt.want {
+				t.Errorf("build %d: %s %s (Host %s): %d %s, want %d", i, tt.method, tt.path, tt.host, rec.Code, rec.Body, tt.want)
+			}
+		}
+		if err := srv.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+// Package awskeyring reads a static keyring (package keyring) from AWS: a
+// Secrets Manager secret or an SSM SecureString parameter holding the
+// keyring JSON. It is apart from package keyring so that the key file, the
+// KEYRING variable and keygen link no AWS client; the parsing is keyring's
+// (keyring.ParseSecret).
+//
+// The stores are read once, when a function starts: rotating there takes
+// effect on the next cold start, so add the new key to the stores a while
+// before anything depends on it.
+//
+// FromSecretsManager and FromParameter build their client from a loaded
+// configuration, as the mains do; ReadSecret and ReadParameter take any
+// client (tests pass the awskeyringtest stand-ins').
+package awskeyring
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+)
+
+// SecretsManagerAPI is the part of Secrets Manager used here;
+// *secretsmanager.Client implements it.
+type SecretsManagerAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// ParameterAPI is the part of SSM used here; *ssm.Client implements it.
+type ParameterAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+var (
+	_ SecretsManagerAPI = (*secretsmanager.Client)(nil)
+	_ ParameterAPI      = (*ssm.Client)(nil)
+)
+
+// FromSecretsManager is ReadSecret with a Secrets Manager client built from
+// cfg (AWS_ENDPOINT_URL_SECRETS_MANAGER and the rest apply).
+func FromSecretsManager(ctx context.Context, cfg aws.Config, secretID string) (*keyring.Keyring, error) {
+	return ReadSecret(ctx, secretsmanager.NewFromConfig(cfg), secretID)
+}
+
+// FromParameter is ReadParameter with an SSM client built from cfg
+// (AWS_ENDPOINT_URL_SSM and the rest apply).
+func FromParameter(ctx context.Context, cfg aws.Config, name string) (*keyring.Keyring, error) {
+	return ReadParameter(ctx, ssm.NewFromConfig(cfg), name)
+}
+
+// ReadSecret reads a keyring from the current version of a secret (name or
+// ARN) whose SecretString, or SecretBinary, is the keyring JSON.
+func ReadSecret(ctx context.Context, api SecretsManagerAPI, secretID string) (*keyring.Keyring, error) {
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return nil, fmt.Errorf("keyring: reading secret %s: %w", secretID, err)
+	}
+	var doc []byte
+	switch {
+	case out.SecretString != nil:
+		doc = []byte(*out.SecretString)
+	case out.SecretBinary != nil:
+		doc = out.SecretBinary
+	default:
+		return nil, fmt.Errorf("keyring: secret %s has no value", secretID)
+	}
+	r, err := keyring.ParseSecret(doc)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", secretID, err)
+	}
+	return r, nil
+}
+
+// ReadParameter reads a keyring from an SSM parameter (name or ARN) of type
+// SecureString holding the keyring JSON. Other types are refused: a String
+// parameter keeps key material readable by anyone who can list parameters.
+func ReadParameter(ctx context.Context, api ParameterAPI, name string) (*keyring.Keyring, error) {
+	out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("keyring: reading parameter %s: %w", name, err)
+	}
+	p := out.Parameter
+	if p == nil || p.Value == nil {
+		return nil, fmt.Errorf("keyring: parameter %s has no value", name)
+	}
+	if p.Type != ssmtypes.ParameterTypeSecureString {
+		return nil, fmt.Errorf("keyring: parameter %s is a %s: store the keyring as a SecureString", name, p.Type)
+	}
+	r, err := keyring.ParseSecret([]byte(*p.Value))
+	if err != nil {
+		return nil, fmt.Errorf("parameter %s: %w", name, err)
+	}
+	return r, nil
+}
