@@ -36,27 +36,34 @@ type ParameterAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
-var (
-	_ SecretsManagerAPI = (*secretsmanager.Client)(nil)
-	_ ParameterAPI      = (*ssm.Client)(nil)
+// The readers take the one operation they call as a method value: an
+// interface holding the client would keep every Secrets Manager or SSM
+// operation in a binary that links text/template (see stepfunctions.Client).
+type (
+	getSecretValue func(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	getParameter   func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 )
 
 // FromSecretsManager is ReadSecret with a Secrets Manager client built from
 // cfg (AWS_ENDPOINT_URL_SECRETS_MANAGER and the rest apply).
 func FromSecretsManager(ctx context.Context, cfg aws.Config, secretID string) (*keyring.Keyring, error) {
-	return ReadSecret(ctx, secretsmanager.NewFromConfig(cfg), secretID)
+	return readSecret(ctx, secretsmanager.NewFromConfig(cfg).GetSecretValue, secretID)
 }
 
 // FromParameter is ReadParameter with an SSM client built from cfg
 // (AWS_ENDPOINT_URL_SSM and the rest apply).
 func FromParameter(ctx context.Context, cfg aws.Config, name string) (*keyring.Keyring, error) {
-	return ReadParameter(ctx, ssm.NewFromConfig(cfg), name)
+	return readParameter(ctx, ssm.NewFromConfig(cfg).GetParameter, name)
 }
 
 // ReadSecret reads a keyring from the current version of a secret (name or
 // ARN) whose SecretString, or SecretBinary, is the keyring JSON.
 func ReadSecret(ctx context.Context, api SecretsManagerAPI, secretID string) (*keyring.Keyring, error) {
-	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	return readSecret(ctx, api.GetSecretValue, secretID)
+}
+
+func readSecret(ctx context.Context, get getSecretValue, secretID string) (*keyring.Keyring, error) {
+	out, err := get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
 	if err != nil {
 		return nil, fmt.Errorf("keyring: reading secret %s: %w", secretID, err)
 	}
@@ -80,7 +87,11 @@ func ReadSecret(ctx context.Context, api SecretsManagerAPI, secretID string) (*k
 // SecureString holding the keyring JSON. Other types are refused: a String
 // parameter keeps key material readable by anyone who can list parameters.
 func ReadParameter(ctx context.Context, api ParameterAPI, name string) (*keyring.Keyring, error) {
-	out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	return readParameter(ctx, api.GetParameter, name)
+}
+
+func readParameter(ctx context.Context, get getParameter, name string) (*keyring.Keyring, error) {
+	out, err := get(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("keyring: reading parameter %s: %w", name, err)
 	}

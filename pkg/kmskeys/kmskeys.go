@@ -101,7 +101,7 @@ type Options struct {
 // Source is a payload.KeySource backed by KMS. It is safe for concurrent
 // use.
 type Source struct {
-	api  API
+	kms  operations
 	opts Options
 
 	mu      sync.Mutex
@@ -114,13 +114,26 @@ type Source struct {
 
 var _ payload.KeySource = (*Source)(nil)
 
+// operations are the KMS operations a Source calls, as method values.
+// Holding the client itself would keep every KMS operation in a binary
+// that also links text/template: its reflection keeps all exported
+// methods of every type reachable from an interface (about 1 MB here).
+type operations struct {
+	generateDataKey func(context.Context, *kms.GenerateDataKeyInput, ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
+	decrypt         func(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
 // New returns a Source using api (usually a *kms.Client).
 func New(api API, opts Options) (*Source, error) {
-	if opts.KeyID == "" {
-		return nil, errors.New("kmskeys: no KMS key id")
-	}
 	if api == nil {
 		return nil, errors.New("kmskeys: no KMS client")
+	}
+	return newSource(operations{generateDataKey: api.GenerateDataKey, decrypt: api.Decrypt}, opts)
+}
+
+func newSource(ops operations, opts Options) (*Source, error) {
+	if opts.KeyID == "" {
+		return nil, errors.New("kmskeys: no KMS key id")
 	}
 	if opts.DataKeyMaxAge == 0 {
 		opts.DataKeyMaxAge = DefaultDataKeyMaxAge
@@ -138,7 +151,7 @@ func New(api API, opts Options) (*Source, error) {
 		opts.Now = time.Now
 	}
 	return &Source{
-		api:  api,
+		kms:  ops,
 		opts: opts,
 		// An entry is dropped past CacheMaxAge, so that a key KMS no
 		// longer honours (disabled, deleted) stops working here too.
@@ -158,7 +171,8 @@ func NewFromAWSConfig(cfg aws.Config, opts Options) (*Source, error) {
 		cfg = cfg.Copy()
 		cfg.Region = region
 	}
-	return New(kms.NewFromConfig(cfg), opts)
+	client := kms.NewFromConfig(cfg)
+	return newSource(operations{generateDataKey: client.GenerateDataKey, decrypt: client.Decrypt}, opts)
 }
 
 // arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
@@ -237,7 +251,7 @@ func (s *Source) usable(k *dataKey) bool {
 }
 
 func (s *Source) generate(ctx context.Context) (*dataKey, error) {
-	out, err := s.api.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+	out, err := s.kms.generateDataKey(ctx, &kms.GenerateDataKeyInput{
 		KeyId:             aws.String(s.opts.KeyID),
 		KeySpec:           types.DataKeySpecAes256,
 		EncryptionContext: EncryptionContext(),
@@ -314,7 +328,7 @@ func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (ciph
 }
 
 func (s *Source) decrypt(ctx context.Context, blob []byte) (cipher.AEAD, error) {
-	out, err := s.api.Decrypt(ctx, &kms.DecryptInput{
+	out, err := s.kms.decrypt(ctx, &kms.DecryptInput{
 		CiphertextBlob: blob,
 		// Pinning the key makes KMS refuse data keys of any other key
 		// rather than use whatever key the blob names.

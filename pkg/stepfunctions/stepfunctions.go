@@ -40,8 +40,16 @@ import (
 const ValidationException = "ValidationException"
 
 // Client sends callbacks to Step Functions. It is safe for concurrent use.
+//
+// It holds the three operations as method values rather than the SDK
+// client: a binary that links text/template (ProcessCallback's pages) keeps
+// every exported method of each type reachable from an interface, and
+// through a *sfn.Client field that is every Step Functions operation
+// (about 1 MB).
 type Client struct {
-	api *sfn.Client
+	sendTaskSuccess   func(context.Context, *sfn.SendTaskSuccessInput, ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	sendTaskFailure   func(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+	sendTaskHeartbeat func(context.Context, *sfn.SendTaskHeartbeatInput, ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error)
 }
 
 var _ callbackurls.StepFunctions = (*Client)(nil)
@@ -49,7 +57,11 @@ var _ callbackurls.StepFunctions = (*Client)(nil)
 // New wraps an SDK client. The client's retryer is used as is, so tests can
 // pass one with a fast backoff.
 func New(client *sfn.Client) *Client {
-	return &Client{api: client}
+	return &Client{
+		sendTaskSuccess:   client.SendTaskSuccess,
+		sendTaskFailure:   client.SendTaskFailure,
+		sendTaskHeartbeat: client.SendTaskHeartbeat,
+	}
 }
 
 // NewFromAWSConfig builds a client from the SDK's loaded configuration
@@ -69,7 +81,7 @@ func NewFromAWSConfig(cfg aws.Config) *Client {
 
 // SendTaskSuccess completes the task with output, which must be JSON.
 func (c *Client) SendTaskSuccess(ctx context.Context, token string, output string) error {
-	_, err := c.api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{
+	_, err := c.sendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{
 		TaskToken: aws.String(token),
 		Output:    aws.String(output),
 	})
@@ -87,13 +99,13 @@ func (c *Client) SendTaskFailure(ctx context.Context, token, errorCode, cause st
 	if cause != "" {
 		in.Cause = aws.String(cause)
 	}
-	_, err := c.api.SendTaskFailure(ctx, in)
+	_, err := c.sendTaskFailure(ctx, in)
 	return mapError("SendTaskFailure", token, err)
 }
 
 // SendTaskHeartbeat reports that the task is still being worked on.
 func (c *Client) SendTaskHeartbeat(ctx context.Context, token string) error {
-	_, err := c.api.SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{
+	_, err := c.sendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{
 		TaskToken: aws.String(token),
 	})
 	return mapError("SendTaskHeartbeat", token, err)
