@@ -9,8 +9,7 @@
 // before anything depends on it.
 //
 // FromSecretsManager and FromParameter build their client from a loaded
-// configuration, as the mains do; ReadSecret and ReadParameter take any
-// client (tests pass the awskeyringtest stand-ins').
+// configuration, as the mains do.
 package awskeyring
 
 import (
@@ -25,17 +24,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 )
 
-// SecretsManagerAPI is the part of Secrets Manager used here;
-// *secretsmanager.Client implements it.
-type SecretsManagerAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// ParameterAPI is the part of SSM used here; *ssm.Client implements it.
-type ParameterAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
-
 // The readers take the one operation they call as a method value: an
 // interface holding the client would keep every Secrets Manager or SSM
 // operation in a binary that links text/template (see stepfunctions.Client).
@@ -44,22 +32,19 @@ type (
 	getParameter   func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 )
 
-// FromSecretsManager is ReadSecret with a Secrets Manager client built from
-// cfg (AWS_ENDPOINT_URL_SECRETS_MANAGER and the rest apply).
+// FromSecretsManager reads a keyring from the current version of a secret
+// (name or ARN) whose SecretString, or SecretBinary, is the keyring JSON,
+// with a client built from cfg (AWS_ENDPOINT_URL_SECRETS_MANAGER and the
+// rest apply).
 func FromSecretsManager(ctx context.Context, cfg aws.Config, secretID string) (*keyring.Keyring, error) {
 	return readSecret(ctx, secretsmanager.NewFromConfig(cfg).GetSecretValue, secretID)
 }
 
-// FromParameter is ReadParameter with an SSM client built from cfg
+// FromParameter reads a keyring from an SSM parameter (name or ARN) of type
+// SecureString holding the keyring JSON, with a client built from cfg
 // (AWS_ENDPOINT_URL_SSM and the rest apply).
 func FromParameter(ctx context.Context, cfg aws.Config, name string) (*keyring.Keyring, error) {
 	return readParameter(ctx, ssm.NewFromConfig(cfg).GetParameter, name)
-}
-
-// ReadSecret reads a keyring from the current version of a secret (name or
-// ARN) whose SecretString, or SecretBinary, is the keyring JSON.
-func ReadSecret(ctx context.Context, api SecretsManagerAPI, secretID string) (*keyring.Keyring, error) {
-	return readSecret(ctx, api.GetSecretValue, secretID)
 }
 
 func readSecret(ctx context.Context, get getSecretValue, secretID string) (*keyring.Keyring, error) {
@@ -81,13 +66,6 @@ func readSecret(ctx context.Context, get getSecretValue, secretID string) (*keyr
 		return nil, fmt.Errorf("secret %s: %w", secretID, err)
 	}
 	return r, nil
-}
-
-// ReadParameter reads a keyring from an SSM parameter (name or ARN) of type
-// SecureString holding the keyring JSON. Other types are refused: a String
-// parameter keeps key material readable by anyone who can list parameters.
-func ReadParameter(ctx context.Context, api ParameterAPI, name string) (*keyring.Keyring, error) {
-	return readParameter(ctx, api.GetParameter, name)
 }
 
 func readParameter(ctx context.Context, get getParameter, name string) (*keyring.Keyring, error) {

@@ -36,12 +36,6 @@ type Submission struct {
 	Form url.Values
 }
 
-// CallbackRequest is a callback URL's query and what came with it.
-type CallbackRequest struct {
-	Query url.Values
-	Submission
-}
-
 // Callback is an opened callback URL: its payload decoded and checked, its
 // parameters filled in, ready to act on. Open returns one even when a check
 // fails, so that the caller can say what the URL was for.
@@ -81,15 +75,6 @@ type CallbackResult struct {
 	// InputErrors explains, with an InvalidInput error, what is wrong with
 	// each submitted value.
 	InputErrors InputErrors
-}
-
-// Respond processes a callback: Open, then Act.
-func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackResult, error) {
-	cb, err := s.Open(ctx, req.Query)
-	if err != nil {
-		return &CallbackResult{Callback: cb}, err
-	}
-	return s.Act(ctx, cb, req.Submission)
 }
 
 // Open decodes a callback URL's query and checks it against the clock and

@@ -140,7 +140,11 @@ func respond(t testing.TB, svc *callbackurls.Service, rawURL string) (*callbacku
 		t.Fatalf("url.Parse: %v", err)
 	}
 	// A program's GET: act on it.
-	return svc.Respond(context.Background(), &callbackurls.CallbackRequest{Query: u.Query()})
+	cb, err := svc.Open(context.Background(), u.Query())
+	if err != nil {
+		return &callbackurls.CallbackResult{Callback: cb}, err
+	}
+	return svc.Act(context.Background(), cb, callbackurls.Submission{})
 }
 
 func dataOf(t testing.TB, rawURL string) string {

@@ -32,10 +32,6 @@ var (
 	}
 )
 
-// StyleSource is the Content-Security-Policy source of the pages' style
-// sheet.
-func StyleSource() string { return styleSource }
-
 // styleSourceOf is the CSP source that allows a style element with css.
 func styleSourceOf(css string) string {
 	sum := sha256.Sum256([]byte(css))
