@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/awsenv"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
@@ -45,14 +45,16 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 		return nil, err
 	}
 	logger := config.NewLogger(os.Stdout, settings.Verbose)
-	awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	// The Lambda environment's configuration, read once and only when a
+	// part needs AWS (see internal/awsenv: no config files, no STS or SSO).
+	awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsenv.Config(os.Getenv) })
 	keys, err := keysource.Open(ctx, &settings, awsConfig, keysource.Options{})
 	if err != nil {
 		return nil, err
 	}
 	awsCfg, err := awsConfig()
 	if err != nil {
-		return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("step functions client: %w", err)
 	}
 	cfg := settings.Service()
 	cfg.PostActions = postaction.New()

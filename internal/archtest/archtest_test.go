@@ -29,9 +29,24 @@ var rules = []struct {
 	{"./functions/create-urls", []string{"go.etcd.io/bbolt", "./pkg/localstore"}, "the local task store and its dashboard are for the local server only"},
 	{"./functions/process-callback", []string{"go.etcd.io/bbolt", "./pkg/localstore"}, "the local task store and its dashboard are for the local server only"},
 	{"./functions/create-urls", []string{"html/template", "./pkg/httpapi/pages", "./pkg/httpapi/respond", "github.com/aws/aws-sdk-go-v2/service/sfn", "./pkg/stepfunctions"}, "CreateUrls renders no page and never calls Step Functions"},
+	{"./functions/create-urls", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},
+	{"./functions/process-callback", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},
 	{"./pkg/callbackurls", []string{"net/http", "mime"}, "the core speaks in its own terms; HTTP is the edge's business"},
 	{"./pkg/payload", []string{"net/http"}, "the URL format needs no HTTP"},
 	{"./pkg/keyring", []string{"github.com/aws"}, "a static keyring (and keygen) links no AWS client"},
+}
+
+// awsLoaders are what the functions leave to the local server: the SDK's
+// full configuration loader, the credential clients it links, and SDK
+// clients for reads internal/awsjson makes (each costs megabytes and
+// milliseconds of a cold start).
+var awsLoaders = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/ssm",
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager",
 }
 
 // pkg is the part of go list's JSON used here.

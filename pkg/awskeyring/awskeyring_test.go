@@ -91,9 +91,6 @@ func runSourceCases(t *testing.T, newServer func(testing.TB) *awskeyringtest.Ser
 func TestFromSecretsManager(t *testing.T) {
 	doc, ids := sourceKeyring(t)
 	readers := map[string]reader{
-		"ReadSecret": func(ctx context.Context, srv *awskeyringtest.Server, id string) (*keyring.Keyring, error) {
-			return awskeyring.ReadSecret(ctx, srv.SecretsManagerClient(ctx), id)
-		},
 		"FromSecretsManager": func(ctx context.Context, srv *awskeyringtest.Server, id string) (*keyring.Keyring, error) {
 			return awskeyring.FromSecretsManager(ctx, srv.Config(), id)
 		},
@@ -103,6 +100,8 @@ func TestFromSecretsManager(t *testing.T) {
 		{"by ARN", func(s *awskeyringtest.Server) { s.Put("keyring", doc) }, "arn", ids, "", 1},
 		{"binary secret", func(s *awskeyringtest.Server) { s.PutBinary("keyring", []byte(doc)) }, "keyring", ids, "", 1},
 		{"throttled once", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "ThrottlingException") }, "keyring", ids, "", 2},
+		{"a 500 once", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 500, "InternalServiceError") }, "keyring", ids, "", 2},
+		{"throttled throughout", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(3, 400, "ThrottlingException") }, "keyring", nil, "ThrottlingException", 3},
 		{"missing", nil, "keyring", nil, "ResourceNotFoundException", 1},
 		{"access denied", func(s *awskeyringtest.Server) { s.Put("keyring", doc); s.FailNext(1, 400, "AccessDeniedException") }, "keyring", nil, "AccessDeniedException", 1},
 		{"not a keyring", func(s *awskeyringtest.Server) { s.Put("keyring", `{"keys":[]}`) }, "keyring", nil, "no keys", 1},
@@ -114,9 +113,6 @@ func TestFromParameter(t *testing.T) {
 	doc, ids := sourceKeyring(t)
 	const name = "/sfn-callback-urls/keyring"
 	readers := map[string]reader{
-		"ReadParameter": func(ctx context.Context, srv *awskeyringtest.Server, name string) (*keyring.Keyring, error) {
-			return awskeyring.ReadParameter(ctx, srv.SSMClient(ctx), name)
-		},
 		"FromParameter": func(ctx context.Context, srv *awskeyringtest.Server, name string) (*keyring.Keyring, error) {
 			return awskeyring.FromParameter(ctx, srv.Config(), name)
 		},
@@ -125,6 +121,7 @@ func TestFromParameter(t *testing.T) {
 		{"by name", func(s *awskeyringtest.Server) { s.Put(name, doc) }, name, ids, "", 1},
 		{"by ARN", func(s *awskeyringtest.Server) { s.Put(name, doc) }, "arn", ids, "", 1},
 		{"missing", nil, name, nil, "ParameterNotFound", 1},
+		{"throttled once", func(s *awskeyringtest.Server) { s.Put(name, doc); s.FailNext(1, 400, "ThrottlingException") }, name, ids, "", 2},
 		{"plain String refused", func(s *awskeyringtest.Server) {
 			s.PutParameter(name, awskeyringtest.String, doc)
 		}, name, nil, "store the keyring as a SecureString", 1},

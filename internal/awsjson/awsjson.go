@@ -1,0 +1,255 @@
+// Package awsjson calls one operation of an AWS service that speaks the
+// JSON 1.1 protocol, with the SDK's configuration, credentials, SigV4
+// signer and retryer. It exists for the keyring reads the functions make
+// once at start (secretsmanager:GetSecretValue, ssm:GetParameter): the
+// two SDK clients cost about 1.4 MB of each function binary and, with
+// their schema tables built at package init, about 3.5 ms of each cold
+// start, for one call made only by deployments that keep their keyring
+// there. KMS and Step Functions, called on every request, use the SDK.
+//
+// Endpoints resolve as the SDK's do: AWS_ENDPOINT_URL_<SERVICE> (through
+// the configuration's sources), then aws.Config.BaseEndpoint
+// (AWS_ENDPOINT_URL), then https://<prefix>.<region>.amazonaws.com
+// (the partition's suffix, ".amazonaws.com.cn" in China; "<prefix>-fips"
+// with AWS_USE_FIPS_ENDPOINT). Errors are smithy.APIError values, so callers
+// classify them as they do the SDK's.
+package awsjson
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+)
+
+// Service names an AWS service for the protocol.
+type Service struct {
+	// SDKID is the service's SDK id ("Secrets Manager", "SSM"): it names
+	// the endpoint variable AWS_ENDPOINT_URL_SECRETS_MANAGER.
+	SDKID string
+	// EndpointPrefix is the host's first label ("secretsmanager", "ssm").
+	EndpointPrefix string
+	// SigningName is the SigV4 service name.
+	SigningName string
+	// TargetPrefix prefixes the operation in X-Amz-Target
+	// ("secretsmanager", "AmazonSSM").
+	TargetPrefix string
+}
+
+// The services this module reads.
+var (
+	SecretsManager = Service{SDKID: "Secrets Manager", EndpointPrefix: "secretsmanager", SigningName: "secretsmanager", TargetPrefix: "secretsmanager"}
+	SSM            = Service{SDKID: "SSM", EndpointPrefix: "ssm", SigningName: "ssm", TargetPrefix: "AmazonSSM"}
+)
+
+// MaxResponseBytes bounds a response body (a secret is at most 64 KiB).
+const MaxResponseBytes = 1 << 20
+
+// Call sends operation with the JSON of in and decodes the answer into out.
+// It retries what cfg's retryer says is retryable (throttling, 5xx,
+// connection failures), up to its attempts.
+func Call(ctx context.Context, cfg aws.Config, svc Service, operation string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: %w", operation, err)
+	}
+	endpoint, err := resolveEndpoint(ctx, cfg, svc)
+	if err != nil {
+		return err
+	}
+	retryer := aws.Retryer(nil)
+	if cfg.Retryer != nil {
+		retryer = cfg.Retryer()
+	}
+	attempts := 1
+	if retryer != nil {
+		attempts = max(retryer.MaxAttempts(), 1)
+	}
+	for attempt := 1; ; attempt++ {
+		err = call(ctx, cfg, svc, endpoint, operation, body, out)
+		if err == nil || attempt >= attempts || retryer == nil || !retryer.IsErrorRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		delay, derr := retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return err
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+func call(ctx context.Context, cfg aws.Config, svc Service, endpoint, operation string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: %w", operation, err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", svc.TargetPrefix+"."+operation)
+	if cfg.Credentials == nil {
+		return fmt.Errorf("awsjson: %s: no credentials", operation)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: retrieving credentials: %w", operation, err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), svc.SigningName, cfg.Region, time.Now()); err != nil {
+		return fmt.Errorf("awsjson: %s: signing: %w", operation, err)
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: %w", operation, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: reading the response: %w", operation, err)
+	}
+	if len(data) > MaxResponseBytes {
+		return fmt.Errorf("awsjson: %s: the response is larger than %d bytes", operation, MaxResponseBytes)
+	}
+	if resp.StatusCode >= 300 {
+		return responseError(resp, data)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("awsjson: %s: decoding the response: %w", operation, err)
+	}
+	return nil
+}
+
+// ResponseError is an error answer: its API error and HTTP status.
+type ResponseError struct {
+	StatusCode int
+	RequestID  string
+	Err        *smithy.GenericAPIError
+}
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("https response error StatusCode: %d, RequestID: %s, %s", e.StatusCode, e.RequestID, e.Err.Error())
+}
+
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// HTTPStatusCode is the response's status, as the SDK's response errors
+// report it (awserr classifies 5xx by it).
+func (e *ResponseError) HTTPStatusCode() int { return e.StatusCode }
+
+// responseError reads the protocol's error body: {"__type": "prefix#Code",
+// "message": "..."}.
+func responseError(resp *http.Response, data []byte) error {
+	var body struct {
+		Type     string `json:"__type"`
+		Message  string `json:"message"`
+		MessageU string `json:"Message"`
+	}
+	_ = json.Unmarshal(data, &body)
+	code := body.Type
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	if h := resp.Header.Get("X-Amzn-Errortype"); code == "" && h != "" {
+		code, _, _ = strings.Cut(h, ":")
+	}
+	if code == "" {
+		code = http.StatusText(resp.StatusCode)
+	}
+	fault := smithy.FaultClient
+	if resp.StatusCode >= 500 {
+		fault = smithy.FaultServer
+	}
+	msg := body.Message
+	if msg == "" {
+		msg = body.MessageU
+	}
+	return &ResponseError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid"),
+		Err: &smithy.GenericAPIError{Code: code, Message: msg, Fault: fault}}
+}
+
+// endpointProvider is what the SDK's configuration sources answer about a
+// service's endpoint (config.EnvConfig, config.SharedConfig, awsenv).
+type endpointProvider interface {
+	GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
+}
+
+type ignoreEndpointsProvider interface {
+	GetIgnoreConfiguredEndpoints(ctx context.Context) (bool, bool, error)
+}
+
+type fipsProvider interface {
+	GetUseFIPSEndpoint(ctx context.Context) (aws.FIPSEndpointState, bool, error)
+}
+
+func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, error) {
+	ignore := false
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(ignoreEndpointsProvider); ok {
+			if v, found, err := p.GetIgnoreConfiguredEndpoints(ctx); err == nil && found {
+				ignore = v
+				break
+			}
+		}
+	}
+	if !ignore {
+		for _, src := range cfg.ConfigSources {
+			if p, ok := src.(endpointProvider); ok {
+				if v, found, err := p.GetServiceBaseEndpoint(ctx, svc.SDKID); err == nil && found {
+					return v, nil
+				}
+			}
+		}
+		if cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "" {
+			return *cfg.BaseEndpoint, nil
+		}
+	}
+	if cfg.Region == "" {
+		return "", errors.New("awsjson: no region to find the " + svc.SDKID + " endpoint")
+	}
+	prefix := svc.EndpointPrefix
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(fipsProvider); ok {
+			if v, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
+				if v == aws.FIPSEndpointStateEnabled {
+					prefix += "-fips"
+				}
+				break
+			}
+		}
+	}
+	return "https://" + prefix + "." + cfg.Region + "." + dnsSuffix(cfg.Region), nil
+}
+
+// dnsSuffix is the DNS suffix of a region's partition.
+func dnsSuffix(region string) string {
+	for _, p := range []struct{ prefix, suffix string }{
+		{"cn-", "amazonaws.com.cn"},
+		{"us-isob-", "sc2s.sgov.gov"},
+		{"us-isof-", "csp.hci.ic.gov"},
+		{"us-iso-", "c2s.ic.gov"},
+		{"eu-isoe-", "cloud.adc-e.uk"},
+		{"eusc-", "amazonaws.eu"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.suffix
+		}
+	}
+	return "amazonaws.com"
+}
