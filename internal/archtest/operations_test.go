@@ -28,8 +28,8 @@ func TestSDKOperationsLinked(t *testing.T) {
 	// credential chain and are not ours to trim.
 	ours := map[string]bool{"sfn": true, "kms": true, "ssm": true, "secretsmanager": true}
 	allowed := map[string][]string{
-		"create-urls":      {"kms.GenerateDataKey", "kms.Decrypt", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options"},
-		"process-callback": {"kms.GenerateDataKey", "kms.Decrypt", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options", "sfn.SendTaskSuccess", "sfn.SendTaskFailure", "sfn.SendTaskHeartbeat", "sfn.Options"},
+		"create-urls":      {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options"},
+		"process-callback": {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options", "sfn.SendTaskSuccess", "sfn.SendTaskFailure", "sfn.SendTaskHeartbeat", "sfn.Options"},
 	}
 	for fn, ok := range allowed {
 		t.Run(fn, func(t *testing.T) {

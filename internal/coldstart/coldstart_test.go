@@ -50,7 +50,7 @@ const (
 
 var (
 	functions = []string{"create-urls", "process-callback"}
-	keyModes  = []string{"static", "kms"}
+	keyModes  = []string{"static", "kms", "kms-hmac"}
 )
 
 // Every wait is bounded, so that a hung bootstrap fails its test rather
@@ -168,9 +168,9 @@ func newDeployment(tb testing.TB, mode string) *deployment {
 	switch mode {
 	case "static":
 		d.settings = append(d.settings, "KEYRING="+staticKeyring(tb))
-	case "kms":
+	case "kms", "kms-hmac":
 		d.kms = kmstest.New(tb)
-		d.settings = append(d.settings, "KEY_ID="+kmstest.Alias, "AWS_ENDPOINT_URL_KMS="+d.kms.URL())
+		d.settings = append(d.settings, "KEY_ID="+keyAlias(mode), "AWS_ENDPOINT_URL_KMS="+d.kms.URL())
 	default:
 		tb.Fatalf("unknown key mode %q", mode)
 	}
@@ -482,7 +482,7 @@ func TestBootstrapsServe(t *testing.T) {
 				p := d.start(t, create, "create-urls")
 				t.Run("direct", func(t *testing.T) {
 					made = checkCreate(t, p.call(t, createRequest(token)).body)
-					if d.kms != nil && d.kms.Count("GenerateDataKey") == 0 {
+					if d.kms != nil && d.kms.Count("GenerateDataKey")+d.kms.Count("GenerateMac") == 0 {
 						t.Errorf("KMS mode made URLs without calling KMS GenerateDataKey")
 					}
 				})
@@ -531,7 +531,7 @@ func TestBootstrapsServe(t *testing.T) {
 					if task.Status != sfntest.StatusSucceeded || !cmp.Equal(output, map[string]any{"ok": true}) {
 						t.Errorf("task: %s with output %q, want succeeded with {\"ok\":true}", task.Status, task.Output)
 					}
-					if d.kms != nil && d.kms.Count("Decrypt") == 0 {
+					if d.kms != nil && d.kms.Count("Decrypt")+d.kms.Count("GenerateMac") == 0 {
 						t.Errorf("KMS mode opened a URL without calling KMS Decrypt")
 					}
 				})
@@ -556,4 +556,12 @@ func TestBootstrapsServe(t *testing.T) {
 			})
 		})
 	}
+}
+
+// keyAlias is the stand-in's key for a KMS key mode: envelope or HMAC.
+func keyAlias(mode string) string {
+	if mode == "kms-hmac" {
+		return kmstest.HMACAlias
+	}
+	return kmstest.Alias
 }

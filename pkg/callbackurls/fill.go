@@ -22,10 +22,16 @@ func queryParameters(q url.Values) map[string]string {
 	return params
 }
 
+// responseSpec decodes a payload's response spec and holds it to the checks
+// CreateUrls applies, whatever the key mode: an unencrypted payload is
+// anyone's to write, and its spec is served on this service's origin.
 func responseSpec(raw json.RawMessage, params map[string]string) (*ResponseSpec, error) {
 	var spec ResponseSpec
 	if err := json.Unmarshal(raw, &spec); err != nil {
 		return nil, Errorf(CodeInvalidPayload, "the payload's response spec is damaged")
+	}
+	if err := spec.validate("the payload"); err != nil {
+		return nil, Errorf(CodeInvalidPayload, "%s", AsError(err).Message)
 	}
 	if params == nil {
 		return &spec, nil
@@ -47,12 +53,17 @@ func fillResponse(spec ResponseSpec, params map[string]string) (*ResponseSpec, e
 			return nil, Errorf(CodeOutputFormatting, "parameters cannot choose a redirect's scheme or host")
 		}
 		// Values are query-escaped so a parameter cannot move the redirect
-		// to another host, and the result must still be an absolute URL.
-		if spec.Redirect, err = fillStringWith(spec.Redirect, params, url.QueryEscape); err != nil {
+		// to another host or add a path segment ("/", "\", "?", "#" and
+		// "%" are escaped), and the result must still be an absolute URL.
+		template := spec.Redirect
+		if spec.Redirect, err = fillStringWith(template, params, url.QueryEscape); err != nil {
 			return nil, err
 		}
 		if u, err := url.Parse(spec.Redirect); err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return nil, Errorf(CodeOutputFormatting, "the redirect with parameters is not an absolute http or https URL")
+		}
+		if params != nil && makesDotSegment(template, spec.Redirect) {
+			return nil, Errorf(CodeOutputFormatting, "a parameter cannot make a redirect's path segment \".\" or \"..\" (which would move the redirect up its path)")
 		}
 	}
 	if spec.JSON != nil {
@@ -78,6 +89,50 @@ func fillResponse(spec ResponseSpec, params map[string]string) (*ResponseSpec, e
 		spec.Text = &t
 	}
 	return &spec, nil
+}
+
+// makesDotSegment reports whether filling template made a path segment of
+// redirect a dot-segment it was not: "." or "..", or a form browsers read
+// as one ("%2e", ".%2E", ...; the WHATWG URL standard), which a browser
+// or a proxy removes with the segment before it, so that
+// https://example.com/app/$v/done with v=.. lands at /done. Values cannot
+// add segments (their separators are escaped), so the template's segments
+// and the result's line up one to one.
+func makesDotSegment(template, redirect string) bool {
+	before, after := pathSegments(template), pathSegments(redirect)
+	if len(before) != len(after) {
+		return true
+	}
+	for i, seg := range after {
+		if isDotSegment(seg) && !isDotSegment(before[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathSegments splits the path of an absolute URL string (scheme://
+// authority/path?query#fragment) at "/" and, as browsers do in http(s)
+// URLs, "\". Empty segments count.
+func pathSegments(s string) []string {
+	_, rest, _ := strings.Cut(s, "://")
+	i := strings.IndexAny(rest, "/\\?#")
+	if i < 0 || rest[i] == '?' || rest[i] == '#' {
+		return nil
+	}
+	path := rest[i:]
+	if j := strings.IndexAny(path, "?#"); j >= 0 {
+		path = path[:j]
+	}
+	return strings.Split(strings.ReplaceAll(path, "\\", "/"), "/")
+}
+
+func isDotSegment(seg string) bool {
+	switch strings.ToLower(seg) {
+	case ".", "%2e", "..", ".%2e", "%2e.", "%2e%2e":
+		return true
+	}
+	return false
 }
 
 // checkTemplates refuses at creation the placeholders no callback could

@@ -32,7 +32,7 @@ type Config struct {
 	StorePath              string // STORE_FILE
 	KeyFile                string // KEY_FILE: static keyring file
 	Keyring                string // KEYRING: static keyring JSON
-	KeyID                  string // KEY_ID: KMS key for envelope encryption
+	KeyID                  string // KEY_ID: KMS key, HMAC (derived data keys) or symmetric (envelope encryption)
 	KeyringSecretID        string // KEYRING_SECRET_ID: Secrets Manager secret holding a keyring
 	KeyringParameter       string // KEYRING_PARAMETER: SSM SecureString parameter holding a keyring
 	DisableEncryption      bool   // DISABLE_ENCRYPTION
@@ -50,6 +50,13 @@ type Config struct {
 	DataKeyMaxUses     int           // DATA_KEY_MAX_USES
 	DataKeyCacheSize   int           // DATA_KEY_CACHE_SIZE (0 in the environment: no cache)
 	DataKeyCacheMaxAge time.Duration // DATA_KEY_CACHE_MAX_AGE
+	// PreviousKeyIDs are KMS keys (either kind) whose URLs are still
+	// opened; none makes new ones.
+	PreviousKeyIDs []string // PREVIOUS_KEY_IDS (comma-separated)
+	// The bound on KMS calls for data keys not cached, per function
+	// instance (see pkg/kmskeys); zero values take the defaults.
+	KMSColdCallsPerSecond float64 // KMS_COLD_CALLS_PER_SECOND
+	KMSColdCallsBurst     int     // KMS_COLD_CALLS_BURST
 }
 
 // Defaults for the local server.
@@ -137,6 +144,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	durationVar("DATA_KEY_MAX_AGE", &c.DataKeyMaxAge)
 	intVar("DATA_KEY_MAX_USES", 1, &c.DataKeyMaxUses)
 	durationVar("DATA_KEY_CACHE_MAX_AGE", &c.DataKeyCacheMaxAge)
+	for id := range strings.SplitSeq(getenv("PREVIOUS_KEY_IDS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.PreviousKeyIDs = append(c.PreviousKeyIDs, id)
+		}
+	}
+	if v := getenv("KMS_COLD_CALLS_PER_SECOND"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || f > 1e6 {
+			errs = append(errs, fmt.Errorf("KMS_COLD_CALLS_PER_SECOND=%q: want a positive number of calls a second, such as 10 or 0.5", v))
+		} else {
+			c.KMSColdCallsPerSecond = f
+		}
+	}
+	intVar("KMS_COLD_CALLS_BURST", 1, &c.KMSColdCallsBurst)
 	if getenv("DATA_KEY_CACHE_SIZE") == "0" {
 		c.DataKeyCacheSize = -1
 	} else {
@@ -180,6 +201,10 @@ func (c *Config) Check() error {
 	}
 	if len(keys) > 1 {
 		return fmt.Errorf("more than one key source is configured (%s): choose one", strings.Join(keys, ", "))
+	}
+	if len(c.PreviousKeyIDs) > 0 && c.KeyID == "" {
+		return fmt.Errorf("PREVIOUS_KEY_IDS (%s) needs KEY_ID: previous KMS keys only open URLs, and KEY_ID names the key that makes them",
+			strings.Join(c.PreviousKeyIDs, ", "))
 	}
 	if !c.DisableEncryption && len(keys) == 0 {
 		return errors.New("no encryption key is configured: set KEY_ID to a KMS key; or, for a static keyring " +
@@ -235,7 +260,7 @@ func NewLogger(w io.Writer, verbose bool) *slog.Logger {
 // environment variable's value). keyFileHelp describes --key-file, whose
 // default differs between commands.
 func (c *Config) KeyFlags(fs *flag.FlagSet, keyFileHelp string) {
-	fs.StringVar(&c.KeyID, "kms-key-id", c.KeyID, "KMS key for envelope encryption: key ARN, key id, alias/name or alias ARN (env KEY_ID)")
+	fs.StringVar(&c.KeyID, "kms-key-id", c.KeyID, "KMS key, HMAC_256 (data keys derived with GenerateMac) or symmetric (envelope encryption): key ARN, key id, alias/name or alias ARN (env KEY_ID)")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, keyFileHelp)
 	fs.StringVar(&c.KeyringSecretID, "keyring-secret-id", c.KeyringSecretID, "Secrets Manager secret (name or ARN) holding a static keyring (env KEYRING_SECRET_ID)")
 	fs.StringVar(&c.KeyringParameter, "keyring-parameter", c.KeyringParameter, "SSM SecureString parameter (name or ARN) holding a static keyring (env KEYRING_PARAMETER)")
@@ -245,17 +270,23 @@ func (c *Config) KeyFlags(fs *flag.FlagSet, keyFileHelp string) {
 // ServeFlags registers the local server's flags. confirm receives
 // --confirm, the inverse of OneClick: set OneClick from it after parsing.
 func (c *Config) ServeFlags(fs *flag.FlagSet) (confirm *bool) {
-	fs.StringVar(&c.Addr, "addr", or(c.Addr, DefaultAddr), "listen address (env LISTEN_ADDR)")
+	fs.StringVar(&c.Addr, "addr", or(c.Addr, DefaultAddr), "listen address; 0.0.0.0:PORT listens on every network interface (env LISTEN_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "base URL of the callback URLs (env BASE_URL; default from --addr)")
 	fs.StringVar(&c.SFN, "sfn", or(c.SFN, SFNLocal), "Step Functions back end: local (embedded task store) or aws (env SFN_BACKEND)")
 	fs.StringVar(&c.StorePath, "store", or(c.StorePath, DefaultStorePath), "local task store file (env STORE_FILE)")
-	c.KeyFlags(fs, "static keyring file, created with mode 0600 if missing (env KEY_FILE; default "+DefaultKeyFile+" when no other key is set)")
+	c.KeyFlags(fs, "static keyring file (env KEY_FILE); default "+DefaultKeyFile+" when no other key is set, made with mode 0600 on the first run. "+
+		"Any other file must exist: make it with \"sfn-callback-urls keygen --file PATH\", or add --create-key-file")
 	fs.BoolVar(&c.EnableOutputParameters, "enable-output-parameters", c.EnableOutputParameters, "allow $name placeholders filled from the callback query (env ENABLE_OUTPUT_PARAMETERS)")
 	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
 	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
 	return fs.Bool("confirm", !c.OneClick, "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
 }
+
+// MayCreateKeyFile reports whether the CLI may make the key file without
+// being asked: only when it is the default one. A mistyped --key-file is
+// then an error, not a new key that opens none of the URLs handed out.
+func (c *Config) MayCreateKeyFile() bool { return c.KeyFile == DefaultKeyFile }
 
 // UseDefaultKeyFile makes DefaultKeyFile the key when no key source and
 // no DISABLE_ENCRYPTION is set (the CLI's default).

@@ -211,3 +211,14 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestMayCreateKeyFile: only the default key file is made without being
+// asked; a mistyped path must not become a new key.
+func TestMayCreateKeyFile(t *testing.T) {
+	for file, want := range map[string]bool{config.DefaultKeyFile: true, "": false, ".local/keyring.jsn": false, "/etc/k.json": false} {
+		c := config.Config{KeyFile: file}
+		if got := c.MayCreateKeyFile(); got != want {
+			t.Errorf("KeyFile %q: MayCreateKeyFile %t, want %t", file, got, want)
+		}
+	}
+}

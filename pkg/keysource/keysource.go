@@ -1,5 +1,6 @@
 // Package keysource opens the payload keys a deployment's settings choose:
-// a KMS key (package kmskeys), a static keyring from a file, the KEYRING
+// a KMS key of either kind, with the previous keys whose URLs it still
+// opens (package kmskeys), a static keyring from a file, the KEYRING
 // variable, Secrets Manager or SSM (packages keyring and awskeyring), or
 // none when encryption is disabled. Every binary opens its keys through
 // here, so a setting means the same everywhere.
@@ -53,15 +54,21 @@ func Open(ctx context.Context, c *config.Config, awsConfig AWSConfig, opts Optio
 		if err != nil {
 			return Keys{}, err
 		}
-		src, err := kmskeys.NewFromAWSConfig(cfg, kmskeys.Options{
-			KeyID:          c.KeyID,
-			DataKeyMaxAge:  c.DataKeyMaxAge,
-			DataKeyMaxUses: c.DataKeyMaxUses,
-			CacheSize:      c.DataKeyCacheSize,
-			CacheMaxAge:    c.DataKeyCacheMaxAge,
+		// One DescribeKey per key, at start: the key's type chooses the
+		// mode (envelope or HMAC), and a key of no usable type stops the
+		// function here rather than at its first URL.
+		src, err := kmskeys.NewFromAWSConfig(ctx, cfg, kmskeys.Options{
+			KeyID:              c.KeyID,
+			PreviousKeyIDs:     c.PreviousKeyIDs,
+			DataKeyMaxAge:      c.DataKeyMaxAge,
+			DataKeyMaxUses:     c.DataKeyMaxUses,
+			CacheSize:          c.DataKeyCacheSize,
+			CacheMaxAge:        c.DataKeyCacheMaxAge,
+			ColdCallsPerSecond: c.KMSColdCallsPerSecond,
+			ColdCallsBurst:     c.KMSColdCallsBurst,
 		})
 		if err != nil {
-			return Keys{}, fmt.Errorf("KEY_ID: %w", err)
+			return Keys{}, fmt.Errorf("KMS key: %w", err)
 		}
 		return Keys{Source: src}, nil
 	case c.Keyring != "":

@@ -2,6 +2,7 @@ package keysource_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,13 +65,24 @@ func roundTrip(t *testing.T, codec *payload.Codec) string {
 }
 
 // TestCodecKMS: KEY_ID builds a KMS source on the SDK's default
-// configuration, so AWS_ENDPOINT_URL_KMS reaches the stand-in.
+// configuration, so AWS_ENDPOINT_URL_KMS reaches the stand-in, and the
+// key's type chooses the mode with one DescribeKey at start.
 func TestCodecKMS(t *testing.T) {
 	srv := kmstest.New(t)
 	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
-	for _, keyID := range []string{kmstest.Alias, srv.KeyARN()} {
+	tests := []struct {
+		keyID    string
+		mode     kmskeys.Kind
+		createOp string
+	}{
+		{kmstest.Alias, kmskeys.Envelope, "GenerateDataKey"},
+		{srv.KeyARN(), kmskeys.Envelope, "GenerateDataKey"},
+		{kmstest.HMACAlias, kmskeys.HMAC, "GenerateMac"},
+		{srv.HMACKeyARN(), kmskeys.HMAC, "GenerateMac"},
+	}
+	for _, tt := range tests {
 		srv.Reset()
-		c, err := config.FromEnv(envOf(map[string]string{"KEY_ID": keyID, "DATA_KEY_MAX_USES": "2"}))
+		c, err := config.FromEnv(envOf(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,21 +94,92 @@ func TestCodecKMS(t *testing.T) {
 			t.Fatal(err)
 		}
 		codec := keys.Codec()
-		if _, ok := codec.Keys.(*kmskeys.Source); !ok {
+		src, ok := codec.Keys.(*kmskeys.Source)
+		if !ok {
 			t.Fatalf("KEY_ID gave keys %T, want *kmskeys.Source", codec.Keys)
+		}
+		if src.Kind() != tt.mode {
+			t.Errorf("KEY_ID=%s: mode %s, want %s", tt.keyID, src.Kind(), tt.mode)
+		}
+		if got := srv.Count("DescribeKey"); got != 1 {
+			t.Errorf("KEY_ID=%s: %d DescribeKey calls at start, want 1", tt.keyID, got)
 		}
 		for range 3 {
 			roundTrip(t, codec)
 		}
 		// Three URLs at two per data key: two data keys, opened from the
 		// creating source's own cache.
-		if got := srv.Count("GenerateDataKey"); got != 2 {
-			t.Errorf("KEY_ID=%s: %d GenerateDataKey calls, want 2 (DATA_KEY_MAX_USES=2)", keyID, got)
+		if got := srv.Count(tt.createOp); got != 2 {
+			t.Errorf("KEY_ID=%s: %d %s calls, want 2 (DATA_KEY_MAX_USES=2)", tt.keyID, got, tt.createOp)
 		}
-		if got := srv.Count("Decrypt"); got != 0 {
-			t.Errorf("KEY_ID=%s: %d Decrypt calls, want 0", keyID, got)
+		if got := len(srv.Calls()) - 3; got != 0 {
+			t.Errorf("KEY_ID=%s: %d other KMS calls, want 0: %+v", tt.keyID, got, srv.Calls())
 		}
 	}
+}
+
+// TestCodecKMSSettings: PREVIOUS_KEY_IDS opens the old key's URLs, and
+// KMS_COLD_CALLS_PER_SECOND and KMS_COLD_CALLS_BURST bound the callbacks'
+// KMS calls; a key of no usable kind stops the start, naming the setting.
+func TestCodecKMSSettings(t *testing.T) {
+	srv := kmstest.New(t)
+	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
+	open := func(env map[string]string) (*payload.Codec, error) {
+		c, err := config.FromEnv(envOf(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Check(); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
+		return keys.Codec(), err
+	}
+	p := &callbackurls.Payload{Token: "AAAA=", Action: "ping", Type: callbackurls.Heartbeat}
+	var old []string
+	for range 3 {
+		// A data key each, so that each needs a KMS call to open.
+		data, err := (&payload.Codec{Keys: mustSource(t, srv)}).Encode(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, data)
+	}
+
+	codec, err := open(map[string]string{"KEY_ID": kmstest.HMACAlias, "PREVIOUS_KEY_IDS": kmstest.Alias + ",",
+		"KMS_COLD_CALLS_PER_SECOND": "0.001", "KMS_COLD_CALLS_BURST": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, data := range old {
+		_, err := codec.Decode(context.Background(), data)
+		switch {
+		case i < 2 && err != nil:
+			t.Errorf("old URL %d: %v", i, err)
+		case i == 2 && !errors.Is(err, callbackurls.ErrUnavailable):
+			t.Errorf("old URL %d, over the burst of 2: %v, want ErrUnavailable", i, err)
+		}
+	}
+
+	_, err = open(map[string]string{"KEY_ID": kmstest.HMACAlias, "PREVIOUS_KEY_IDS": srv.NewKeyOfSpec("ECC_NIST_P256", "SIGN_VERIFY")})
+	if err == nil || !strings.Contains(err.Error(), "PREVIOUS_KEY_IDS") || !strings.Contains(err.Error(), "ECC_NIST_P256") {
+		t.Errorf("a signing key in PREVIOUS_KEY_IDS: %v", err)
+	}
+	_, err = open(map[string]string{"KEY_ID": "alias/nope"})
+	if err == nil || !strings.Contains(err.Error(), "KEY_ID alias/nope") {
+		t.Errorf("a missing KEY_ID: %v", err)
+	}
+}
+
+// mustSource is an envelope source on the stand-in's key that makes a data
+// key per URL.
+func mustSource(t *testing.T, srv *kmstest.Server) *kmskeys.Source {
+	t.Helper()
+	src, err := kmskeys.New(context.Background(), srv.Client(context.Background()), kmskeys.Options{KeyID: kmstest.Alias, DataKeyMaxUses: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 func keyringDoc(t *testing.T) (string, *keyring.Keyring) {

@@ -78,7 +78,7 @@ func TestNewFromAWSConfig(t *testing.T) {
 				}),
 				HTTPClient: rec,
 			}
-			src, err := kmskeys.NewFromAWSConfig(cfg, kmskeys.Options{KeyID: keyID})
+			src, err := kmskeys.NewFromAWSConfig(context.Background(), cfg, kmskeys.Options{KeyID: keyID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,8 @@ func TestNewFromAWSConfig(t *testing.T) {
 			if _, err := respond(t, svc, mustCreate(t, svc, twoActions(token))["approve"]); err != nil {
 				t.Fatalf("Respond: %v", callbackurls.AsError(err))
 			}
-			if diff := cmp.Diff([]string{tt.wantRegion}, rec.seen); diff != "" {
+			// DescribeKey at start, then GenerateDataKey.
+			if diff := cmp.Diff([]string{tt.wantRegion, tt.wantRegion}, rec.seen); diff != "" {
 				t.Errorf("signing regions (-want +got):\n%s", diff)
 			}
 			if got := srv.Count("GenerateDataKey"); got != 1 {
@@ -98,7 +99,7 @@ func TestNewFromAWSConfig(t *testing.T) {
 		})
 	}
 	t.Run("no key id", func(t *testing.T) {
-		if _, err := kmskeys.NewFromAWSConfig(aws.Config{Region: "eu-west-1"}, kmskeys.Options{}); err == nil {
+		if _, err := kmskeys.NewFromAWSConfig(context.Background(), aws.Config{Region: "eu-west-1"}, kmskeys.Options{}); err == nil {
 			t.Error("no error without a key id")
 		}
 	})

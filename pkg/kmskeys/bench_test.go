@@ -77,11 +77,61 @@ func BenchmarkDecryptKMSCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	codec := &payload.Codec{Keys: newSource(b, srv, kmskeys.Options{CacheSize: -1})}
+	codec := &payload.Codec{Keys: newSource(b, srv, kmskeys.Options{CacheSize: -1, ColdCallsPerSecond: -1})}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := codec.Decode(ctx, data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncryptHMACWarm, BenchmarkDecryptHMACWarm and
+// BenchmarkDecryptHMACCold are the same in HMAC mode (GenerateMac).
+func BenchmarkEncryptHMACWarm(b *testing.B) {
+	benchEncode(b, newSource(b, kmstest.New(b), kmskeys.Options{KeyID: kmstest.HMACAlias}))
+}
+
+func BenchmarkDecryptHMACWarm(b *testing.B) {
+	benchDecode(b, newSource(b, kmstest.New(b), kmskeys.Options{KeyID: kmstest.HMACAlias}))
+}
+
+func BenchmarkDecryptHMACCold(b *testing.B) {
+	ctx := context.Background()
+	srv := kmstest.New(b)
+	data, err := (&payload.Codec{Keys: newSource(b, srv, kmskeys.Options{KeyID: kmstest.HMACAlias})}).Encode(ctx, benchPayload())
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := &payload.Codec{Keys: newSource(b, srv, kmskeys.Options{KeyID: kmstest.HMACAlias, CacheSize: -1, ColdCallsPerSecond: -1})}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := codec.Decode(ctx, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecryptOverBound is a forged URL's cost once the bound on cold
+// calls is spent: no KMS call, a 503.
+func BenchmarkDecryptOverBound(b *testing.B) {
+	ctx := context.Background()
+	srv := kmstest.New(b)
+	data, err := (&payload.Codec{Keys: newSource(b, srv, kmskeys.Options{KeyID: kmstest.HMACAlias})}).Encode(ctx, benchPayload())
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := newClock()
+	codec := &payload.Codec{Keys: newSource(b, srv, kmskeys.Options{KeyID: kmstest.HMACAlias, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})}
+	// Another data key's URL spends the only token.
+	other, _ := (&payload.Codec{Keys: newSource(b, srv, kmskeys.Options{KeyID: kmstest.HMACAlias})}).Encode(ctx, benchPayload())
+	if _, err := codec.Decode(ctx, other); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := codec.Decode(ctx, data); err == nil {
+			b.Fatal("opened over the bound")
 		}
 	}
 }

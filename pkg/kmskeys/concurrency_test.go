@@ -31,83 +31,98 @@ func waitHeld(t *testing.T, srv *kmstest.Server, n int) {
 }
 
 // TestConcurrentCreate: callers racing for a cold data key share a single
-// GenerateDataKey call.
+// KMS call.
 func TestConcurrentCreate(t *testing.T) {
-	srv := kmstest.New(t)
-	svc := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
-	release := srv.Hold()
-	defer release()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv := kmstest.New(t)
+			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+			srv.Reset()
+			release := srv.Hold()
+			defer release()
 
-	const callers = 64
-	var wg sync.WaitGroup
-	blobs := make([]string, callers)
-	errs := make([]error, callers)
-	for i := range callers {
-		wg.Go(func() {
-			urls, err := create(t, svc, threeActions(token))
-			errs[i] = err
-			if err == nil {
-				blobs[i] = dataOf(t, urls["approve"])[:2+4*187/3]
+			const callers = 64
+			var wg sync.WaitGroup
+			refs := make([]string, callers)
+			errs := make([]error, callers)
+			for i := range callers {
+				wg.Go(func() {
+					urls, err := create(t, svc, threeActions(token))
+					errs[i] = err
+					if err == nil {
+						refs[i] = string(keyRefOf(t, urls["approve"]))
+					}
+				})
+			}
+			waitHeld(t, srv, 1)
+			release()
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.Count(m.createOp); got != 1 {
+				t.Errorf("%d %s calls for %d concurrent cold creates, want 1", got, m.createOp, callers)
+			}
+			for _, r := range refs {
+				if r != refs[0] {
+					t.Fatal("URLs of concurrent calls carry different data keys")
+				}
 			}
 		})
-	}
-	waitHeld(t, srv, 1)
-	release()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.Count("GenerateDataKey"); got != 1 {
-		t.Errorf("%d GenerateDataKey calls for %d concurrent cold creates, want 1", got, callers)
-	}
-	for _, b := range blobs {
-		if b != blobs[0] {
-			t.Fatal("URLs of concurrent calls carry different data keys")
-		}
 	}
 }
 
 // TestConcurrentDecrypt: callers racing to open URLs of the same data key
-// share a single Decrypt call per data key.
+// share a single KMS call per data key.
 func TestConcurrentDecrypt(t *testing.T) {
-	srv := kmstest.New(t)
-	// Three URLs per data key, four data keys.
-	creator := newService(newSource(t, srv, kmskeys.Options{DataKeyMaxUses: 3}), &fakeSFN{}, nil)
-	var urls []string
-	for range 4 {
-		for _, u := range mustCreate(t, creator, threeActions(token)) {
-			urls = append(urls, u)
-		}
-	}
-	srv.Reset()
-	opener := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
-	release := srv.Hold()
-	defer release()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv := kmstest.New(t)
+			// Three URLs per data key, four data keys.
+			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: 3}), &fakeSFN{}, nil)
+			var urls []string
+			for range 4 {
+				for _, u := range mustCreate(t, creator, threeActions(token)) {
+					urls = append(urls, u)
+				}
+			}
+			opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+			srv.Reset()
+			release := srv.Hold()
+			defer release()
 
-	const callers = 96
-	var wg sync.WaitGroup
-	errs := make([]error, callers)
-	for i := range callers {
-		wg.Go(func() {
-			_, errs[i] = respond(t, opener, urls[i%len(urls)])
+			const callers = 96
+			var wg sync.WaitGroup
+			errs := make([]error, callers)
+			for i := range callers {
+				wg.Go(func() {
+					_, errs[i] = respond(t, opener, urls[i%len(urls)])
+				})
+			}
+			waitHeld(t, srv, 4)
+			release()
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.Count(m.openOp); got != 4 {
+				t.Errorf("%d %s calls for %d concurrent callbacks over 4 data keys, want 4", got, m.openOp, callers)
+			}
 		})
-	}
-	waitHeld(t, srv, 4)
-	release()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.Count("Decrypt"); got != 4 {
-		t.Errorf("%d Decrypt calls for %d concurrent callbacks over 4 data keys, want 4", got, callers)
 	}
 }
 
 // TestLeaderCanceled: a caller whose context ends while it fetches the
 // data key fails alone; those waiting on it go on.
 func TestLeaderCanceled(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testLeaderCanceled(t, m) })
+	}
+}
+
+func testLeaderCanceled(t *testing.T, m keyMode) {
 	srv := kmstest.New(t)
-	src := newSource(t, srv, kmskeys.Options{})
+	src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID})
 	release := srv.Hold()
 	defer release()
 
@@ -138,10 +153,17 @@ func TestLeaderCanceled(t *testing.T) {
 // characters URLs and base64 care about and non-ASCII ones, reach Step
 // Functions unchanged through a KMS-encrypted URL.
 func TestRoundTripTokens(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testRoundTripTokens(t, m) })
+	}
+}
+
+func testRoundTripTokens(t *testing.T, m keyMode) {
 	srv := kmstest.New(t)
 	sfn := &fakeSFN{}
-	creator := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
-	opener := newService(newSource(t, srv, kmskeys.Options{}), sfn, nil)
+	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+	opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), sfn, nil)
+	srv.Reset()
 	alphabets := []string{
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
@@ -185,7 +207,7 @@ func TestRoundTripTokens(t *testing.T) {
 			t.Fatalf("token %d (%d characters) (-want +got):\n%s", i, n, diff)
 		}
 	}
-	if got := srv.Count("GenerateDataKey") + srv.Count("Decrypt"); got != 2 {
+	if got := srv.Count("GenerateDataKey") + srv.Count("Decrypt") + srv.Count("GenerateMac"); got != 2 {
 		t.Errorf("%d KMS calls for %d tokens, want 2 (one data key, made and opened once)", got, len(tokens))
 	}
 }

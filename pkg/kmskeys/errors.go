@@ -32,13 +32,11 @@ import (
 // own codes are here.
 
 // deploymentText explains the codes only an operator can fix, at creation.
+// accessText says which permission creating URLs needs, by operation.
 var deploymentText = map[string]string{
-	"AccessDeniedException": "KMS denied kms:GenerateDataKey on key %s: the CreateUrls role (IAM policy or key policy) needs " +
-		"kms:GenerateDataKey with the encryption context service=" + ContextValue,
 	"DisabledException":           "KMS key %s is disabled: enable it to create URLs",
 	"NotFoundException":           "KMS key %s was not found: check KEY_ID (key ARN, key id or alias) and the region",
 	"KMSInvalidStateException":    "KMS key %s is not in a usable state (pending deletion, pending import or unavailable)",
-	"InvalidKeyUsageException":    "KMS key %s cannot make data keys: it must be a symmetric key with usage ENCRYPT_DECRYPT",
 	"InvalidArnException":         "KEY_ID %s is not a valid KMS key reference",
 	"ValidationException":         "KMS refused the request for key %s as invalid: check KEY_ID",
 	"UnrecognizedClientException": "KMS rejected this function's credentials while using key %s",
@@ -46,6 +44,21 @@ var deploymentText = map[string]string{
 	"ExpiredTokenException":       "KMS rejected this function's expired credentials while using key %s",
 	"IncompleteSignature":         "KMS rejected this function's request signature while using key %s",
 	"MissingAuthenticationToken":  "KMS received no credentials while using key %s",
+	// Both are per operation (accessText, usageText).
+	"AccessDeniedException":    "",
+	"InvalidKeyUsageException": "",
+}
+
+var accessText = map[string]string{
+	"GenerateDataKey": "KMS denied kms:GenerateDataKey on key %s: the CreateUrls role (IAM policy or key policy) needs " +
+		"kms:GenerateDataKey with the encryption context service=" + ContextValue,
+	"GenerateMac": "KMS denied kms:GenerateMac on key %s: the CreateUrls role (IAM policy or key policy) needs " +
+		"kms:GenerateMac with the condition kms:MacAlgorithm = HMAC_SHA_256",
+}
+
+var usageText = map[string]string{
+	"GenerateDataKey": "KMS key %s cannot make data keys: it must be a symmetric key with usage ENCRYPT_DECRYPT",
+	"GenerateMac":     "KMS key %s cannot make HMAC_SHA_256 MACs: it must be an HMAC_256 key with usage GENERATE_VERIFY_MAC",
 }
 
 // payloadCodes are the Decrypt refusals caused by the encrypted key itself.
@@ -75,42 +88,83 @@ var classifier = awserr.Classifier{
 	}(),
 }
 
-func createError(keyID string, err error) error {
+func createError(op, keyID string, err error) error {
 	if classifier.Transient(err) {
 		e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeEncryptionFailed,
-			"KMS is throttling or unavailable (GenerateDataKey): try again later")
-		e.Err = unavailable("GenerateDataKey", err)
+			"KMS is throttling or unavailable (%s): try again later", op)
+		e.Err = unavailable(op, err)
 		return e
 	}
-	msg := "KMS refused kms:GenerateDataKey on key " + keyID
+	msg := "KMS refused kms:" + op + " on key " + keyID
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		if text, ok := deploymentText[apiErr.ErrorCode()]; ok {
+		code := apiErr.ErrorCode()
+		text := deploymentText[code]
+		switch code {
+		case "AccessDeniedException":
+			text = accessText[op]
+		case "InvalidKeyUsageException":
+			text = usageText[op]
+		}
+		if text != "" {
 			msg = fmt.Sprintf(text, keyID)
 		} else {
-			msg += " (" + apiErr.ErrorCode() + ")"
+			msg += " (" + code + ")"
 		}
 	}
 	e := callbackurls.NewError(callbackurls.Internal, callbackurls.CodeEncryptionFailed, "%s", msg)
-	e.Err = fmt.Errorf("kmskeys: GenerateDataKey: %w", err)
+	e.Err = fmt.Errorf("kmskeys: %s: %w", op, err)
 	return e
 }
 
-func openError(err error) error {
+// openError classifies a failure to get the data key a URL names. Only
+// Decrypt can blame the URL: GenerateMac's message is ours whatever the
+// URL holds.
+func openError(op string, err error) error {
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && payloadCodes[apiErr.ErrorCode()] {
+	if op == "Decrypt" && errors.As(err, &apiErr) && payloadCodes[apiErr.ErrorCode()] {
 		e := invalidPayload("the URL's encrypted data key was altered or was not made with this deployment's KMS key")
 		e.Err = err
 		return e
 	}
 	if !classifier.Transient(err) {
 		// For the operator's logs; the caller sees only the message.
-		err = fmt.Errorf("deployment problem, check KEY_ID, the key's state and kms:Decrypt: %w", err)
+		err = fmt.Errorf("deployment problem, check KEY_ID, PREVIOUS_KEY_IDS, the key's state and kms:%s: %w", op, err)
 	}
 	e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeServiceError,
-		"the service cannot decrypt URLs right now: try again later")
-	e.Err = unavailable("Decrypt", err)
+		"the service cannot open URLs right now: try again later")
+	e.Err = unavailable(op, err)
 	return e
+}
+
+// isIncorrectKey reports a Decrypt refused because the blob is another
+// key's: the next envelope key may open it.
+func isIncorrectKey(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "IncorrectKeyException"
+}
+
+// describeError explains a DescribeKey failure at start, where it stops
+// the function: the mode follows the key's type, so both roles need
+// kms:DescribeKey.
+func describeError(name string, previous bool, err error) error {
+	where := setting(name, previous)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "AccessDeniedException":
+			return fmt.Errorf("%s: KMS denied kms:DescribeKey: both functions' roles (IAM policy or key policy) need kms:DescribeKey "+
+				"on the key, whose type chooses how URLs are encrypted: %w", where, err)
+		case "NotFoundException":
+			return fmt.Errorf("%s: KMS key not found: check the key ARN, key id or alias and the region: %w", where, err)
+		case "InvalidArnException", "ValidationException":
+			return fmt.Errorf("%s is not a valid KMS key reference (key ARN, key id, alias/name or alias ARN): %w", where, err)
+		}
+	}
+	if classifier.Transient(err) {
+		return fmt.Errorf("%s: KMS DescribeKey is throttling or unavailable: %w", where, err)
+	}
+	return fmt.Errorf("%s: KMS DescribeKey: %w", where, err)
 }
 
 func unavailable(op string, err error) error {

@@ -13,32 +13,46 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// FuzzDecodeKMS feeds the decoder of a KMS deployment arbitrary data
-// parameters, with real encrypted data keys in the seeds so that mutations
-// reach both KMS (an altered key) and the payload cipher (an altered body).
-// Whatever comes in, the answer is a payload or a 4xx, never a 5xx: the
-// stand-in never fails on its own, so a 5xx would be a misclassified input.
+// FuzzDecodeKMS feeds the decoder of a KMS deployment with keys of both
+// kinds arbitrary data parameters, with real key references in the seeds
+// so that mutations reach KMS (an altered encrypted key or identifier)
+// and the payload cipher (an altered body). Whatever comes in, the answer
+// is a payload or a 4xx, never a 5xx: the stand-in never fails on its
+// own, so a 5xx would be a misclassified input.
 func FuzzDecodeKMS(f *testing.F) {
 	ctx := context.Background()
 	srv := kmstest.New(f)
-	src, err := kmskeys.New(srv.Client(ctx), kmskeys.Options{KeyID: kmstest.Alias})
+	// No bound on cold calls: the fuzzer makes thousands, and the bound's
+	// 503 is not what this test is about.
+	opener, err := kmskeys.New(ctx, srv.Client(ctx), kmskeys.Options{KeyID: kmstest.Alias, PreviousKeyIDs: []string{kmstest.HMACAlias}, ColdCallsPerSecond: -1})
 	if err != nil {
 		f.Fatal(err)
 	}
-	codec := &payload.Codec{Keys: src}
-	for _, p := range []*callbackurls.Payload{
-		benchPayload(),
-		{Token: "t", Action: "ping", Type: callbackurls.Heartbeat},
-		{Token: strings.Repeat("QUJD", 170) + "==QQ==", Action: "reject", Type: callbackurls.Failure, Error: "e", Cause: strings.Repeat("c", 300)},
-	} {
-		data, err := codec.Encode(ctx, p)
+	codec := &payload.Codec{Keys: opener}
+	for _, m := range modes {
+		creator, err := kmskeys.New(ctx, srv.Client(ctx), kmskeys.Options{KeyID: m.keyID})
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(data)
-		raw, _ := base64.RawURLEncoding.DecodeString(data[2:])
-		f.Add("3-" + base64.RawURLEncoding.EncodeToString(raw[:187]))
+		headerLen := 187
+		if m.kind == kmskeys.HMAC {
+			headerLen = 1 + payload.HMACKeyRefSize
+		}
+		for _, p := range []*callbackurls.Payload{
+			benchPayload(),
+			{Token: "t", Action: "ping", Type: callbackurls.Heartbeat},
+			{Token: strings.Repeat("QUJD", 170) + "==QQ==", Action: "reject", Type: callbackurls.Failure, Error: "e", Cause: strings.Repeat("c", 300)},
+		} {
+			data, err := (&payload.Codec{Keys: creator}).Encode(ctx, p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+			raw, _ := base64.RawURLEncoding.DecodeString(data[2:])
+			f.Add("3-" + base64.RawURLEncoding.EncodeToString(raw[:headerLen]))
+		}
 	}
+	f.Add("3-Aw")
 	f.Add("3-")
 	f.Add("3-AgC4")
 	f.Add("1-e30")

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,7 +86,7 @@ func newSource(t testing.TB, srv *kmstest.Server, opts kmskeys.Options) *kmskeys
 	if opts.KeyID == "" {
 		opts.KeyID = kmstest.Alias
 	}
-	s, err := kmskeys.New(srv.Client(context.Background()), opts)
+	s, err := kmskeys.New(context.Background(), srv.Client(context.Background()), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,3 +188,50 @@ func (k *fixedKey) DecryptionKey(context.Context, byte, []byte) (cipher.AEAD, er
 }
 
 var token = corpus.Tokens()[0]
+
+// keyMode is one of the two KMS modes, as kmstest.New's server serves it.
+type keyMode struct {
+	name             string
+	kind             kmskeys.Kind
+	keyID            string // the key of that kind in kmstest.New's server
+	createOp, openOp string // the KMS operations that make and open data keys
+	headerMode       byte
+}
+
+var modes = []keyMode{
+	{"envelope", kmskeys.Envelope, kmstest.Alias, "GenerateDataKey", "Decrypt", payload.ModeKMS},
+	{"hmac", kmskeys.HMAC, kmstest.HMACAlias, "GenerateMac", "GenerateMac", payload.ModeKMSHMAC},
+}
+
+// calls are the KMS calls of create data keys made and open data keys
+// opened, DescribeKey apart.
+func (m keyMode) calls(create, open int) kmsCounts {
+	if m.kind == kmskeys.HMAC {
+		return kmsCounts{GenerateMac: create + open}
+	}
+	return kmsCounts{GenerateDataKey: create, Decrypt: open}
+}
+
+// envelopeOf is a URL's data parameter, decoded.
+func envelopeOf(t testing.TB, rawURL string) []byte {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(dataOf(t, rawURL), payload.PrefixEncrypted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// keyRefOf is the mode and key reference a URL's header names.
+func keyRefOf(t testing.TB, rawURL string) []byte {
+	t.Helper()
+	raw := envelopeOf(t, rawURL)
+	switch raw[0] {
+	case payload.ModeKMS:
+		return raw[:3+int(binary.BigEndian.Uint16(raw[1:3]))]
+	case payload.ModeKMSHMAC:
+		return raw[:1+payload.HMACKeyRefSize]
+	}
+	t.Fatalf("URL of mode %d", raw[0])
+	return nil
+}

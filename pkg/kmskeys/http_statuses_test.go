@@ -23,12 +23,14 @@ func TestHTTPStatuses(t *testing.T) {
 		name       string
 		setup      func(srv *kmstest.Server)
 		alter      bool
+		overBound  bool // another URL spent the only token first
 		wantStatus int
 		wantCode   string
 	}{
-		{"ok", nil, false, 200, ""},
-		{"throttled", func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, false, 503, callbackurls.CodeServiceError},
-		{"altered encrypted key", nil, true, 400, callbackurls.CodeInvalidPayload},
+		{"ok", nil, false, false, 200, ""},
+		{"throttled", func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, false, false, 503, callbackurls.CodeServiceError},
+		{"altered encrypted key", nil, true, false, 400, callbackurls.CodeInvalidPayload},
+		{"over the bound on cold KMS calls", nil, false, true, 503, callbackurls.CodeServiceError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,10 +39,15 @@ func TestHTTPStatuses(t *testing.T) {
 			if tt.alter {
 				u = alterData(t, u, 50)
 			}
+			clk := newClock()
+			src := newSource(t, srv, kmskeys.Options{ColdCallsPerSecond: 0.001, ColdCallsBurst: 1, Now: clk.Now})
+			svc := newService(src, &fakeSFN{}, clk.Now)
+			if tt.overBound {
+				mustRespond(t, svc, kmsURL(t, srv))
+			}
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
-			svc := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			h := httpapi.NewRouter(logger, false)
 			h.Handle("/respond", "/respond", respondhttp.NewHandler(svc, respondhttp.Options{Logger: logger}))

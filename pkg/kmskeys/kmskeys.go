@@ -1,33 +1,50 @@
-// Package kmskeys is envelope encryption with AWS KMS for the payload codec:
-// a payload.KeySource whose keys are KMS data keys.
+// Package kmskeys roots the payload codec's keys in AWS KMS: a
+// payload.KeySource whose AES-256 data keys come from a KMS key, in one of
+// two modes chosen by the key's own type (one DescribeKey at start):
 //
-// Creating URLs: one GenerateDataKey call yields a 256-bit data key and its
-// 184-byte KMS-encrypted form. Payloads are sealed with the data key and
-// carry the encrypted form in their header. The data key is cached and
-// reused for a bounded time and number of URLs (Options.DataKeyMaxAge,
-// Options.DataKeyMaxUses), as the AWS Encryption SDK's caching materials
-// manager does, so a warm function makes no KMS call at all.
+//   - Envelope mode, a symmetric encryption key (SYMMETRIC_DEFAULT,
+//     ENCRYPT_DECRYPT): GenerateDataKey yields a data key and its 184-byte
+//     KMS-encrypted form, which every URL carries (header mode 2). A
+//     callback sends that blob to Decrypt, pinned to the key.
+//   - HMAC mode, an HMAC key (HMAC_256, GENERATE_VERIFY_MAC): the data key
+//     is GenerateMac(HMAC_SHA_256) over a fixed label, a version and a
+//     random 96-bit identifier, and a URL carries only a 4-byte tag of the
+//     key and the identifier (header mode 3, docs/FORMAT.md). A callback
+//     derives the same key with the same call.
 //
-// Opening URLs: the encrypted data key is sent to KMS Decrypt, pinned to the
-// configured key, and the result is kept in an LRU cache keyed by the
-// encrypted form (bounded by Options.CacheSize and Options.CacheMaxAge), so
-// a warm function makes no KMS call for URLs made with a data key it has
-// seen. Concurrent misses for one encrypted key share a single call.
+// Creating URLs: a data key is reused for a bounded time and number of
+// URLs (Options.DataKeyMaxAge, Options.DataKeyMaxUses), as the AWS
+// Encryption SDK's caching materials manager does, so a warm function
+// makes no KMS call at all. Concurrent callers share one call.
 //
-// Every call carries the encryption context {"service": "sfn-callback-urls"}
-// (EncryptionContext), which KMS binds to the data key: key policies and
-// CloudTrail can tell this service's calls apart, and a data key made for
-// another purpose does not decrypt here.
+// Opening URLs: data keys are kept in an LRU cache keyed by the URL's key
+// reference (bounded by Options.CacheSize and Options.CacheMaxAge), so a
+// warm function makes no KMS call for URLs of a data key it has seen.
+// Concurrent misses for one reference share a single call, and the calls
+// for references not in the cache are bounded by a token bucket per
+// Source (Options.ColdCallsPerSecond, Options.ColdCallsBurst): beyond it a
+// callback is told to come back later (503) rather than spend KMS calls
+// on whatever an anonymous caller sends.
 //
-// Errors (see errors.go) follow the service's contract: a deployment problem
-// while creating URLs (access denied, disabled or missing key) is an
-// Internal (500) EncryptionFailed naming the permission or key state; an
-// encrypted key KMS will not decrypt is a BadInput (400) InvalidPayload;
+// Migration: Options.PreviousKeyIDs are keys of either kind used only to
+// open URLs, so that a deployment moving to a new key keeps accepting its
+// old key's URLs.
+//
+// Every data-key call carries the encryption context {"service":
+// "sfn-callback-urls"} (EncryptionContext), which KMS binds to the data
+// key. GenerateMac takes no context: the label in its message keeps its
+// MACs apart from any other use of the key (see docs/SECURITY.md).
+//
+// Errors (see errors.go) follow the service's contract: a deployment
+// problem while creating URLs (access denied, disabled or missing key) is
+// an Internal (500) EncryptionFailed naming the permission or key state; a
+// reference KMS will not accept is a BadInput (400) InvalidPayload;
 // throttling and outages are Unavailable (503) and wrap
 // callbackurls.ErrUnavailable.
 //
-// New takes any client implementing API (tests pass the kmstest stand-in's);
-// NewFromAWSConfig builds the SDK client from a loaded configuration.
+// New takes any client implementing API (tests pass the kmstest
+// stand-in's); NewFromAWSConfig builds the SDK clients from a loaded
+// configuration.
 package kmskeys
 
 import (
@@ -35,21 +52,19 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/lru"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// The encryption context of every KMS call, as the SAM template's key
+// The encryption context of every data-key call, as the SAM template's key
 // policy conditions expect it (kms:EncryptionContext:service).
 const (
 	ContextKey   = "service"
@@ -66,34 +81,47 @@ const DataKeySize = 32
 
 // Defaults of Options.
 const (
-	DefaultDataKeyMaxAge  = 5 * time.Minute
-	DefaultDataKeyMaxUses = 10000
-	DefaultCacheSize      = 1000
-	DefaultCacheMaxAge    = time.Hour
+	DefaultDataKeyMaxAge      = 5 * time.Minute
+	DefaultDataKeyMaxUses     = 10000
+	DefaultCacheSize          = 1000
+	DefaultCacheMaxAge        = time.Hour
+	DefaultColdCallsPerSecond = 10
+	DefaultColdCallsBurst     = 20
 )
 
 // API is the part of the KMS API used here; *kms.Client implements it.
 type API interface {
 	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 }
 
 var _ API = (*kms.Client)(nil)
 
 // Options configure a Source. Zero values take the defaults.
 type Options struct {
-	// KeyID names the KMS key: key ARN, key id, alias name (alias/...) or
-	// alias ARN. Required.
+	// KeyID names the KMS key new URLs are made with: key ARN, key id,
+	// alias name (alias/...) or alias ARN. Required. Its type chooses the
+	// mode.
 	KeyID string
+	// PreviousKeyIDs name keys, of either kind, whose URLs are still
+	// opened but with which no URL is made.
+	PreviousKeyIDs []string
 	// DataKeyMaxAge and DataKeyMaxUses bound the reuse of one data key for
 	// new URLs: after either, the next URL gets a new data key. A negative
 	// DataKeyMaxUses or DataKeyMaxAge disables reuse (one call per URL).
 	DataKeyMaxAge  time.Duration
 	DataKeyMaxUses int
-	// CacheSize and CacheMaxAge bound the cache of decrypted data keys
-	// used to open URLs. A negative CacheSize disables it.
+	// CacheSize and CacheMaxAge bound the cache of data keys used to open
+	// URLs. A negative CacheSize disables it.
 	CacheSize   int
 	CacheMaxAge time.Duration
+	// ColdCallsPerSecond and ColdCallsBurst bound the KMS calls made to
+	// open URLs whose data key is not cached (a token bucket). A negative
+	// ColdCallsPerSecond removes the bound.
+	ColdCallsPerSecond float64
+	ColdCallsBurst     int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -101,15 +129,20 @@ type Options struct {
 // Source is a payload.KeySource backed by KMS. It is safe for concurrent
 // use.
 type Source struct {
-	kms  operations
-	opts Options
+	opts    Options
+	current *key
+	// envelope are the keys that open mode 2 URLs, in the order tried;
+	// byTag the HMAC keys by tag.
+	envelope []*key
+	byTag    map[keyTag]*key
+	cold     *bucket
 
 	mu      sync.Mutex
-	current *dataKey    // the data key new URLs are sealed with
-	pending *createCall // the GenerateDataKey in flight, if any
-	// cache holds decrypted data keys by encrypted form; used under mu.
+	dataKey *dataKey    // the data key new URLs are sealed with
+	pending *createCall // the call for a new one in flight, if any
+	// cache holds data keys by mode and key reference; used under mu.
 	cache   *lru.Cache[string, cipher.AEAD]
-	flights map[string]*decryptCall
+	flights map[string]*openCall
 }
 
 var _ payload.KeySource = (*Source)(nil)
@@ -121,17 +154,48 @@ var _ payload.KeySource = (*Source)(nil)
 type operations struct {
 	generateDataKey func(context.Context, *kms.GenerateDataKeyInput, ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
 	decrypt         func(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	generateMac     func(context.Context, *kms.GenerateMacInput, ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+	describeKey     func(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 }
 
-// New returns a Source using api (usually a *kms.Client).
-func New(api API, opts Options) (*Source, error) {
+// New describes the keys opts names with api (usually a *kms.Client) and
+// returns a Source using them.
+func New(ctx context.Context, api API, opts Options) (*Source, error) {
 	if api == nil {
 		return nil, errors.New("kmskeys: no KMS client")
 	}
-	return newSource(operations{generateDataKey: api.GenerateDataKey, decrypt: api.Decrypt}, opts)
+	ops := &operations{generateDataKey: api.GenerateDataKey, decrypt: api.Decrypt, generateMac: api.GenerateMac, describeKey: api.DescribeKey}
+	return newSource(ctx, func(string) *operations { return ops }, opts)
 }
 
-func newSource(ops operations, opts Options) (*Source, error) {
+// NewFromAWSConfig returns a Source on KMS clients built from cfg (the
+// SDK's loaded configuration: credentials, AWS_ENDPOINT_URL_KMS and the
+// rest apply). A key ARN's own region wins over cfg's, since KMS only
+// answers for a key in its region: keys of several regions get a client
+// each.
+func NewFromAWSConfig(ctx context.Context, cfg aws.Config, opts Options) (*Source, error) {
+	clients := map[string]*operations{}
+	opsFor := func(keyID string) *operations {
+		region := arnRegion(keyID)
+		if ops := clients[region]; ops != nil {
+			return ops
+		}
+		c := cfg
+		if region != "" {
+			// On a copy, so that everything the SDK derives from the
+			// region (its "auto" defaults mode too) follows the key's.
+			c = cfg.Copy()
+			c.Region = region
+		}
+		client := kms.NewFromConfig(c)
+		ops := &operations{generateDataKey: client.GenerateDataKey, decrypt: client.Decrypt, generateMac: client.GenerateMac, describeKey: client.DescribeKey}
+		clients[region] = ops
+		return ops
+	}
+	return newSource(ctx, opsFor, opts)
+}
+
+func newSource(ctx context.Context, opsFor func(keyID string) *operations, opts Options) (*Source, error) {
 	if opts.KeyID == "" {
 		return nil, errors.New("kmskeys: no KMS key id")
 	}
@@ -147,33 +211,49 @@ func newSource(ops operations, opts Options) (*Source, error) {
 	if opts.CacheMaxAge == 0 {
 		opts.CacheMaxAge = DefaultCacheMaxAge
 	}
+	if opts.ColdCallsPerSecond == 0 {
+		opts.ColdCallsPerSecond = DefaultColdCallsPerSecond
+	}
+	if opts.ColdCallsBurst <= 0 {
+		opts.ColdCallsBurst = DefaultColdCallsBurst
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Source{
-		kms:  ops,
-		opts: opts,
+	keys, err := describeAll(ctx, opsFor, opts.KeyID, opts.PreviousKeyIDs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{
+		opts:    opts,
+		current: keys[0],
+		byTag:   map[keyTag]*key{},
+		cold:    newBucket(opts.ColdCallsPerSecond, opts.ColdCallsBurst, opts.Now),
 		// An entry is dropped past CacheMaxAge, so that a key KMS no
 		// longer honours (disabled, deleted) stops working here too.
 		cache:   lru.New[string, cipher.AEAD](opts.CacheSize, lru.MaxAge(opts.CacheMaxAge, opts.Now)),
-		flights: make(map[string]*decryptCall),
-	}, nil
+		flights: make(map[string]*openCall),
+	}
+	for _, k := range keys {
+		switch k.kind {
+		case Envelope:
+			s.envelope = append(s.envelope, k)
+		case HMAC:
+			if other := s.byTag[k.tag]; other != nil {
+				return nil, errTagCollision(other, k)
+			}
+			s.byTag[k.tag] = k
+		}
+	}
+	return s, nil
 }
 
-// NewFromAWSConfig returns a Source on a KMS client built from cfg (the
-// SDK's loaded configuration: credentials, AWS_ENDPOINT_URL_KMS and the
-// rest apply). A key ARN's own region wins over cfg's, since KMS only
-// answers for a key in its region.
-func NewFromAWSConfig(cfg aws.Config, opts Options) (*Source, error) {
-	if region := arnRegion(opts.KeyID); region != "" {
-		// On a copy, so that everything the SDK derives from the region
-		// (its "auto" defaults mode too) follows the key's.
-		cfg = cfg.Copy()
-		cfg.Region = region
-	}
-	client := kms.NewFromConfig(cfg)
-	return newSource(operations{generateDataKey: client.GenerateDataKey, decrypt: client.Decrypt}, opts)
-}
+// Kind is the mode of the key new URLs are made with.
+func (s *Source) Kind() Kind { return s.current.kind }
+
+// KeyARN is the ARN of the key new URLs are made with, as DescribeKey
+// resolved KEY_ID at start.
+func (s *Source) KeyARN() string { return s.current.arn }
 
 // arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
 func arnRegion(s string) string {
@@ -186,7 +266,8 @@ func arnRegion(s string) string {
 
 // dataKey is a data key ready to seal with.
 type dataKey struct {
-	blob    []byte
+	mode    byte
+	ref     []byte
 	aead    cipher.AEAD
 	created time.Time
 	uses    int
@@ -198,22 +279,22 @@ type createCall struct {
 }
 
 // EncryptionKey implements payload.KeySource: the cached data key while it
-// is young and unspent, else a new one from a single GenerateDataKey call
-// shared by every caller waiting for it.
+// is young and unspent, else a new one from a single KMS call shared by
+// every caller waiting for it.
 func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, error) {
 	for {
 		s.mu.Lock()
-		if k := s.current; k != nil && s.usable(k) {
+		if k := s.dataKey; k != nil && s.usable(k) {
 			k.uses++
 			s.mu.Unlock()
-			return payload.ModeKMS, k.blob, k.aead, nil
+			return k.mode, k.ref, k.aead, nil
 		}
 		if c := s.pending; c != nil {
 			s.mu.Unlock()
 			select {
 			case <-c.done:
 			case <-ctx.Done():
-				return 0, nil, nil, unavailable("GenerateDataKey", ctx.Err())
+				return 0, nil, nil, unavailable(s.current.createOp(), ctx.Err())
 			}
 			// The leader's own deadline is not ours: try again then.
 			if c.err != nil && !(awserr.IsContextErr(c.err) && ctx.Err() == nil) {
@@ -225,13 +306,16 @@ func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, 
 		s.pending = c
 		s.mu.Unlock()
 
-		k, err := s.generate(ctx)
+		k, err := s.newDataKey(ctx)
 
 		s.mu.Lock()
 		s.pending = nil
 		c.err = err
 		if err == nil {
-			s.current = k
+			s.dataKey = k
+			// A server that also opens URLs (the local one) need not ask
+			// KMS for a key it made itself.
+			s.cache.Add(cacheKey(k.mode, k.ref), k.aead)
 		}
 		s.mu.Unlock()
 		close(c.done)
@@ -245,81 +329,100 @@ func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, 
 
 func (s *Source) usable(k *dataKey) bool {
 	if s.opts.DataKeyMaxUses < 0 || s.opts.DataKeyMaxAge < 0 {
-		return k.uses == 0 // fresh from generate, for exactly one URL
+		return k.uses == 0 // fresh from newDataKey, for exactly one URL
 	}
 	return k.uses < s.opts.DataKeyMaxUses && s.opts.Now().Sub(k.created) < s.opts.DataKeyMaxAge
 }
 
-func (s *Source) generate(ctx context.Context) (*dataKey, error) {
-	out, err := s.kms.generateDataKey(ctx, &kms.GenerateDataKeyInput{
-		KeyId:             aws.String(s.opts.KeyID),
-		KeySpec:           types.DataKeySpecAes256,
-		EncryptionContext: EncryptionContext(),
-	})
+func (s *Source) newDataKey(ctx context.Context) (*dataKey, error) {
+	var (
+		k   = &dataKey{created: s.opts.Now()}
+		err error
+	)
+	switch s.current.kind {
+	case HMAC:
+		k.mode = payload.ModeKMSHMAC
+		k.ref, k.aead, err = s.current.newDerivedKey(ctx)
+	default:
+		k.mode = payload.ModeKMS
+		k.ref, k.aead, err = s.current.generateDataKey(ctx)
+	}
 	if err != nil {
-		return nil, createError(s.opts.KeyID, err)
+		return nil, err
 	}
-	defer clear(out.Plaintext)
-	if len(out.Plaintext) != DataKeySize || len(out.CiphertextBlob) == 0 || len(out.CiphertextBlob) > payload.MaxKeyRef {
-		return nil, createError(s.opts.KeyID, fmt.Errorf("GenerateDataKey returned a %d-byte key and a %d-byte encrypted key",
-			len(out.Plaintext), len(out.CiphertextBlob)))
-	}
-	aead, err := newAEAD(out.Plaintext)
-	if err != nil {
-		return nil, createError(s.opts.KeyID, err)
-	}
-	now := s.opts.Now()
-	blob := clone(out.CiphertextBlob)
-	// A server that also opens URLs (the local one) need not ask KMS for
-	// a key it made itself.
-	s.mu.Lock()
-	s.cache.Add(string(blob), aead)
-	s.mu.Unlock()
-	return &dataKey{blob: blob, aead: aead, created: now}, nil
+	return k, nil
 }
 
-type decryptCall struct {
+type openCall struct {
 	done chan struct{}
 	aead cipher.AEAD
 	err  error
 }
 
-// DecryptionKey implements payload.KeySource: the data key named by an
-// encrypted key from the cache, else from one KMS Decrypt call shared by
-// every caller asking for the same encrypted key.
+// DecryptionKey implements payload.KeySource: the data key a header names,
+// from the cache, else from KMS: Decrypt for an encrypted data key (mode
+// 2), GenerateMac for a derived one (mode 3). A reference naming no key of
+// this deployment is refused without calling KMS.
 func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
-	if mode != payload.ModeKMS {
+	var fetch func(context.Context) (cipher.AEAD, error)
+	switch mode {
+	case payload.ModeKMS:
+		if len(s.envelope) == 0 {
+			return nil, invalidPayload("the URL was made with a KMS data key, which this deployment's keys do not open")
+		}
+		fetch = func(ctx context.Context) (cipher.AEAD, error) { return s.decryptWithAny(ctx, ref) }
+	case payload.ModeKMSHMAC:
+		if len(ref) != payload.HMACKeyRefSize {
+			return nil, invalidPayload("the URL's key reference is damaged")
+		}
+		k := s.byTag[keyTag(ref[:tagSize])]
+		if k == nil {
+			return nil, invalidPayload("the URL was made with a KMS key this deployment does not use")
+		}
+		fetch = func(ctx context.Context) (cipher.AEAD, error) { return k.deriveKey(ctx, ref[tagSize:]) }
+	default:
 		return nil, invalidPayload("the URL was encrypted with a static key but this deployment uses KMS")
 	}
-	key := string(ref)
+	return s.open(ctx, cacheKey(mode, ref), fetch)
+}
+
+// open is the cache, the single flight and the bound on cold calls that
+// every mode shares: the data key under name from the cache, else from
+// one call of fetch shared by every caller asking for the same name. Only
+// the caller that makes the call spends a token of the bucket.
+func (s *Source) open(ctx context.Context, name string, fetch func(context.Context) (cipher.AEAD, error)) (cipher.AEAD, error) {
 	for {
 		s.mu.Lock()
-		if aead, ok := s.cache.Get(key); ok {
+		if aead, ok := s.cache.Get(name); ok {
 			s.mu.Unlock()
 			return aead, nil
 		}
-		if c := s.flights[key]; c != nil {
+		if c := s.flights[name]; c != nil {
 			s.mu.Unlock()
 			select {
 			case <-c.done:
 			case <-ctx.Done():
-				return nil, unavailable("Decrypt", ctx.Err())
+				return nil, unavailable("opening a URL", ctx.Err())
 			}
 			if c.err != nil && awserr.IsContextErr(c.err) && ctx.Err() == nil {
 				continue
 			}
 			return c.aead, c.err
 		}
-		c := &decryptCall{done: make(chan struct{})}
-		s.flights[key] = c
+		if !s.cold.take() {
+			s.mu.Unlock()
+			return nil, s.cold.refusal()
+		}
+		c := &openCall{done: make(chan struct{})}
+		s.flights[name] = c
 		s.mu.Unlock()
 
-		c.aead, c.err = s.decrypt(ctx, ref)
+		c.aead, c.err = fetch(ctx)
 
 		s.mu.Lock()
-		delete(s.flights, key)
+		delete(s.flights, name)
 		if c.err == nil {
-			s.cache.Add(key, c.aead)
+			s.cache.Add(name, c.aead)
 		}
 		s.mu.Unlock()
 		close(c.done)
@@ -327,22 +430,33 @@ func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (ciph
 	}
 }
 
-func (s *Source) decrypt(ctx context.Context, blob []byte) (cipher.AEAD, error) {
-	out, err := s.kms.decrypt(ctx, &kms.DecryptInput{
-		CiphertextBlob: blob,
-		// Pinning the key makes KMS refuse data keys of any other key
-		// rather than use whatever key the blob names.
-		KeyId:             aws.String(s.opts.KeyID),
-		EncryptionContext: EncryptionContext(),
-	})
-	if err != nil {
-		return nil, openError(err)
+// decryptWithAny opens an encrypted data key with the envelope keys in
+// order. KMS reads the blob's key from the blob, so a key after the first
+// is asked only when the one before answers IncorrectKeyException (the
+// blob is a real ciphertext of another key), and each such call spends a
+// token of the bucket like the first.
+func (s *Source) decryptWithAny(ctx context.Context, blob []byte) (cipher.AEAD, error) {
+	var err error
+	for i, k := range s.envelope {
+		if i > 0 && !s.cold.take() {
+			return nil, s.cold.refusal()
+		}
+		var aead cipher.AEAD
+		if aead, err = k.decrypt(ctx, blob); err == nil || !isIncorrectKey(err) {
+			return aead, err
+		}
 	}
-	defer clear(out.Plaintext)
-	if len(out.Plaintext) != DataKeySize {
-		return nil, invalidPayload("the URL's encrypted data key is not a data key of this service")
-	}
-	return newAEAD(out.Plaintext)
+	return nil, err
+}
+
+// cacheKey names a data key in the cache and the flights: its header's
+// mode and key reference.
+func cacheKey(mode byte, ref []byte) string {
+	var b strings.Builder // one allocation, whatever ref's length
+	b.Grow(1 + len(ref))
+	b.WriteByte(mode)
+	b.Write(ref)
+	return b.String()
 }
 
 // newAEAD builds AES-256-GCM from key. The caller clears key afterwards:
@@ -357,3 +471,20 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// KeyFor names the key of this deployment a URL's header refers to, for
+// people (sfn-callback-urls inspect): the ARN of the HMAC key a mode 3
+// tag names, or of the only envelope key for mode 2; else "" (an
+// encrypted data key names its key to KMS only, and an unknown tag names
+// none).
+func (s *Source) KeyFor(mode byte, ref []byte) string {
+	switch {
+	case mode == payload.ModeKMS && len(s.envelope) == 1:
+		return s.envelope[0].arn
+	case mode == payload.ModeKMSHMAC && len(ref) == payload.HMACKeyRefSize:
+		if k := s.byTag[keyTag(ref[:tagSize])]; k != nil {
+			return k.arn
+		}
+	}
+	return ""
+}

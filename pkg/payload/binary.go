@@ -20,6 +20,7 @@ import (
 //	envelope  = mode(1) keyref nonce(12) ciphertext||tag(16)
 //	keyref    = len(1) id            (ModeStaticKey, 1..255 bytes)
 //	          | len(2, big-endian) blob  (ModeKMS)
+//	          | keytag(4) identifier(12) (ModeKMSHMAC, no length)
 //	AD        = "sfncb3" || mode || keyref
 //	plaintext = layout(1) flags(1) fields
 //	flags     = type (bits 0-2) | parameters (bit 3) | deflated (bit 4)
@@ -51,7 +52,16 @@ const (
 	fieldResponse     = 10
 	fieldOutcomes     = 11
 	fieldPresentation = 12
+	// fieldExpirationOffset is the expiration's UTC offset in minutes
+	// (zigzag varint, never 0): absent for UTC, so that payloads without
+	// it are byte for byte what they were before it existed.
+	fieldExpirationOffset = 13
+	lastField             = fieldExpirationOffset
 )
+
+// maxOffsetMinutes bounds an expiration's UTC offset (RFC 3339 allows
+// -23:59 to +23:59).
+const maxOffsetMinutes = 24*60 - 1
 
 var typeCodes = map[callbackurls.ActionType]byte{
 	callbackurls.Success: 1, callbackurls.Failure: 2, callbackurls.Heartbeat: 3, callbackurls.Post: 4,
@@ -67,9 +77,10 @@ type header struct {
 
 func appendHeader(dst []byte, mode byte, ref []byte) []byte {
 	dst = append(dst, mode)
-	if mode == ModeStaticKey {
+	switch mode {
+	case ModeStaticKey:
 		dst = append(dst, byte(len(ref)))
-	} else {
+	case ModeKMS:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(len(ref)))
 	}
 	return append(dst, ref...)
@@ -89,6 +100,8 @@ func parseHeader(raw []byte) (header, error) {
 			return header{}, invalid("the data parameter is truncated")
 		}
 		n, off = int(binary.BigEndian.Uint16(raw[1:])), 3
+	case ModeKMSHMAC:
+		n, off = HMACKeyRefSize, 1
 	default:
 		return header{}, invalid("the data parameter names an unknown key mode")
 	}
@@ -101,7 +114,7 @@ func parseHeader(raw []byte) (header, error) {
 }
 
 func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD) (string, error) {
-	if len(ref) == 0 || len(ref) > MaxKeyRef || (mode == ModeStaticKey && len(ref) > 255) {
+	if !validRef(mode, ref) {
 		return "", callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "the key reference has an invalid length")
 	}
 	plain, err := marshalBinary(p)
@@ -122,6 +135,19 @@ func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD) (str
 	copy(out, PrefixEncrypted)
 	base64.RawURLEncoding.Encode(out[len(PrefixEncrypted):], buf)
 	return string(out), nil
+}
+
+// validRef reports whether ref fits mode's header.
+func validRef(mode byte, ref []byte) bool {
+	switch mode {
+	case ModeStaticKey:
+		return len(ref) >= 1 && len(ref) <= 255
+	case ModeKMS:
+		return len(ref) >= 1 && len(ref) <= MaxKeyRef
+	case ModeKMSHMAC:
+		return len(ref) == HMACKeyRefSize
+	}
+	return false
 }
 
 func openSealed(raw []byte, h header, aead cipher.AEAD) (*callbackurls.Payload, error) {
@@ -173,6 +199,9 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 			return nil, callbackurls.Errorf(callbackurls.CodeInvalidDate, "expiration is before 1970")
 		}
 		fields = appendField(fields, fieldExpiration, binary.AppendUvarint(scratch[:0], uint64(p.Expiration.Unix())))
+		if minutes, ok := offsetMinutes(p.Expiration); ok {
+			fields = appendField(fields, fieldExpirationOffset, binary.AppendVarint(scratch[:0], int64(minutes)))
+		}
 	}
 	for _, f := range []struct {
 		tag byte
@@ -266,6 +295,7 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 		}
 	}
 	var seen uint32
+	var offset int64 // minutes east of UTC
 	for len(fields) > 0 {
 		tag := fields[0]
 		n, k := binary.Uvarint(fields[1:])
@@ -274,16 +304,29 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 		}
 		v := fields[1+k : 1+k+int(n)]
 		fields = fields[1+k+int(n):]
-		if tag == 0 || tag > fieldPresentation || seen&(1<<tag) != 0 {
+		if tag == 0 || tag > lastField || seen&(1<<tag) != 0 {
 			return nil, errDamaged
 		}
 		seen |= 1 << tag
+		if tag == fieldExpirationOffset {
+			var k int
+			if offset, k = binary.Varint(v); k != len(v) || offset == 0 || offset < -maxOffsetMinutes || offset > maxOffsetMinutes {
+				return nil, errDamaged
+			}
+			continue
+		}
 		if err := setField(p, tag, v); err != nil {
 			return nil, err
 		}
 	}
 	if seen&(1<<fieldToken) == 0 || seen&(1<<fieldAction) == 0 || p.Token == "" || p.Action == "" {
 		return nil, errDamaged
+	}
+	if offset != 0 {
+		if p.Expiration.IsZero() {
+			return nil, errDamaged
+		}
+		p.Expiration = p.Expiration.In(offsetZone(offset))
 	}
 	if p.Type == callbackurls.Success && p.Output == nil {
 		return nil, errDamaged
@@ -327,6 +370,22 @@ func setField(p *callbackurls.Payload, tag byte, v []byte) error {
 		p.Presentation = clone(v)
 	}
 	return err
+}
+
+// offsetMinutes is t's UTC offset in whole minutes, and whether there is
+// one to record (not UTC, and whole minutes as RFC 3339 writes them).
+func offsetMinutes(t time.Time) (int, bool) {
+	_, secs := t.Zone()
+	if secs == 0 || secs%60 != 0 || secs/60 < -maxOffsetMinutes || secs/60 > maxOffsetMinutes {
+		return 0, false
+	}
+	return secs / 60, true
+}
+
+// offsetZone is the fixed zone of an offset in minutes, unnamed as
+// time.Parse makes it for an offset that is not the local zone's.
+func offsetZone(minutes int64) *time.Location {
+	return time.FixedZone("", int(minutes)*60)
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

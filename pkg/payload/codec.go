@@ -32,13 +32,21 @@ const (
 const (
 	ModeStaticKey byte = 1 // key reference: a short key id from a keyring
 	ModeKMS       byte = 2 // key reference: a KMS-encrypted data key
+	// ModeKMSHMAC's key reference is a KMS HMAC key's tag and a data key
+	// identifier, from which GenerateMac derives the data key (package
+	// kmskeys). It has a fixed size, HMACKeyRefSize, and no length byte.
+	ModeKMSHMAC byte = 3
 )
 
 // MaxKeyRef bounds a header's key reference (a KMS blob is 184 bytes).
 const MaxKeyRef = 512
 
+// HMACKeyRefSize is the size of a ModeKMSHMAC key reference: a 4-byte key
+// tag and a 12-byte (96-bit) data key identifier.
+const HMACKeyRefSize = 16
+
 // KeySource provides the keys of the encrypted form. It is implemented by a
-// static keyring and by KMS envelope encryption.
+// static keyring and by KMS (envelope encryption or HMAC derivation).
 type KeySource interface {
 	// EncryptionKey returns the AEAD to seal new payloads with and the
 	// header that names it (mode and key reference).

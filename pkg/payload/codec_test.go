@@ -1,6 +1,7 @@
 package payload_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -164,25 +165,51 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripTimes: times are whole seconds; the issue time is UTC and
+// the expiration keeps the request's UTC offset (whole minutes), in both
+// formats.
 func TestRoundTripTimes(t *testing.T) {
 	ctx := context.Background()
 	paris := time.FixedZone("Paris", 3600)
-	in := callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat,
-		IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 999_999_999, paris), Expiration: time.Date(2027, 1, 2, 3, 4, 5, 1, paris)}
-	for _, c := range []*payload.Codec{staticCodec(t), {}} {
-		data, err := c.Encode(ctx, &in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := c.Decode(ctx, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC); got.IssuedAt != want {
-			t.Errorf("IssuedAt %v, want %v", got.IssuedAt, want)
-		}
-		if want := time.Date(2027, 1, 2, 2, 4, 5, 0, time.UTC); got.Expiration != want {
-			t.Errorf("Expiration %v, want %v", got.Expiration, want)
+	tests := []struct {
+		name       string
+		expiration time.Time
+		wantOffset int // seconds east of UTC after decoding
+	}{
+		{"+01:00", time.Date(2027, 1, 2, 3, 4, 5, 1, paris), 3600},
+		{"UTC", time.Date(2027, 1, 2, 2, 4, 5, 0, time.UTC), 0},
+		{"+00:00 as a fixed zone", time.Date(2027, 1, 2, 2, 4, 5, 0, time.FixedZone("", 0)), 0},
+		{"-09:30", time.Date(2027, 1, 1, 16, 34, 5, 0, time.FixedZone("", -(9*3600+1800))), -(9*3600 + 1800)},
+		{"+05:45", time.Date(2027, 1, 2, 7, 49, 5, 0, time.FixedZone("", 5*3600+2700)), 5*3600 + 2700},
+		{"+23:59", time.Date(2027, 1, 3, 2, 3, 5, 0, time.FixedZone("", 23*3600+59*60)), 23*3600 + 59*60},
+		{"-23:59", time.Date(2027, 1, 1, 2, 5, 5, 0, time.FixedZone("", -(23*3600+59*60))), -(23*3600 + 59*60)},
+		// Not a whole minute: not an RFC 3339 offset, kept as UTC.
+		{"+00:00:30", time.Date(2027, 1, 2, 2, 4, 35, 0, time.FixedZone("", 30)), 0},
+	}
+	for _, tt := range tests {
+		for _, c := range []*payload.Codec{staticCodec(t), {}} {
+			in := callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat,
+				IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 999_999_999, paris), Expiration: tt.expiration}
+			data, err := c.Encode(ctx, &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Decode(ctx, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC); got.IssuedAt != want {
+				t.Errorf("%s: IssuedAt %v, want %v", tt.name, got.IssuedAt, want)
+			}
+			if !got.Expiration.Equal(tt.expiration.Truncate(time.Second)) {
+				t.Errorf("%s: Expiration %v, want the instant %v", tt.name, got.Expiration, tt.expiration)
+			}
+			if _, off := got.Expiration.Zone(); off != tt.wantOffset {
+				t.Errorf("%s (%.2s): Expiration %v has offset %ds, want %ds", tt.name, data, got.Expiration, off, tt.wantOffset)
+			}
+			if tt.wantOffset == 0 && got.Expiration.Location() != time.UTC {
+				t.Errorf("%s (%.2s): Expiration %v is not in UTC", tt.name, data, got.Expiration)
+			}
 		}
 	}
 }
@@ -398,7 +425,7 @@ func TestWrongKeys(t *testing.T) {
 
 	// Unknown mode bytes.
 	raw := envelope(t, data)
-	for _, mode := range []byte{0, 3, 0x7f, 0xff} {
+	for _, mode := range []byte{0, 4, 0x7f, 0xff} {
 		raw[0] = mode
 		_, err := staticCodec(t).Decode(ctx, seal(raw))
 		wantCode(t, err, callbackurls.CodeInvalidPayload)
@@ -672,4 +699,81 @@ func clientKind(k callbackurls.Kind) bool {
 		return true
 	}
 	return false
+}
+
+// hmacLike is a KeySource naming its key as KMS HMAC mode does: a
+// fixed-size reference and no length byte.
+type hmacLike struct {
+	ref  []byte
+	aead cipher.AEAD
+}
+
+func (k hmacLike) EncryptionKey(context.Context) (byte, []byte, cipher.AEAD, error) {
+	return payload.ModeKMSHMAC, k.ref, k.aead, nil
+}
+
+func (k hmacLike) DecryptionKey(_ context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
+	if mode != payload.ModeKMSHMAC || !bytes.Equal(ref, k.ref) {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "not ours")
+	}
+	return k.aead, nil
+}
+
+// TestHMACModeHeader: mode 3's header is the mode byte and the 16-byte
+// reference, with no length, authenticated like the others.
+func TestHMACModeHeader(t *testing.T) {
+	ctx := context.Background()
+	p := &callbackurls.Payload{Token: "tok", Action: "a", Type: callbackurls.Heartbeat}
+	ref := []byte("TAG!identifier12")
+	c := &payload.Codec{Keys: hmacLike{ref: ref, aead: aeadFor(t, secret(5))}}
+	data, err := c.Encode(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := envelope(t, data)
+	if raw[0] != payload.ModeKMSHMAC || !bytes.Equal(raw[1:17], ref) {
+		t.Fatalf("header % x, want 03 and the reference", raw[:17])
+	}
+	if got, err := c.Decode(ctx, data); err != nil || got.Token != "tok" {
+		t.Fatalf("Decode: %+v, %v", got, err)
+	}
+	// Every header byte is authenticated: a reference the source also
+	// accepts but that differs fails the tag.
+	for i := 1; i < 17; i++ {
+		moved := bytes.Clone(raw)
+		moved[i] ^= 1
+		other := &payload.Codec{Keys: hmacLike{ref: moved[1:17], aead: aeadFor(t, secret(5))}}
+		_, err := other.Decode(ctx, seal(moved))
+		wantCode(t, err, callbackurls.CodeInvalidPayload)
+	}
+	// Too short for the reference, nonce and tag.
+	_, err = c.Decode(ctx, seal(raw[:1+16+12+15]))
+	wantCode(t, err, callbackurls.CodeInvalidPayload)
+	// A source handing out a reference of another size is refused.
+	for _, n := range []int{0, 15, 17, 184} {
+		bad := &payload.Codec{Keys: hmacLike{ref: make([]byte, n), aead: aeadFor(t, secret(5))}}
+		_, err := bad.Encode(ctx, p)
+		wantCode(t, err, callbackurls.CodeEncryptionFailed)
+	}
+}
+
+// TestUnencryptedExpirationOffset: exp_offset is read only as the offset
+// of an expiration, within RFC 3339's range.
+func TestUnencryptedExpirationOffset(t *testing.T) {
+	ctx := context.Background()
+	doc := func(extra string) string {
+		return payload.PrefixUnencrypted + base64.URLEncoding.EncodeToString([]byte(
+			`{"token":"tok","name":"ping","act":"heartbeat","data":{}`+extra+`}`))
+	}
+	got, err := (&payload.Codec{}).Decode(ctx, doc(`,"exp":1800000000,"exp_offset":-600`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, off := got.Expiration.Zone(); off != -600*60 || got.Expiration.Unix() != 1800000000 {
+		t.Errorf("expiration %v, want 1800000000 at -10:00", got.Expiration)
+	}
+	for _, extra := range []string{`,"exp_offset":60`, `,"exp":1800000000,"exp_offset":1440`, `,"exp":1800000000,"exp_offset":-1440`, `,"exp":1800000000,"exp_offset":"60"`} {
+		_, err := (&payload.Codec{}).Decode(ctx, doc(extra))
+		wantCode(t, err, callbackurls.CodeInvalidPayload)
+	}
 }

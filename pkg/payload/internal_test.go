@@ -307,7 +307,13 @@ func TestUnmarshalBinaryRejectsDamage(t *testing.T) {
 		{"success without output", cat([]byte{layoutV1, 1}, good)},
 		{"duplicate field", cat([]byte{layoutV1, heartbeat}, good, field(fieldAction, []byte("b")))},
 		{"tag 0", cat([]byte{layoutV1, heartbeat}, good, field(0, []byte("x")))},
-		{"unknown tag", cat([]byte{layoutV1, heartbeat}, good, field(fieldPresentation+1, []byte("x")))},
+		{"unknown tag", cat([]byte{layoutV1, heartbeat}, good, field(lastField+1, []byte("x")))},
+		{"expiration offset without expiration", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpirationOffset, binary.AppendVarint(nil, 60)))},
+		{"expiration offset 0", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, secs(1700000000)), field(fieldExpirationOffset, binary.AppendVarint(nil, 0)))},
+		{"expiration offset 24:00", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, secs(1700000000)), field(fieldExpirationOffset, binary.AppendVarint(nil, 24*60)))},
+		{"expiration offset -24:00", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, secs(1700000000)), field(fieldExpirationOffset, binary.AppendVarint(nil, -24*60)))},
+		{"expiration offset with trailing byte", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, secs(1700000000)), field(fieldExpirationOffset, append(binary.AppendVarint(nil, 60), 0)))},
+		{"expiration offset twice", cat([]byte{layoutV1, heartbeat}, good, field(fieldExpiration, secs(1700000000)), field(fieldExpirationOffset, binary.AppendVarint(nil, 60)), field(fieldExpirationOffset, binary.AppendVarint(nil, 60)))},
 		{"tag 255", cat([]byte{layoutV1, heartbeat}, good, field(255, []byte("x")))},
 		{"length past the end", cat([]byte{layoutV1, heartbeat}, good, []byte{fieldError, 5, 'x'})},
 		{"tag without length", cat([]byte{layoutV1, heartbeat}, good, []byte{fieldError})},
@@ -336,6 +342,37 @@ func TestUnmarshalBinaryRejectsDamage(t *testing.T) {
 	}
 	if _, err := unmarshalBinary(cat([]byte{layoutV1, heartbeat | flagDeflated}, deflate(good))); err != nil {
 		t.Fatalf("the good plaintext deflated: %v", err)
+	}
+}
+
+// TestExpirationOffsetField: the offset costs 4 bytes of plaintext and
+// nothing when the expiration is UTC, so that UTC payloads are the bytes
+// they were before the field existed.
+func TestExpirationOffsetField(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2027, 1, 2, 2, 4, 5, 0, time.UTC)
+	p := callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat, Expiration: at}
+	utc, err := marshalBinary(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Expiration = at.In(time.FixedZone("", -5*3600))
+	zoned, err := marshalBinary(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tag 13, length 2, zigzag varint of -300 minutes.
+	if want := append(append([]byte(nil), utc...), 13, 2, 0xd7, 0x04); !bytes.Equal(zoned, want) {
+		t.Errorf("plaintext with -05:00 is\n% x, want\n% x", zoned, want)
+	}
+	// The unencrypted form carries it as exp_offset, in minutes.
+	data, err := (&Codec{}).Encode(ctx, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := base64.URLEncoding.DecodeString(strings.TrimPrefix(data, PrefixUnencrypted))
+	if !bytes.Contains(doc, []byte(`"exp_offset":-300`)) {
+		t.Errorf("1- document %s has no exp_offset -300", doc)
 	}
 }
 
@@ -421,6 +458,9 @@ func TestVectorsCoverFormat(t *testing.T) {
 		if fields[0] != fieldToken {
 			t.Fatalf("%s: first field %d", v.Name, fields[0])
 		}
+		if got, want := hasField(t, fields, fieldExpirationOffset), strings.Contains(v.Name, "UTC offset"); got != want {
+			t.Errorf("%s: expiration offset field present %t, want %t", v.Name, got, want)
+		}
 		_, k := binary.Uvarint(fields[1:])
 		switch fields[1+k] {
 		case tokenBase64:
@@ -435,6 +475,22 @@ func TestVectorsCoverFormat(t *testing.T) {
 	if deflated == 0 || stored == 0 || b64 == 0 || text == 0 {
 		t.Errorf("vectors cover deflated %d, stored %d, base64 tokens %d, text tokens %d times", deflated, stored, b64, text)
 	}
+}
+
+// hasField reports whether a layout 1 field list holds tag.
+func hasField(t *testing.T, fields []byte, tag byte) bool {
+	t.Helper()
+	for len(fields) > 0 {
+		n, k := binary.Uvarint(fields[1:])
+		if k <= 0 || n > uint64(len(fields)-1-k) {
+			t.Fatalf("damaged field list")
+		}
+		if fields[0] == tag {
+			return true
+		}
+		fields = fields[1+k+int(n):]
+	}
+	return false
 }
 
 // FuzzOpenPlaintext fuzzes the binary layout behind a valid seal: any

@@ -11,17 +11,19 @@ import (
 
 // jsonPayload is the reference's payload document (its "1-" format).
 type jsonPayload struct {
-	Token  string          `json:"token"`
-	IAT    int64           `json:"iat,omitempty"`
-	TID    string          `json:"tid,omitempty"`
-	Exp    int64           `json:"exp,omitempty"`
-	Name   string          `json:"name"`
-	Act    string          `json:"act"`
-	Data   jsonData        `json:"data"`
-	Par    bool            `json:"par,omitempty"`
-	Resp   json.RawMessage `json:"resp,omitempty"`
-	Pres   json.RawMessage `json:"pres,omitempty"` // ours: presentation fields
-	Issuer string          `json:"iss,omitempty"`
+	Token string `json:"token"`
+	IAT   int64  `json:"iat,omitempty"`
+	TID   string `json:"tid,omitempty"`
+	Exp   int64  `json:"exp,omitempty"`
+	// ExpOffset is ours: exp's UTC offset in minutes, absent for UTC.
+	ExpOffset int             `json:"exp_offset,omitempty"`
+	Name      string          `json:"name"`
+	Act       string          `json:"act"`
+	Data      jsonData        `json:"data"`
+	Par       bool            `json:"par,omitempty"`
+	Resp      json.RawMessage `json:"resp,omitempty"`
+	Pres      json.RawMessage `json:"pres,omitempty"` // ours: presentation fields
+	Issuer    string          `json:"iss,omitempty"`
 }
 
 type jsonData struct {
@@ -42,6 +44,7 @@ func encodeUnencrypted(p *callbackurls.Payload) (string, error) {
 	}
 	if !p.Expiration.IsZero() {
 		jp.Exp = p.Expiration.Unix()
+		jp.ExpOffset, _ = offsetMinutes(p.Expiration)
 	}
 	if p.Error != "" {
 		jp.Data.Error = &p.Error
@@ -74,6 +77,8 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 		return nil, invalid("the payload has an unknown action type")
 	case typ == callbackurls.Success && jp.Data.Output == nil:
 		return nil, invalid("the payload of a success action has no output")
+	case jp.ExpOffset != 0 && (jp.Exp <= 0 || jp.ExpOffset < -maxOffsetMinutes || jp.ExpOffset > maxOffsetMinutes):
+		return nil, invalid("the payload's expiration offset is not valid")
 	}
 	p := &callbackurls.Payload{
 		Token: jp.Token, TransactionID: jp.TID, Action: jp.Name, Type: typ,
@@ -85,6 +90,9 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 	}
 	if jp.Exp > 0 {
 		p.Expiration = time.Unix(jp.Exp, 0).UTC()
+		if jp.ExpOffset != 0 {
+			p.Expiration = p.Expiration.In(offsetZone(int64(jp.ExpOffset)))
+		}
 	}
 	if jp.Data.Error != nil {
 		p.Error = *jp.Data.Error

@@ -1,5 +1,5 @@
-// Package kmstest is a stand-in for AWS KMS's data-key API
-// (GenerateDataKey and Decrypt) for tests.
+// Package kmstest is a stand-in for the part of AWS KMS this service uses
+// (GenerateDataKey, Decrypt, GenerateMac and DescribeKey) for tests.
 //
 // It is an HTTP server speaking the real AWS JSON 1.1 protocol
 // (X-Amz-Target: TrentService.<Operation>, application/x-amz-json-1.1,
@@ -13,10 +13,20 @@
 //		EncryptionContext: map[string]string{"service": "sfn-callback-urls"}})
 //	srv.Count("GenerateDataKey") // 1
 //
+// New's server has two keys: a symmetric encryption key (Alias) and an
+// HMAC_256 key (HMACAlias); NewKey, NewHMACKey, NewKeyOfSpec and
+// AddHMACKey make more.
+//
 // What it does as KMS does:
 //   - keys are named by key id, key ARN, alias name or alias ARN; an
 //     unknown name is NotFoundException, a disabled key DisabledException,
 //     a key pending deletion KMSInvalidStateException;
+//   - a key is used only for what its spec and usage allow: data keys
+//     from SYMMETRIC_DEFAULT keys, MACs from HMAC keys with their own
+//     algorithm (HMAC_SHA_256 for HMAC_256); anything else is
+//     InvalidKeyUsageException. DescribeKey describes any key in any state;
+//   - GenerateMac is HMAC of the message under the key's secret, so that
+//     a test can compute the same MAC with crypto/hmac (AddHMACKey);
 //   - a ciphertext blob for an N-byte data key is 152+N bytes (184 for
 //     AES-256), binds its key and the encryption context (a different
 //     context, or any altered byte, is InvalidCiphertextException), and
@@ -39,12 +49,15 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"maps"
 	"net/http"
@@ -65,9 +78,24 @@ import (
 const (
 	Region  = "us-east-1"
 	Account = "111122223333"
-	// Alias names the key New creates.
+	// Alias names the symmetric encryption key New creates.
 	Alias = "alias/sfn-callback-urls"
+	// HMACAlias names the HMAC_256 key New creates.
+	HMACAlias = "alias/sfn-callback-urls-hmac"
 )
+
+// Key specs and usages, as KMS spells them.
+const (
+	SpecSymmetric = "SYMMETRIC_DEFAULT"
+	SpecHMAC256   = "HMAC_256"
+	UsageEncrypt  = "ENCRYPT_DECRYPT"
+	UsageMAC      = "GENERATE_VERIFY_MAC"
+)
+
+// macAlgorithms is the one algorithm each HMAC key spec supports.
+var macAlgorithms = map[string]string{
+	"HMAC_224": "HMAC_SHA_224", "HMAC_256": "HMAC_SHA_256", "HMAC_384": "HMAC_SHA_384", "HMAC_512": "HMAC_SHA_512",
+}
 
 // Fake credentials used by Client; signatures are checked for shape and
 // scope ("kms"), not verified.
@@ -122,8 +150,12 @@ type key struct {
 	id      string
 	uuid    [16]byte
 	backing [32]byte
-	aead    cipher.AEAD
+	aead    cipher.AEAD // SYMMETRIC_DEFAULT keys
+	spec    string
+	usage   string
+	secret  []byte // HMAC keys
 	state   string
+	created time.Time
 }
 
 type failure struct {
@@ -143,6 +175,8 @@ func New(t testing.TB) *Server {
 	}
 	arn := s.NewKey()
 	s.aliases[Alias] = arn[strings.LastIndexByte(arn, '/')+1:]
+	arn = s.NewHMACKey()
+	s.aliases[HMACAlias] = arn[strings.LastIndexByte(arn, '/')+1:]
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -173,18 +207,49 @@ func (s *Server) Client(ctx context.Context, optFns ...func(*kms.Options)) *kms.
 	}, optFns...)
 }
 
-// NewKey creates an enabled key and returns its ARN.
-func (s *Server) NewKey() string {
-	k := &key{state: Enabled}
-	_, _ = rand.Read(k.uuid[:])
-	k.uuid[6] = k.uuid[6]&0x0f | 0x40
-	k.uuid[8] = k.uuid[8]&0x3f | 0x80
+// NewKey creates an enabled symmetric encryption key and returns its ARN.
+func (s *Server) NewKey() string { return s.NewKeyOfSpec(SpecSymmetric, UsageEncrypt) }
+
+// NewHMACKey creates an enabled HMAC_256 key with a random secret and
+// returns its ARN.
+func (s *Server) NewHMACKey() string { return s.NewKeyOfSpec(SpecHMAC256, UsageMAC) }
+
+// NewKeyOfSpec creates an enabled key of any spec and usage (for example
+// RSA_2048 and SIGN_VERIFY, which DescribeKey describes and nothing else
+// uses) and returns its ARN.
+func (s *Server) NewKeyOfSpec(spec, usage string) string {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	var secret []byte
+	if macAlgorithms[spec] != "" {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	return s.addKey(id, spec, usage, secret)
+}
+
+// AddHMACKey adds an enabled HMAC_256 key with a given id (a UUID) and
+// secret, whose MACs a test can compute itself, and returns its ARN.
+func (s *Server) AddHMACKey(id string, secret []byte) string {
+	raw, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
+	if err != nil || len(raw) != 16 || formatUUID([16]byte(raw)) != id {
+		panic("kmstest: AddHMACKey: the key id must be a lower-case UUID")
+	}
+	return s.addKey([16]byte(raw), SpecHMAC256, UsageMAC, bytes.Clone(secret))
+}
+
+func (s *Server) addKey(id [16]byte, spec, usage string, secret []byte) string {
+	k := &key{uuid: id, spec: spec, usage: usage, secret: secret, state: Enabled, created: time.Now().Truncate(time.Second)}
 	k.id = formatUUID(k.uuid)
 	k.backing = sha256.Sum256(k.uuid[:])
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	block, _ := aes.NewCipher(secret)
-	k.aead, _ = cipher.NewGCM(block)
+	if spec == SpecSymmetric {
+		dek := make([]byte, 32)
+		_, _ = rand.Read(dek)
+		block, _ := aes.NewCipher(dek)
+		k.aead, _ = cipher.NewGCM(block)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[k.id] = k
@@ -196,6 +261,13 @@ func (s *Server) KeyARN() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return keyARN(s.aliases[Alias])
+}
+
+// HMACKeyARN is the ARN of the key HMACAlias names.
+func (s *Server) HMACKeyARN() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return keyARN(s.aliases[HMACAlias])
 }
 
 // SetKeyState sets a key's state (Enabled, Disabled, PendingDeletion); name
@@ -260,8 +332,8 @@ func (s *Server) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
-// Count is the number of requests for operation (GenerateDataKey or
-// Decrypt), retries and failures included.
+// Count is the number of requests for operation (GenerateDataKey,
+// Decrypt, GenerateMac, DescribeKey), retries and failures included.
 func (s *Server) Count(operation string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -336,7 +408,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// request is the union of the two operations' inputs; []byte members are
+// request is the union of the operations' inputs; []byte members are
 // base64 in JSON, as in the protocol.
 type request struct {
 	KeyID               *string           `json:"KeyId"`
@@ -345,6 +417,37 @@ type request struct {
 	EncryptionContext   map[string]string `json:"EncryptionContext"`
 	CiphertextBlob      []byte            `json:"CiphertextBlob"`
 	EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
+	MacAlgorithm        *string           `json:"MacAlgorithm"`
+	Message             []byte            `json:"Message"`
+}
+
+type generateMacResponse struct {
+	KeyId        string
+	Mac          []byte
+	MacAlgorithm string
+}
+
+type describeKeyResponse struct {
+	KeyMetadata keyMetadata
+}
+
+// keyMetadata is the part of KMS's KeyMetadata the stand-in knows.
+type keyMetadata struct {
+	AWSAccountId          string
+	Arn                   string
+	KeyId                 string
+	CreationDate          float64 // epoch seconds, as the protocol writes timestamps
+	Enabled               bool
+	Description           string
+	KeyUsage              string
+	KeyState              string
+	Origin                string
+	KeyManager            string
+	CustomerMasterKeySpec string
+	KeySpec               string
+	EncryptionAlgorithms  []string `json:",omitempty"`
+	MacAlgorithms         []string `json:",omitempty"`
+	MultiRegion           bool
 }
 
 type generateDataKeyResponse struct {
@@ -369,7 +472,9 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
 		return nil, &apiError{http.StatusBadRequest, "SerializationException", "expected Content-Type application/x-amz-json-1.1"}
 	}
-	if call.Operation != "GenerateDataKey" && call.Operation != "Decrypt" {
+	switch call.Operation {
+	case "GenerateDataKey", "Decrypt", "GenerateMac", "DescribeKey":
+	default:
 		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -396,10 +501,73 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 		}
 		return nil, &apiError{f.status, f.code, msg}
 	}
-	if call.Operation == "GenerateDataKey" {
+	switch call.Operation {
+	case "GenerateDataKey":
 		return s.generateDataKey(&req)
+	case "GenerateMac":
+		return s.generateMac(&req)
+	case "DescribeKey":
+		return s.describeKey(&req)
 	}
 	return s.decrypt(&req)
+}
+
+func (s *Server) describeKey(req *request) (any, *apiError) {
+	if req.KeyID == nil || *req.KeyID == "" {
+		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+	}
+	k, aerr := s.resolve(*req.KeyID)
+	if aerr != nil {
+		return nil, aerr
+	}
+	md := keyMetadata{
+		AWSAccountId: Account, Arn: keyARN(k.id), KeyId: k.id, CreationDate: float64(k.created.Unix()),
+		Enabled: k.state == Enabled, KeyUsage: k.usage, KeyState: k.state, Origin: "AWS_KMS", KeyManager: "CUSTOMER",
+		CustomerMasterKeySpec: k.spec, KeySpec: k.spec,
+	}
+	if alg := macAlgorithms[k.spec]; alg != "" {
+		md.MacAlgorithms = []string{alg}
+	} else if k.spec == SpecSymmetric {
+		md.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
+	}
+	return &describeKeyResponse{KeyMetadata: md}, nil
+}
+
+func (s *Server) generateMac(req *request) (any, *apiError) {
+	switch {
+	case req.KeyID == nil || *req.KeyID == "":
+		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+	case req.MacAlgorithm == nil:
+		return nil, validation("Value null at 'macAlgorithm' failed to satisfy constraint: Member must not be null")
+	case len(req.Message) == 0 || len(req.Message) > 4096:
+		return nil, validation("Value at 'message' failed to satisfy constraint: Member must have length between 1 and 4096")
+	}
+	k, aerr := s.resolve(*req.KeyID)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if k.usage != UsageMAC || macAlgorithms[k.spec] != *req.MacAlgorithm {
+		return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"%s key usage is %s and key spec is %s, which does not support GenerateMac with %s", keyARN(k.id), k.usage, k.spec, *req.MacAlgorithm)}
+	}
+	if aerr := stateError(k); aerr != nil {
+		return nil, aerr
+	}
+	h := hmac.New(macHash(k.spec), k.secret)
+	h.Write(req.Message)
+	return &generateMacResponse{KeyId: keyARN(k.id), Mac: h.Sum(nil), MacAlgorithm: *req.MacAlgorithm}, nil
+}
+
+func macHash(spec string) func() hash.Hash {
+	switch spec {
+	case "HMAC_224":
+		return sha256.New224
+	case "HMAC_384":
+		return sha512.New384
+	case "HMAC_512":
+		return sha512.New
+	}
+	return sha256.New
 }
 
 func (s *Server) generateDataKey(req *request) (any, *apiError) {
@@ -457,6 +625,10 @@ func (s *Server) decrypt(req *request) (any, *apiError) {
 		if aerr != nil {
 			return nil, aerr
 		}
+		if named.spec != SpecSymmetric {
+			return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+				"%s key usage is %s and key spec is %s, which does not support Decrypt", keyARN(named.id), named.usage, named.spec)}
+		}
 		if named != k {
 			return nil, &apiError{http.StatusBadRequest, "IncorrectKeyException",
 				"The key ID in the request does not identify a KMS key that can perform this operation."}
@@ -481,18 +653,29 @@ func (s *Server) usableKey(name, op string, ctx map[string]string) (*key, *apiEr
 	if aerr != nil {
 		return nil, aerr
 	}
+	if k.spec != SpecSymmetric || k.usage != UsageEncrypt {
+		return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"%s key usage is %s and key spec is %s, which does not support %s", keyARN(k.id), k.usage, k.spec, op)}
+	}
 	if s.required != nil && !maps.Equal(s.required, ctx) {
 		return nil, &apiError{http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
 			"User: arn:aws:sts::%s:assumed-role/kmstest/fn is not authorized to perform: kms:%s on resource: %s because no resource-based policy allows the kms:%s action",
 			Account, op, keyARN(k.id), op)}
 	}
-	switch k.state {
-	case Disabled:
-		return nil, &apiError{http.StatusBadRequest, "DisabledException", keyARN(k.id) + " is disabled."}
-	case PendingDeletion:
-		return nil, &apiError{http.StatusBadRequest, "KMSInvalidStateException", keyARN(k.id) + " is pending deletion."}
+	if aerr := stateError(k); aerr != nil {
+		return nil, aerr
 	}
 	return k, nil
+}
+
+func stateError(k *key) *apiError {
+	switch k.state {
+	case Disabled:
+		return &apiError{http.StatusBadRequest, "DisabledException", keyARN(k.id) + " is disabled."}
+	case PendingDeletion:
+		return &apiError{http.StatusBadRequest, "KMSInvalidStateException", keyARN(k.id) + " is pending deletion."}
+	}
+	return nil
 }
 
 func (s *Server) resolve(name string) (*key, *apiError) {

@@ -1,0 +1,254 @@
+package kmskeys
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+// Kind is what a KMS key is to this service, from its spec and usage.
+type Kind uint8
+
+const (
+	// Envelope is a symmetric encryption key (SYMMETRIC_DEFAULT,
+	// ENCRYPT_DECRYPT): data keys from GenerateDataKey, carried encrypted.
+	Envelope Kind = iota + 1
+	// HMAC is an HMAC_256 key (GENERATE_VERIFY_MAC): data keys derived
+	// with GenerateMac from an identifier the URL carries.
+	HMAC
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Envelope:
+		return "envelope"
+	case HMAC:
+		return "hmac"
+	}
+	return "unknown"
+}
+
+// The layout of an HMAC mode key reference and of the message its data
+// key is derived from (docs/FORMAT.md, "Mode 3").
+const (
+	tagSize        = 4
+	identifierSize = payload.HMACKeyRefSize - tagSize // 96 bits
+	// deriveLabel and deriveVersion start every GenerateMac message: no
+	// other use of the key MACs this prefix unless it means to make our
+	// data keys.
+	deriveLabel   = "sfn-callback-urls data key"
+	deriveVersion = 1
+	// tagLabel separates a key tag's hash from any other hash of a key id.
+	tagLabel = "sfn-callback-urls key tag"
+)
+
+// keyTag names an HMAC key in a URL: the first 4 bytes of
+// SHA-256(tagLabel || 0x00 || key id). The key id, not the ARN, so that
+// the replicas of a multi-Region key, which derive the same data keys,
+// share their tag.
+type keyTag [tagSize]byte
+
+func tagOf(keyID string) keyTag {
+	h := sha256.New()
+	h.Write([]byte(tagLabel))
+	h.Write([]byte{0})
+	h.Write([]byte(keyID))
+	return keyTag(h.Sum(nil))
+}
+
+// deriveMessage is the GenerateMac message for a data key identifier.
+func deriveMessage(identifier []byte) []byte {
+	msg := make([]byte, 0, len(deriveLabel)+2+len(identifier))
+	msg = append(msg, deriveLabel...)
+	msg = append(msg, 0, deriveVersion)
+	return append(msg, identifier...)
+}
+
+// key is one KMS key as DescribeKey described it at start.
+type key struct {
+	name string // as configured, for messages
+	arn  string
+	kind Kind
+	tag  keyTag // HMAC keys
+	ops  *operations
+}
+
+// describeAll describes the current key and the previous ones (at once:
+// a cold start waits for one round trip, not one per key) and drops
+// repeats of a key already named.
+func describeAll(ctx context.Context, opsFor func(string) *operations, current string, previous []string) ([]*key, error) {
+	names := append([]string{current}, previous...)
+	keys := make([]*key, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		ops := opsFor(name)
+		if i == len(names)-1 {
+			keys[i], errs[i] = describe(ctx, ops, name, i > 0)
+			continue
+		}
+		wg.Go(func() { keys[i], errs[i] = describe(ctx, ops, name, i > 0) })
+	}
+	wg.Wait()
+	var out []*key
+	seen := map[string]bool{}
+	for i, k := range keys {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if !seen[k.arn] {
+			seen[k.arn] = true
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// describe asks KMS what name is, and refuses a key of a kind this
+// service cannot use.
+func describe(ctx context.Context, ops *operations, name string, previous bool) (*key, error) {
+	out, err := ops.describeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(name)})
+	if err != nil {
+		return nil, describeError(name, previous, err)
+	}
+	md := out.KeyMetadata
+	if md == nil || aws.ToString(md.Arn) == "" || aws.ToString(md.KeyId) == "" {
+		return nil, fmt.Errorf("%s: DescribeKey returned no key metadata", setting(name, previous))
+	}
+	k := &key{name: name, arn: aws.ToString(md.Arn), ops: ops}
+	// Each of the two specs has one possible usage, so the spec decides; an
+	// absent usage (some KMS stand-ins omit it) is that one.
+	spec, usage := md.KeySpec, md.KeyUsage
+	switch {
+	case spec == types.KeySpecSymmetricDefault && (usage == "" || usage == types.KeyUsageTypeEncryptDecrypt):
+		k.kind = Envelope
+	case spec == types.KeySpecHmac256 && (usage == "" || usage == types.KeyUsageTypeGenerateVerifyMac):
+		k.kind = HMAC
+		k.tag = tagOf(aws.ToString(md.KeyId))
+	default:
+		return nil, fmt.Errorf("%s: KMS key %s has key spec %s and key usage %s: use a symmetric encryption key "+
+			"(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) or an HMAC key (HMAC_256, GENERATE_VERIFY_MAC)",
+			setting(name, previous), k.arn, orNone(string(spec)), orNone(string(usage)))
+	}
+	return k, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// setting names the setting a key came from, for start-up errors.
+func setting(name string, previous bool) string {
+	if previous {
+		return "PREVIOUS_KEY_IDS " + name
+	}
+	return "KEY_ID " + name
+}
+
+func errTagCollision(a, b *key) error {
+	return fmt.Errorf("KMS keys %s and %s have the same 4-byte tag %x, so URLs could not tell them apart: "+
+		"use another HMAC key in place of one of them", a.arn, b.arn, a.tag[:])
+}
+
+// createOp is the call that makes this key's data keys.
+func (k *key) createOp() string {
+	if k.kind == HMAC {
+		return "GenerateMac"
+	}
+	return "GenerateDataKey"
+}
+
+// generateDataKey makes an envelope data key: its encrypted form is the
+// key reference.
+func (k *key) generateDataKey(ctx context.Context) ([]byte, cipher.AEAD, error) {
+	out, err := k.ops.generateDataKey(ctx, &kms.GenerateDataKeyInput{
+		KeyId:             aws.String(k.arn),
+		KeySpec:           types.DataKeySpecAes256,
+		EncryptionContext: EncryptionContext(),
+	})
+	if err != nil {
+		return nil, nil, createError("GenerateDataKey", k.name, err)
+	}
+	defer clear(out.Plaintext)
+	if len(out.Plaintext) != DataKeySize || len(out.CiphertextBlob) == 0 || len(out.CiphertextBlob) > payload.MaxKeyRef {
+		return nil, nil, createError("GenerateDataKey", k.name, fmt.Errorf("GenerateDataKey returned a %d-byte key and a %d-byte encrypted key",
+			len(out.Plaintext), len(out.CiphertextBlob)))
+	}
+	aead, err := newAEAD(out.Plaintext)
+	if err != nil {
+		return nil, nil, createError("GenerateDataKey", k.name, err)
+	}
+	return clone(out.CiphertextBlob), aead, nil
+}
+
+// decrypt opens an envelope data key, pinned to this key: KMS refuses a
+// data key of any other key rather than use whatever key the blob names.
+func (k *key) decrypt(ctx context.Context, blob []byte) (cipher.AEAD, error) {
+	out, err := k.ops.decrypt(ctx, &kms.DecryptInput{
+		CiphertextBlob:    blob,
+		KeyId:             aws.String(k.arn),
+		EncryptionContext: EncryptionContext(),
+	})
+	if err != nil {
+		return nil, openError("Decrypt", err)
+	}
+	defer clear(out.Plaintext)
+	if len(out.Plaintext) != DataKeySize {
+		return nil, invalidPayload("the URL's encrypted data key is not a data key of this service")
+	}
+	return newAEAD(out.Plaintext)
+}
+
+// newDerivedKey draws an identifier and derives its data key: the tag and
+// the identifier are the key reference.
+func (k *key) newDerivedKey(ctx context.Context) ([]byte, cipher.AEAD, error) {
+	ref := make([]byte, payload.HMACKeyRefSize)
+	copy(ref, k.tag[:])
+	if _, err := rand.Read(ref[tagSize:]); err != nil {
+		return nil, nil, createError("GenerateMac", k.name, err)
+	}
+	aead, err := k.mac(ctx, ref[tagSize:])
+	if err != nil {
+		return nil, nil, createError("GenerateMac", k.name, err)
+	}
+	return ref, aead, nil
+}
+
+// deriveKey derives the data key of an identifier a URL carries. Nothing
+// in the call depends on the URL but the identifier, so KMS refusing it is
+// never the URL's fault.
+func (k *key) deriveKey(ctx context.Context, identifier []byte) (cipher.AEAD, error) {
+	aead, err := k.mac(ctx, identifier)
+	if err != nil {
+		return nil, openError("GenerateMac", err)
+	}
+	return aead, nil
+}
+
+func (k *key) mac(ctx context.Context, identifier []byte) (cipher.AEAD, error) {
+	out, err := k.ops.generateMac(ctx, &kms.GenerateMacInput{
+		KeyId:        aws.String(k.arn),
+		MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
+		Message:      deriveMessage(identifier),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(out.Mac)
+	if len(out.Mac) != DataKeySize {
+		return nil, fmt.Errorf("GenerateMac returned a %d-byte MAC, want %d", len(out.Mac), DataKeySize)
+	}
+	return newAEAD(out.Mac)
+}

@@ -1,0 +1,172 @@
+package kmskeys_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
+)
+
+// overBound is what a callback beyond the bound gets: a 503 ServiceError
+// (the edge adds Retry-After), like KMS's own throttling.
+var overBound = apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}
+
+// distinctURLs makes n URLs, each with its own data key.
+func distinctURLs(t *testing.T, srv *kmstest.Server, keyID string, n int) []string {
+	t.Helper()
+	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: keyID, DataKeyMaxUses: -1}), &fakeSFN{}, nil)
+	var urls []string
+	for range n {
+		urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
+	}
+	return urls
+}
+
+// TestColdCallBound: KMS calls for data keys not cached are a token
+// bucket's (here 2 a second, burst 3); a key in the cache is never held
+// back; the clock is the source's, so no test waits.
+func TestColdCallBound(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv := kmstest.New(t)
+			urls := distinctURLs(t, srv, m.keyID, 12)
+			clk := newClock()
+			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, ColdCallsPerSecond: 2, ColdCallsBurst: 3, Now: clk.Now})
+			next := 0
+			cold := func() string { next++; return urls[next-1] }
+			steps := []struct {
+				name    string
+				advance time.Duration
+				url     func() string
+				want    apiResult
+				calls   int // KMS calls
+			}{
+				{"burst 1", 0, cold, succeeded, 1},
+				{"burst 2", 0, cold, succeeded, 1},
+				{"burst 3", 0, cold, succeeded, 1},
+				{"over the burst", 0, cold, overBound, 0},
+				{"cached while the bucket is empty", 0, func() string { return urls[0] }, succeeded, 0},
+				{"another cached one", 0, func() string { return urls[2] }, succeeded, 0},
+				{"half a second later: one token", 500 * time.Millisecond, cold, succeeded, 1},
+				{"and no more", 0, cold, overBound, 0},
+				{"a quarter second is half a token", 250 * time.Millisecond, cold, overBound, 0},
+				{"another quarter makes it whole", 250 * time.Millisecond, cold, succeeded, 1},
+				{"a minute refills only the burst: 1", time.Minute, cold, succeeded, 1},
+				{"2", 0, cold, succeeded, 1},
+				{"3", 0, cold, succeeded, 1},
+				{"4 is over", 0, cold, overBound, 0},
+			}
+			refused := 0
+			for _, step := range steps {
+				clk.Advance(step.advance)
+				srv.Reset()
+				sfn := &fakeSFN{}
+				_, err := respond(t, newService(src, sfn, clk.Now), step.url())
+				if diff := cmp.Diff(step.want, resultOf(err)); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", step.name, diff)
+				}
+				if got := len(srv.Calls()); got != step.calls {
+					t.Errorf("%s: %d KMS calls, want %d", step.name, got, step.calls)
+				}
+				if err != nil {
+					refused++
+					if len(sfn.Calls()) != 0 {
+						t.Errorf("%s: Step Functions was called", step.name)
+					}
+				}
+			}
+			if got := src.Stats().RefusedCalls; got != refused {
+				t.Errorf("Stats().RefusedCalls %d, want %d", got, refused)
+			}
+		})
+	}
+}
+
+// TestColdCallBoundFlight: callers waiting for one KMS call spend one
+// token between them.
+func TestColdCallBoundFlight(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv := kmstest.New(t)
+			urls := distinctURLs(t, srv, m.keyID, 2)
+			clk := newClock()
+			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
+			svc := newService(src, &fakeSFN{}, clk.Now)
+			srv.Reset()
+			release := srv.Hold()
+			defer release()
+			const callers = 32
+			var wg sync.WaitGroup
+			errs := make([]error, callers)
+			for i := range callers {
+				wg.Go(func() { _, errs[i] = respond(t, svc, urls[0]) })
+			}
+			waitHeld(t, srv, 1)
+			release()
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatalf("callers of one flight: %v", err)
+			}
+			if got := srv.Count(m.openOp); got != 1 {
+				t.Errorf("%d %s calls, want 1", got, m.openOp)
+			}
+			// The one token is spent: a second data key waits for the clock.
+			_, err := respond(t, svc, urls[1])
+			if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
+				t.Errorf("second data key (-want +got):\n%s", diff)
+			}
+			clk.Advance(time.Second)
+			mustRespond(t, svc, urls[1])
+		})
+	}
+}
+
+// TestColdCallBoundEnvelopeKeys: each Decrypt of a blob tried on several
+// envelope keys spends a token.
+func TestColdCallBoundEnvelopeKeys(t *testing.T) {
+	srv := kmstest.New(t)
+	first, second := srv.NewKey(), srv.NewKey()
+	u := distinctURLs(t, srv, second, 1)[0]
+	clk := newClock()
+	src := newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
+	svc := newService(src, &fakeSFN{}, clk.Now)
+	srv.Reset()
+	_, err := respond(t, svc, u)
+	if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
+		t.Errorf("a blob of the second key with one token (-want +got):\n%s", diff)
+	}
+	if got := srv.Count("Decrypt"); got != 1 {
+		t.Errorf("%d Decrypt calls, want 1 (the first key's)", got)
+	}
+	clk.Advance(2 * time.Second)
+	srv.Reset()
+	_, err = respond(t, svc, u)
+	if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
+		t.Errorf("burst 1 cannot pay for two keys (-want +got):\n%s", diff)
+	}
+	src = newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsBurst: 2, Now: clk.Now})
+	mustRespond(t, newService(src, &fakeSFN{}, clk.Now), u)
+}
+
+// TestColdCallBoundCreate: creating URLs is IAM-authorised and never held
+// back by the bound.
+func TestColdCallBoundCreate(t *testing.T) {
+	for _, m := range modes {
+		srv := kmstest.New(t)
+		clk := newClock()
+		src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
+		svc := newService(src, &fakeSFN{}, clk.Now)
+		for range 5 {
+			mustCreate(t, svc, oneAction(token))
+		}
+		if got := src.Stats().RefusedCalls; got != 0 {
+			t.Errorf("%s: %d refused calls while creating", m.name, got)
+		}
+	}
+}
