@@ -6,11 +6,16 @@ ARCH     ?= arm64
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags='-s -w'
 PKGS     := ./...
 
-.PHONY: run test build lambdas bench fuzz lint vet fmt clean \
+.PHONY: run test build lambdas deploy bench bench-load fuzz lint vet fmt clean \
 	build-CreateUrlsFunction build-ProcessCallbackFunction
 
 ## run: the local server on embedded defaults, printing a demo task's URLs
+## (the first run downloads and compiles the AWS SDK: it says so first)
 run:
+	@if [ "$$(GOPROXY=off $(GO) list -f '{{.Stale}}' github.com/aws/aws-sdk-go-v2/service/sfn 2>/dev/null)" != false ]; then \
+	  echo "First build: go downloads the modules (about 100 MB with the AWS SDK for Go) and compiles them."; \
+	  echo "That takes minutes (4.5 on a busy 2-core machine) with nothing printed; later runs start in seconds."; \
+	fi
 	$(GO) run ./cmd/sfn-callback-urls serve --demo
 
 ## test: vet, then every test (race detector on)
@@ -45,9 +50,45 @@ build-CreateUrlsFunction:
 build-ProcessCallbackFunction:
 	GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/process-callback
 
+# examples: the example applications' functions (examples/*/template.yaml,
+# CodeUri ../..), built by `sam build` in an example's directory; `make
+# examples` builds them all and the activity worker into build/examples/.
+.PHONY: examples build-ApprovalEmailFunction build-SqsCallbackFunction build-WebhookDispatchFunction
+build-ApprovalEmailFunction:
+	GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./examples/approval-email
+
+build-SqsCallbackFunction:
+	GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./examples/sqs-callback
+
+build-WebhookDispatchFunction:
+	GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./examples/webhook
+
+examples:
+	@for fn in ApprovalEmailFunction SqsCallbackFunction WebhookDispatchFunction; do \
+	  echo "build/examples/$$fn/bootstrap"; \
+	  $(MAKE) --no-print-directory build-$$fn ARTIFACTS_DIR=build/examples/$$fn || exit 1; \
+	done
+	$(GO) build -trimpath -o build/examples/activity-worker ./examples/activity-worker
+
+## deploy: sam build, then sam deploy with samconfig.toml (needs the SAM CLI
+## and AWS credentials); more flags in SAM_DEPLOY_FLAGS, e.g. --guided or
+## --parameter-overrides 'EnablePostActions=true'
+SAM ?= sam
+SAM_DEPLOY_FLAGS ?=
+deploy:
+	$(SAM) build
+	$(SAM) deploy $(SAM_DEPLOY_FLAGS)
+
 ## bench: every benchmark, 5 runs each
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 $(PKGS)
+
+## bench-load: the local server under 1, 16 and 128 clients doing full flows
+## (LOAD_FLOWS each), this tree against the store before group commit (LOAD_BEFORE)
+LOAD_BEFORE ?= 8fc99ba
+LOAD_FLOWS  ?= 3000
+bench-load:
+	LOAD_BEFORE=$(LOAD_BEFORE) $(GO) test -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=$(LOAD_FLOWS)x -timeout=30m ./internal/loadtest
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -36,24 +35,79 @@ Flags:
 
 // inspection is inspect's output.
 type inspection struct {
-	Format        string          `json:"format"`
-	Key           *inspectedKey   `json:"key,omitempty"`
-	TransactionID string          `json:"transaction_id,omitempty"`
-	Action        string          `json:"action"`
-	Type          string          `json:"type"`
-	IssuedAt      string          `json:"issued_at,omitempty"`
-	Expiration    string          `json:"expiration,omitempty"`
-	Token         string          `json:"token"`
-	TokenLength   int             `json:"token_length"`
-	Output        json.RawMessage `json:"output,omitempty"`
-	Error         *string         `json:"error,omitempty"`
-	Cause         *string         `json:"cause,omitempty"`
-	Parameters    bool            `json:"parameters,omitempty"`
-	Response      json.RawMessage `json:"response,omitempty"`
-	Outcomes      json.RawMessage `json:"outcomes,omitempty"`
-	Presentation  json.RawMessage `json:"presentation,omitempty"`
-	DataLength    int             `json:"data_length"`
-	Warnings      []string        `json:"warnings,omitempty"`
+	Format        string                 `json:"format"`
+	Key           *inspectedKey          `json:"key,omitempty"`
+	TransactionID string                 `json:"transaction_id,omitempty"`
+	Action        string                 `json:"action"`
+	Type          string                 `json:"type"`
+	IssuedAt      string                 `json:"issued_at,omitempty"`
+	Expiration    string                 `json:"expiration,omitempty"`
+	Token         string                 `json:"token"`
+	TokenLength   int                    `json:"token_length"`
+	Output        json.RawMessage        `json:"output,omitempty"`
+	Error         *string                `json:"error,omitempty"`
+	Cause         *string                `json:"cause,omitempty"`
+	Parameters    bool                   `json:"parameters,omitempty"`
+	Response      json.RawMessage        `json:"response,omitempty"`
+	Outcomes      json.RawMessage        `json:"outcomes,omitempty"`
+	Presentation  *inspectedPresentation `json:"presentation,omitempty"`
+	DataLength    int                    `json:"data_length"`
+	Warnings      []string               `json:"warnings,omitempty"`
+}
+
+// inspectedPresentation is what the pages show, under the request's own
+// names (the payload stores it with one-letter keys).
+type inspectedPresentation struct {
+	Title       string           `json:"title,omitempty"`
+	Description string           `json:"description,omitempty"`
+	Label       string           `json:"label,omitempty"`
+	Confirm     *bool            `json:"confirm,omitempty"`
+	Input       []inspectedField `json:"input,omitempty"`
+}
+
+// inspectedField is one input form property in JSON Schema's words.
+type inspectedField struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Format      string   `json:"format,omitempty"`
+	Enum        []string `json:"enum,omitempty"`
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Default     any      `json:"default,omitempty"`
+	MinLength   *float64 `json:"minLength,omitempty"`
+	MaxLength   *float64 `json:"maxLength,omitempty"`
+	Minimum     *float64 `json:"minimum,omitempty"`
+	Maximum     *float64 `json:"maximum,omitempty"`
+}
+
+func describePresentation(p *callbackurls.Presentation) *inspectedPresentation {
+	if p == nil || (p.Title == "" && p.Description == "" && p.Label == "" && p.Confirm == nil && p.Input == nil) {
+		return nil
+	}
+	out := &inspectedPresentation{Title: p.Title, Description: p.Description, Label: p.Label, Confirm: p.Confirm}
+	if p.Input == nil {
+		return out
+	}
+	for _, f := range p.Input.Fields {
+		v := inspectedField{Name: f.Name, Title: f.Title, Description: f.Help, Required: f.Required, Default: f.Default, Enum: f.Enum}
+		switch f.Kind {
+		case callbackurls.FieldBoolean:
+			v.Type = "boolean"
+		case callbackurls.FieldNumber, callbackurls.FieldInteger:
+			v.Type, v.Minimum, v.Maximum = "number", f.Min, f.Max
+			if f.Kind == callbackurls.FieldInteger {
+				v.Type = "integer"
+			}
+		default:
+			v.Type, v.MinLength, v.MaxLength = "string", f.Min, f.Max
+			if f.Kind == callbackurls.FieldMultiline {
+				v.Format = "multiline"
+			}
+		}
+		out.Input = append(out.Input, v)
+	}
+	return out
 }
 
 type inspectedKey struct {
@@ -69,20 +123,15 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	flags := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprint(stderr, inspectUsage)
-		flags.PrintDefaults()
-	}
+	flags := newFlagSet("inspect", inspectUsage, stderr)
 	c.KeyFlags(flags, "static keyring file (env KEY_FILE; default "+config.DefaultKeyFile+" when no other key is set)")
 	showToken := flags.Bool("show-token", false, "print the task token in full")
-	if err := flags.Parse(args); err != nil {
+	if err := parseFlags(flags, args, stdout); err != nil {
 		return err
 	}
 	if flags.NArg() != 1 {
 		flags.Usage()
-		return errors.New("inspect: give one URL or data parameter")
+		return usageErrorf("inspect: give one URL or data parameter (quote a URL: its & would end the shell command)")
 	}
 	data, query, err := dataParameter(flags.Arg(0))
 	if err != nil {
@@ -94,6 +143,9 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 	if !strings.HasPrefix(data, payload.PrefixUnencrypted) {
 		c.UseDefaultKeyFile()
 		if err := c.Check(); err != nil {
+			return err
+		}
+		if err := checkKeyFile(&c, false, "inspect"); err != nil {
 			return err
 		}
 		awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
@@ -117,24 +169,37 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 	p := cb.Payload
 
 	out := describe(p, data, *showToken)
+	out.Presentation = describePresentation(cb.Presentation)
 	if rec != nil {
 		switch rec.mode {
 		case payload.ModeStaticKey:
 			out.Key = &inspectedKey{Mode: "static", ID: string(rec.ref)}
 		case payload.ModeKMS:
 			out.Key = &inspectedKey{Mode: "kms", ID: c.KeyID, EncryptedDataKeyBytes: len(rec.ref)}
+			// With previous keys, the key the URL names where the settings
+			// tell (the only envelope key: kmskeys.Source.KeyFor).
+			if len(c.PreviousKeyIDs) > 0 {
+				out.Key.ID = "one of KEY_ID and PREVIOUS_KEY_IDS"
+				if named, ok := rec.KeySource.(interface{ KeyFor(byte, []byte) string }); ok && named.KeyFor(rec.mode, rec.ref) != "" {
+					out.Key.ID = named.KeyFor(rec.mode, rec.ref)
+				}
+			}
+		case payload.ModeKMSHMAC:
+			out.Key = &inspectedKey{Mode: "kms-hmac", ID: "none of this deployment's KMS keys (unknown key tag)"}
+			if named, ok := rec.KeySource.(interface{ KeyFor(byte, []byte) string }); ok && named.KeyFor(rec.mode, rec.ref) != "" {
+				out.Key.ID = named.KeyFor(rec.mode, rec.ref)
+			}
 		}
 	}
 	if openErr != nil {
 		e := callbackurls.AsError(openErr)
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: a callback will be refused (%s)", e.Message, e.Code))
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(append(b, '\n'))
-	return err
+	// As the service's JSON: "&" in a URL stays "&".
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // dataParameter takes the data parameter out of a URL, or returns arg if
@@ -159,7 +224,7 @@ func describe(p *callbackurls.Payload, data string, showToken bool) *inspection 
 		TransactionID: p.TransactionID, Action: p.Action, Type: string(p.Type),
 		Token: maskToken(p.Token), TokenLength: utf8.RuneCountInString(p.Token),
 		Output: p.Output, Parameters: p.Parameters, Response: p.Response,
-		Outcomes: p.Outcomes, Presentation: p.Presentation, DataLength: len(data),
+		Outcomes: p.Outcomes, DataLength: len(data),
 	}
 	if showToken {
 		out.Token = p.Token

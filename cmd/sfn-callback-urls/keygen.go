@@ -2,11 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 )
@@ -29,23 +29,18 @@ Flags:
 `
 
 func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprint(stderr, keygenUsage)
-		flags.PrintDefaults()
-	}
-	file := flags.String("file", "", "keyring file to create, or with --add to rotate")
+	flags := newFlagSet("keygen", keygenUsage, stderr)
+	file := flags.String("file", "", "keyring file to create (mode 0600; missing directories are made, mode 0700), or with --add to rotate")
 	add := flags.Bool("add", false, "add a new key to an existing keyring (--file, else stdin)")
 	keep := flags.Int("keep", 0, "with --add: keep only the newest N keys (0 keeps all)")
-	if err := flags.Parse(args); err != nil {
+	if err := parseFlags(flags, args, stdout); err != nil {
 		return err
 	}
 	if flags.NArg() > 0 {
-		return fmt.Errorf("keygen: unexpected argument %q", flags.Arg(0))
+		return usageErrorf("keygen: unexpected argument %q", flags.Arg(0))
 	}
 	if *keep < 0 || (*keep > 0 && !*add) {
-		return errors.New("keygen: --keep needs --add and a positive number")
+		return usageErrorf("keygen: --keep needs --add and a positive number")
 	}
 
 	var r *keyring.Keyring
@@ -77,16 +72,67 @@ func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 
 	// Only ids go to stderr; the key material goes where it was asked for.
-	fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt\n", k.ID, len(keys))
 	if *file != "" {
-		return r.Save(*file)
+		made, err := makeParents(*file)
+		if err != nil {
+			return fmt.Errorf("keygen: %w", err)
+		}
+		if made != "" {
+			fmt.Fprintf(stderr, "made directory %s (mode 0700)\n", made)
+		}
+		if err := r.Save(*file); err != nil {
+			return fmt.Errorf("keygen: %w", err)
+		}
+		fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt; written to %s (mode 0600)\n", k.ID, len(keys), *file)
+		return nil
 	}
+	fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt\n", k.ID, len(keys))
+	warnReadableOutput(stdout, stderr)
 	data, err := r.Marshal()
 	if err != nil {
 		return err
 	}
 	_, err = stdout.Write(append(data, '\n'))
 	return err
+}
+
+// makeParents makes the missing directories above file (mode 0700) and
+// returns the topmost one it made, "" if none: keygen says so, so that a
+// mistyped path does not go unnoticed.
+func makeParents(file string) (string, error) {
+	dir := filepath.Dir(file)
+	top := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		top = d
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if top == "" {
+		return "", nil
+	}
+	return top, os.MkdirAll(dir, 0o700)
+}
+
+// warnReadableOutput warns when the keyring goes to a file that other
+// users can read ("keygen > keyring.json" under the usual umask): serve
+// refuses such a key file.
+func warnReadableOutput(stdout, stderr io.Writer) {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	fmt.Fprintf(stderr, "warning: the keyring goes to a file other users can read (mode %v), which serve refuses: "+
+		"chmod 600 it, or use keygen --file PATH\n", info.Mode().Perm())
 }
 
 func readKeyring(file string, stdin io.Reader) (*keyring.Keyring, error) {

@@ -276,7 +276,8 @@ func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
-var listeningLine = regexp.MustCompile(`listening on (http://\S+) \((.*)\)`)
+// listeningLine finds the base URL and the key mode in serve's banner.
+var listeningLine = regexp.MustCompile(`(?s)base URL:\s+(http://\S+).*\n  keys:\s+(.*)\n`)
 
 // TestServeKMS runs the local server in KMS mode against the stand-in:
 // URLs are KMS-encrypted, a warm server makes no KMS call, and inspect
@@ -306,8 +307,8 @@ func TestServeKMS(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	base, mode := m[1], m[2]
-	if !strings.Contains(mode, "KMS key "+kmstest.Alias) {
-		t.Errorf("start-up line says %q", mode)
+	if !strings.HasPrefix(mode, "KMS key "+kmstest.Alias) {
+		t.Errorf("start-up lines say keys: %q", mode)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keyring.json")); err == nil {
 		t.Error("a key file was made in KMS mode")

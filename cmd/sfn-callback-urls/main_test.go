@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ type server struct {
 }
 
 var (
-	listeningRE = regexp.MustCompile(`listening on (http://\S+) \(`)
+	listeningRE = regexp.MustCompile(`(?m)^  base URL:\s+(https?://\S+)`)
 	approveRE   = regexp.MustCompile(`(?m)^  approve:\s+(\S+)$`)
 	rejectRE    = regexp.MustCompile(`(?m)^  reject:\s+(\S+)$`)
 	statusRE    = regexp.MustCompile(`curl -s '(http://\S+/local/tasks\?token=\S+)'`)
@@ -173,9 +174,11 @@ func getTask(t *testing.T, target string) localTask {
 	return task
 }
 
+// serveArgs runs the server in dir; its key file is made there (an
+// explicit --key-file is made only when asked).
 func serveArgs(dir string, extra ...string) []string {
 	return append([]string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"),
-		"--key-file", filepath.Join(dir, "keyring.json")}, extra...)
+		"--key-file", filepath.Join(dir, "keyring.json"), "--create-key-file"}, extra...)
 }
 
 // TestServeDemo runs the local server with a demo task, approves it over
@@ -373,7 +376,7 @@ func TestServeEnv(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			s := start(t, append([]string{"serve"}, tt.flags...), env)
+			s := start(t, append([]string{"serve", "--create-key-file=" + strconv.FormatBool(env["KEY_FILE"] != "")}, tt.flags...), env)
 			if !strings.Contains(s.stdout.String(), tt.stdout) {
 				t.Errorf("start-up lines lack %q:\n%s", tt.stdout, s.stdout.String())
 			}
@@ -413,11 +416,29 @@ func TestRunErrors(t *testing.T) {
 		stdout  string
 		stderr  string
 	}{
-		{name: "no command", args: nil, wantErr: "help", stderr: "Usage: sfn-callback-urls"},
+		{name: "no command", args: nil, wantErr: "no command", stderr: "Usage: sfn-callback-urls"},
 		{name: "help", args: []string{"help"}, stdout: "Usage: sfn-callback-urls"},
 		{name: "--help", args: []string{"--help"}, stdout: "Commands:"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`, stderr: "Usage:"},
-		{name: "serve -h", args: []string{"serve", "-h"}, wantErr: "help", stderr: "-demo"},
+		{name: "serve -h", args: []string{"serve", "-h"}, wantErr: "help", stdout: "-demo"},
+		{name: "serve --help", args: []string{"serve", "--help"}, wantErr: "help", stdout: "Usage: sfn-callback-urls serve"},
+		{name: "keygen -help", args: []string{"keygen", "-help"}, wantErr: "help", stdout: "Usage: sfn-callback-urls keygen"},
+		{name: "inspect --help", args: []string{"inspect", "--help"}, wantErr: "help", stdout: "Usage: sfn-callback-urls inspect"},
+		{name: "help after other flags", args: []string{"serve", "--sfn", "aws", "-h"}, wantErr: "help", stdout: "-create-key-file"},
+		{name: "version", args: []string{"version"}, stdout: "sfn-callback-urls "},
+		{name: "--version", args: []string{"--version"}, stdout: "sfn-callback-urls "},
+		{name: "version with an argument", args: []string{"version", "now"}, wantErr: "no arguments"},
+		{name: "a boolean's value after a space is read as its value", args: append(serveArgs(dir), "--sfn", "azure", "--confirm", "false"),
+			wantErr: "azure"},
+		{name: "a flag's value that looks like a boolean is left alone", args: append(serveArgs(dir), "--sfn", "false"), wantErr: `SFN backend "false"`},
+		{name: "--demo with a word after it", args: append(serveArgs(dir), "--demo", "please"), wantErr: `unexpected argument "please"`},
+		{name: "--create-key-file with another key", args: []string{"serve", "--create-key-file", "--kms-key-id", "alias/x"}, wantErr: "needs --key-file"},
+		{name: "a --key-file that does not exist", args: []string{"serve", "--key-file", filepath.Join(dir, "typo.json")},
+			wantErr: "typo.json does not exist. Make it with \"sfn-callback-urls keygen --file " + filepath.Join(dir, "typo.json") + "\", or run serve with --create-key-file"},
+		{name: "a KEY_FILE that does not exist", args: []string{"serve"}, env: map[string]string{"KEY_FILE": filepath.Join(dir, "typo.json")},
+			wantErr: "does not exist. Make it with"},
+		{name: "inspect with a key file that does not exist", args: []string{"inspect", "--key-file", filepath.Join(dir, "typo.json"), "3-AAAA"},
+			wantErr: "typo.json does not exist: inspect needs the keyring the URL was made with"},
 		{name: "unknown flag", args: []string{"serve", "--bogus"}, wantErr: "bogus"},
 		{name: "extra argument", args: []string{"serve", "now"}, wantErr: `unexpected argument "now"`},
 		{name: "demo with aws", args: []string{"serve", "--sfn", "aws", "--demo"}, wantErr: "--demo needs the local back end"},

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
 func TestBaseURLForAddr(t *testing.T) {
@@ -41,30 +43,41 @@ func TestNewServerLocal(t *testing.T) {
 		BaseURL: "http://127.0.0.1:1",
 	}
 	for i, wantCreated := range []bool{true, false} {
-		srv, err := newServer(context.Background(), &c, config.NewLogger(io.Discard, false))
+		srv, err := newServer(context.Background(), &c, config.NewLogger(io.Discard, false), keysource.Options{CreateKeyFile: true})
 		if err != nil {
 			t.Fatalf("build %d: %v", i, err)
 		}
 		if srv.keys.Created != wantCreated || srv.store == nil {
 			t.Errorf("build %d: Created %t, store %v", i, srv.keys.Created, srv.store != nil)
 		}
+		const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 		for _, tt := range []struct {
-			host, method, path string
-			want               int
+			host, method, path, accept string
+			want                       int
+			wantType                   string
 		}{
-			{"127.0.0.1:1", http.MethodGet, "/healthz", 200},
-			{"127.0.0.1:1", http.MethodGet, "/local/tasks", 200},
-			{"rebound.example", http.MethodGet, "/local/tasks", 403},
-			{"rebound.example", http.MethodGet, "/respond", 400}, // callbacks are for anyone holding a URL
-			{"127.0.0.1:1", http.MethodGet, "/urls", 405},
-			{"127.0.0.1:1", http.MethodGet, "/nothing", 404},
+			{"127.0.0.1:1", http.MethodGet, "/healthz", "", 200, "application/json"},
+			{"127.0.0.1:1", http.MethodGet, "/local/tasks", "", 200, "application/json"},
+			{"rebound.example", http.MethodGet, "/local/tasks", "", 403, ""},
+			{"rebound.example", http.MethodGet, "/respond", "", 400, "application/json"}, // callbacks are for anyone holding a URL
+			{"127.0.0.1:1", http.MethodGet, "/urls", "", 405, "application/json"},
+			{"127.0.0.1:1", http.MethodGet, "/nothing", "", 404, "application/json"},
+			{"127.0.0.1:1", http.MethodGet, "/", browser, 200, "text/html"},
+			{"127.0.0.1:1", http.MethodGet, "/", "", 404, "application/json"},
 		} {
 			rec := httptest.NewRecorder()
 			r := httptest.NewRequest(tt.method, tt.path, nil)
 			r.Host = tt.host
+			if tt.accept != "" {
+				r.Header.Set("Accept", tt.accept)
+			}
 			srv.handler.ServeHTTP(rec, r)
-			if rec.Code != tt.want {
-				t.Errorf("build %d: %s %s (Host %s): %d %s, want %d", i, tt.method, tt.path, tt.host, rec.Code, rec.Body, tt.want)
+			if rec.Code != tt.want || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.wantType) {
+				t.Errorf("build %d: %s %s (Host %s, Accept %q): %d %s %s, want %d %s", i, tt.method, tt.path, tt.host, tt.accept,
+					rec.Code, rec.Header().Get("Content-Type"), rec.Body, tt.want, tt.wantType)
+			}
+			if tt.path == "/" && tt.want == 200 && !strings.Contains(rec.Body.String(), `href="/local/"`) {
+				t.Errorf("build %d: the home page does not link the local store", i)
 			}
 		}
 		if err := srv.close(); err != nil {

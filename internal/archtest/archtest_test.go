@@ -26,8 +26,8 @@ var rules = []struct {
 	forbidden []string
 	why       string
 }{
-	{"./functions/create-urls", []string{"go.etcd.io/bbolt", "./pkg/localstore"}, "the local task store and its dashboard are for the local server only"},
-	{"./functions/process-callback", []string{"go.etcd.io/bbolt", "./pkg/localstore"}, "the local task store and its dashboard are for the local server only"},
+	{"./functions/create-urls", []string{"go.etcd.io/bbolt", "./pkg/localstore", "./pkg/httpapi/home"}, "the local task store, its dashboard and the home page are for the local server only"},
+	{"./functions/process-callback", []string{"go.etcd.io/bbolt", "./pkg/localstore", "./pkg/httpapi/home"}, "the local task store, its dashboard and the home page are for the local server only"},
 	{"./functions/create-urls", []string{"html/template", "./pkg/httpapi/pages", "./pkg/httpapi/respond", "github.com/aws/aws-sdk-go-v2/service/sfn", "./pkg/stepfunctions"}, "CreateUrls renders no page and never calls Step Functions"},
 	{"./functions/create-urls", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},
 	{"./functions/process-callback", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"regexp"
@@ -86,7 +87,7 @@ func (s *InputSchema) UnmarshalJSON(data []byte) error {
 	seen := map[string]bool{}
 	for i := range fields {
 		f := &fields[i]
-		if !inputNamePattern.MatchString(f.Name) || seen[f.Name] {
+		if !validInputName(f.Name) || seen[f.Name] {
 			return fmt.Errorf("input field name %q", f.Name)
 		}
 		seen[f.Name] = true
@@ -109,8 +110,6 @@ func (s *InputSchema) UnmarshalJSON(data []byte) error {
 	s.Fields = fields
 	return nil
 }
-
-var inputNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
 
 // ParseInputSchema checks an action's "input" JSON Schema against the
 // supported subset and returns its compact form. The error says which
@@ -189,7 +188,7 @@ func (s *InputSchema) index(name string) int {
 
 func parseField(name string, raw json.RawMessage) (*InputField, error) {
 	where := "input.properties." + name
-	if !inputNamePattern.MatchString(name) {
+	if !validInputName(name) {
 		return nil, fmt.Errorf("input.properties: the name %q must be 1 to %d ASCII letters, digits, '_' or '-', not starting with a digit or '-'", text.Truncate(name, 80), MaxInputNameLength)
 	}
 	members, err := orderedObject(raw)
@@ -330,6 +329,21 @@ type member struct {
 // map would lose the order the form shows its fields in). Duplicate keys
 // are refused.
 func orderedObject(raw json.RawMessage) ([]member, error) {
+	out, err := objectMembers(raw)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range out {
+		if slices.ContainsFunc(out[:i], func(o member) bool { return o.key == m.key }) {
+			return nil, fmt.Errorf("duplicate key %q", m.key)
+		}
+	}
+	return out, nil
+}
+
+// objectMembers returns a JSON object's members in document order,
+// duplicates included.
+func objectMembers(raw json.RawMessage) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
@@ -346,13 +360,13 @@ func orderedObject(raw json.RawMessage) ([]member, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(out, func(m member) bool { return m.key == key }) {
-			return nil, fmt.Errorf("duplicate key %q", key)
-		}
 		out = append(out, member{key, v})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data")
 	}
 	return out, nil
 }
@@ -401,10 +415,26 @@ func (s *InputSchema) FromSubmission(form url.Values, body []byte) (map[string]a
 	return s.FromJSON(body)
 }
 
-// FromForm validates a browser form's fields. Fields the form does not
-// have are ignored; an empty field is absent; a box that is not ticked is
-// false.
+// FromForm validates a browser form's fields. An empty field is absent;
+// a box that is not ticked (absent, as browsers send nothing for it) is
+// false. Fields the form does not have, and fields given more than once,
+// are refused, as in JSON: see FromJSON.
 func (s *InputSchema) FromForm(form url.Values) (map[string]any, InputErrors) {
+	var unknown string
+	var repeated []string
+	for name, v := range form {
+		switch {
+		case s.index(name) < 0:
+			if unknown == "" || name < unknown {
+				unknown = name
+			}
+		case len(v) > 1:
+			repeated = append(repeated, name)
+		}
+	}
+	if errs := namesError(unknown, repeated); errs != nil {
+		return nil, errs
+	}
 	return s.values(func(name string) (any, bool) {
 		v, ok := form[name]
 		if !ok || len(v) == 0 {
@@ -415,8 +445,10 @@ func (s *InputSchema) FromForm(form url.Values) (map[string]any, InputErrors) {
 }
 
 // FromJSON validates an API client's JSON object of values. An empty body
-// is an empty object; names the form does not have are refused, so that a
-// misspelt name is not silently dropped.
+// is an empty object; null is absent. The rules are a form's (FromForm):
+// names the form does not have are refused, so that a misspelt name is not
+// silently dropped, and so is a name given twice, which would otherwise
+// mean the first value to one reader and the last to another.
 func (s *InputSchema) FromJSON(body []byte) (map[string]any, InputErrors) {
 	obj := map[string]any{}
 	if len(bytes.TrimSpace(body)) > 0 {
@@ -426,16 +458,55 @@ func (s *InputSchema) FromJSON(body []byte) (map[string]any, InputErrors) {
 			return nil, InputErrors{"": "the body must be a JSON object of the form's values"}
 		}
 		obj = m
-	}
-	for name := range obj {
-		if s.index(name) < 0 {
-			return nil, InputErrors{"": fmt.Sprintf("the form has no field %q", text.Truncate(name, 64))}
+		// The map kept one value per name: count the names as written.
+		n := 0
+		_ = objectKeys(body, func([]byte) { n++ })
+		if n > len(obj) {
+			return nil, namesError("", repeatedKeys(body))
 		}
+	}
+	var unknown string
+	for name := range obj {
+		if s.index(name) < 0 && (unknown == "" || name < unknown) {
+			unknown = name
+		}
+	}
+	if errs := namesError(unknown, nil); errs != nil {
+		return nil, errs
 	}
 	return s.values(func(name string) (any, bool) {
 		v, ok := obj[name]
 		return v, ok && v != nil
 	}, false)
+}
+
+// repeatedKeys are the member names a JSON object gives more than once.
+func repeatedKeys(body []byte) []string {
+	seen := map[string]int{}
+	var repeated []string
+	_ = objectKeys(body, func(k []byte) {
+		if seen[string(k)]++; seen[string(k)] == 2 {
+			repeated = append(repeated, string(k))
+		}
+	})
+	return repeated
+}
+
+// namesError refuses a submission naming a field the form does not have
+// (the first such name in sorted order is reported), or naming one more
+// than once.
+func namesError(unknown string, repeated []string) InputErrors {
+	if unknown != "" {
+		return InputErrors{"": fmt.Sprintf("the form has no field %q", text.Truncate(unknown, 64))}
+	}
+	if len(repeated) == 0 {
+		return nil
+	}
+	errs := InputErrors{}
+	for _, name := range repeated {
+		errs[name] = "Given more than once: send one value."
+	}
+	return errs
 }
 
 func (s *InputSchema) values(get func(string) (any, bool), fromForm bool) (map[string]any, InputErrors) {
@@ -456,6 +527,9 @@ func (s *InputSchema) values(get func(string) (any, bool), fromForm bool) (map[s
 			}
 		}
 		switch {
+		case f.Kind == FieldBoolean && fromForm:
+			// Browsers send nothing for a box that is not ticked.
+			out[f.Name] = false
 		case f.Default != nil:
 			out[f.Name] = f.Default
 		case f.Kind == FieldBoolean:

@@ -143,11 +143,11 @@ func TestInputValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// defaults are what a submission of the decision alone delivers.
+	// defaults are what a JSON submission of the decision alone delivers.
 	defaults := map[string]any{"decision": "ship", "ticket": "NONE", "urgent": false, "notify": true}
-	with := func(kv ...any) map[string]any {
+	with := func(base map[string]any, kv ...any) map[string]any {
 		m := map[string]any{}
-		for k, v := range defaults {
+		for k, v := range base {
 			m[k] = v
 		}
 		for i := 0; i < len(kv); i += 2 {
@@ -155,6 +155,9 @@ func TestInputValues(t *testing.T) {
 		}
 		return m
 	}
+	// A form's box that is not ticked is absent, and false: browsers send
+	// nothing for it, so a default of true cannot stand in for it.
+	formDefaults := with(defaults, "notify", false)
 	tests := []struct {
 		name string
 		form url.Values // nil: use body
@@ -163,20 +166,30 @@ func TestInputValues(t *testing.T) {
 		errs callbackurls.InputErrors
 	}{
 		// Forms.
-		{name: "form, minimal", form: url.Values{"decision": {"ship"}}, want: defaults},
+		{name: "form, minimal", form: url.Values{"decision": {"ship"}}, want: formDefaults},
 		{name: "form, everything", form: url.Values{"decision": {"hold"}, "comment": {"line 1\r\nline 2"}, "ticket": {"ABC-1"},
 			"urgent": {"true"}, "notify": {"on"}, "amount": {"12.5"}, "count": {"7"}},
 			want: map[string]any{"decision": "hold", "comment": "line 1\nline 2", "ticket": "ABC-1", "urgent": true, "notify": true,
 				"amount": 12.5, "count": int64(7)}},
 		{name: "form, empty fields are absent", form: url.Values{"decision": {"ship"}, "comment": {""}, "ticket": {""}, "amount": {" "}, "count": {""}},
-			want: defaults},
+			want: formDefaults},
 		{name: "form, unticked box with a default true is false", form: url.Values{"decision": {"ship"}, "notify": {"false"}},
-			want: with("notify", false)},
-		{name: "form, unknown fields ignored", form: url.Values{"decision": {"ship"}, "submit": {"1"}, "data": {"3-x"}}, want: defaults},
-		{name: "form, number exponent", form: url.Values{"decision": {"ship"}, "amount": {"1e2"}}, want: with("amount", 100.0)},
-		{name: "form, integer written 5.0", form: url.Values{"decision": {"ship"}, "count": {"5.0"}}, want: with("count", int64(5))},
+			want: formDefaults},
+		{name: "form, ticked box", form: url.Values{"decision": {"ship"}, "notify": {"true"}}, want: with(formDefaults, "notify", true)},
+		// One set of rules for forms and JSON (docs/PAGES.md, "Values"):
+		// a name the form does not have, or a name given twice, is refused.
+		{name: "form, unknown field", form: url.Values{"decision": {"ship"}, "comentt": {"typo"}}, errs: callbackurls.InputErrors{"": `the form has no field "comentt"`}},
+		{name: "form, unknown fields: the first in order is named", form: url.Values{"decision": {"ship"}, "submit": {"1"}, "data": {"3-x"}},
+			errs: callbackurls.InputErrors{"": `the form has no field "data"`}},
+		{name: "form, duplicated field", form: url.Values{"decision": {"ship", "hold"}}, errs: callbackurls.InputErrors{"decision": "Given more than once: send one value."}},
+		{name: "form, integer written 1e0", form: url.Values{"decision": {"ship"}, "count": {"1e0"}}, want: with(formDefaults, "count", int64(1))},
+		{name: "form, integer written 1.0", form: url.Values{"decision": {"ship"}, "count": {"1.0"}}, want: with(formDefaults, "count", int64(1))},
+		{name: "form, integer written +1", form: url.Values{"decision": {"ship"}, "count": {"+1"}}, errs: callbackurls.InputErrors{"count": "Enter a number."}},
+		{name: "form, integer written 01", form: url.Values{"decision": {"ship"}, "count": {"01"}}, errs: callbackurls.InputErrors{"count": "Enter a number."}},
+		{name: "form, number exponent", form: url.Values{"decision": {"ship"}, "amount": {"1e2"}}, want: with(formDefaults, "amount", 100.0)},
+		{name: "form, integer written 5.0", form: url.Values{"decision": {"ship"}, "count": {"5.0"}}, want: with(formDefaults, "count", int64(5))},
 		{name: "form, non-ASCII counted in characters", form: url.Values{"decision": {"ship"}, "comment": {strings.Repeat("é", 20)}},
-			want: with("comment", strings.Repeat("é", 20))},
+			want: with(formDefaults, "comment", strings.Repeat("é", 20))},
 		{name: "form, missing required", form: url.Values{}, errs: callbackurls.InputErrors{"decision": "Please fill in this field."}},
 		{name: "form, not an option", form: url.Values{"decision": {"maybe"}}, errs: callbackurls.InputErrors{"decision": "Choose one of the options."}},
 		{name: "form, too long", form: url.Values{"decision": {"ship"}, "comment": {strings.Repeat("x", 21)}},
@@ -204,6 +217,15 @@ func TestInputValues(t *testing.T) {
 		{name: "JSON, not JSON", body: `decision=ship`, errs: callbackurls.InputErrors{"": "the body must be a JSON object of the form's values"}},
 		{name: "JSON, trailing data", body: `{"decision":"ship"} {}`, errs: callbackurls.InputErrors{"": "the body must be a JSON object of the form's values"}},
 		{name: "JSON, unknown field", body: `{"decision":"ship","comentt":"typo"}`, errs: callbackurls.InputErrors{"": `the form has no field "comentt"`}},
+		{name: "JSON, unknown fields: the first in order is named", body: `{"decision":"ship","submit":1,"data":"3-x"}`,
+			errs: callbackurls.InputErrors{"": `the form has no field "data"`}},
+		{name: "JSON, duplicated field", body: `{"decision":"ship","decision":"hold"}`, errs: callbackurls.InputErrors{"decision": "Given more than once: send one value."}},
+		{name: "JSON, a name three times", body: `{"decision":"ship","count":1,"count":2,"count":3}`, errs: callbackurls.InputErrors{"count": "Given more than once: send one value."}},
+		{name: "JSON, many unknown names", body: `{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1}`, errs: callbackurls.InputErrors{"": `the form has no field "a"`}},
+		{name: "JSON, integer written 1e0", body: `{"decision":"ship","count":1e0}`, want: with(defaults, "count", int64(1))},
+		{name: "JSON, integer written 1.0", body: `{"decision":"ship","count":1.0}`, want: with(defaults, "count", int64(1))},
+		{name: "JSON, integer written +1 is not JSON", body: `{"decision":"ship","count":+1}`, errs: callbackurls.InputErrors{"": "the body must be a JSON object of the form's values"}},
+		{name: "JSON, absent box takes its default", body: `{"decision":"ship","urgent":true}`, want: with(defaults, "urgent", true)},
 		{name: "JSON, string for a number", body: `{"decision":"ship","amount":"5"}`, errs: callbackurls.InputErrors{"amount": "Expected a number."}},
 		{name: "JSON, number for a string", body: `{"decision":5}`, errs: callbackurls.InputErrors{"decision": "Expected a string."}},
 		{name: "JSON, string for a boolean", body: `{"decision":"ship","urgent":"true"}`, errs: callbackurls.InputErrors{"urgent": "Expected true or false."}},

@@ -229,7 +229,7 @@ func TestPresentationURLLength(t *testing.T) {
 	e := newEnv(t, callbackurls.Config{}, true)
 	tok := corpus.Tokens()[1]
 	plain := e.create(t, `{"token":`+jsonString(tok)+`,"actions":[{"name":"approve","type":"success","output":{"approved":true}},{"name":"reject","type":"failure","error":"Rejected"}]}`)
-	dressed := e.create(t, `{"token":`+jsonString(tok)+`,"title":"Approve expense report #4821",
+	dressed := e.create(t, `{"token":`+jsonString(tok)+`,"title":"Expense report #4821",
 		"description":"Alice Martin asks for EUR 1,240.00 for the Berlin team offsite (travel and two hotel nights).",
 		"actions":[{"name":"approve","type":"success","output":{"approved":true},"label":"Approve expense"},
 		{"name":"reject","type":"failure","error":"Rejected","label":"Reject",

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
 // Limits on a CreateUrls request. Step Functions' own limits are used where
@@ -109,12 +111,6 @@ func (b BaseURL) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"api_id": b.APIID, "stage": b.Stage, "region": b.Region})
 }
 
-var (
-	apiIDPattern  = regexp.MustCompile(`^[a-z0-9]{1,32}$`)
-	stagePattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-)
-
 // APIGatewayURL is the invoke URL of a REST API stage.
 func APIGatewayURL(apiID, stage, region string) string {
 	return "https://" + apiID + ".execute-api." + region + ".amazonaws.com/" + stage
@@ -128,13 +124,13 @@ func (b *BaseURL) Resolve(defaultRegion string) (string, error) {
 			region = defaultRegion
 		}
 		switch {
-		case !apiIDPattern.MatchString(b.APIID):
+		case !validAPIID(b.APIID):
 			return "", Errorf(CodeInvalidBaseURL, "base_url.api_id must be an API Gateway API id (lower-case letters and digits)")
-		case !stagePattern.MatchString(b.Stage):
+		case !validStage(b.Stage):
 			return "", Errorf(CodeInvalidBaseURL, "base_url.stage must be a stage name (letters, digits, '-' and '_')")
 		case region == "":
 			return "", Errorf(CodeInvalidBaseURL, "base_url.region is required: this deployment has no default region")
-		case !regionPattern.MatchString(region):
+		case !validRegion(region):
 			return "", Errorf(CodeInvalidBaseURL, "base_url.region %q is not an AWS region name", region)
 		}
 		return APIGatewayURL(b.APIID, b.Stage, region), nil
@@ -142,12 +138,20 @@ func (b *BaseURL) Resolve(defaultRegion string) (string, error) {
 	return CheckBaseURL(b.URL)
 }
 
-// CheckBaseURL validates a base URL string: absolute http(s), a host, no
-// query or fragment (the callback path and query are appended to it).
+// CheckBaseURL validates a base URL string: absolute http(s), a host, a
+// port (if any) from 1 to 65535, no query or fragment (the callback path
+// and query are appended to it).
 func CheckBaseURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return "", Errorf(CodeInvalidBaseURL, "base_url must be an absolute http or https URL")
+	}
+	// url.Parse takes any digits as a port; no client can reach port 0 or
+	// 99999, and "host:" is a typo.
+	if port := u.Port(); port != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", Errorf(CodeInvalidBaseURL, "base_url port %q must be a number from 1 to 65535", text.Truncate(port, 16))
+		}
 	}
 	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
 		return "", Errorf(CodeInvalidBaseURL, "base_url must not have a query or a fragment")
@@ -171,6 +175,9 @@ func ParseCreateRequest(body []byte) (*CreateRequest, error) {
 	var req CreateRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, jsonError(err)
+	}
+	if err := checkRequestFields(body); err != nil {
+		return nil, err
 	}
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -327,10 +334,14 @@ var expirationLayouts = []string{
 	"2006-01-02T15:04Z07:00",
 }
 
-// ParseExpiration parses an expiration date-time with an offset.
+// ParseExpiration parses an expiration date-time with an offset. The
+// time keeps the offset it was written with.
 func ParseExpiration(s string) (time.Time, error) {
 	for _, layout := range expirationLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !validOffset(s) {
+				return time.Time{}, Errorf(CodeInvalidDate, "expiration %q has a UTC offset beyond RFC 3339's: hours 00 to 23, minutes 00 to 59", text.Truncate(s, 64))
+			}
 			return t, nil
 		}
 	}
@@ -338,4 +349,199 @@ func ParseExpiration(s string) (time.Time, error) {
 		return time.Time{}, Errorf(CodeInvalidDate, "expiration %q has no UTC offset: add Z or an offset such as +02:00", s)
 	}
 	return time.Time{}, Errorf(CodeInvalidDate, "expiration %q is not an RFC 3339 date-time (example: 2026-01-02T15:04:05Z)", s)
+}
+
+// validOffset checks the offset at the end of a date-time that parsed:
+// time.Parse takes hours up to 24 and minutes up to 60, which RFC 3339
+// does not.
+func validOffset(s string) bool {
+	if strings.HasSuffix(s, "Z") {
+		return true
+	}
+	var hh, mm string
+	switch {
+	case len(s) > 6 && (s[len(s)-6] == '+' || s[len(s)-6] == '-') && s[len(s)-3] == ':':
+		hh, mm = s[len(s)-5:len(s)-3], s[len(s)-2:]
+	case len(s) > 5 && (s[len(s)-5] == '+' || s[len(s)-5] == '-'):
+		hh, mm = s[len(s)-4:len(s)-2], s[len(s)-2:]
+	default:
+		return false
+	}
+	h, err1 := strconv.Atoi(hh)
+	m, err2 := strconv.Atoi(mm)
+	return err1 == nil && err2 == nil && h <= 23 && m <= 59
+}
+
+// requestFields are the top-level fields a CreateUrls request may have:
+// the reference's schema allows only its five (additionalProperties:
+// false), and this service adds title and description. Action objects
+// stay open, as in the reference.
+var requestFields = []string{"token", "actions", "expiration", "enable_output_parameters", "base_url", "title", "description"}
+
+// checkRequestFields refuses a top-level member that is not a request
+// field, exactly as spelt (encoding/json would match "Token" to token and
+// silently drop "expiraton"). body is valid JSON: it has been decoded.
+func checkRequestFields(body []byte) error {
+	var unknown []string
+	err := objectKeys(body, func(key []byte) {
+		if !isRequestField(key) {
+			unknown = append(unknown, string(key))
+		}
+	})
+	if err != nil || len(unknown) == 0 {
+		return err
+	}
+	key := unknown[0]
+	msg := fmt.Sprintf("unknown field %q", text.Truncate(key, 64))
+	if near := nearestField(key, requestFields); near != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", near)
+	} else {
+		msg += ": a request has token, actions, expiration, enable_output_parameters, base_url, title and description"
+	}
+	if len(unknown) > 1 {
+		msg += fmt.Sprintf("; and %d more unknown field(s)", len(unknown)-1)
+	}
+	return Errorf(CodeInvalidJSON, "%s", msg)
+}
+
+// isRequestField reports whether key is one of requestFields (a switch on
+// string(key) does not allocate).
+func isRequestField(key []byte) bool {
+	switch string(key) {
+	case "token", "actions", "expiration", "enable_output_parameters", "base_url", "title", "description":
+		return true
+	}
+	return false
+}
+
+// objectKeys calls fn with each member name of the JSON object in data, in
+// order, skipping the values without decoding them (data is valid JSON; a
+// non-object has no keys). fn must not keep the slice.
+func objectKeys(data []byte, fn func([]byte)) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil
+	}
+	i++
+	for {
+		i = skipSpace(data, i)
+		if i >= len(data) || data[i] == '}' {
+			return nil
+		}
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+		end := skipString(data, i)
+		raw := data[i:end]
+		key := raw[1 : len(raw)-1]
+		// Escapes, and bytes that are not UTF-8 (which decoding replaces),
+		// make the key differ from its bytes.
+		if bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
+			var k string
+			if err := json.Unmarshal(raw, &k); err != nil {
+				return Errorf(CodeInvalidJSON, "the body is not valid JSON")
+			}
+			key = []byte(k)
+		}
+		fn(key)
+		i = skipSpace(data, end)
+		i = skipValue(data, i+1) // past the colon
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at i.
+func skipString(data []byte, i int) int {
+	for j := i + 1; j < len(data); {
+		k := bytes.IndexAny(data[j:], `"\\`)
+		if k < 0 {
+			break
+		}
+		j += k
+		if data[j] == '"' {
+			return j + 1
+		}
+		j += 2 // an escape and the byte it escapes
+	}
+	return len(data)
+}
+
+// skipValue returns the index of the ',' or '}' that ends the member value
+// starting at or after i.
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for i < len(data) {
+		switch data[i] {
+		case '"':
+			i = skipString(data, i)
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
+}
+
+// nearestField is the known name a misspelt one most likely meant, or "":
+// within a third of its length in edits (transpositions count once), or
+// sharing its first five letters and within half.
+func nearestField(key string, known []string) string {
+	k := strings.ToLower(key)
+	best, bestDist := "", 0
+	for _, name := range known {
+		d := editDistance(k, name)
+		ok := d <= max(1, len(name)/3) ||
+			(len(k) >= 5 && strings.HasPrefix(name, k[:5]) && d <= len(name)/2)
+		if ok && (best == "" || d < bestDist) {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b
+// (insertions, deletions, substitutions and adjacent transpositions), on
+// bytes: field names are ASCII. Keys longer than a field name by far are
+// not worth comparing.
+func editDistance(a, b string) int {
+	if len(a) > 64 {
+		return len(a)
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

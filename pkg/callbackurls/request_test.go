@@ -184,8 +184,9 @@ func TestParseCreateRequestTooLarge(t *testing.T) {
 	apiError(t, err, callbackurls.CodeBodyTooLarge, callbackurls.TooLarge)
 
 	// Exactly at the limit is read (and refused for its content, not its size).
-	b = append([]byte(`{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"x":"`), strings.Repeat("y", callbackurls.MaxCreateBodyBytes)...)
-	b = append(b[:callbackurls.MaxCreateBodyBytes-2], `"}`...)
+	// The padding is an action's extra field: action objects stay open.
+	b = append([]byte(`{"token":"t","actions":[{"name":"a","type":"heartbeat","x":"`), strings.Repeat("y", callbackurls.MaxCreateBodyBytes)...)
+	b = append(b[:callbackurls.MaxCreateBodyBytes-4], `"}]}`...)
 	if len(b) != callbackurls.MaxCreateBodyBytes {
 		t.Fatalf("len %d", len(b))
 	}
@@ -290,9 +291,22 @@ func TestParseCreateRequestValid(t *testing.T) {
 			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
 		},
 		{
-			name: "unknown fields are ignored",
-			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat","color":"red"}],"extra":1}`,
+			name: "unknown action fields are ignored",
+			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat","color":"red"}]}`,
 			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
+		},
+		{
+			name: "every top-level field, title and description included",
+			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"expiration":"2030-01-02T03:04:05Z","enable_output_parameters":false,` +
+				`"base_url":"https://example.com","title":"T","description":"D"}`,
+			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+				Expiration: "2030-01-02T03:04:05Z", BaseURL: &callbackurls.BaseURL{URL: "https://example.com"}, Title: "T", Description: "D"},
+		},
+		{
+			name: "a base_url object's extra members are ignored, as in the reference's schema",
+			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":{"api_id":"abc123","stage":"v1","note":"x"}}`,
+			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+				BaseURL: &callbackurls.BaseURL{APIID: "abc123", Stage: "v1"}},
 		},
 	}
 	for _, tt := range tests {
@@ -338,6 +352,11 @@ func TestBaseURLResolve(t *testing.T) {
 		{"https", `"https://example.com/prod"`, "", "https://example.com/prod", false},
 		{"trailing slash removed", `"https://example.com/prod/"`, "", "https://example.com/prod", false},
 		{"http with port", `"http://localhost:8080"`, "", "http://localhost:8080", false},
+		{"highest port", `"https://example.com:65535/v1"`, "", "https://example.com:65535/v1", false},
+		{"port 99999", `"https://example.com:99999/v1"`, "", "", true},
+		{"port 65536", `"http://[::1]:65536"`, "", "", true},
+		{"port 0", `"http://localhost:0"`, "", "", true},
+		{"empty port", `"http://localhost:/v1"`, "", "", true},
 		{"relative", `"/prod"`, "", "", true},
 		{"no scheme", `"example.com/prod"`, "", "", true},
 		{"ftp", `"ftp://example.com/prod"`, "", "", true},
@@ -386,6 +405,37 @@ func TestBaseURLResolve(t *testing.T) {
 	}
 }
 
+// TestParseCreateRequestUnknownFields: the reference's schema refuses
+// unknown top-level fields (additionalProperties: false), so a misspelt
+// "expiraton" is an error rather than a URL that never expires. The
+// message names the field and, when one is close, the field meant.
+func TestParseCreateRequestUnknownFields(t *testing.T) {
+	const actions = `"token":"t","actions":[{"name":"a","type":"heartbeat"}]`
+	tests := []struct{ name, body, want string }{
+		{"misspelt expiration", `{` + actions + `,"expiraton":"2030-01-01T00:00:00Z"}`, `unknown field "expiraton" (did you mean "expiration"?)`},
+		{"transposed letters", `{` + actions + `,"expiraiton":"2030-01-01T00:00:00Z"}`, `(did you mean "expiration"?)`},
+		{"expires", `{` + actions + `,"expires":"2030-01-01T00:00:00Z"}`, `unknown field "expires" (did you mean "expiration"?)`},
+		{"camel case", `{` + actions + `,"baseUrl":"https://example.com"}`, `unknown field "baseUrl" (did you mean "base_url"?)`},
+		{"case matters", `{"Token":"t","actions":[{"name":"a","type":"heartbeat"}]}`, `unknown field "Token" (did you mean "token"?)`},
+		{"singular", `{` + actions + `,"enable_output_parameter":true}`, `(did you mean "enable_output_parameters"?)`},
+		{"nothing close", `{` + actions + `,"colour":"red"}`, `unknown field "colour": a request has token, actions, expiration`},
+		{"a deployment switch is not a request field", `{` + actions + `,"enable_post_actions":true}`, `unknown field "enable_post_actions": a request has`},
+		{"escaped name", `{` + actions + `,"expira\u0074on":"x"}`, `unknown field "expiraton"`},
+		{"several", `{"zz":1,` + actions + `,"yy":2}`, `unknown field "zz": a request has token, actions, expiration, enable_output_parameters, base_url, title and description; and 1 more unknown field(s)`},
+		{"long name truncated", `{` + actions + `,"` + strings.Repeat("q", 500) + `":1}`, `unknown field "` + strings.Repeat("q", 64) + `..."`},
+		{"nested values are skipped", `{"token":"t","x":{"actions":[1,{"}":"]"}],"s":"\"}"},"actions":[{"name":"a","type":"heartbeat"}]}`, `unknown field "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := callbackurls.ParseCreateRequest([]byte(tt.body))
+			e := apiError(t, err, callbackurls.CodeInvalidJSON, callbackurls.BadInput)
+			if !strings.Contains(e.Message, tt.want) {
+				t.Errorf("message %q, want it to contain %q", e.Message, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseExpiration(t *testing.T) {
 	want := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	ok := []struct {
@@ -425,6 +475,25 @@ func TestParseExpiration(t *testing.T) {
 		"1700000000", "2030-01-02T03:04:05+25:00", "2030-01-02T03:04:05ZZ", "\x00\xff"} {
 		_, err := callbackurls.ParseExpiration(in)
 		apiError(t, err, callbackurls.CodeInvalidDate, callbackurls.BadInput)
+	}
+	// RFC 3339's offsets end at 23:59; time.Parse takes up to 24:60.
+	for _, in := range []string{"2030-01-02T03:04:05+24:00", "2030-01-02T03:04:05-24:00", "2030-01-02T03:04:05+23:60",
+		"2030-01-02T03:04:05+24:59", "2030-01-02T03:04:05.5+24:00", "2030-01-02T03:04:05+2400", "2030-01-02 03:04:05+24:00",
+		"2030-01-02T03:04+24:00", "2030-01-02T03:04:05-0060"} {
+		_, err := callbackurls.ParseExpiration(in)
+		e := apiError(t, err, callbackurls.CodeInvalidDate, callbackurls.BadInput)
+		if !strings.Contains(e.Message, "offset") {
+			t.Errorf("ParseExpiration(%q): message %q does not mention the offset", in, e.Message)
+		}
+	}
+	for in, wantOffset := range map[string]int{"2030-01-02T03:04:05+23:59": 23*3600 + 59*60, "2030-01-02T03:04:05-23:59": -(23*3600 + 59*60),
+		"2030-01-02T03:04:05-0000": 0, "2030-01-02T03:04:05.9+1400": 14 * 3600} {
+		got, err := callbackurls.ParseExpiration(in)
+		if err != nil {
+			t.Errorf("ParseExpiration(%q): %v", in, err)
+		} else if _, off := got.Zone(); off != wantOffset {
+			t.Errorf("ParseExpiration(%q): offset %d s, want %d (it is kept for the response)", in, off, wantOffset)
+		}
 	}
 }
 

@@ -122,10 +122,14 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		if expiration, err = ParseExpiration(req.Expiration); err != nil {
 			return nil, err
 		}
-		// The payload holds whole seconds; report the instant enforced.
-		expiration = expiration.Truncate(time.Second)
 		if !expiration.After(now) {
 			return nil, Errorf(CodeInvalidDate, "expiration %s is in the past", req.Expiration)
+		}
+		// The payload holds whole seconds: a fraction rounds up, so a URL
+		// never expires before the time asked for. The response reports
+		// the instant enforced, in the request's offset.
+		if t := expiration.Truncate(time.Second); !t.Equal(expiration) {
+			expiration = t.Add(time.Second)
 		}
 		resp.Expiration = expiration.Format(time.RFC3339)
 	}

@@ -308,9 +308,18 @@ func TestCreateURLsExpiration(t *testing.T) {
 		want     time.Time
 	}{
 		{"2030-01-02T03:04:05Z", "2030-01-02T03:04:05Z", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
-		{"2030-01-02T03:04:05.999999+02:00", "2030-01-02T03:04:05+02:00", time.Date(2030, 1, 2, 1, 4, 5, 0, time.UTC)},
+		// The payload holds whole seconds: a fraction rounds up, so that a
+		// URL never expires before the time asked for, and the response
+		// says the instant enforced, in the request's offset.
+		{"2030-01-02T03:04:05.999999+02:00", "2030-01-02T03:04:06+02:00", time.Date(2030, 1, 2, 1, 4, 6, 0, time.UTC)},
+		{"2030-01-02T03:04:05.000000001-05:30", "2030-01-02T03:04:06-05:30", time.Date(2030, 1, 2, 8, 34, 6, 0, time.UTC)},
+		{"2030-01-02T03:04:05.000+02:00", "2030-01-02T03:04:05+02:00", time.Date(2030, 1, 2, 1, 4, 5, 0, time.UTC)},
 		{"2030-01-02 03:04:05-07:00", "2030-01-02T03:04:05-07:00", time.Date(2030, 1, 2, 10, 4, 5, 0, time.UTC)},
-		{t0.Add(2 * time.Second).Format(time.RFC3339Nano), t0.Add(2 * time.Second).Truncate(time.Second).Format(time.RFC3339), t0.Add(2 * time.Second).Truncate(time.Second)},
+		{"2030-01-02T03:04:05+00:00", "2030-01-02T03:04:05Z", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{t0.Add(2 * time.Second).Format(time.RFC3339Nano), t0.Add(3 * time.Second).Truncate(time.Second).Format(time.RFC3339), t0.Add(3 * time.Second).Truncate(time.Second)},
+		// Within the current second, yet after now: it rounds up to the
+		// next second, still in the future.
+		{t0.Add(50 * time.Millisecond).Format(time.RFC3339Nano), t0.Add(time.Second).Truncate(time.Second).Format(time.RFC3339), t0.Add(time.Second).Truncate(time.Second)},
 	}
 	for _, tt := range tests {
 		resp := e.create(t, `{"token":"tok","expiration":"`+tt.in+`","actions":[{"name":"ping","type":"heartbeat"}]}`)
@@ -400,7 +409,9 @@ func TestCreateURLsErrors(t *testing.T) {
 	}{
 		{name: "expiration in the past", body: `{"token":"t","expiration":"2020-01-01T00:00:00Z","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
 		{name: "expiration now", body: `{"token":"t","expiration":"` + t0.Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
-		{name: "expiration within the current second", body: `{"token":"t","expiration":"` + t0.Add(50*time.Millisecond).Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration just before now", body: `{"token":"t","expiration":"` + t0.Add(-time.Nanosecond).Format(time.RFC3339Nano) + `","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "expiration offset +24:00", body: `{"token":"t","expiration":"2030-01-01T00:00:00+24:00","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
+		{name: "base_url port 99999", body: `{"token":"t","base_url":"https://example.com:99999","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidBaseURL, kind: callbackurls.BadInput},
 		{name: "expiration without offset", body: `{"token":"t","expiration":"2030-01-01T00:00:00","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
 		{name: "expiration garbage", body: `{"token":"t","expiration":"soon","actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeInvalidDate, kind: callbackurls.BadInput},
 		{name: "output parameters with the switch off", body: `{"token":"t","enable_output_parameters":true,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeParametersDisabled, kind: callbackurls.BadInput},

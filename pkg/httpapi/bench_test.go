@@ -74,7 +74,7 @@ func BenchmarkRespondHTTP(b *testing.B) {
 // title, a description and a comment form: decoding and the page.
 func BenchmarkConfirmPageHTTP(b *testing.B) {
 	h, svc := benchHandler(b)
-	body := createBody(b, map[string]any{"token": corpus.Tokens()[1], "title": "Approve expense report #4821",
+	body := createBody(b, map[string]any{"token": corpus.Tokens()[1], "title": "Expense report #4821",
 		"description": "Alice Martin asks for EUR 1,240.00 for the Berlin team offsite.",
 		"actions": []any{map[string]any{"name": "reject", "type": "failure", "label": "Reject",
 			"input": map[string]any{"type": "object", "properties": map[string]any{

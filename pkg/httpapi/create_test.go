@@ -102,8 +102,9 @@ func TestCreateURLs(t *testing.T) {
 			want: want{status: 200}, expiration: "2030-06-01T00:00:00Z"},
 		{name: "expiration +02:00", body: body(map[string]any{"expiration": "2030-06-01T12:00:00+02:00"}),
 			want: want{status: 200}, expiration: "2030-06-01T12:00:00+02:00"},
+		// Payloads hold whole seconds: a fraction rounds up (never earlier than asked).
 		{name: "expiration fractional", body: body(map[string]any{"expiration": "2030-06-01T00:00:00.750Z"}),
-			want: want{status: 200}, expiration: "2030-06-01T00:00:00Z"},
+			want: want{status: 200}, expiration: "2030-06-01T00:00:01Z"},
 		{name: "base_url string", body: body(map[string]any{"base_url": "https://approvals.example.com/prod/"}),
 			want: want{status: 200}, urlPrefix: "https://approvals.example.com/prod/respond?"},
 		{name: "base_url object", body: body(map[string]any{"base_url": map[string]any{"api_id": "abc123", "stage": "prod", "region": "eu-west-1"}}),

@@ -214,7 +214,7 @@ func localServer(svc *callbackurls.Service, logger *slog.Logger, verbose bool, l
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Verbose: verbose}))
 	rt.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Verbose: verbose}))
 	if local != nil {
-		rt.Handle(localweb.Prefix, "", localweb.New(local, baseURL))
+		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: local, Service: svc, BaseURL: baseURL}))
 	}
 	return rt
 }

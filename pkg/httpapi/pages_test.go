@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"math"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -348,6 +350,9 @@ func TestContrast(t *testing.T) {
 		{"error", "card", 4.5}, {"error", "alert", 4.5}, {"fg", "alert", 4.5}, {"info", "card", 4.5},
 		{"on-button", "approve", 4.5}, {"on-button", "reject", 4.5}, {"on-button", "neutral", 4.5},
 		{"border", "field", 3}, {"focus", "card", 3}, {"ok", "card", 3}, {"warn", "card", 3},
+		// The dashboard's status badges, and links on its demo panel.
+		{"open-fg", "open-bg", 4.5}, {"succeeded-fg", "succeeded-bg", 4.5}, {"failed-fg", "failed-bg", 4.5},
+		{"info", "bg", 4.5},
 	}
 	for scheme, colours := range map[string]map[string]string{"light": light, "dark": dark} {
 		for _, p := range pairs {
@@ -608,5 +613,48 @@ func TestPostsIgnoreUserAgent(t *testing.T) {
 	}
 	if got := e.task(t, token); got.Status != "succeeded" {
 		t.Errorf("task %+v, want succeeded", got)
+	}
+}
+
+// TestExpiryOffsetOnPages: a link made with "+02:00" says when it expires
+// in UTC and in that offset, on the confirmation page and once expired.
+func TestExpiryOffsetOnPages(t *testing.T) {
+	e := newEnv(t, backendLocal)
+	browser := map[string]string{"Accept": acceptChrome, "User-Agent": uaChrome}
+	c := e.create(t, map[string]any{"token": e.newTask(t), "expiration": "2030-01-02T00:00:00+02:00", "actions": []any{approveAction}})
+	want := "1 January 2030 at 22:00 UTC (2 January 2030 at 00:00, UTC+02:00)"
+	confirm := e.do(t, http.MethodGet, c.URLs["approve"], browser, nil)
+	if !strings.Contains(html.UnescapeString(confirm.Body), "This link works until "+want+".") {
+		t.Errorf("the confirmation page does not say %q:\n%s", want, confirm.Body)
+	}
+	e.clock.Set(epoch.Add(48 * time.Hour))
+	defer e.clock.Set(epoch)
+	expired := e.do(t, http.MethodGet, c.URLs["approve"], browser, nil)
+	if expired.Status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(expired.Body), "It stopped working on "+want+".") {
+		t.Errorf("the expired page (%d) does not say %q:\n%s", expired.Status, want, expired.Body)
+	}
+}
+
+// TestSettingChangedPage: a link made with output parameters, opened by a
+// person after the deployment turned them off, says what to do in the
+// person's words; programs still get the contract's code.
+func TestSettingChangedPage(t *testing.T) {
+	on := newEnv(t, backendLocal, func(s *setup) { s.cfg.EnableOutputParameters = true })
+	off := newEnv(t, backendLocal)
+	token := off.newTask(t)
+	c := on.create(t, map[string]any{"token": token, "enable_output_parameters": true, "actions": []any{
+		map[string]any{"name": "approve", "type": "success", "output": map[string]any{"by": "$by"}}}})
+	target := pathQuery(t, c.URLs["approve"]) + "&by=ann"
+	page := off.do(t, http.MethodGet, target, map[string]string{"Accept": acceptChrome, "User-Agent": uaChrome}, nil)
+	if page.Status != http.StatusBadRequest || !strings.Contains(page.Body, "<h1>This link no longer works</h1>") ||
+		!strings.Contains(page.Body, "ask the sender for a new link") || strings.Contains(page.Body, "deployment") {
+		t.Errorf("%d:\n%s", page.Status, page.Body)
+	}
+	api := off.do(t, http.MethodGet, target, nil, nil)
+	if api.Status != http.StatusBadRequest || api.JSON(t)["error"] != callbackurls.CodeParametersDisabled {
+		t.Errorf("API: %d %s", api.Status, api.Body)
+	}
+	if got := off.task(t, token); got.Status != "open" {
+		t.Errorf("task %+v", got)
 	}
 }

@@ -245,9 +245,11 @@ func TestDirectInvokeCreate(t *testing.T) {
 			wantURLs: map[string]string{"ok": "https://hooks.example.com/cb/respond?action=ok&type=success&data="},
 		},
 		{
+			// A request, whose unknown top-level field is then refused as
+			// the reference's schema refuses it.
 			name: "an object naming httpMethod without requestContext is a request", defaultBase: stageBase,
-			req:      `{"httpMethod":"POST","token":"t0k3n","actions":[{"name":"ok","type":"heartbeat"}]}`,
-			wantURLs: map[string]string{"ok": stageBase + "/respond?action=ok&type=heartbeat&data="},
+			req:     `{"httpMethod":"POST","token":"t0k3n","actions":[{"name":"ok","type":"heartbeat"}]}`,
+			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
 		},
 		{
 			name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`,

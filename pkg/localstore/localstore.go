@@ -12,18 +12,31 @@
 //     task gets TaskTimedOut, an unknown token TaskDoesNotExist, a malformed
 //     token InvalidToken and bad success output InvalidOutput, all as
 //     *callbackurls.TaskError whose messages never quote the token.
-//   - Durability: every state change is one bbolt write transaction, which is
-//     fsynced on commit, so an answered callback survives a crash.
-//   - Concurrency: the open-to-closed check and write happen inside the same
-//     write transaction, so of several concurrent completions of one task
-//     exactly one wins and the others get TaskTimedOut.
+//   - Durability: a call that changes a task returns only after its change
+//     is committed and fsynced, so an acknowledged outcome survives a crash.
+//   - Group commit: changes that arrive while a commit is being written
+//     wait for it and then share the next write transaction and its fsync,
+//     in arrival order. One caller waits for one commit, as before; many
+//     callers share them, so throughput grows with concurrency instead of
+//     queueing on the disk (bbolt's own DB.Batch would also add up to
+//     MaxBatchDelay, 10 ms, to a lone caller).
+//   - Concurrency: a task's open-to-closed check and its write are made in
+//     the same transaction, after the changes queued before it, so of
+//     several concurrent completions of one task exactly one wins and the
+//     others get TaskTimedOut. A refusal (TaskTimedOut and the rest) is a
+//     result, not a failed transaction: it never undoes its neighbours'
+//     changes.
 //   - Exclusivity: one process owns the file; a second Open fails quickly
 //     with ErrInUse instead of hanging.
+//   - Compatibility: a file of the earlier layout (tasks keyed by their
+//     token) is moved to the current one when opened; its tokens keep
+//     working.
 package localstore
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -31,6 +44,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -45,10 +60,13 @@ var _ callbackurls.StepFunctions = (*Store)(nil)
 // The store's own limits. Tokens and outputs are held to Step Functions'
 // limits, callbackurls.MaxTokenLength and callbackurls.MaxOutputBytes.
 const (
-	MaxNameLength   = 256  // characters
-	MaxListedTasks  = 1000 // List returns at most this many, newest first
-	tokenRandomSize = 513  // base64 of 513 bytes is 684 characters, like a real token
+	MaxNameLength  = 256  // characters
+	MaxListedTasks = 1000 // List returns at most this many, newest first
 )
+
+// maxGroup bounds how many changes share one commit, so that one
+// transaction (outputs are up to 256 KiB) stays a few megabytes at most.
+const maxGroup = 128
 
 // openTimeout bounds the wait for the file lock; another process holding it
 // is a configuration mistake to report, not something to wait out.
@@ -87,16 +105,42 @@ type Task struct {
 	Closed     time.Time       `json:"closed,omitzero"`
 }
 
-// Bucket names. tasks maps token -> Task JSON; order maps a big-endian
-// creation sequence -> token, so List walks newest first without sorting.
+// The file's layout. records maps a big-endian creation sequence to the
+// Task's JSON, so that new tasks are appended at the end of the tree and
+// a commit of many changes to recent tasks writes few pages (a layout
+// keyed by the random token wrote about three random pages per change).
+// A token carries its record's sequence (see tokenWithSeq), so finding a
+// task needs no index. Tasks of files made before this layout keep their
+// tokens; legacyTokens maps those to their sequence.
 var (
-	tasksBucket = []byte("tasks")
-	orderBucket = []byte("order")
+	recordsBucket      = []byte("records")
+	legacyTokensBucket = []byte("legacy-tokens")
+	// The layout before: token -> Task JSON, and sequence -> token.
+	oldTasksBucket = []byte("tasks")
+	oldOrderBucket = []byte("order")
 )
 
 // Store is a task store in one bbolt file. It is safe for concurrent use.
 type Store struct {
 	db *bolt.DB
+	// writes feeds the committer, the one goroutine that writes. mu is
+	// held shared while a change is queued and exclusively by Close, so
+	// nothing is queued after writes is closed.
+	writes    chan *change
+	mu        sync.RWMutex
+	closed    bool
+	committed chan struct{} // closed when the committer has stopped
+	commits   atomic.Uint64 // write transactions run, for tests
+}
+
+// change is one caller's part of a commit. apply makes it in tx and may
+// run more than once (again in a later transaction when the one it ran in
+// was rolled back), so it sets its results afresh on every run. An error
+// from apply is a storage failure and rolls the transaction back;
+// refusals are results it records and returns nil for.
+type change struct {
+	apply func(tx *bolt.Tx) error
+	done  chan error
 }
 
 // Open opens the store at path, creating its parent directories (0700) and
@@ -115,80 +159,275 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("localstore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{tasksBucket, orderBucket} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
+		if _, err := tx.CreateBucketIfNotExists(recordsBucket); err != nil {
+			return err
 		}
-		return nil
+		return migrate(tx)
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("localstore: initialise %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, writes: make(chan *change, maxGroup), committed: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
 }
 
-// Close releases the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close waits for the changes already queued to be committed and releases
+// the file. Changes asked for after Close fail.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.writes)
+	}
+	s.mu.Unlock()
+	<-s.committed
+	return s.db.Close()
+}
+
+// write queues apply for the next commit and returns when that commit is
+// on disk (or has failed). It does not give up when the caller's context
+// ends: once queued, the change may already be committed, and saying
+// otherwise would be wrong.
+func (s *Store) write(apply func(tx *bolt.Tx) error) error {
+	c := &change{apply: apply, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return bolterrors.ErrDatabaseNotOpen
+	}
+	s.writes <- c
+	s.mu.RUnlock()
+	return <-c.done
+}
+
+// commitLoop commits the queued changes: whatever arrived while the last
+// commit was being written goes into the next one. A lone change is
+// committed at once, without waiting for company.
+func (s *Store) commitLoop() {
+	defer close(s.committed)
+	group := make([]*change, 0, maxGroup)
+	for c := range s.writes {
+		group = append(group[:0], c)
+	more:
+		for len(group) < maxGroup {
+			select {
+			case c, ok := <-s.writes:
+				if !ok {
+					break more
+				}
+				group = append(group, c)
+			default:
+				break more
+			}
+		}
+		s.commit(group)
+		clear(group) // let the changes' closures go
+	}
+}
+
+// commit writes a group in one transaction. If a change fails, the
+// transaction (with its neighbours' changes) is rolled back, and each
+// change is then committed alone, so only the failing one fails.
+func (s *Store) commit(group []*change) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, c := range group {
+			if err := safeApply(c.apply, tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.commits.Add(1)
+	if err == nil || len(group) == 1 {
+		for _, c := range group {
+			c.done <- err
+		}
+		return
+	}
+	for _, c := range group {
+		c.done <- s.db.Update(func(tx *bolt.Tx) error { return safeApply(c.apply, tx) })
+		s.commits.Add(1)
+	}
+}
+
+// safeApply turns a panic in a change into its error: the committer
+// serves every caller and must not die with one of them.
+func safeApply(apply func(tx *bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in a change: %v", p)
+		}
+	}()
+	return apply(tx)
+}
 
 // CreateTask makes a new open task with a fresh random token.
 func (s *Store) CreateTask(ctx context.Context, name string) (Task, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Task{}, err
 	}
-	var t Task
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		t, err = createTask(tx, name, time.Now())
-		return err
-	})
-	if errors.Is(err, ErrNameTooLong) {
+	if err := checkName(name); err != nil {
 		return Task{}, err
 	}
+	random, err := newTokenBytes()
+	if err != nil {
+		return Task{}, wrap("create task", err)
+	}
+	now := time.Now()
+	var t Task
+	err = s.write(func(tx *bolt.Tx) error {
+		var err error
+		t, err = createTask(tx, name, random, now)
+		return err
+	})
 	if err != nil {
 		return Task{}, wrap("create task", err)
 	}
 	return t, nil
 }
 
-// createTask does CreateTask's work inside tx, so tests and benchmarks can
-// make many tasks in one commit.
-func createTask(tx *bolt.Tx, name string, now time.Time) (Task, error) {
+func checkName(name string) error {
 	if n := utf8.RuneCountInString(name); n > MaxNameLength {
-		return Task{}, fmt.Errorf("%w: %d characters, at most %d allowed", ErrNameTooLong, n, MaxNameLength)
+		return fmt.Errorf("%w: %d characters, at most %d allowed", ErrNameTooLong, n, MaxNameLength)
 	}
-	token, err := newToken()
-	if err != nil {
-		return Task{}, err
-	}
-	tasks, order := tx.Bucket(tasksBucket), tx.Bucket(orderBucket)
-	if tasks.Get([]byte(token)) != nil {
-		// 4104 random bits never collide; if they do, the RNG is broken.
-		return Task{}, errors.New("random token collided with an existing one")
-	}
-	seq, err := order.NextSequence()
-	if err != nil {
-		return Task{}, err
-	}
-	t := Task{Token: token, Name: name, Status: StatusOpen, Created: now.UTC()}
-	if err := putTask(tasks, &t); err != nil {
-		return Task{}, err
-	}
-	var key [8]byte
-	binary.BigEndian.PutUint64(key[:], seq)
-	if err := order.Put(key[:], []byte(token)); err != nil {
-		return Task{}, err
-	}
-	return t, nil
+	return nil
 }
 
-func newToken() (string, error) {
-	b := make([]byte, tokenRandomSize)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
+// createTask does CreateTask's work inside tx, so tests and benchmarks can
+// make many tasks in one commit. random is the token's random bytes
+// (tokenBytes long); their sequence part is overwritten.
+func createTask(tx *bolt.Tx, name string, random []byte, now time.Time) (Task, error) {
+	if err := checkName(name); err != nil {
+		return Task{}, err
 	}
-	return base64.StdEncoding.EncodeToString(b), nil
+	records := tx.Bucket(recordsBucket)
+	seq, err := records.NextSequence()
+	if err != nil {
+		return Task{}, err
+	}
+	t := Task{Token: tokenWithSeq(random, seq), Name: name, Status: StatusOpen, Created: now.UTC()}
+	key := seqKey(seq)
+	if records.Get(key) != nil {
+		return Task{}, fmt.Errorf("sequence %d is already taken", seq)
+	}
+	return t, putTask(records, key, &t)
+}
+
+// Tokens are tokenBytes random bytes in standard base64, 684 characters
+// like a real token, except that the 8 bytes at seqOffset hold the
+// record's sequence. In the middle, so the token's first and last
+// characters (what the dashboard shows) stay random; at a multiple of 3
+// bytes, so they are characters seqChar to seqChar+12 of the token.
+const (
+	tokenBytes = 513
+	seqOffset  = 252
+	seqChar    = seqOffset / 3 * 4
+	tokenChars = (tokenBytes + 2) / 3 * 4
+)
+
+func newTokenBytes() ([]byte, error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func tokenWithSeq(random []byte, seq uint64) string {
+	binary.BigEndian.PutUint64(random[seqOffset:], seq)
+	return base64.StdEncoding.EncodeToString(random)
+}
+
+// seqOfToken is the sequence a token of this store carries; any other
+// string gives a sequence that finds nothing or a record of another token.
+func seqOfToken(token string) (uint64, bool) {
+	if len(token) != tokenChars {
+		return 0, false
+	}
+	var b [9]byte
+	if n, err := base64.StdEncoding.Decode(b[:], []byte(token[seqChar:seqChar+12])); err != nil || n != 9 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[:8]), true
+}
+
+func seqKey(seq uint64) []byte {
+	key := make([]byte, 8)
+	binary.BigEndian.PutUint64(key, seq)
+	return key
+}
+
+// find returns the key and task of token, or a nil key. The candidates
+// are the sequence the token carries and, for a task of a migrated file
+// (whose tokens have the same length and alphabet), its legacy entry.
+func find(tx *bolt.Tx, token string) ([]byte, Task, error) {
+	candidates := make([][]byte, 0, 2)
+	if seq, ok := seqOfToken(token); ok {
+		candidates = append(candidates, seqKey(seq))
+	}
+	if legacy := tx.Bucket(legacyTokensBucket); legacy != nil {
+		if key := legacy.Get([]byte(token)); key != nil {
+			candidates = append(candidates, key)
+		}
+	}
+	records := tx.Bucket(recordsBucket)
+	for _, key := range candidates {
+		v := records.Get(key)
+		if v == nil {
+			continue
+		}
+		var t Task
+		if err := json.Unmarshal(v, &t); err != nil {
+			return nil, Task{}, err
+		}
+		// The key came from the caller's token: the record must be that
+		// token's. Constant time: tokens are secrets.
+		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(token)) == 1 {
+			return key, t, nil
+		}
+	}
+	return nil, Task{}, nil
+}
+
+// migrate moves the tasks of the layout before (keyed by token) into
+// records, keeping their sequence and so their order, and indexes their
+// tokens in legacyTokens. It runs once, when Open finds the old buckets.
+func migrate(tx *bolt.Tx) error {
+	oldTasks := tx.Bucket(oldTasksBucket)
+	if oldTasks == nil {
+		return nil
+	}
+	records := tx.Bucket(recordsBucket)
+	legacy, err := tx.CreateBucketIfNotExists(legacyTokensBucket)
+	if err != nil {
+		return err
+	}
+	var last uint64
+	if order := tx.Bucket(oldOrderBucket); order != nil {
+		last = order.Sequence()
+		err := order.ForEach(func(key, token []byte) error {
+			v := oldTasks.Get(token)
+			if v == nil {
+				return fmt.Errorf("index entry %x has no task", key)
+			}
+			if err := records.Put(key, v); err != nil {
+				return err
+			}
+			return legacy.Put(token, key)
+		})
+		if err != nil {
+			return fmt.Errorf("moving the tasks to the current layout: %w", err)
+		}
+		if err := tx.DeleteBucket(oldOrderBucket); err != nil {
+			return err
+		}
+	}
+	if err := records.SetSequence(max(records.Sequence(), last)); err != nil {
+		return err
+	}
+	return tx.DeleteBucket(oldTasksBucket)
 }
 
 // Get returns the task with the given token, or ErrNotFound.
@@ -198,11 +437,12 @@ func (s *Store) Get(ctx context.Context, token string) (Task, error) {
 	}
 	var t Task
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(tasksBucket).Get([]byte(token))
-		if v == nil {
-			return ErrNotFound
+		key, task, err := find(tx, token)
+		if err == nil && key == nil {
+			err = ErrNotFound
 		}
-		return json.Unmarshal(v, &t)
+		t = task
+		return err
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Task{}, ErrNotFound
@@ -215,18 +455,20 @@ func (s *Store) Get(ctx context.Context, token string) (Task, error) {
 
 // List returns the MaxListedTasks most recently created tasks, newest first.
 func (s *Store) List(ctx context.Context) ([]Task, error) {
+	return s.Newest(ctx, MaxListedTasks)
+}
+
+// Newest returns the n (at most MaxListedTasks) most recently created
+// tasks, newest first.
+func (s *Store) Newest(ctx context.Context, n int) ([]Task, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
+	n = max(0, min(n, MaxListedTasks))
 	list := []Task{} // non-nil, so it encodes as [] rather than null
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tasks := tx.Bucket(tasksBucket)
-		c := tx.Bucket(orderBucket).Cursor()
-		for k, token := c.Last(); k != nil && len(list) < MaxListedTasks; k, token = c.Prev() {
-			v := tasks.Get(token)
-			if v == nil {
-				return fmt.Errorf("index entry %x has no task", k)
-			}
+		c := tx.Bucket(recordsBucket).Cursor()
+		for k, v := c.Last(); k != nil && len(list) < n; k, v = c.Prev() {
 			var t Task
 			if err := json.Unmarshal(v, &t); err != nil {
 				return err
@@ -295,42 +537,41 @@ func (s *Store) SendTaskHeartbeat(ctx context.Context, token string) error {
 }
 
 // update reads, changes and writes one task in a single write transaction,
-// which is what makes the open check and the close atomic.
-func (s *Store) update(ctx context.Context, token string, change func(t *Task, now time.Time) error) error {
+// which is what makes the open check and the close atomic. edit refuses
+// with a *callbackurls.TaskError and changes nothing then.
+func (s *Store) update(ctx context.Context, token string, edit func(t *Task, now time.Time) error) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		tasks := tx.Bucket(tasksBucket)
-		v := tasks.Get([]byte(token))
-		if v == nil {
-			return &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: "no task has this token"}
-		}
-		var t Task
-		if err := json.Unmarshal(v, &t); err != nil {
+	var refusal error
+	err := s.write(func(tx *bolt.Tx) error {
+		refusal = nil // this may be a second run
+		key, t, err := find(tx, token)
+		if err != nil {
 			return err
 		}
-		if err := change(&t, time.Now().UTC()); err != nil {
-			return err
+		if key == nil {
+			refusal = &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: "no task has this token"}
+			return nil
 		}
-		return putTask(tasks, &t)
+		if err := edit(&t, time.Now().UTC()); err != nil {
+			refusal = err
+			return nil
+		}
+		return putTask(tx.Bucket(recordsBucket), key, &t)
 	})
-	var te *callbackurls.TaskError
-	if errors.As(err, &te) {
-		return te
-	}
 	if err != nil {
 		return wrap("update task", err)
 	}
-	return nil
+	return refusal
 }
 
-func putTask(tasks *bolt.Bucket, t *Task) error {
+func putTask(records *bolt.Bucket, key []byte, t *Task) error {
 	v, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	return tasks.Put([]byte(t.Token), v)
+	return records.Put(key, v)
 }
 
 func checkToken(token string) error {

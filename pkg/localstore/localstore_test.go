@@ -89,6 +89,16 @@ func (c call) do(s *Store, token string) error {
 
 func ptr(s string) *string { return &s }
 
+// mustRandom is a token's random bytes.
+func mustRandom(t testing.TB) []byte {
+	t.Helper()
+	b, err := newTokenBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestSemantics(t *testing.T) {
 	succeed := call{kind: "success", output: `{"ok":true}`}
 	fail := call{kind: "failure", errCode: "Rejected", cause: "no"}
@@ -367,7 +377,7 @@ func TestList(t *testing.T) {
 	// Fill past the bound in one commit; fsync per task would make this slow.
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		for i := 3; i < MaxListedTasks+5; i++ {
-			if _, err := createTask(tx, fmt.Sprint("task", i), time.Now()); err != nil {
+			if _, err := createTask(tx, fmt.Sprint("task", i), mustRandom(t), time.Now()); err != nil {
 				return err
 			}
 		}
@@ -375,6 +385,17 @@ func TestList(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, n := range []int{-1, 0, 2, MaxListedTasks + 1} {
+		newest, err := s.Newest(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := max(0, min(n, MaxListedTasks)); len(newest) != want || newest == nil {
+			t.Errorf("Newest(%d): %d tasks, want %d", n, len(newest), want)
+		} else if want > 0 && newest[0].Name != fmt.Sprint("task", MaxListedTasks+4) {
+			t.Errorf("Newest(%d) starts with %s", n, newest[0].Name)
+		}
 	}
 	got, err = s.List(ctx)
 	if err != nil {
@@ -573,7 +594,7 @@ func BenchmarkSendTaskSuccess(b *testing.B) {
 	tokens := make([]string, b.N)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range tokens {
-			t, err := createTask(tx, "bench", time.Now())
+			t, err := createTask(tx, "bench", mustRandom(b), time.Now())
 			if err != nil {
 				return err
 			}
@@ -609,4 +630,28 @@ func BenchmarkCreateAndComplete(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCreateAndCompleteParallel is the full local cycle from many
+// goroutines at once (64 per CPU), where group commit shares fsyncs.
+func BenchmarkCreateAndCompleteParallel(b *testing.B) {
+	s, _ := openTemp(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(64)
+	commits := s.commits.Load()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			task, err := s.CreateTask(ctx, "bench")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.SendTaskSuccess(ctx, task.Token, `{"approved":true}`); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(2*b.N)/float64(s.commits.Load()-commits), "changes/commit")
 }

@@ -1,6 +1,7 @@
 // Package pages renders the HTML pages people see: the confirmation,
-// result and error pages of callback URLs (package respond) and the local
-// store's dashboard (package localweb). They share one layout and one
+// result and error pages of callback URLs (package respond), the local
+// store's dashboard (package localweb) and the local server's home page
+// (package home). They share one layout and one
 // inline style sheet, let nothing else in (Content-Security-Policy), load
 // nothing from anywhere and work with JavaScript off.
 package pages
@@ -14,7 +15,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 )
 
 //go:embed *.tmpl style.css
@@ -29,6 +29,7 @@ var (
 		"confirm":   parsePage("confirm"),
 		"message":   parsePage("message"),
 		"dashboard": parsePage("dashboard"),
+		"home":      parsePage("home"),
 	}
 )
 
@@ -46,36 +47,21 @@ func mustRead(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-var pageFuncs = template.FuncMap{
-	"ts": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("2006-01-02 15:04:05")
-	},
-	"short": func(s string) string {
-		if len(s) > 24 {
-			return s[:12] + "…" + s[len(s)-8:]
-		}
-		return s
-	},
-}
-
 // parsePage parses the layout, with the style sheet written into it as
 // static text (the template then copies it without escaping work), and one
 // page's template.
 func parsePage(name string) *template.Template {
 	layout := strings.Replace(mustRead("layout.tmpl"), "{{.CSS}}", pageCSS, 1)
-	t := template.Must(template.New(name).Funcs(pageFuncs).Parse(layout))
+	t := template.Must(template.New(name).Parse(layout))
 	return template.Must(t.ParseFS(pageFiles, name+".tmpl"))
 }
 
 // Page is what a template shows. Every string is plain text: the templates
 // escape it.
 type Page struct {
-	Template string // confirm, message or dashboard
+	Template string // confirm, message, dashboard or home
 	// Kind names the page for style sheets and tests: confirm, result,
-	// error or dashboard.
+	// error, dashboard or home.
 	Kind     string
 	DocTitle string
 	Tone     string // ok, info, warn, error or plain: the accent colour
@@ -90,11 +76,69 @@ type Page struct {
 	Confirm     *ConfirmForm
 	Details     []string // small print: reference, error code
 	Wide        bool
-	Tasks       any // the dashboard's
+	Dashboard   *Dashboard // the dashboard template's
+	Home        *Home      // the home template's
 	// FormAction is the extra origin the page's form may be redirected to
 	// (a response spec's redirect), for the Content-Security-Policy.
 	FormAction string
 }
+
+// Dashboard is the local store's dashboard: its tasks, and the demo task
+// just made.
+type Dashboard struct {
+	Tasks []TaskView
+	// More says that older tasks are not shown.
+	More bool
+	// DemoAction is where the "New demo task" form posts ("": no button).
+	DemoAction string
+	Demo       *Demo
+	// Notice is a line above the tasks (a demo task that is gone, say).
+	Notice string
+}
+
+// TaskView is one task as the dashboard shows it. Output and Cause are
+// cut to a few hundred characters.
+type TaskView struct {
+	Name       string
+	Token      string // in full, for the title and the copyable element
+	ShortToken string // its start and end, on one line
+	Status     string // open, succeeded or failed: the badge's colour
+	StatusText string // Open, Succeeded, Failed
+	Output     string
+	Error      string
+	Cause      string
+	Heartbeats int
+	Created    Time
+	Closed     Time // zero: still open
+}
+
+// Time is a time as text with its zone ("2026-03-01 10:00:05 UTC+01:00")
+// and in RFC 3339 for the time element.
+type Time struct{ Text, DateTime string }
+
+// Demo is a demo task and its links.
+type Demo struct {
+	Task  TaskView
+	Links []Link
+}
+
+// Link is a link drawn as a button.
+type Link struct {
+	Label, URL string
+	Tone       string // approve, reject or neutral
+	Note       string // what it does
+}
+
+// Home is the local server's home page.
+type Home struct {
+	Version    string
+	Endpoints  []Endpoint
+	Local      string // the dashboard's path, "" without a local store
+	ProjectURL string
+}
+
+// Endpoint is one line of the home page's list.
+type Endpoint struct{ Pattern, What string }
 
 // SentValue is one of a form's values as a result page repeats it.
 type SentValue struct{ Label, Value string }

@@ -206,9 +206,17 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 		p.Heading = "This link is damaged"
 		p.Lead = "Part of it may have been lost or changed when it was copied or forwarded. Nothing was sent. " +
 			"Open it again from the original message, or copy the whole link into the address bar."
-	case e.Code == callbackurls.CodeMethodNotAllowed && res != nil && res.Type == callbackurls.Post:
+	case (e.Code == callbackurls.CodeMethodNotAllowed || e.Code == callbackurls.CodePostActionsDisabled) &&
+		res != nil && res.Type == callbackurls.Post:
 		p.Tone, p.Icon, p.Heading = "info", "info", "This link is for another system"
 		p.Lead = "It receives data sent by another program, and there is nothing to do here in a browser."
+	case e.Code == callbackurls.CodeParametersDisabled || e.Code == callbackurls.CodeEncryptionRequired ||
+		e.Code == callbackurls.CodeDecryptionUnsupported:
+		// The service's settings changed since the link was made: nothing
+		// the person can fix, but the sender can make a link that works.
+		p.Tone, p.Icon, p.Heading = "warn", "alert", "This link no longer works"
+		p.Lead = "It was made for a setting of this service that has changed since, so nothing was sent. " +
+			"If an answer is still needed, ask the sender for a new link."
 	case httpapi.Status(e) == http.StatusServiceUnavailable:
 		p.Tone, p.Heading, p.Retry = "warn", "Temporarily unavailable", true
 		p.Lead = "The service could not be reached just now, so nothing was sent. Please try again in a minute."
@@ -232,7 +240,16 @@ func sentence(s string) string {
 	return s
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") }
+// formatTime says when in UTC and, when the link was made with another
+// UTC offset (the expiration's zone), also in that offset: "31 December
+// 2029 at 22:00 UTC (1 January 2030 at 00:00, UTC+02:00)".
+func formatTime(t time.Time) string {
+	s := t.UTC().Format("2 January 2006 at 15:04 UTC")
+	if _, offset := t.Zone(); offset != 0 {
+		s += " (" + t.Format("2 January 2006 at 15:04") + ", UTC" + t.Format("-07:00") + ")"
+	}
+	return s
+}
 
 // redirectOrigin is the scheme and host of a redirect, as a CSP source,
 // or "" if it is not a plain http(s) origin.

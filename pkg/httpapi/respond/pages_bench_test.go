@@ -19,7 +19,7 @@ func BenchmarkRenderPage(b *testing.B) {
 	}
 	res := &callbackurls.CallbackResult{Sent: true, Callback: &callbackurls.Callback{TransactionID: "4f6e1c0b8d0a4c3e9a3b6d2f1e0c9b8a", Action: "reject", Type: callbackurls.Failure,
 		Payload: &callbackurls.Payload{Expiration: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
-		Presentation: &callbackurls.Presentation{Title: "Approve expense report #4821",
+		Presentation: &callbackurls.Presentation{Title: "Expense report #4821",
 			Description: "Alice Martin asks for EUR 1,240.00 for the Berlin team offsite.", Label: "Reject", Input: form}},
 		Input: map[string]any{"comment": "Please split the hotel nights from the travel costs."}}
 	views := map[string]pages.Page{

@@ -10,6 +10,7 @@
 package respond
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -177,8 +178,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", httpapi.RetryAfterSeconds)
 		}
-		b, _ := json.MarshalIndent(httpapi.NewErrorBody(e, res.TransactionID), "", "  ")
-		httpapi.WriteRaw(w, r, httpapi.TypeText, status, string(b)+"\n")
+		httpapi.WriteRaw(w, r, httpapi.TypeText, status, indentedJSON(httpapi.NewErrorBody(e, res.TransactionID)))
 		return
 	default:
 		httpapi.WriteError(w, e, res.TransactionID)
@@ -216,6 +216,20 @@ type callbackName struct {
 	Type callbackurls.ActionType `json:"type"`
 }
 
+// authorHTMLPolicy is the Content-Security-Policy of a response spec's
+// html. With encryption off anyone can write that page, and it is served
+// on this service's origin, so it may run no script at all: script-src
+// 'none' (inline, javascript: URLs and files alike), and sandbox without
+// allow-scripts or allow-same-origin, so that even a script the policy
+// missed would run in an opaque origin that reads nothing of ours. The
+// author's styles (inline, style attributes and style sheets), images,
+// fonts and media load from anywhere; links work (allow-popups for
+// target=_blank, whose pages leave the sandbox). Forms, frames, plugins,
+// fetches and <base> are refused: none is needed to show a result.
+const authorHTMLPolicy = "default-src 'none'; script-src 'none'; style-src 'unsafe-inline' *; img-src * data:; " +
+	"font-src * data:; media-src *; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; " +
+	"sandbox allow-popups allow-popups-to-escape-sandbox"
+
 func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.CallbackResult) {
 	httpapi.NoStore(w)
 	spec := res.Response
@@ -228,10 +242,11 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.Call
 	switch format(r) {
 	case httpapi.TypeHTML:
 		if spec != nil && spec.HTML != nil {
-			// The author's page is served at the same secret URL as ours:
-			// keep it out of referrers and indexes too (no CSP, which
-			// would block the author's own styles and images).
+			// The author's page is served at the same secret URL as ours,
+			// on this service's origin: keep it out of referrers and
+			// indexes, and let it run nothing (authorHTMLPolicy).
 			pages.Private(w)
+			w.Header().Set("Content-Security-Policy", authorHTMLPolicy)
 			httpapi.WriteRaw(w, r, httpapi.TypeHTML, http.StatusOK, *spec.HTML)
 			return
 		}
@@ -241,8 +256,7 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.Call
 			httpapi.WriteRaw(w, r, httpapi.TypeText, http.StatusOK, *spec.Text)
 			return
 		}
-		b, _ := json.MarshalIndent(body, "", "  ")
-		httpapi.WriteRaw(w, r, httpapi.TypeText, http.StatusOK, string(b)+"\n")
+		httpapi.WriteRaw(w, r, httpapi.TypeText, http.StatusOK, indentedJSON(body))
 	default:
 		if spec != nil && spec.JSON != nil {
 			httpapi.WriteRaw(w, r, httpapi.TypeJSON, http.StatusOK, string(spec.JSON))
@@ -250,4 +264,18 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.Call
 		}
 		httpapi.WriteJSON(w, http.StatusOK, body)
 	}
+}
+
+// indentedJSON is v as the text/plain answers show it: indented, and, like
+// the JSON answers, without HTML escaping ("&" stays "&").
+func indentedJSON(v any) string {
+	b, err := httpapi.MarshalJSON(v)
+	if err != nil {
+		return "internal error\n"
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b) + "\n"
+	}
+	return out.String() + "\n"
 }

@@ -1,0 +1,111 @@
+package callbackurls
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+)
+
+// decoderKeys is objectKeys done the slow way, by encoding/json's tokens.
+func decoderKeys(data []byte) ([]string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	return keys, true
+}
+
+func FuzzObjectKeys(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1}`, ` { "a" : [1,{"b":"}"}] , "c\"d" : "x\\", "e":{"f":{}} } `,
+		`{"expira\u0074ion":null,"t":true,"n":-1.5e3}`, `[]`, `"x"`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		want, isObject := decoderKeys(data)
+		var got []string
+		if err := objectKeys(data, func(k []byte) { got = append(got, string(k)) }); err != nil {
+			t.Fatalf("objectKeys(%q): %v", data, err)
+		}
+		if !isObject {
+			if len(got) != 0 {
+				t.Fatalf("objectKeys(%q) = %q for a non-object", data, got)
+			}
+			return
+		}
+		if !slices.Equal(want, got) {
+			t.Fatalf("objectKeys(%q) = %q, want %q", data, got, want)
+		}
+	})
+}
+
+func TestNearestField(t *testing.T) {
+	for key, want := range map[string]string{
+		"expiraton": "expiration", "expiraiton": "expiration", "Expiration": "expiration", "expires": "expiration",
+		"expiry": "expiration", "expire_at": "expiration", "tokens": "token", "tokn": "token", "action": "actions",
+		"baseurl": "base_url", "base-url": "base_url", "baseUrl": "base_url", "tittle": "title", "desc": "",
+		"descripton": "description", "enableOutputParameters": "enable_output_parameters",
+		"enable_post_actions": "", "colour": "", "x": "", "": "", "output": "",
+	} {
+		if got := nearestField(key, requestFields); got != want {
+			t.Errorf("nearestField(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"token", "token", 0}, {"tokne", "token", 1},
+		{"expiraton", "expiration", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseExpiration(f *testing.F) {
+	for _, s := range []string{"2030-01-02T03:04:05Z", "2030-01-02T03:04:05.5+23:59", "2030-01-02T03:04:05+24:00",
+		"2030-01-02 03:04:05-0130", "2030-01-02T03:04Z", "2030-01-02T03:04:05+23:60"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseExpiration(s)
+		if err != nil {
+			if e := AsError(err); e.Code != CodeInvalidDate || e.Kind != BadInput {
+				t.Fatalf("ParseExpiration(%q): %v, want InvalidDate", s, err)
+			}
+			return
+		}
+		_, off := got.Zone()
+		if off > 23*3600+59*60 || off < -(23*3600+59*60) || off%60 != 0 {
+			t.Fatalf("ParseExpiration(%q) has the offset %d s", s, off)
+		}
+		// What the response says parses back to the same instant.
+		again, err := ParseExpiration(got.Format(time.RFC3339Nano))
+		if err != nil || !again.Equal(got) {
+			t.Fatalf("ParseExpiration(%q) = %v; its RFC 3339 form gives %v, %v", s, got, again, err)
+		}
+	})
+}

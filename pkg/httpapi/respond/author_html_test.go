@@ -1,0 +1,183 @@
+package respond_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+)
+
+// okSFN accepts every call.
+type okSFN struct{}
+
+func (okSFN) SendTaskSuccess(context.Context, string, string) error         { return nil }
+func (okSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
+func (okSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
+
+// forgedHTMLServer is an unencrypted deployment on the local server's
+// routes, and the URL of a heartbeat (which acts on a browser's GET) whose
+// forged 1- payload carries html: anyone can write one.
+func forgedHTMLServer(t *testing.T, html string) (*httptest.Server, string) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mux := httpapi.NewRouter(logger, false)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL}, &payload.Codec{}, okSFN{})
+	mux.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
+	// A page of this origin with something to steal, as /local/tasks is.
+	mux.Handle("/secret", "/secret", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"token":"secret-task-token"}`)
+	}))
+	spec, _ := json.Marshal(map[string]string{"html": html})
+	data, err := (&payload.Codec{}).Encode(context.Background(), &callbackurls.Payload{
+		Token: "tok", Action: "ping", Type: callbackurls.Heartbeat, Response: spec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, srv.URL + callbackurls.CallbackPath + "?action=ping&type=heartbeat&data=" + data
+}
+
+// TestAuthorHTMLPolicy: a response spec's html is served under a
+// Content-Security-Policy that allows no script, with the private page
+// headers.
+func TestAuthorHTMLPolicy(t *testing.T) {
+	_, u := forgedHTMLServer(t, "<p>Thanks!</p>")
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "<p>Thanks!</p>" {
+		t.Fatalf("status %d, body %q", resp.StatusCode, body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'none'", "sandbox", "form-action 'none'", "base-uri 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	for _, bad := range []string{"allow-scripts", "allow-same-origin", "unsafe-eval", "script-src *"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("Content-Security-Policy %q has %q", csp, bad)
+		}
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("%s %q, want %q", h, got, want)
+		}
+	}
+}
+
+// browserPaths are where a Chromium is looked for, in order.
+var browserPaths = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// newBrowser starts a headless Chromium, or skips (fails under CI=true)
+// when there is none.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	for _, name := range browserPaths {
+		if path != "" {
+			break
+		}
+		path, _ = exec.LookPath(name)
+	}
+	if path == "" {
+		msg := "no Chromium found (looked for " + strings.Join(browserPaths, ", ") + ", or $CHROMIUM): install one to run the browser tests"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
+	ctx, cancel := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// TestAuthorHTMLInBrowser: in a real Chromium, the forged page's scripts
+// (inline, event handlers, javascript: links, script files) do not run,
+// while its styles and images do.
+func TestAuthorHTMLInBrowser(t *testing.T) {
+	var imageHits, scriptHits atomic.Int32
+	assets := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/pixel.gif":
+			imageHits.Add(1)
+			w.Header().Set("Content-Type", "image/gif")
+			_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+		case "/x.js":
+			scriptHits.Add(1)
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = io.WriteString(w, "document.title = 'script file ran';")
+		}
+	}))
+	defer assets.Close()
+	_, u := forgedHTMLServer(t, `<!doctype html><title>Thanks</title>
+<style>#p { color: rgb(1, 2, 3); }</style>
+<p id="p" style="font-size: 31px">Thanks!</p>
+<img id="img" src="`+assets.URL+`/pixel.gif">
+<img src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==" id="dataimg">
+<script>document.title = 'inline script ran'; fetch('/secret').then(r => r.text()).then(t => document.title = t);</script>
+<script src="`+assets.URL+`/x.js"></script>
+<img src="nowhere" onerror="document.title = 'handler ran'">
+<a id="js" href="javascript:document.title='link ran'">click</a>`)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(u),
+		chromedp.WaitReady(chromedp.CSS("#img")),
+		// Every image loaded or failed: the onerror handler's turn has
+		// come, as the inline script's did while the page was parsed.
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete" && [...document.images].every(i => i.complete)`),
+		chromedp.Click(chromedp.CSS("#js")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	if title := eval(`document.title`); title != "Thanks" {
+		t.Errorf("title %q: a script ran", title)
+	}
+	if scriptHits.Load() != 0 {
+		t.Error("the script file was fetched")
+	}
+	if color, size := eval(`getComputedStyle(document.getElementById("p")).color`), eval(`getComputedStyle(document.getElementById("p")).fontSize`); color != "rgb(1, 2, 3)" || size != "31px" {
+		t.Errorf("style element and attribute: color %q, size %q", color, size)
+	}
+	if w, dw := eval(`String(document.getElementById("img").naturalWidth)`), eval(`String(document.getElementById("dataimg").naturalWidth)`); w != "1" || dw != "1" || imageHits.Load() == 0 {
+		t.Errorf("images: %s and %s pixels wide, %d requests", w, dw, imageHits.Load())
+	}
+}
