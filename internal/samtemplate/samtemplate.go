@@ -1,5 +1,11 @@
-// Package samtemplate reads the project's AWS SAM template and validates it
-// against the official SAM JSON Schema (testdata/sam.schema.json).
+// Package samtemplate reads the project's AWS SAM templates (template.yaml
+// and each examples/*/template.yaml) and validates them against the
+// official SAM JSON Schema (the repository's testdata/sam.schema.json). Its
+// tests check the rest offline: references, conditions and cycles; each key
+// mode's environment as pkg/config reads it, and its IAM grants; every
+// function's Makefile build for linux/arm64 and the variables its code
+// reads; cfn-lint and the SAM translation (this package's
+// testdata/sam_translate.py), where installed.
 //
 // CloudFormation templates written in YAML use short-form tags (!Ref, !Sub,
 // !GetAtt, ...) that JSON has no way to express; Decode turns them into their

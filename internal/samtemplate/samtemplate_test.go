@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,20 +20,22 @@ import (
 // Files are found relative to this package, so the tests run from a fresh
 // clone with nothing outside the repository.
 var (
-	templatePath  = filepath.Join("..", "..", "template.yaml")
-	samconfigPath = filepath.Join("..", "..", "samconfig.toml")
-	makefilePath  = filepath.Join("..", "..", "Makefile")
-	schemaPath    = filepath.Join("..", "..", "testdata", "sam.schema.json")
+	repoRoot      = filepath.Join("..", "..")
+	templatePath  = filepath.Join(repoRoot, "template.yaml")
+	samconfigPath = filepath.Join(repoRoot, "samconfig.toml")
+	makefilePath  = filepath.Join(repoRoot, "Makefile")
+	schemaPath    = filepath.Join(repoRoot, "testdata", "sam.schema.json")
+	// Each example application's template; none is fine.
+	exampleTemplates = filepath.Join(repoRoot, "examples", "*", "template.yaml")
 )
 
-// The two functions and the environment both must see (names kept from the
-// reference implementation).
+// modulePath is the Go module every function's code belongs to.
+const modulePath = "github.com/sfncallbackurls/sfn-callback-urls"
+
+// The service's two functions (names kept from the reference
+// implementation's roles).
 var (
-	functionIDs = []string{"CreateUrlsFunction", "ProcessCallbackFunction"}
-	requiredEnv = []string{
-		"KEY_ID", "DISABLE_ENCRYPTION", "DISABLE_OUTPUT_PARAMETERS",
-		"DISABLE_POST_ACTIONS", "VERBOSE", "API_ID", "STAGE",
-	}
+	functionIDs      = []string{"CreateUrlsFunction", "ProcessCallbackFunction"}
 	pseudoParameters = map[string]bool{
 		"AWS::AccountId": true, "AWS::NotificationARNs": true, "AWS::NoValue": true,
 		"AWS::Partition": true, "AWS::Region": true, "AWS::StackId": true,
@@ -53,6 +56,41 @@ func samSchema(t *testing.T) *jsonschema.Schema {
 		t.Fatalf("compile %s: %v", schemaPath, schemaErr)
 	}
 	return schema
+}
+
+// samTemplate is one SAM template of the repository.
+type samTemplate struct {
+	path string // as opened from this package
+	name string // relative to the repository root, for messages
+	doc  map[string]any
+}
+
+// dir is the template's directory: relative paths in it (CodeUri,
+// DefinitionUri, LicenseUrl) start there.
+func (s samTemplate) dir() string { return filepath.Dir(s.path) }
+
+// templates returns template.yaml and every example's template.
+func templates(t *testing.T) []samTemplate {
+	t.Helper()
+	paths, err := filepath.Glob(exampleTemplates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append([]string{templatePath}, paths...)
+	out := make([]samTemplate, 0, len(paths))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := Decode(data)
+		if err != nil {
+			t.Fatalf("decode %s: %v", p, err)
+		}
+		name, _ := filepath.Rel(repoRoot, p)
+		out = append(out, samTemplate{path: p, name: filepath.ToSlash(name), doc: doc})
+	}
+	return out
 }
 
 func templateText(t *testing.T) string {
@@ -99,15 +137,31 @@ func mapAt(v any, keys ...string) map[string]any {
 	return m
 }
 
+// resourcesOfType returns the logical ids of a template's resources of one
+// type, sorted.
+func resourcesOfType(doc map[string]any, typ string) []string {
+	var ids []string
+	for id, r := range section(doc, "Resources") {
+		if mapAt(r)["Type"] == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // ---------------------------------------------------------------- schema
 
-func TestTemplateValidatesAgainstSAMSchema(t *testing.T) {
-	doc := loadTemplate(t)
-	if got := doc["Transform"]; got != "AWS::Serverless-2016-10-31" {
-		t.Errorf("Transform = %v", got)
-	}
-	if err := Validate(samSchema(t), doc); err != nil {
-		t.Fatalf("template.yaml does not validate against the SAM schema:\n%v", err)
+func TestTemplatesValidateAgainstSAMSchema(t *testing.T) {
+	for _, tf := range templates(t) {
+		t.Run(tf.name, func(t *testing.T) {
+			if got := tf.doc["Transform"]; got != "AWS::Serverless-2016-10-31" {
+				t.Errorf("Transform = %v", got)
+			}
+			if err := Validate(samSchema(t), tf.doc); err != nil {
+				t.Fatalf("%s does not validate against the SAM schema:\n%v", tf.name, err)
+			}
+		})
 	}
 }
 
@@ -280,13 +334,22 @@ func declarations(doc map[string]any) declared {
 	for id, r := range section(doc, "Resources") {
 		d.resources[id] = true
 		rm, _ := r.(map[string]any)
-		if rm["Type"] == "AWS::Serverless::Function" {
-			if _, hasRole := mapAt(rm, "Properties")["Role"]; !hasRole {
-				d.resources[id+"Role"] = true // the generated execution role
-			}
+		if generatesRole(rm) {
+			d.resources[id+"Role"] = true // the generated execution role
 		}
 	}
 	return d
+}
+
+// generatesRole reports whether SAM makes a role <LogicalId>Role for the
+// resource: functions and state machines without a Role of their own.
+func generatesRole(r map[string]any) bool {
+	switch r["Type"] {
+	case "AWS::Serverless::Function", "AWS::Serverless::StateMachine":
+		_, hasRole := mapAt(r, "Properties")["Role"]
+		return !hasRole
+	}
+	return false
 }
 
 // reference is one use of a name found in a template.
@@ -387,7 +450,7 @@ func collectRefs(v any, at string, add func(reference)) {
 func allRefs(doc map[string]any) []reference {
 	var refs []reference
 	add := func(r reference) { refs = append(refs, r) }
-	for _, sec := range []string{"Globals", "Conditions", "Resources", "Outputs", "Metadata"} {
+	for _, sec := range []string{"Globals", "Conditions", "Rules", "Resources", "Outputs", "Metadata"} {
 		collectRefs(doc[sec], sec, add)
 	}
 	for _, sec := range []string{"Resources", "Outputs"} {
@@ -434,26 +497,30 @@ func undeclared(doc map[string]any) []string {
 }
 
 func TestReferencesAreDeclared(t *testing.T) {
-	doc := loadTemplate(t)
-	for _, msg := range undeclared(doc) {
-		t.Errorf("undeclared: %s", msg)
-	}
+	for _, tf := range templates(t) {
+		t.Run(tf.name, func(t *testing.T) {
+			doc := tf.doc
+			for _, msg := range undeclared(doc) {
+				t.Errorf("undeclared: %s", msg)
+			}
 
-	// Everything declared is used: a parameter nobody reads is a knob that
-	// does nothing.
-	used := map[string]bool{}
-	for _, r := range allRefs(doc) {
-		used[r.kind+":"+r.name] = true
-	}
-	for p := range section(doc, "Parameters") {
-		if !used["Ref:"+p] && !used["Sub:"+p] {
-			t.Errorf("parameter %s is never used", p)
-		}
-	}
-	for c := range section(doc, "Conditions") {
-		if !used["Condition:"+c] {
-			t.Errorf("condition %s is never used", c)
-		}
+			// Everything declared is used: a parameter nobody reads is a
+			// knob that does nothing.
+			used := map[string]bool{}
+			for _, r := range allRefs(doc) {
+				used[r.kind+":"+r.name] = true
+			}
+			for p := range section(doc, "Parameters") {
+				if !used["Ref:"+p] && !used["Sub:"+p] {
+					t.Errorf("parameter %s is never used", p)
+				}
+			}
+			for c := range section(doc, "Conditions") {
+				if !used["Condition:"+c] {
+					t.Errorf("condition %s is never used", c)
+				}
+			}
+		})
 	}
 }
 
@@ -464,7 +531,8 @@ func TestReferenceCheckCatchesMistakes(t *testing.T) {
 		"Sub":       {"${Api}/*/POST/urls", "${Ap1}/*/POST/urls"},
 		"GetAtt":    {"!GetAtt CreateUrlsFunction.Arn", "!GetAtt CreateUrlFunction.Arn"},
 		"Condition": {"Condition: CreateKey", "Condition: CreatKey"},
-		"If":        {"!If [PostActionsEnabled,", "!If [PostActionEnabled,"},
+		"If":        {"!If [CreateHmacKey,", "!If [CreateHmacKy,"},
+		"Rule":      {"RuleCondition: !Not [!Equals [!Ref KeyringSecretArn,", "RuleCondition: !Not [!Equals [!Ref KeyringSecretARN,"},
 	} {
 		if !strings.Contains(text, c.old) {
 			t.Fatalf("%s: %q not in template.yaml", name, c.old)
@@ -480,254 +548,6 @@ func TestReferenceCheckCatchesMistakes(t *testing.T) {
 }
 
 // ---------------------------------------------------------------- functions
-
-// effective returns a function's property with Globals.Function applied
-// (maps merge, the function's own value wins otherwise), as SAM does.
-func effective(doc map[string]any, fn map[string]any, prop string) any {
-	g := mapAt(doc, "Globals", "Function")[prop]
-	own, hasOwn := mapAt(fn, "Properties")[prop]
-	gm, gIsMap := g.(map[string]any)
-	om, oIsMap := own.(map[string]any)
-	switch {
-	case !hasOwn:
-		return g
-	case gIsMap && oIsMap:
-		return mergeMaps(gm, om)
-	default:
-		return own
-	}
-}
-
-func mergeMaps(a, b map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		if am, ok := out[k].(map[string]any); ok {
-			if bm, ok := v.(map[string]any); ok {
-				out[k] = mergeMaps(am, bm)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
-}
-
-func TestFunctions(t *testing.T) {
-	doc := loadTemplate(t)
-	for _, id := range functionIDs {
-		t.Run(id, func(t *testing.T) {
-			fn := resource(t, doc, id)
-			if fn["Type"] != "AWS::Serverless::Function" {
-				t.Fatalf("Type = %v", fn["Type"])
-			}
-			for prop, want := range map[string]any{
-				"Runtime":       "provided.al2023",
-				"Handler":       "bootstrap",
-				"Architectures": []any{"arm64"},
-				"CodeUri":       ".",
-				"MemorySize":    128,
-			} {
-				if got := effective(doc, fn, prop); !reflect.DeepEqual(got, want) {
-					t.Errorf("%s = %#v, want %#v", prop, got, want)
-				}
-			}
-			if timeout, _ := effective(doc, fn, "Timeout").(int); timeout < 1 || timeout > 30 {
-				t.Errorf("Timeout = %v, want a short timeout", effective(doc, fn, "Timeout"))
-			}
-			env := mapAt(effective(doc, fn, "Environment"), "Variables")
-			for _, name := range requiredEnv {
-				if _, ok := env[name]; !ok {
-					t.Errorf("environment variable %s missing", name)
-				}
-			}
-		})
-	}
-}
-
-func TestEnvironmentValues(t *testing.T) {
-	doc := loadTemplate(t)
-	env := mapAt(effective(doc, resource(t, doc, "CreateUrlsFunction"), "Environment"), "Variables")
-	ref := func(s string) map[string]any { return map[string]any{"Ref": s} }
-	ifv := func(c string, a, b any) map[string]any { return map[string]any{"Fn::If": []any{c, a, b}} }
-	want := map[string]any{
-		"API_ID":                    ref("Api"),
-		"STAGE":                     ref("StageName"),
-		"VERBOSE":                   ref("VerboseLogging"),
-		"DISABLE_ENCRYPTION":        ref("DisableEncryption"),
-		"DISABLE_OUTPUT_PARAMETERS": ifv("OutputParametersEnabled", "false", "true"),
-		"DISABLE_POST_ACTIONS":      ifv("PostActionsEnabled", "false", "true"),
-		"KEY_ID": ifv("CreateKey",
-			map[string]any{"Fn::GetAtt": []any{"EncryptionKey", "Arn"}},
-			ifv("UseGivenKey", ref("KeyId"), "")),
-	}
-	for k, w := range want {
-		if !reflect.DeepEqual(env[k], w) {
-			t.Errorf("%s = %#v, want %#v", k, env[k], w)
-		}
-	}
-}
-
-// sam build runs `make build-<LogicalId>` for BuildMethod: makefile.
-func TestMakefileBuildTargets(t *testing.T) {
-	doc := loadTemplate(t)
-	for _, id := range functionIDs {
-		fn := resource(t, doc, id)
-		if got := mapAt(fn, "Metadata")["BuildMethod"]; got != "makefile" {
-			t.Errorf("%s: Metadata.BuildMethod = %v, want makefile", id, got)
-		}
-	}
-	data, err := os.ReadFile(makefilePath)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Logf("no Makefile yet: checked the function ids only")
-		return
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range functionIDs {
-		if !strings.Contains(string(data), "build-"+id) {
-			t.Errorf("Makefile has no target build-%s", id)
-		}
-	}
-}
-
-// ---------------------------------------------------------------- permissions
-
-// statements returns the IAM statements of a function's Policies, both
-// branches of any Fn::If included.
-func statements(fn map[string]any) []map[string]any {
-	var out []map[string]any
-	var walk func(any)
-	walk = func(p any) {
-		switch x := p.(type) {
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		case map[string]any:
-			if a, ok := x["Fn::If"].([]any); ok && len(a) == 3 {
-				walk(a[1])
-				walk(a[2])
-				return
-			}
-			if ss, ok := x["Statement"].([]any); ok {
-				for _, s := range ss {
-					if sm, ok := s.(map[string]any); ok {
-						out = append(out, sm)
-					}
-				}
-			}
-		}
-	}
-	walk(mapAt(fn, "Properties")["Policies"])
-	return out
-}
-
-func actions(s map[string]any) []string {
-	switch a := s["Action"].(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, e := range a {
-			if str, ok := e.(string); ok {
-				out = append(out, str)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-const kmsContextKey = "kms:EncryptionContext:service"
-
-func hasServiceContext(s map[string]any) bool {
-	return mapAt(s, "Condition", "StringEquals")[kmsContextKey] == "sfn-callback-urls"
-}
-
-func TestPermissions(t *testing.T) {
-	doc := loadTemplate(t)
-	create := statements(resource(t, doc, "CreateUrlsFunction"))
-	process := statements(resource(t, doc, "ProcessCallbackFunction"))
-
-	var createActions, processActions []string
-	for _, s := range create {
-		createActions = append(createActions, actions(s)...)
-	}
-	for _, s := range process {
-		processActions = append(processActions, actions(s)...)
-		if slices.Contains(actions(s), "states:SendTaskSuccess") && s["Resource"] != "*" {
-			t.Errorf("Send* actions on %v, want * (task tokens are not resources)", s["Resource"])
-		}
-	}
-	for _, a := range []string{"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat", "kms:Decrypt"} {
-		if !slices.Contains(processActions, a) {
-			t.Errorf("ProcessCallbackFunction may not %s", a)
-		}
-	}
-	if !slices.Contains(createActions, "kms:GenerateDataKey") {
-		t.Errorf("CreateUrlsFunction may not kms:GenerateDataKey")
-	}
-	for _, a := range createActions {
-		if strings.HasPrefix(a, "states:") || a == "kms:Decrypt" {
-			t.Errorf("CreateUrlsFunction needs no %s", a)
-		}
-	}
-	for _, s := range append(create, process...) {
-		for _, a := range actions(s) {
-			if strings.HasPrefix(a, "kms:") && !hasServiceContext(s) {
-				t.Errorf("%s granted without the %s condition", a, kmsContextKey)
-			}
-		}
-	}
-
-	// The created key: the account administers it, and each function's
-	// generated role gets exactly its one operation, under the context.
-	key := resource(t, doc, "EncryptionKey")
-	if key["Type"] != "AWS::KMS::Key" || key["Condition"] != "CreateKey" {
-		t.Fatalf("EncryptionKey: Type %v, Condition %v", key["Type"], key["Condition"])
-	}
-	wantGrant := map[string]string{
-		"CreateUrlsFunctionRole":      "kms:GenerateDataKey",
-		"ProcessCallbackFunctionRole": "kms:Decrypt",
-	}
-	rootAdmin := false
-	ks, _ := mapAt(key, "Properties", "KeyPolicy")["Statement"].([]any)
-	for _, e := range ks {
-		s, _ := e.(map[string]any)
-		principal := mapAt(s, "Principal")["AWS"]
-		if sub, ok := mapAt(principal)["Fn::Sub"].(string); ok && strings.HasSuffix(sub, ":root") {
-			rootAdmin = true
-			continue
-		}
-		att, _ := mapAt(principal)["Fn::GetAtt"].([]any)
-		if len(att) != 2 {
-			t.Errorf("key policy statement %v: unexpected principal %v", s["Sid"], principal)
-			continue
-		}
-		role, _ := att[0].(string)
-		want, ok := wantGrant[role]
-		if !ok {
-			t.Errorf("key policy grants unexpected principal %v", role)
-			continue
-		}
-		if got := actions(s); !reflect.DeepEqual(got, []string{want}) {
-			t.Errorf("key policy grants %s %v, want [%s]", role, got, want)
-		}
-		if !hasServiceContext(s) {
-			t.Errorf("key policy grant to %s lacks the %s condition", role, kmsContextKey)
-		}
-		delete(wantGrant, role)
-	}
-	if !rootAdmin {
-		t.Errorf("key policy does not let the account root administer the key")
-	}
-	for role := range wantGrant {
-		t.Errorf("key policy does not grant %s", role)
-	}
-}
 
 // ---------------------------------------------------------------- API
 
@@ -814,26 +634,14 @@ func TestApiRoutes(t *testing.T) {
 	}
 }
 
-func TestOutputs(t *testing.T) {
-	doc := loadTemplate(t)
-	outputs := section(doc, "Outputs")
-	apiURL, _ := mapAt(outputs, "Api", "Value")["Fn::Sub"].(string)
-	if apiURL != "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}" {
-		t.Errorf("Api output = %q", apiURL)
-	}
-	for _, name := range []string{"Function", "FunctionArn", "KeyArn", "ApiId"} {
-		if _, ok := outputs[name]; !ok {
-			t.Errorf("output %s missing", name)
-		}
-	}
-}
-
 // ---------------------------------------------------------------- cycles
 
 // dependencies models the resource graph CloudFormation sees after the SAM
-// transform: each resource depends on what its properties refer to; a SAM
-// function's generated role carries the function's Policies; Globals apply
-// to every function; and an Api event makes the API refer to the function.
+// transform: each resource depends on what its properties and metadata
+// refer to; a SAM function's or state machine's generated role carries its
+// Policies; Globals apply to every function; and an Api event makes the
+// API refer to the function. (TestSAMTranslation checks the translated
+// graph itself where the translator is installed.)
 func dependencies(doc map[string]any) map[string][]string {
 	d := declarations(doc)
 	deps := map[string][]string{}
@@ -861,12 +669,18 @@ func dependencies(doc map[string]any) map[string][]string {
 				}
 			}
 		}
+		// A reference in Metadata orders resources too (template.yaml's
+		// ApiAccessLogGroup relies on it).
+		addRefs(id, rm["Metadata"])
 		props := mapAt(rm, "Properties")
-		if rm["Type"] != "AWS::Serverless::Function" {
+		switch rm["Type"] {
+		case "AWS::Serverless::Function":
+			addRefs(id, doc["Globals"])
+		case "AWS::Serverless::StateMachine":
+		default:
 			addRefs(id, props)
 			continue
 		}
-		addRefs(id, doc["Globals"])
 		for k, v := range props {
 			if k == "Policies" && d.resources[id+"Role"] {
 				addRefs(id+"Role", v)
@@ -934,13 +748,17 @@ func findCycle(deps map[string][]string) []string {
 }
 
 func TestNoCircularDependencies(t *testing.T) {
-	doc := loadTemplate(t)
-	if c := findCycle(dependencies(doc)); c != nil {
-		t.Fatalf("circular dependency: %s", strings.Join(c, " -> "))
+	for _, tf := range templates(t) {
+		t.Run(tf.name, func(t *testing.T) {
+			if c := findCycle(dependencies(tf.doc)); c != nil {
+				t.Fatalf("circular dependency: %s", strings.Join(c, " -> "))
+			}
+		})
 	}
 
-	// The trap the template avoids: an Api event on a function whose
+	// The trap template.yaml avoids: an Api event on a function whose
 	// environment refers to that API.
+	doc := loadTemplate(t)
 	fn := resource(t, doc, "CreateUrlsFunction")
 	mapAt(fn, "Properties")["Events"] = map[string]any{
 		"CreateUrls": map[string]any{
@@ -967,12 +785,14 @@ func TestSamconfig(t *testing.T) {
 	if v, ok := cfg["version"].(float64); !ok || v != 0.1 {
 		t.Errorf("version = %#v, want 0.1", cfg["version"])
 	}
+	if got := mapAt(cfg, "default", "global", "parameters")["stack_name"]; got != "sfn-callback-urls" {
+		t.Errorf("default.global.parameters.stack_name = %#v, want sfn-callback-urls", got)
+	}
 	deploy := mapAt(cfg, "default", "deploy", "parameters")
 	if deploy == nil {
 		t.Fatal("[default.deploy.parameters] missing")
 	}
 	for k, want := range map[string]any{
-		"stack_name":        "sfn-callback-urls",
 		"resolve_s3":        true,
 		"confirm_changeset": true,
 	} {
@@ -980,22 +800,74 @@ func TestSamconfig(t *testing.T) {
 			t.Errorf("default.deploy.parameters.%s = %#v, want %#v", k, deploy[k], want)
 		}
 	}
-	caps, _ := deploy["capabilities"].(string)
-	if !slices.Contains(strings.Fields(caps), "CAPABILITY_IAM") {
+	// The template makes roles without names and nothing that needs more.
+	if caps, _ := deploy["capabilities"].(string); caps != "CAPABILITY_IAM" {
 		t.Errorf("capabilities = %#v, want CAPABILITY_IAM", deploy["capabilities"])
 	}
 	if mapAt(cfg, "default", "build", "parameters") == nil {
 		t.Error("[default.build.parameters] missing")
 	}
 
-	// Any parameter override names a template parameter.
+	// Any parameter override, and the commented example of one, names a
+	// template parameter with a value it accepts.
 	doc := loadTemplate(t)
+	overrides := []string{}
 	if po, ok := deploy["parameter_overrides"].(string); ok {
+		overrides = append(overrides, po)
+	}
+	text, err := os.ReadFile(samconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commented := regexp.MustCompile(`(?m)^#\s*parameter_overrides\s*=\s*"([^"]*)"`).FindAllSubmatch(text, -1)
+	if len(commented) == 0 {
+		t.Error("samconfig.toml shows no example parameter_overrides")
+	}
+	for _, m := range commented {
+		overrides = append(overrides, string(m[1]))
+	}
+	for _, po := range overrides {
 		for _, kv := range strings.Fields(po) {
-			name, _, _ := strings.Cut(kv, "=")
-			if _, ok := section(doc, "Parameters")[name]; !ok {
-				t.Errorf("parameter_overrides names unknown parameter %s", name)
+			name, value, _ := strings.Cut(kv, "=")
+			if err := checkParameter(doc, name, value); err != nil {
+				t.Errorf("parameter_overrides %q: %v", po, err)
 			}
 		}
+	}
+}
+
+// ---------------------------------------------------------------- artefacts
+
+// The local paths `sam build` and `sam package` read exist: code
+// directories, state machine definitions, API definitions.
+func TestLocalArtefactsExist(t *testing.T) {
+	props := map[string]string{
+		"AWS::Serverless::Function":     "CodeUri",
+		"AWS::Serverless::StateMachine": "DefinitionUri",
+		"AWS::Serverless::Api":          "DefinitionUri",
+		"AWS::Serverless::HttpApi":      "DefinitionUri",
+		"AWS::Serverless::LayerVersion": "ContentUri",
+	}
+	for _, tf := range templates(t) {
+		t.Run(tf.name, func(t *testing.T) {
+			for id, r := range section(tf.doc, "Resources") {
+				rm := mapAt(r)
+				prop, ok := props[fmt.Sprint(rm["Type"])]
+				if !ok {
+					continue
+				}
+				v := mapAt(rm, "Properties")[prop]
+				if rm["Type"] == "AWS::Serverless::Function" {
+					v = effective(tf.doc, rm, prop)
+				}
+				p, ok := v.(string)
+				if !ok || strings.HasPrefix(p, "s3://") || strings.HasPrefix(p, "https://") {
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(tf.dir(), p)); err != nil {
+					t.Errorf("%s %s: %v", id, prop, err)
+				}
+			}
+		})
 	}
 }
