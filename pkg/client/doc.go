@@ -1,0 +1,90 @@
+// Package client calls sfn-callback-urls' CreateUrls from Go: a state
+// machine's Lambda function, an activity worker or any program holding a
+// task token gets one URL per outcome (Approve and Reject links, a webhook
+// URL) to hand to a person or a system.
+//
+//	cfg, _ := config.LoadDefaultConfig(ctx)
+//	c := client.NewLambda(cfg, "my-stack-CreateUrls") // the stack's Function output
+//	urls, err := c.CreateURLs(ctx, client.Request{
+//		Token:      token, // $$.Task.Token
+//		Title:      "Expense report #4821",
+//		Expiration: time.Now().Add(24 * time.Hour),
+//		Actions: []client.Action{
+//			client.Success("approve", map[string]any{"approved": true}),
+//			client.Failure("reject", "Rejected", "Rejected by the approver"),
+//		},
+//	})
+//	// urls.URLs["approve"], urls.URLs["reject"]
+//
+// # Transports
+//
+// NewLambda invokes the CreateUrls function directly (lambda:InvokeFunction
+// on the stack's Function or FunctionArn output); NewHTTP POSTs to
+// {Api}/urls signed with SigV4 for execute-api (execute-api:Invoke; the
+// stack's Policy output grants both). Both send the same JSON, that of the
+// README's API section, and decode the same answers. A direct invoke has one
+// hop fewer; POST /urls also reaches the local server (make run), which
+// takes unsigned requests: pass an aws.Config without credentials.
+//
+// # Requests
+//
+// Actions are made with Success, Failure, Heartbeat and Post and dressed
+// with WithLabel, WithConfirm, WithInput and WithResponse. Values (an
+// output, a schema) are anything encoding/json marshals, or a
+// json.RawMessage; they are sent without HTML escaping, so "<" costs one
+// byte of the URL, not six. Expiration is sent as RFC 3339 in UTC with its
+// fraction; the service enforces whole seconds and answers the instant it
+// enforces. A request using only the Python sfn-callback-urls' fields
+// (token, actions with name, type, output, error, cause, response and
+// outcomes, expiration, enable_output_parameters, base_url) is exactly
+// what that service takes; Title, Description, labels, confirm and input
+// forms are this implementation's additions.
+//
+// # Local checks
+//
+// Before sending, a request is checked with the service's own rules for
+// everything that does not depend on the deployment: the token's length,
+// 1 to 64 actions with unique names matching ^\w+$, a success's output,
+// Step Functions' limits on output, error and cause, labels, input forms,
+// the response spec, the base URL's form, and the 1 MiB body limit. A
+// failure is the *Error the service would answer (same code and message)
+// with Local set, and nothing is sent. What depends on the deployment
+// (output parameters and post actions switched on, post action schemas
+// and JSONPaths, the expiration against the service's clock, URL length,
+// the key) is the service's to judge. WithoutLocalChecks sends requests
+// unchecked, for a deployment of another version than this package's.
+//
+// # Errors
+//
+// Every refusal is an *Error (errors.As): Code, Message and, once one was
+// assigned, TransactionID; StatusCode for HTTP (0 for a direct invoke);
+// FunctionError when the Lambda function itself failed (a crash, a
+// timeout: Code is then ServiceError and Message has the Lambda error's
+// type and message); Local for the local checks. errors.Is(err,
+// client.ErrExpiredPayload) and the other Err constants test the code. An
+// API Gateway refusal (an IAM denial, a bad signature) has API Gateway's
+// error type as its Code (AccessDeniedException, ...). SDK and network
+// errors are returned wrapped, so errors.As reaches smithy.APIError and
+// the SDK's typed errors (*types.ResourceNotFoundException for an unknown
+// function); an answer that is neither URLs nor an error body wraps
+// ErrMalformedResponse.
+//
+// # Retries and limits
+//
+// A direct invoke is retried by the SDK's retryer (cfg.Retryer) on
+// Lambda's throttling and 5xx; the function's own error answers carry no
+// status and are returned, not retried. POST /urls is retried on 429,
+// 502, 503, 504, a 500 ServiceError and connection errors by cfg.Retryer
+// (the SDK's standard retryer if nil: 3 attempts, exponential backoff with
+// jitter; cfg.RetryMaxAttempts applies), each attempt signed anew, and
+// never waits past the context's deadline. (*Error).RetryableError says
+// which errors these are. Contexts are honoured throughout. Answers are
+// read up to 6 MB, Lambda's limit on a synchronous response; anything
+// longer is ErrMalformedResponse.
+//
+// # Testing
+//
+// Package lambdatest is a stand-in for Lambda's Invoke API speaking its
+// REST protocol; with lambdaapi.CreateURLsHandler as its function, a test
+// exercises the real CreateUrls through this client.
+package client
