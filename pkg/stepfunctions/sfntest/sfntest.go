@@ -1,5 +1,6 @@
 // Package sfntest is a stand-in for AWS Step Functions' task-token API
-// (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) for tests.
+// (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) and its activity
+// workers' GetActivityTask for tests.
 //
 // It is an HTTP server speaking the real AWS JSON 1.0 protocol, so the real
 // SDK client serialises requests, signs them, retries and decodes errors into
@@ -18,6 +19,12 @@
 // JSON of at most 262,144 bytes, else InvalidOutput (the task stays open).
 // Error messages quote the token on purpose, as Step Functions' may, so
 // tests notice when a message is passed on.
+//
+// Activities: AddActivityTask queues a task (and opens its token) for an
+// activity ARN; GetActivityTask hands queued tasks out in order and, when
+// there is none, long-polls as Step Functions does: it answers an empty
+// task after the poll timeout (60 seconds unless SetPollTimeout), or sooner
+// when a task is queued or the request is cancelled.
 package sfntest
 
 import (
@@ -89,6 +96,10 @@ type Call struct {
 	Output *string
 	Error  *string
 	Cause  *string
+	// ActivityArn and WorkerName are GetActivityTask's; TaskToken and
+	// Output are then the task handed out, if any (its token and input).
+	ActivityArn string
+	WorkerName  string
 	// Status and ErrorType are the answer: the HTTP status and the error
 	// code ("" on success).
 	Status    int
@@ -104,7 +115,13 @@ type Server struct {
 	calls    []Call
 	failures []failure
 	requests int
+
+	pollTimeout time.Duration
+	activities  map[string][]activityTask
+	queued      chan struct{} // closed, and replaced, when a task is queued
 }
+
+type activityTask struct{ token, input string }
 
 type failure struct {
 	status    int
@@ -244,6 +261,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	w.Header().Set("X-Amzn-Requestid", reqID)
+	if aerr == nil && call.Operation == "GetActivityTask" {
+		body := []byte("{}")
+		if call.Output != nil {
+			body, _ = json.Marshal(map[string]string{"taskToken": call.TaskToken, "input": *call.Output})
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = w.Write(body)
+		return
+	}
 	if aerr == nil {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("Content-Length", "2")
@@ -276,6 +302,9 @@ type request struct {
 	Output    *string `json:"output"`
 	Error     *string `json:"error"`
 	Cause     *string `json:"cause"`
+	// GetActivityTask's.
+	ActivityArn *string `json:"activityArn"`
+	WorkerName  *string `json:"workerName"`
 }
 
 func (s *Server) handle(r *http.Request, call *Call) *apiError {
@@ -290,7 +319,7 @@ func (s *Server) handle(r *http.Request, call *Call) *apiError {
 			fmt.Sprintf("Unsupported Content-Type %q; expected application/x-amz-json-1.0", ct)}
 	}
 	switch call.Operation {
-	case "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat":
+	case "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat", "GetActivityTask":
 	default:
 		return &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
 	}
@@ -309,6 +338,9 @@ func (s *Server) handle(r *http.Request, call *Call) *apiError {
 		call.TaskToken = *req.TaskToken
 	}
 	call.Output, call.Error, call.Cause = req.Output, req.Error, req.Cause
+	if call.Operation == "GetActivityTask" {
+		return s.getActivityTask(r.Context(), &req, call)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -444,4 +476,88 @@ func injectedMessage(code string) string {
 		return ""
 	}
 	return "injected by sfntest.FailNext"
+}
+
+// AddActivityTask queues a task with token and input (JSON) for the
+// activity activityARN, and opens its token as AddTask does.
+func (s *Server) AddActivityTask(activityARN, token, input string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tasks[token] = &TaskState{Status: StatusOpen}
+	if s.activities == nil {
+		s.activities = map[string][]activityTask{}
+	}
+	s.activities[activityARN] = append(s.activities[activityARN], activityTask{token, input})
+	if s.queued != nil {
+		close(s.queued)
+		s.queued = nil
+	}
+}
+
+// SetPollTimeout sets how long GetActivityTask waits for a task (0: 60
+// seconds, as Step Functions).
+func (s *Server) SetPollTimeout(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pollTimeout = d
+}
+
+// ActivityTasksQueued is how many tasks of the activity wait for a worker.
+func (s *Server) ActivityTasksQueued(activityARN string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.activities[activityARN])
+}
+
+// getActivityTask hands out the activity's next task, waiting for one up
+// to the poll timeout or until ctx (the request's) ends.
+func (s *Server) getActivityTask(ctx context.Context, req *request, call *Call) *apiError {
+	call.Output = nil
+	s.mu.Lock()
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		s.mu.Unlock()
+		return &apiError{f.status, f.errorType, injectedMessage(f.errorType)}
+	}
+	timeout := s.pollTimeout
+	s.mu.Unlock()
+	switch {
+	case req.ActivityArn == nil || *req.ActivityArn == "":
+		return &apiError{http.StatusBadRequest, "ValidationException", "1 validation error detected: Value null at 'activityArn' failed to satisfy constraint: Member must not be null"}
+	case !strings.HasPrefix(*req.ActivityArn, "arn:") || !strings.Contains(*req.ActivityArn, ":activity:"):
+		return &apiError{http.StatusBadRequest, "InvalidArn", fmt.Sprintf("Invalid Arn: 'Resource type not valid in this context: %s'", *req.ActivityArn)}
+	case req.WorkerName != nil && utf8.RuneCountInString(*req.WorkerName) > 80:
+		return &apiError{http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'workerName' failed to satisfy constraint: Member must have length less than or equal to 80"}
+	}
+	call.ActivityArn = *req.ActivityArn
+	if req.WorkerName != nil {
+		call.WorkerName = *req.WorkerName
+	}
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		if q := s.activities[call.ActivityArn]; len(q) > 0 {
+			s.activities[call.ActivityArn] = q[1:]
+			s.mu.Unlock()
+			call.TaskToken, call.Output = q[0].token, &q[0].input
+			return nil
+		}
+		if s.queued == nil {
+			s.queued = make(chan struct{})
+		}
+		queued := s.queued
+		s.mu.Unlock()
+		select {
+		case <-queued:
+		case <-deadline.C:
+			return nil // no task: an empty answer, as Step Functions gives
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }

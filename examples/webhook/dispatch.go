@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
+)
+
+// outcomesJSON is the post action's outcomes: what each body the CI job
+// POSTs does (README).
+//
+//go:embed outcomes.json
+var outcomesJSON []byte
+
+// Outcomes are the post action's outcomes, read from outcomes.json.
+func Outcomes() ([]client.Outcome, error) {
+	var o []client.Outcome
+	if err := json.Unmarshal(outcomesJSON, &o); err != nil {
+		return nil, fmt.Errorf("outcomes.json: %w", err)
+	}
+	return o, nil
+}
+
+// Event is what the state machine sends the function (its Payload).
+type Event struct {
+	Token     string `json:"token"`
+	Execution string `json:"execution"`
+	// ExpiresInSeconds is how long the URL works: the task's
+	// TimeoutSeconds (0 for an hour).
+	ExpiresInSeconds int `json:"expires_in_seconds"`
+	// Request is the execution's input, passed on to the CI job.
+	Request json.RawMessage `json:"request"`
+}
+
+// Dispatch is the body POSTed to the trigger: GitHub's repository_dispatch
+// shape, which any other receiver can read as well.
+type Dispatch struct {
+	EventType     string        `json:"event_type"`
+	ClientPayload ClientPayload `json:"client_payload"`
+}
+
+// ClientPayload is what the CI job gets.
+type ClientPayload struct {
+	// CallbackURL is the post action's URL: a secret, good for one result.
+	CallbackURL string          `json:"callback_url"`
+	Execution   string          `json:"execution"`
+	Expires     string          `json:"expires"`
+	Request     json.RawMessage `json:"request,omitempty"`
+}
+
+// Result is the function's answer (Step Functions logs it).
+type Result struct {
+	TransactionID string `json:"transaction_id"`
+	TriggerStatus int    `json:"trigger_status"`
+}
+
+// URLCreator creates callback URLs: a *client.Client.
+type URLCreator interface {
+	CreateURLs(ctx context.Context, req client.Request) (*client.URLs, error)
+}
+
+// Handler is the function.
+type Handler struct {
+	URLs     URLCreator
+	Outcomes []client.Outcome
+	// TriggerURL is POSTed the Dispatch; Token, if set, goes in its
+	// Authorization header as a bearer token.
+	TriggerURL string
+	Token      string
+	EventType  string
+	HTTP       *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+const (
+	defaultLifetime = time.Hour
+	// maxRequestBytes bounds the input passed on (GitHub takes 64 KiB of
+	// client_payload).
+	maxRequestBytes = 48 << 10
+)
+
+// Handle creates the post URL and hands it to the CI system. An error
+// fails the Lambda task, and so the execution: nothing would ever POST.
+func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
+	if ev.Token == "" {
+		return nil, errors.New(`no task token in "token"`)
+	}
+	if len(ev.Request) > maxRequestBytes {
+		return nil, fmt.Errorf("the execution's input is %d bytes; at most %d are passed to the CI job", len(ev.Request), maxRequestBytes)
+	}
+	lifetime := defaultLifetime
+	if ev.ExpiresInSeconds > 0 {
+		lifetime = time.Duration(ev.ExpiresInSeconds) * time.Second
+	}
+	urls, err := h.URLs.CreateURLs(ctx, client.Request{
+		Token:      ev.Token,
+		Expiration: h.Now().Add(lifetime),
+		Actions:    []client.Action{client.Post("ci", h.Outcomes...)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(Dispatch{EventType: h.EventType, ClientPayload: ClientPayload{
+		CallbackURL: urls.URLs["ci"],
+		Execution:   ev.Execution,
+		Expires:     urls.Expiration.UTC().Format(time.RFC3339),
+		Request:     ev.Request,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	status, err := h.trigger(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	h.Logger.InfoContext(ctx, "triggered", "execution", ev.Execution, "transaction_id", urls.TransactionID, "status", status)
+	return &Result{TransactionID: urls.TransactionID, TriggerStatus: status}, nil
+}
+
+// trigger POSTs the dispatch; any 2xx is accepted (GitHub answers 204).
+func (h *Handler) trigger(ctx context.Context, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.TriggerURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("TRIGGER_URL: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("User-Agent", "sfn-callback-urls-example-webhook")
+	if h.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.Token)
+	}
+	hc := h.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			return 0, fmt.Errorf("trigger %s: %w", uerr.URL, uerr.Err)
+		}
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		// The answer's start says why (GitHub: bad credentials, not found).
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return resp.StatusCode, fmt.Errorf("trigger %s answered %s: %s", h.TriggerURL, resp.Status, bytes.TrimSpace(msg))
+	}
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
+)
+
+var now = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// event is what the state machine sends the function for input.
+func event(t *testing.T, input any, token string) Event {
+	t.Helper()
+	def, err := asl.Read(".", map[string]string{"DispatchFunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:dispatch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := asl.Parameters(def, "RunBuild", "Payload", input, asl.Context{ExecutionName: "release-7", TaskToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	dec := json.NewDecoder(strings.NewReader(string(payload)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("payload %s: %v", payload, err)
+	}
+	return ev
+}
+
+// ci is a CI system's trigger endpoint, as GitHub's repository_dispatch.
+type ci struct {
+	*httptest.Server
+	mu       sync.Mutex
+	got      []Dispatch
+	headers  []http.Header
+	status   int
+	response string
+}
+
+func newCI(t *testing.T) *ci {
+	c := &ci{status: http.StatusNoContent}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var d Dispatch
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/repos/acme/shop/dispatches" || json.Unmarshal(body, &d) != nil {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		c.got = append(c.got, d)
+		c.headers = append(c.headers, r.Header.Clone())
+		w.WriteHeader(c.status)
+		_, _ = io.WriteString(w, c.response)
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *ci) dispatches() ([]Dispatch, []http.Header) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Dispatch(nil), c.got...), append([]http.Header(nil), c.headers...)
+}
+
+func testHandler(t *testing.T, svc *servicetest.Service, trigger string) *Handler {
+	outcomes, err := Outcomes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Handler{
+		URLs: client.NewLambda(svc.Lambda.Config(), servicetest.FunctionARN), Outcomes: outcomes,
+		TriggerURL: trigger, Token: "ghp_test", EventType: "sfn-callback",
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
+	}
+}
+
+func body(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("bodies", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBodies: what each documented body (bodies/*.json) does to the task.
+func TestBodies(t *testing.T) {
+	ctx := context.Background()
+	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	c := newCI(t)
+	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
+	input := map[string]any{"ref": "main", "environment": "staging"}
+
+	for i, tc := range []struct {
+		bodies []string // POSTed in order
+		// statuses the POSTs get
+		statuses []int
+		want     sfntest.TaskState
+	}{
+		{[]string{"running", "passed"}, []int{200, 200}, sfntest.TaskState{Status: sfntest.StatusSucceeded, Heartbeats: 1, Output: compact(t, body(t, "passed"))}},
+		{[]string{"unknown", "failed"}, []int{400, 200}, sfntest.TaskState{Status: sfntest.StatusFailed, Error: "TestsFailed", Cause: "3 of 112 tests failed: TestCheckout, TestRefund, TestInvoice"}},
+		{[]string{"unknown", "running", "running"}, []int{400, 200, 200}, sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 2}},
+	} {
+		token := corpus.Tokens()[i]
+		svc.SFN.AddTask(token)
+		res, err := h.Handle(ctx, event(t, input, token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, headers := c.dispatches()
+		d := got[len(got)-1]
+		if res.TriggerStatus != http.StatusNoContent || d.EventType != "sfn-callback" || d.ClientPayload.Execution != "release-7" ||
+			d.ClientPayload.Expires != "2030-01-01T13:00:00Z" || compact(t, string(d.ClientPayload.Request)) != `{"environment":"staging","ref":"main"}` {
+			t.Errorf("dispatch %+v, result %+v", d, res)
+		}
+		if hd := headers[len(headers)-1]; hd.Get("Authorization") != "Bearer ghp_test" || hd.Get("Accept") != "application/vnd.github+json" {
+			t.Errorf("headers %v", hd)
+		}
+		for j, name := range tc.bodies {
+			status, resp := svc.PostJSON(t, d.ClientPayload.CallbackURL, body(t, name))
+			if status != tc.statuses[j] {
+				t.Errorf("case %d: POST %s: %d %s, want %d", i, name, status, resp, tc.statuses[j])
+			}
+			if name == "unknown" && !strings.Contains(resp, "InvalidPostActionBody") {
+				t.Errorf("POST unknown: %s", resp)
+			}
+		}
+		state, _ := svc.SFN.Task(token)
+		if diff := cmp.Diff(tc.want, state); diff != "" {
+			t.Errorf("case %d: task (-want +got):\n%s", i, diff)
+		}
+	}
+
+	// GET on the URL is refused: it is for machines that POST.
+	got, _ := c.dispatches()
+	resp, err := http.Get(got[0].ClientPayload.CallbackURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// compact is s without insignificant space, as the service sends a body.
+func compact(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	c := newCI(t)
+
+	// The deployment has post actions off: CreateUrls says so.
+	off := servicetest.Start(t, servicetest.Options{})
+	_, err := testHandler(t, off, c.URL+"/repos/acme/shop/dispatches").Handle(ctx, event(t, map[string]any{}, corpus.Tokens()[0]))
+	var cerr *client.Error
+	if !errors.As(err, &cerr) || cerr.Code != string(client.ErrPostActionsDisabled) {
+		t.Errorf("post actions off: %v", err)
+	}
+
+	on := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	h := testHandler(t, on, c.URL+"/repos/acme/shop/dispatches")
+	// The trigger refuses (a bad token): the function fails, saying why.
+	c.mu.Lock()
+	c.status, c.response = http.StatusUnauthorized, `{"message":"Bad credentials"}`
+	c.mu.Unlock()
+	if _, err := h.Handle(ctx, event(t, map[string]any{}, corpus.Tokens()[0])); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "Bad credentials") {
+		t.Errorf("401: %v", err)
+	}
+	h.TriggerURL = c.URL + "/repos/acme/nothing/dispatches"
+	if _, err := h.Handle(ctx, event(t, map[string]any{}, corpus.Tokens()[0])); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("404: %v", err)
+	}
+	if _, err := h.Handle(ctx, Event{}); err == nil {
+		t.Error("no token: no error")
+	}
+	big := map[string]any{"notes": strings.Repeat("x", maxRequestBytes)}
+	if _, err := h.Handle(ctx, event(t, big, corpus.Tokens()[0])); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("big input: %v", err)
+	}
+}
+
+func TestNewHandler(t *testing.T) {
+	ctx := context.Background()
+	sm := awskeyringtest.NewSecretsManager(t)
+	sm.Put("ci/github-token", "ghp_fromsecret\n")
+	l := lambdatest.New(t)
+	cfg := l.Config()
+	cfg.BaseEndpoint = &[]string{sm.URL()}[0]
+	h, err := newHandler(ctx, cfg, func(k string) string {
+		return map[string]string{"CREATE_URLS_FUNCTION": "f", "TRIGGER_URL": "https://api.github.com/repos/acme/shop/dispatches", "TRIGGER_TOKEN_SECRET": "ci/github-token"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Token != "ghp_fromsecret" || h.EventType != "sfn-callback" || len(h.Outcomes) != 3 {
+		t.Errorf("handler: token %q, event type %q, %d outcomes", h.Token, h.EventType, len(h.Outcomes))
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{"no function", map[string]string{"TRIGGER_URL": "https://x"}, "CREATE_URLS_FUNCTION"},
+		{"no trigger", map[string]string{"CREATE_URLS_FUNCTION": "f"}, "TRIGGER_URL"},
+		{"bad trigger", map[string]string{"CREATE_URLS_FUNCTION": "f", "TRIGGER_URL": "ftp://x"}, "TRIGGER_URL"},
+		{"missing secret", map[string]string{"CREATE_URLS_FUNCTION": "f", "TRIGGER_URL": "https://x", "TRIGGER_TOKEN_SECRET": "nope"}, "ResourceNotFoundException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newHandler(ctx, cfg, func(k string) string { return tc.env[k] })
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
