@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
@@ -173,7 +174,7 @@ func fillJSON(raw json.RawMessage, params map[string]string) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
-	out, err := marshalNoEscape(v)
+	out, err := jsontext.Marshal(v)
 	if err != nil {
 		return nil, Errorf(CodeOutputFormatting, "the output cannot be formatted")
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
@@ -651,24 +652,12 @@ func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64)
 // and of the JSON object a failure's cause becomes.
 const inputKey = "input"
 
-// marshalValues writes values as a JSON object with sorted keys, keeping
-// <, > and & as they are (the values are data, not HTML).
-func marshalValues(values map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(values); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // withInput delivers a form's values with the outcome: a success's output
 // object gains an "input" member; a failure's cause becomes the JSON text
 // {"cause": <the action's cause>, "input": {...}} ("cause" omitted when the
 // action has none). Heartbeats carry nothing.
 func (o *outcome) withInput(values map[string]any) error {
-	vals, err := marshalValues(values)
+	vals, err := jsontext.Marshal(values) // sorted keys
 	if err != nil {
 		return Errorf(CodeInvalidInput, "the values cannot be sent")
 	}
@@ -700,7 +689,7 @@ func (o *outcome) withInput(values map[string]any) error {
 		if o.cause != "" {
 			cause["cause"] = o.cause
 		}
-		b, err := marshalValues(cause)
+		b, err := jsontext.Marshal(cause)
 		if err != nil {
 			return Errorf(CodeInvalidInput, "the values cannot be sent")
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 )
 
 // Limits on the fields pages show. Each is copied into every URL of the
@@ -58,7 +60,7 @@ func presentationFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
 	if p == (Presentation{}) {
 		return nil, nil
 	}
-	b, err := marshalNoEscape(&p)
+	b, err := jsontext.Marshal(&p)
 	if err != nil {
 		return nil, Errorf(CodeInvalidAction, "action %s: the presentation cannot be encoded", a.Name)
 	}

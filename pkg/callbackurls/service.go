@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 )
 
 // URL query parameter names, as in the reference.
@@ -230,7 +232,7 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 	}
 	p.Presentation = pres
 	if a.Response != nil {
-		spec, err := marshalNoEscape(a.Response)
+		spec, err := jsontext.Marshal(a.Response)
 		if err != nil {
 			return nil, Errorf(CodeInvalidJSON, "action %s: response is not valid JSON", a.Name)
 		}
@@ -239,18 +241,6 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		}
 	}
 	return p, nil
-}
-
-// marshalNoEscape is json.Marshal without HTML escaping: "<" would take six
-// bytes in every URL, and these values are data, not HTML.
-func marshalNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func compactJSON(raw json.RawMessage) (json.RawMessage, error) {

@@ -1,10 +1,10 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -188,7 +188,7 @@ func encodeRequest(r *Request, check bool) ([]byte, error) {
 			}
 		}
 	}
-	body, err := marshal(&req)
+	body, err := jsontext.Marshal(&req)
 	if err != nil {
 		return nil, &Error{Code: string(ErrInvalidJSON), Message: "the request cannot be encoded as JSON", Local: true, err: err}
 	}
@@ -242,22 +242,10 @@ func (a *Action) wire(w *callbackurls.Action) error {
 }
 
 func marshalField(action, field string, v any) (json.RawMessage, error) {
-	b, err := marshal(v)
+	b, err := jsontext.Marshal(v)
 	if err != nil {
 		return nil, &Error{Code: string(ErrInvalidJSON), Local: true, err: err,
 			Message: "action " + action + ": " + field + " cannot be encoded as JSON: " + err.Error()}
 	}
 	return b, nil
-}
-
-// marshal is json.Marshal without HTML escaping: the service copies values
-// into URLs as they are, and "\u003c" takes six bytes where "<" takes one.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -1,10 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -99,7 +98,7 @@ func NoStore(w http.ResponseWriter) {
 // "&" stays "&" for grep and sed, as in the reference (the body is
 // application/json with nosniff, never HTML).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := MarshalJSON(v)
+	b, err := jsontext.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"ServiceError","message":"internal error"}`)
 	}
@@ -107,18 +106,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// MarshalJSON is json.Marshal without HTML escaping (<, > and & are kept),
-// for every JSON body the service answers with.
-func MarshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // WriteRaw writes a body of the given type as it is (no body for HEAD).

@@ -11,6 +11,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/theory/jsonpath"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
@@ -58,13 +59,7 @@ func (l outcomeList) marshal() (json.RawMessage, error) {
 	for i := range l {
 		stored[i] = l[i].stored
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // \u003c for every < would only lengthen URLs
-	if err := enc.Encode(stored); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return jsontext.Marshal(stored)
 }
 
 // parseOutcomes checks and compiles an outcome list (a CreateUrls request's
@@ -280,13 +275,11 @@ func (o *outcome) parseResponse(f fields, fail func(string, ...any) error) error
 	if err := checkResponse(&spec); err != nil {
 		return fail("%s", err)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&spec); err != nil {
+	b, err := jsontext.Marshal(&spec)
+	if err != nil {
 		return fail("response is not valid JSON")
 	}
-	if b := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(b, []byte("{}")) {
+	if !bytes.Equal(b, []byte("{}")) {
 		// Read back, so that the callback sees the compacted json body.
 		var compact callbackurls.ResponseSpec
 		if err := json.Unmarshal(b, &compact); err != nil {

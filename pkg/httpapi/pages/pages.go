@@ -24,12 +24,16 @@ var (
 	pageCSS = mustRead("style.css")
 	// styleSource lets exactly our style sheet in (Content-Security-Policy
 	// hash), and no other style or script.
-	styleSource   = styleSourceOf(pageCSS)
-	pageTemplates = map[string]*template.Template{
-		"confirm":   parsePage("confirm"),
-		"message":   parsePage("message"),
-		"dashboard": parsePage("dashboard"),
-		"home":      parsePage("home"),
+	styleSource = styleSourceOf(pageCSS)
+	// The templates are parsed when first rendered, not at package init:
+	// ProcessCallback's programs never see a page, and its cold start
+	// should not pay the ~1 ms of parsing (TestTemplatesParse parses them
+	// all, so a broken one still fails the tests).
+	pageTemplates = map[string]func() *template.Template{
+		"confirm":   sync.OnceValue(func() *template.Template { return parsePage("confirm") }),
+		"message":   sync.OnceValue(func() *template.Template { return parsePage("message") }),
+		"dashboard": sync.OnceValue(func() *template.Template { return parsePage("dashboard") }),
+		"home":      sync.OnceValue(func() *template.Template { return parsePage("home") }),
 	}
 )
 
@@ -191,10 +195,11 @@ func contentSecurityPolicy(formAction string) string {
 // Render writes p as a page with its security headers (no body for a
 // HEAD). A template error is a plain 500: nothing was written yet.
 func Render(w http.ResponseWriter, r *http.Request, status int, p Page) {
-	t := pageTemplates[p.Template]
-	if t == nil {
-		t = pageTemplates["message"]
+	parsed := pageTemplates[p.Template]
+	if parsed == nil {
+		parsed = pageTemplates["message"]
 	}
+	t := parsed()
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	defer pageBuffers.Put(buf)
 	buf.Reset()

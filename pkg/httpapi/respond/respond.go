@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/pages"
@@ -269,7 +270,7 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.Call
 // indentedJSON is v as the text/plain answers show it: indented, and, like
 // the JSON answers, without HTML escaping ("&" stays "&").
 func indentedJSON(v any) string {
-	b, err := httpapi.MarshalJSON(v)
+	b, err := jsontext.Marshal(v)
 	if err != nil {
 		return "internal error\n"
 	}
