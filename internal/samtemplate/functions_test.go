@@ -116,9 +116,9 @@ func makeTarget(t *testing.T, id, artifacts string) string {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	cmd := exec.Command("make", "-n", "build-"+id, "GO=go")
+	cmd := exec.Command("make", "--no-print-directory", "-n", "build-"+id, "GO=go")
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "ARTIFACTS_DIR="+artifacts)
+	cmd.Env = makeEnv("ARTIFACTS_DIR=" + artifacts)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make -n build-%s (sam build runs this target): %v\n%s", id, err, out)
@@ -163,9 +163,9 @@ func TestFunctionsBuildForLinuxArm64(t *testing.T) {
 			if err != nil || strings.TrimSpace(string(out)) != "main" {
 				t.Fatalf("%s is not a main package: %v %s", pkg, err, out)
 			}
-			build := exec.Command("make", "build-"+f.id, "GO="+goTool())
+			build := exec.Command("make", "--no-print-directory", "build-"+f.id, "GO="+goTool())
 			build.Dir = repoRoot
-			build.Env = append(os.Environ(), "ARTIFACTS_DIR="+artifacts, "ARCH=arm64")
+			build.Env = makeEnv("ARTIFACTS_DIR="+artifacts, "ARCH=arm64")
 			if out, err := build.CombinedOutput(); err != nil {
 				t.Fatalf("make build-%s: %v\n%s", f.id, err, out)
 			}
@@ -393,8 +393,9 @@ func TestMakeDeploy(t *testing.T) {
 	if _, err := os.Stat(makefilePath); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("make", "-n", "deploy", "SAM_DEPLOY_FLAGS=--guided")
+	cmd := exec.Command("make", "--no-print-directory", "-n", "deploy", "SAM_DEPLOY_FLAGS=--guided")
 	cmd.Dir = repoRoot
+	cmd.Env = makeEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make -n deploy: %v\n%s", err, out)
@@ -403,4 +404,20 @@ func TestMakeDeploy(t *testing.T) {
 	if string(out) != want {
 		t.Errorf("make -n deploy runs\n%s\nwant\n%s", out, want)
 	}
+}
+
+// makeEnv is the environment for a make the test runs: this process's,
+// without what an outer make (make test) passes to its children (flags,
+// level, jobserver), which would change what the inner one prints.
+func makeEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
 }
