@@ -28,3 +28,22 @@ func TestMarshal(t *testing.T) {
 		t.Error("Marshal(func) gave no error")
 	}
 }
+
+// TestMarshalReuse: results do not share the pooled buffer.
+func TestMarshalReuse(t *testing.T) {
+	a, _ := Marshal("first")
+	b, _ := Marshal("second")
+	if string(a) != `"first"` || string(b) != `"second"` {
+		t.Errorf("%s %s", a, b)
+	}
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	v := map[string]any{"transaction_id": "4f6e1c0b8d0a4c3e9a3b6d2f1e0c9b8a", "action": map[string]string{"name": "approve", "type": "success"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

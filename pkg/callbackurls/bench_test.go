@@ -82,7 +82,12 @@ func BenchmarkCallback(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := svc.Respond(ctx, &callbackurls.CallbackRequest{Query: q})
+				// As the edges call it: open the URL, then act.
+				cb, err := svc.Open(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := svc.Act(ctx, cb, callbackurls.Submission{})
 				if err != nil || !res.Sent {
 					b.Fatal(res, err)
 				}

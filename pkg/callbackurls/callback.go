@@ -134,8 +134,10 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 // select the outcome its body picks; for a person, stop at the
 // confirmation where one is needed; check the input form's values; then,
 // unless it is a preview, send the outcome to Step Functions.
-func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (*CallbackResult, error) {
-	res := &CallbackResult{Callback: cb}
+func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (CallbackResult, error) {
+	// A value, not a pointer: a callback then allocates what it decodes and
+	// little else (BenchmarkCallback).
+	res := CallbackResult{Callback: cb}
 	out := cb.out
 	if cb.Type == Post {
 		sel, err := s.selectPostOutcome(cb, sub.Body)

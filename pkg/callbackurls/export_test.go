@@ -18,5 +18,6 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 	if err != nil {
 		return &CallbackResult{Callback: cb}, err
 	}
-	return s.Act(ctx, cb, req.Submission)
+	res, err := s.Act(ctx, cb, req.Submission)
+	return &res, err
 }

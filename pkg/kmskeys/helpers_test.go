@@ -147,7 +147,8 @@ func respond(t testing.TB, svc *callbackurls.Service, rawURL string) (*callbacku
 	if err != nil {
 		return &callbackurls.CallbackResult{Callback: cb}, err
 	}
-	return svc.Act(context.Background(), cb, callbackurls.Submission{})
+	res, err := svc.Act(context.Background(), cb, callbackurls.Submission{})
+	return &res, err
 }
 
 func dataOf(t testing.TB, rawURL string) string {

@@ -93,7 +93,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && cb.Type == callbackurls.Post {
 		err = checkPostRequest(r)
 	}
-	res := &callbackurls.CallbackResult{Callback: cb}
+	res := callbackurls.CallbackResult{Callback: cb}
 	if err == nil {
 		res, err = h.svc.Act(r.Context(), cb, sub)
 	}
@@ -116,17 +116,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
 		}
 		httpapi.NoteError(r, e, res.TransactionID)
-		writeError(w, r, e, res, sub.Form)
+		writeError(w, r, e, &res, sub.Form)
 		return
 	}
 	if res.Confirm {
 		// Lets a program that was taken for a browser see that nothing
 		// was sent (send Accept: application/json to act at once).
 		w.Header().Set(ConfirmationHeader, "required")
-		pages.Render(w, r, http.StatusOK, confirmPage(res, nil, nil, ""))
+		pages.Render(w, r, http.StatusOK, confirmPage(&res, nil, nil, ""))
 		return
 	}
-	writeSuccess(w, r, res)
+	writeSuccess(w, r, &res)
 }
 
 // fail answers an error found before the URL was opened.
