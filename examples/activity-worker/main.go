@@ -63,7 +63,7 @@ func parseSettings(args []string, getenv func(string) string, stderr io.Writer) 
 	host, _ := os.Hostname()
 	name := getenv("WORKER_NAME")
 	if name == "" {
-		name = clip(host, 80)
+		name = mail.Clip(host, 80)
 	}
 	pollers, err := strconv.Atoi(or(getenv("POLLERS"), "1"))
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -154,7 +153,7 @@ func (w *Worker) handle(ctx context.Context, token string, input *string) {
 	if task.ExpiresInSeconds > 0 {
 		lifetime = time.Duration(task.ExpiresInSeconds) * time.Second
 	}
-	title := clip(strings.TrimSpace(task.Request.Title), maxTitle)
+	title := mail.Clip(strings.TrimSpace(task.Request.Title), maxTitle)
 	if title == "" {
 		title = "Approval request"
 	}
@@ -175,7 +174,7 @@ func (w *Worker) handle(ctx context.Context, token string, input *string) {
 	}
 	msg := &mail.Message{
 		Subject:    "Approval needed: " + title,
-		Paragraphs: nonEmpty(clip(strings.TrimSpace(task.Request.Description), maxDescription)),
+		Paragraphs: mail.Paragraphs(mail.Clip(strings.TrimSpace(task.Request.Description), maxDescription)),
 		Buttons: []mail.Button{
 			{Label: "Approve", URL: urls.URLs["approve"], Style: mail.Positive},
 			{Label: "Reject", URL: urls.URLs["reject"], Style: mail.Negative},
@@ -230,21 +229,4 @@ func parseTask(input *string) Task {
 		_ = json.Unmarshal([]byte(*input), &t)
 	}
 	return t
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n-1])) + "…"
-}
-
-func nonEmpty(paragraphs ...string) []string {
-	var out []string
-	for _, p := range paragraphs {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
@@ -100,7 +99,7 @@ type Handler struct {
 
 // Handle serves one invocation.
 func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
-	title := clip(strings.TrimSpace(ev.Request.Title), maxTitle)
+	title := mail.Clip(strings.TrimSpace(ev.Request.Title), maxTitle)
 	if title == "" {
 		title = "Approval request"
 	}
@@ -115,14 +114,14 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 	case StepApproved:
 		msg = &mail.Message{
 			Subject:    "Approved: " + title,
-			Paragraphs: nonEmpty(fmt.Sprintf("The request %q was approved.", title), ev.Request.Description),
+			Paragraphs: mail.Paragraphs(fmt.Sprintf("The request %q was approved.", title), ev.Request.Description),
 			Footer:     []string{"Execution " + ev.Execution + "."},
 		}
 	case StepRejected:
 		cause, comment := rejection(ev.Request.Failure)
 		msg = &mail.Message{
 			Subject:    "Rejected: " + title,
-			Paragraphs: nonEmpty(fmt.Sprintf("The request %q was rejected: %s.", title, strings.TrimSuffix(cause, ".")), quoteComment(comment)),
+			Paragraphs: mail.Paragraphs(fmt.Sprintf("The request %q was rejected: %s.", title, strings.TrimSuffix(cause, ".")), quoteComment(comment)),
 			Footer:     []string{"Execution " + ev.Execution + "."},
 		}
 	case StepExpired:
@@ -154,11 +153,11 @@ func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Messa
 	if ev.ExpiresInSeconds > 0 {
 		lifetime = time.Duration(ev.ExpiresInSeconds) * time.Second
 	}
-	description := clip(strings.TrimSpace(ev.Request.Description), maxDescription)
+	description := mail.Clip(strings.TrimSpace(ev.Request.Description), maxDescription)
 	req := client.Request{Token: ev.Token, Expiration: h.Now().Add(lifetime)}
 	if h.Mail.HTML() {
 		// The pages show what is decided, with labelled buttons.
-		req.Title, req.Description = title, clip(description, maxPageDescription)
+		req.Title, req.Description = title, mail.Clip(description, maxPageDescription)
 		req.Actions = []client.Action{
 			client.Success("approve", map[string]any{"approved": true}).WithLabel("Approve"),
 			client.Failure("reject", RejectedError, rejectedCause).WithLabel("Reject").WithInput(commentForm),
@@ -179,7 +178,7 @@ func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Messa
 	}
 	return &mail.Message{
 		Subject:    "Approval needed: " + title,
-		Paragraphs: nonEmpty(description),
+		Paragraphs: mail.Paragraphs(description),
 		Buttons: []mail.Button{
 			{Label: "Approve", URL: urls.URLs["approve"], Style: mail.Positive},
 			{Label: "Reject", URL: urls.URLs["reject"], Hint: "you can add a comment", Style: mail.Negative},
@@ -225,13 +224,13 @@ func rejection(f *StatesError) (cause, comment string) {
 		} `json:"input"`
 	}
 	if json.Unmarshal([]byte(f.Cause), &withInput) != nil || withInput.Input == nil {
-		return clip(f.Cause, maxComment), ""
+		return mail.Clip(f.Cause, maxComment), ""
 	}
 	cause = rejectedCause
 	if withInput.Cause != nil && *withInput.Cause != "" {
 		cause = *withInput.Cause
 	}
-	return clip(cause, maxComment), clip(strings.TrimSpace(withInput.Input.Comment), maxComment)
+	return mail.Clip(cause, maxComment), mail.Clip(strings.TrimSpace(withInput.Input.Comment), maxComment)
 }
 
 func quoteComment(comment string) string {
@@ -239,23 +238,4 @@ func quoteComment(comment string) string {
 		return "The approver left no comment."
 	}
 	return "The approver's comment:\n" + comment
-}
-
-// clip shortens s to at most n characters.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)[:n-1]
-	return strings.TrimSpace(string(r)) + "…"
-}
-
-func nonEmpty(paragraphs ...string) []string {
-	var out []string
-	for _, p := range paragraphs {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

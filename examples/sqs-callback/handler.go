@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -101,7 +100,7 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage) (string, 
 	if m.ExpiresInSeconds > 0 {
 		lifetime = time.Duration(m.ExpiresInSeconds) * time.Second
 	}
-	title := clip(strings.TrimSpace(m.Request.Title), maxTitle)
+	title := mail.Clip(strings.TrimSpace(m.Request.Title), maxTitle)
 	if title == "" {
 		title = "Approval request"
 	}
@@ -120,7 +119,7 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage) (string, 
 	}
 	msg := &mail.Message{
 		Subject:    "Approval needed: " + title,
-		Paragraphs: nonEmpty(clip(strings.TrimSpace(m.Request.Description), maxDescription)),
+		Paragraphs: mail.Paragraphs(mail.Clip(strings.TrimSpace(m.Request.Description), maxDescription)),
 		Buttons: []mail.Button{
 			{Label: "Approve", URL: urls.URLs["approve"], Style: mail.Positive},
 			{Label: "Reject", URL: urls.URLs["reject"], Style: mail.Negative},
@@ -158,21 +157,4 @@ func parse(body string) (*Message, error) {
 		return nil, errors.New(`the body has no "token"`)
 	}
 	return &m, nil
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n-1])) + "…"
-}
-
-func nonEmpty(paragraphs ...string) []string {
-	var out []string
-	for _, p := range paragraphs {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -348,3 +348,22 @@ func (s *SES) Send(ctx context.Context, m *Message) error {
 	}
 	return nil
 }
+
+// Clip shortens s to at most n characters, marking the cut with "…".
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n-1])) + "…"
+}
+
+// Paragraphs keeps the paragraphs that are not blank, for a Message's body.
+func Paragraphs(paragraphs ...string) []string {
+	var out []string
+	for _, p := range paragraphs {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -292,3 +292,18 @@ func BenchmarkHTML(b *testing.B) {
 		}
 	}
 }
+
+func TestClipAndParagraphs(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"short", 10, "short"}, {"Zoë approves", 4, "Zoë…"}, {"a b c", 3, "a…"}} {
+		if got := mail.Clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+	if got := mail.Paragraphs("a", " ", "", "b"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("Paragraphs = %q", got)
+	}
+}
