@@ -55,15 +55,20 @@ func CallbackHandler(h http.Handler, logger *slog.Logger) Handler {
 
 // proxyEvent decodes raw as an API Gateway proxy event if it is one.
 func proxyEvent(raw json.RawMessage) (*events.APIGatewayProxyRequest, bool) {
+	// One pass over the event, which may hold a 256 KiB body: the two
+	// fields that mark a proxy event shadow the embedded ones, so their
+	// presence shows, and the small request context is decoded after.
 	var probe struct {
-		HTTPMethod     *string          `json:"httpMethod"`
-		RequestContext *json.RawMessage `json:"requestContext"`
+		events.APIGatewayProxyRequest
+		HTTPMethod     *string         `json:"httpMethod"`
+		RequestContext json.RawMessage `json:"requestContext"`
 	}
 	if json.Unmarshal(raw, &probe) != nil || probe.HTTPMethod == nil || probe.RequestContext == nil {
 		return nil, false
 	}
-	var ev events.APIGatewayProxyRequest
-	if json.Unmarshal(raw, &ev) != nil {
+	ev := probe.APIGatewayProxyRequest
+	ev.HTTPMethod = *probe.HTTPMethod
+	if json.Unmarshal(probe.RequestContext, &ev.RequestContext) != nil {
 		return nil, false
 	}
 	return &ev, true
