@@ -35,24 +35,26 @@ Flags:
 
 // inspection is inspect's output.
 type inspection struct {
-	Format        string                 `json:"format"`
-	Key           *inspectedKey          `json:"key,omitempty"`
-	TransactionID string                 `json:"transaction_id,omitempty"`
-	Action        string                 `json:"action"`
-	Type          string                 `json:"type"`
-	IssuedAt      string                 `json:"issued_at,omitempty"`
-	Expiration    string                 `json:"expiration,omitempty"`
-	Token         string                 `json:"token"`
-	TokenLength   int                    `json:"token_length"`
-	Output        json.RawMessage        `json:"output,omitempty"`
-	Error         *string                `json:"error,omitempty"`
-	Cause         *string                `json:"cause,omitempty"`
-	Parameters    bool                   `json:"parameters,omitempty"`
-	Response      json.RawMessage        `json:"response,omitempty"`
-	Outcomes      json.RawMessage        `json:"outcomes,omitempty"`
-	Presentation  *inspectedPresentation `json:"presentation,omitempty"`
-	DataLength    int                    `json:"data_length"`
-	Warnings      []string               `json:"warnings,omitempty"`
+	Format        string        `json:"format"`
+	Key           *inspectedKey `json:"key,omitempty"`
+	TransactionID string        `json:"transaction_id,omitempty"`
+	Action        string        `json:"action"`
+	Type          string        `json:"type"`
+	// Target names the kind of reference Token is, when not a task token.
+	Target       string                 `json:"target,omitempty"`
+	IssuedAt     string                 `json:"issued_at,omitempty"`
+	Expiration   string                 `json:"expiration,omitempty"`
+	Token        string                 `json:"token"`
+	TokenLength  int                    `json:"token_length"`
+	Output       json.RawMessage        `json:"output,omitempty"`
+	Error        *string                `json:"error,omitempty"`
+	Cause        *string                `json:"cause,omitempty"`
+	Parameters   bool                   `json:"parameters,omitempty"`
+	Response     json.RawMessage        `json:"response,omitempty"`
+	Outcomes     json.RawMessage        `json:"outcomes,omitempty"`
+	Presentation *inspectedPresentation `json:"presentation,omitempty"`
+	DataLength   int                    `json:"data_length"`
+	Warnings     []string               `json:"warnings,omitempty"`
 }
 
 // inspectedPresentation is what the pages show, under the request's own
@@ -222,12 +224,15 @@ func dataParameter(arg string) (string, url.Values, error) {
 func describe(p *callbackurls.Payload, data string, showToken bool) *inspection {
 	out := &inspection{
 		TransactionID: p.TransactionID, Action: p.Action, Type: string(p.Type),
-		Token: maskToken(p.Token), TokenLength: utf8.RuneCountInString(p.Token),
+		Token: maskToken(p.Target.ID), TokenLength: utf8.RuneCountInString(p.Target.ID),
 		Output: p.Output, Parameters: p.Parameters, Response: p.Response,
 		Outcomes: p.Outcomes, DataLength: len(data),
 	}
 	if showToken {
-		out.Token = p.Token
+		out.Token = p.Target.ID
+	}
+	if p.Target.Kind != callbackurls.TaskToken {
+		out.Target = p.Target.Kind.String()
 	}
 	switch {
 	case strings.HasPrefix(data, payload.PrefixUnencrypted):
@@ -241,7 +246,7 @@ func describe(p *callbackurls.Payload, data string, showToken bool) *inspection 
 	if !p.Expiration.IsZero() {
 		out.Expiration = p.Expiration.UTC().Format(time.RFC3339)
 	}
-	if p.Type == callbackurls.Failure {
+	if p.Type.Spec().ErrorCause {
 		out.Error, out.Cause = &p.Error, &p.Cause
 	}
 	return out

@@ -230,7 +230,7 @@ func TestInspect(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		// CreateUrls refuses past expirations: seal one directly.
 		data, err := (&payload.Codec{Keys: r}).Encode(context.Background(), &callbackurls.Payload{
-			Token: token, Action: "ping", Type: callbackurls.Heartbeat, Expiration: time.Now().Add(-time.Minute),
+			Target: callbackurls.TargetRef{ID: token}, Action: "ping", Type: callbackurls.Heartbeat, Expiration: time.Now().Add(-time.Minute),
 		})
 		if err != nil {
 			t.Fatal(err)

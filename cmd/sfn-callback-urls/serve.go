@@ -203,7 +203,7 @@ func newServer(ctx context.Context, c *config.Config, logger *slog.Logger, keyOp
 		return nil, err
 	}
 	s := &serverParts{keys: keys}
-	var sfn callbackurls.StepFunctions
+	var sfn callbackurls.Target
 	switch c.SFN {
 	case config.SFNAWS:
 		cfg, err := awsConfig()
@@ -224,7 +224,7 @@ func newServer(ctx context.Context, c *config.Config, logger *slog.Logger, keyOp
 	}
 	cfg := c.Service()
 	cfg.PostActions = postaction.New()
-	s.svc = callbackurls.New(cfg, keys.Codec(), sfn)
+	s.svc = callbackurls.New(cfg, keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: sfn})
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.svc, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))

@@ -58,7 +58,7 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 	}
 	cfg := settings.Service()
 	cfg.PostActions = postaction.New()
-	svc := callbackurls.New(cfg, keys.Codec(), stepfunctions.NewFromAWSConfig(awsCfg))
+	svc := callbackurls.New(cfg, keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: stepfunctions.NewFromAWSConfig(awsCfg)})
 
 	api := httpapi.NewRouter(logger, settings.Verbose)
 	api.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Verbose: settings.Verbose}))

@@ -7,15 +7,14 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// acceptingSFN is an in-process Step Functions that accepts every call.
-type acceptingSFN struct{}
-
-func (acceptingSFN) SendTaskSuccess(context.Context, string, string) error         { return nil }
-func (acceptingSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
-func (acceptingSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
+// accepting is a target that accepts every decision and keeps none.
+func accepting() callbackurls.Targets {
+	return callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{Discard: true}}
+}
 
 // benchRequest is the benchmarks' CreateUrls body: approve, reject and a
 // heartbeat, with a real task token.
@@ -26,7 +25,7 @@ var benchRequest = `{"token":` + jsonString(corpus.Tokens()[0]) + `,"actions":[
 
 func benchService(b *testing.B) *callbackurls.Service {
 	return callbackurls.New(callbackurls.Config{BaseURL: testBase},
-		&payload.Codec{Keys: testKeyring(b)}, acceptingSFN{})
+		&payload.Codec{Keys: testKeyring(b)}, accepting())
 }
 
 func BenchmarkCreateURLs(b *testing.B) {
@@ -111,7 +110,7 @@ func TestURLLengths(t *testing.T) {
 	}
 	means := map[string]float64{}
 	for _, m := range modes {
-		svc := callbackurls.New(callbackurls.Config{BaseURL: testBase}, m.codec, acceptingSFN{})
+		svc := callbackurls.New(callbackurls.Config{BaseURL: testBase}, m.codec, accepting())
 		total := 0
 		tokens := corpus.Tokens()
 		for i, tok := range tokens {

@@ -3,6 +3,7 @@ package callbackurls
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ type Callback struct {
 	// confirm before anything is sent (see Presentation.NeedsConfirmation).
 	NeedsConfirmation bool
 
-	out outcome // a success, failure or heartbeat's, parameters filled
+	decision Decision // what it sends, parameters filled (not a post action's)
 }
 
 // CallbackResult says what a callback did. It is returned, partly filled,
@@ -64,7 +65,7 @@ type CallbackResult struct {
 	*Callback // never nil
 	// Outcome is the post action outcome the body selected.
 	Outcome string
-	// Sent reports whether Step Functions was called and accepted the call.
+	// Sent reports whether the target was called and accepted the decision.
 	Sent bool
 	// Confirm reports that nothing was sent because a person must confirm
 	// first: show the confirmation page.
@@ -105,15 +106,12 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 	if got := query.Get(QueryType); got != "" && got != string(p.Type) {
 		return cb, Errorf(CodeActionMismatched, "the URL says type %q but its payload is for type %q", got, p.Type)
 	}
-	if p.Type == Post && !s.postActionsEnabled() {
-		return cb, errPostActionsDisabled()
+	if err := s.checkSwitches(!p.Type.Spec().Decides, p.Parameters); err != nil {
+		return cb, err
 	}
 
 	var params map[string]string
 	if p.Parameters {
-		if !s.cfg.EnableOutputParameters {
-			return cb, Errorf(CodeParametersDisabled, "output parameters are disabled in this deployment")
-		}
 		params = queryParameters(query)
 	}
 	if p.Response != nil {
@@ -121,9 +119,9 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 			return cb, err
 		}
 	}
-	cb.out = outcome{typ: p.Type, output: p.Output, errCode: p.Error, cause: p.Cause}
+	cb.decision = Decision{Type: p.Type, Output: p.Output, Error: p.Error, Cause: p.Cause}
 	if params != nil {
-		if err := cb.out.fill(params); err != nil {
+		if err := cb.decision.fill(params); err != nil {
 			return cb, err
 		}
 	}
@@ -133,13 +131,13 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 // Act does what the submission asks of an opened URL: for a post action,
 // select the outcome its body picks; for a person, stop at the
 // confirmation where one is needed; check the input form's values; then,
-// unless it is a preview, send the outcome to Step Functions.
+// unless it is a preview, send the decision to the URL's target.
 func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (CallbackResult, error) {
 	// A value, not a pointer: a callback then allocates what it decodes and
 	// little else (BenchmarkCallback).
 	res := CallbackResult{Callback: cb}
-	out := cb.out
-	if cb.Type == Post {
+	d := cb.decision
+	if !cb.Type.Spec().Decides {
 		sel, err := s.selectPostOutcome(cb, sub.Body)
 		if err != nil {
 			return res, err
@@ -150,7 +148,7 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 			c.Response = sel.Response
 			res.Callback = &c
 		}
-		out = outcome{typ: sel.Type, output: sel.Output, errCode: sel.Error, cause: sel.Cause}
+		d = Decision{Type: sel.Type, Output: sel.Output, Error: sel.Error, Cause: sel.Cause}
 	}
 	if sub.Intent == Confirm && cb.NeedsConfirmation {
 		res.Confirm = true
@@ -159,77 +157,73 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 	if sub.Preview {
 		return res, nil
 	}
-	if schema := cb.Presentation.Input; schema != nil && cb.Type != Post {
+	if schema := cb.Presentation.Input; schema != nil && cb.Type.Spec().Input {
 		values, errs := schema.FromSubmission(sub.Form, sub.Body)
 		if errs != nil {
 			res.InputErrors = errs
 			return res, Errorf(CodeInvalidInput, "%s", errs.Error())
 		}
 		// After the parameters are filled: a value is never a placeholder.
-		if err := out.withInput(values); err != nil {
+		if err := d.withInput(values); err != nil {
 			return res, err
 		}
 		res.Input = values
 	}
-	if err := s.send(ctx, cb.Payload.Token, out); err != nil {
+	if err := s.send(ctx, cb.Payload.Target, d); err != nil {
 		return res, err
 	}
 	res.Sent = true
 	return res, nil
 }
 
-// send hands the outcome to Step Functions.
-func (s *Service) send(ctx context.Context, token string, out outcome) error {
-	var err error
-	switch out.typ {
-	case Success:
-		err = s.sfn.SendTaskSuccess(ctx, token, string(out.output))
-	case Failure:
-		err = s.sfn.SendTaskFailure(ctx, token, out.errCode, out.cause)
-	case Heartbeat:
-		err = s.sfn.SendTaskHeartbeat(ctx, token)
-	default:
-		return Errorf(CodeInvalidPayload, "unknown action type")
+// send hands the decision to the target of ref's kind. A refusal becomes
+// the kind's contract error; no message quotes the reference.
+func (s *Service) send(ctx context.Context, ref TargetRef, d Decision) error {
+	spec := ref.Kind.Spec()
+	target := s.targets[ref.Kind]
+	if spec == nil || target == nil {
+		return Errorf(CodeServiceError, "this deployment sends no decisions for a %s", ref.Kind)
 	}
+	err := target.Send(ctx, ref.ID, d)
 	if err == nil {
 		return nil
 	}
-	e := AsError(err)
-	// An adapter's detail must not hand the token to the URL holder.
-	if strings.Contains(e.Message, token) {
+	var e *Error
+	var te *TargetError
+	if errors.As(err, &te) && !errors.As(err, &e) {
+		e = te.apiError(ref.Kind)
+	} else {
+		e = AsError(err)
+	}
+	// An adapter's detail must not hand the reference to the URL holder.
+	if strings.Contains(e.Message, ref.ID) {
 		c := *e
-		c.Message = strings.ReplaceAll(c.Message, token, "<task token>")
+		c.Message = strings.ReplaceAll(c.Message, ref.ID, spec.placeholder())
 		e = &c
 	}
 	return e
 }
 
-// outcome is what a callback sends to Step Functions.
-type outcome struct {
-	typ            ActionType // Success, Failure or Heartbeat
-	output         json.RawMessage
-	errCode, cause string
-}
-
-// fill substitutes output parameters, keeping Step Functions' limits.
-func (o *outcome) fill(params map[string]string) error {
+// fill substitutes output parameters, keeping the targets' limits.
+func (d *Decision) fill(params map[string]string) error {
 	var err error
-	switch o.typ {
-	case Success:
-		if o.output, err = fillJSON(o.output, params); err != nil {
+	spec := d.Type.Spec()
+	if spec.Output {
+		if d.Output, err = fillJSON(d.Output, params); err != nil {
 			return err
 		}
-		if len(o.output) > MaxOutputBytes {
+		if len(d.Output) > MaxOutputBytes {
 			return Errorf(CodeOutputFormatting, "the output with parameters is larger than Step Functions' %d bytes", MaxOutputBytes)
 		}
-	case Failure:
-		if o.errCode, err = fillString(o.errCode, params); err != nil {
+	}
+	if spec.ErrorCause {
+		if d.Error, err = fillString(d.Error, params); err != nil {
 			return err
 		}
-		if o.cause, err = fillString(o.cause, params); err != nil {
+		if d.Cause, err = fillString(d.Cause, params); err != nil {
 			return err
 		}
-		if utf8.RuneCountInString(o.errCode) > MaxErrorLength || utf8.RuneCountInString(o.cause) > MaxCauseLength {
+		if utf8.RuneCountInString(d.Error) > MaxErrorLength || utf8.RuneCountInString(d.Cause) > MaxCauseLength {
 			return Errorf(CodeOutputFormatting, "the error or cause with parameters is longer than Step Functions allows")
 		}
 	}
@@ -251,26 +245,31 @@ type PostActions interface {
 // PostOutcome is the outcome a post action's body selected.
 type PostOutcome struct {
 	Name     string
-	Type     ActionType // Success, Failure or Heartbeat
+	Type     ActionType // a type whose ActionSpec.PostOutcome is set
 	Output   json.RawMessage
 	Error    string
 	Cause    string
 	Response *ResponseSpec
 }
 
-func (s *Service) postActionsEnabled() bool {
-	return s.cfg.EnablePostActions && s.cfg.PostActions != nil
-}
-
-func errPostActionsDisabled() *Error {
-	return Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+// checkSwitches refuses what the deployment's switches turn off: post
+// actions, and output parameters (at creation and at every callback, so
+// that turning one off also stops the URLs already out).
+func (s *Service) checkSwitches(post, params bool) error {
+	if post && (!s.cfg.EnablePostActions || s.cfg.PostActions == nil) {
+		return Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+	}
+	if params && !s.cfg.EnableOutputParameters {
+		return Errorf(CodeParametersDisabled, "output parameters are disabled in this deployment")
+	}
+	return nil
 }
 
 // selectPostOutcome picks a post action's outcome for a JSON body (the
 // edge has checked that it is a POST of JSON).
 func (s *Service) selectPostOutcome(cb *Callback, body []byte) (*PostOutcome, error) {
-	if !s.postActionsEnabled() {
-		return nil, errPostActionsDisabled()
+	if err := s.checkSwitches(true, false); err != nil {
+		return nil, err
 	}
 	if len(body) > MaxPostBodyBytes {
 		return nil, ErrBodyTooLarge(MaxPostBodyBytes)
@@ -282,20 +281,21 @@ func (s *Service) selectPostOutcome(cb *Callback, body []byte) (*PostOutcome, er
 	if err != nil {
 		return nil, err
 	}
+	spec := sel.Type.Spec()
 	switch {
-	case sel.Type == Success && len(sel.Output) > MaxOutputBytes:
-		return nil, Errorf(CodeOutputFormatting, "the selected output is larger than Step Functions' %d bytes", MaxOutputBytes)
-	case sel.Type == Failure && (utf8.RuneCountInString(sel.Error) > MaxErrorLength || utf8.RuneCountInString(sel.Cause) > MaxCauseLength):
-		return nil, Errorf(CodeOutputFormatting, "the selected error or cause is longer than Step Functions allows")
-	case sel.Type != Success && sel.Type != Failure && sel.Type != Heartbeat:
+	case spec == nil || !spec.PostOutcome:
 		return nil, Errorf(CodeInvalidPayload, "the post action selected an unknown outcome type")
+	case spec.Output && len(sel.Output) > MaxOutputBytes:
+		return nil, Errorf(CodeOutputFormatting, "the selected output is larger than Step Functions' %d bytes", MaxOutputBytes)
+	case spec.ErrorCause && (utf8.RuneCountInString(sel.Error) > MaxErrorLength || utf8.RuneCountInString(sel.Cause) > MaxCauseLength):
+		return nil, Errorf(CodeOutputFormatting, "the selected error or cause is longer than Step Functions allows")
 	}
 	return sel, nil
 }
 
 // ErrBodyTooLarge is the RequestTooLarge error for a body over limit bytes.
 func ErrBodyTooLarge(limit int) *Error {
-	return NewError(TooLarge, CodeBodyTooLarge, "the request body is larger than %s", byteSize(limit))
+	return Errorf(CodeBodyTooLarge, "the request body is larger than %s", byteSize(limit))
 }
 
 // byteSize writes a limit as people and programs read it: "256 KiB
@@ -332,19 +332,23 @@ func (s *Service) decode(ctx context.Context, q url.Values) (*Payload, error) {
 
 // check holds a decoded payload to the limits CreateUrls enforces. An
 // encrypted payload passed them when it was made; an unencrypted one can
-// be written by anyone, and must not carry bad input to Step Functions.
+// be written by anyone, and must not carry bad input to a target.
 func (p *Payload) check() error {
 	bad := func(what string) error {
 		return Errorf(CodeInvalidPayload, "the payload's %s is not valid", what)
 	}
+	target := p.Target.Kind.Spec()
+	spec := p.Type.Spec()
 	switch {
-	case p.Token == "" || !utf8.ValidString(p.Token) || utf8.RuneCountInString(p.Token) > MaxTokenLength:
-		return bad("token")
+	case target == nil:
+		return bad("target kind")
+	case !target.Valid(p.Target.ID):
+		return bad(target.Name)
 	case !ValidActionName(p.Action):
 		return bad("action name")
-	case !p.Type.Valid():
+	case spec == nil:
 		return bad("action type")
-	case p.Type == Success && (len(p.Output) > MaxOutputBytes || !json.Valid(p.Output)):
+	case spec.Output && (len(p.Output) > MaxOutputBytes || !json.Valid(p.Output)):
 		return bad("output")
 	case utf8.RuneCountInString(p.Error) > MaxErrorLength || utf8.RuneCountInString(p.Cause) > MaxCauseLength:
 		return bad("error or cause")

@@ -3,6 +3,7 @@ package callbackurls
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Error codes of the API contract. They keep the meanings they have in
@@ -70,15 +71,80 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", k)
 }
 
+// codeKind is a code's kind, and whether the code also stands for a
+// passing outage of a dependency (then Unavailablef makes it Unavailable).
+type codeKind struct {
+	kind      Kind
+	transient bool
+}
+
+// codeKinds is the one table from contract codes to kinds: every
+// constructor of a contract error reads it, so a code cannot be given a
+// status by accident.
+var codeKinds = map[string]codeKind{
+	CodeInvalidJSON:              {kind: BadInput},
+	CodeDuplicateActionName:      {kind: BadInput},
+	CodeInvalidAction:            {kind: BadInput},
+	CodeInvalidDate:              {kind: BadInput},
+	CodeParametersDisabled:       {kind: BadInput},
+	CodePostActionsDisabled:      {kind: BadInput},
+	CodeInvalidPostActionOutcome: {kind: BadInput},
+	CodeInvalidJSONPath:          {kind: BadInput},
+	CodeOutputFormatting:         {kind: BadInput},
+	CodeInvalidPayload:           {kind: BadInput},
+	CodeExpiredPayload:           {kind: BadInput},
+	CodeActionMismatched:         {kind: BadInput},
+	CodeEncryptionRequired:       {kind: BadInput},
+	CodeDecryptionUnsupported:    {kind: BadInput},
+	CodeEncryptionFailed:         {kind: Internal, transient: true},
+	CodeInvalidPostActionBody:    {kind: BadInput},
+	CodeStepFunctionsError:       {kind: BadInput},
+	CodeServiceError:             {kind: Internal, transient: true},
+	CodeURLTooLong:               {kind: BadInput},
+	CodeInvalidBaseURL:           {kind: BadInput},
+	CodeMethodNotAllowed:         {kind: NotAllowed},
+	CodeUnsupportedMedia:         {kind: UnsupportedMedia},
+	CodeBodyTooLarge:             {kind: TooLarge},
+	CodeNotFound:                 {kind: NotFound},
+	CodeInvalidInput:             {kind: BadInput},
+}
+
+// KindOf is the kind of a contract code; an unknown code is Internal, so
+// that a code missing from the table shows as a fault, not as bad input.
+func KindOf(code string) Kind {
+	if k, ok := codeKinds[code]; ok {
+		return k.kind
+	}
+	return Internal
+}
+
+// Codes lists every contract code, sorted (for tests and docs).
+func Codes() []string {
+	codes := make([]string, 0, len(codeKinds))
+	for c := range codeKinds {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+// MayBeUnavailable reports whether code also stands for a passing outage
+// (Unavailablef gives it the kind Unavailable).
+func MayBeUnavailable(code string) bool { return codeKinds[code].transient }
+
 // Error is an error with an API code, a kind and a message that is safe to
 // show to the caller (it never holds a token, a payload or a key).
 type Error struct {
 	Code    string
 	Kind    Kind
 	Message string
-	// StepFunctionsCode is the Step Functions error code behind a
-	// StepFunctionsError (TaskTimedOut, TaskDoesNotExist, ...).
-	StepFunctionsCode string
+	// Target is the kind of target a TargetCode comes from.
+	Target TargetKind
+	// TargetCode is the target's own code behind a refusal of a decision
+	// (Step Functions' TaskTimedOut, TaskDoesNotExist, ...).
+	TargetCode string
+	// Refusal sorts such a refusal (closed, unknown, ...): pages word it.
+	Refusal Refusal
 	// Err is the underlying cause, for logs; it is not shown to callers.
 	Err error
 }
@@ -92,78 +158,46 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns a BadInput Error with the given code.
+// Errorf returns an Error with the given contract code, of the code's kind.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Kind: BadInput, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Kind: KindOf(code), Message: fmt.Sprintf(format, args...)}
 }
 
-// NewError returns an Error of any kind.
-func NewError(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Code: code, Kind: kind, Message: fmt.Sprintf(format, args...)}
+// Unavailablef returns an Error with the given code that says a dependency
+// failed for now (Unavailable); a code that never means that keeps its
+// own kind.
+func Unavailablef(code, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	if MayBeUnavailable(code) {
+		e.Kind = Unavailable
+	}
+	return e
 }
 
 // AsError turns any error into an *Error; anything that is not already one
 // becomes an Internal ServiceError whose message does not leak the cause
-// (Unavailable for errors wrapping ErrUnavailable).
+// (Unavailable for errors wrapping ErrUnavailable). A *TargetError is read
+// as a refusal by a task token's target (Service.Act reads it with the
+// target it came from).
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	var te *TaskError
+	var te *TargetError
 	if errors.As(err, &te) {
-		return te.apiError()
+		return te.apiError(TaskToken)
 	}
 	if errors.Is(err, ErrUnavailable) {
-		return &Error{Code: CodeServiceError, Kind: Unavailable,
-			Message: "a dependency is temporarily unavailable; try again later", Err: err}
+		e := Unavailablef(CodeServiceError, "a dependency is temporarily unavailable; try again later")
+		e.Err = err
+		return e
 	}
-	return &Error{Code: CodeServiceError, Kind: Internal, Message: "internal error", Err: err}
+	e = Errorf(CodeServiceError, "internal error")
+	e.Err = err
+	return e
 }
 
-// ErrUnavailable marks a failure of a dependency (Step Functions, KMS) that
-// is worth retrying later: throttling, timeouts, 5xx. Its kind is
-// Unavailable.
+// ErrUnavailable marks a failure of a dependency (a target, KMS) that is
+// worth retrying later: throttling, timeouts, 5xx. Its kind is Unavailable.
 var ErrUnavailable = errors.New("dependency unavailable")
-
-// Step Functions error codes that mean the caller's request cannot succeed.
-const (
-	TaskTimedOut     = "TaskTimedOut"
-	TaskDoesNotExist = "TaskDoesNotExist"
-	InvalidToken     = "InvalidToken"
-	InvalidOutput    = "InvalidOutput"
-)
-
-// TaskError is a Step Functions refusal of a callback (the task is closed,
-// unknown, or the output is bad). It is the caller's problem, not ours.
-type TaskError struct {
-	Code    string // one of TaskTimedOut, TaskDoesNotExist, InvalidToken, InvalidOutput
-	Message string
-}
-
-func (e *TaskError) Error() string { return e.Code + ": " + e.Message }
-
-// taskErrorText explains each code without echoing Step Functions' own
-// message, which can quote the token.
-var taskErrorText = map[string]string{
-	TaskTimedOut:     "the task is already closed: it was completed, failed or timed out",
-	TaskDoesNotExist: "the task does not exist",
-	InvalidToken:     "the task token is not valid",
-	InvalidOutput:    "the output is not valid for Step Functions",
-}
-
-func (e *TaskError) apiError() *Error {
-	// The four codes read the same whatever the back end; others (such as
-	// ValidationException) keep the adapter's detail, which the adapters
-	// build without the token.
-	text, ok := taskErrorText[e.Code]
-	switch {
-	case ok:
-	case e.Message != "":
-		text = e.Message
-	default:
-		text = "the callback was refused"
-	}
-	return &Error{Code: CodeStepFunctionsError, Kind: BadInput,
-		Message: e.Code + ": " + text, StepFunctionsCode: e.Code, Err: e}
-}

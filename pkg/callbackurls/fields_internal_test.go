@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// decoderKeys is objectKeys done the slow way, by encoding/json's tokens.
-func decoderKeys(data []byte) ([]string, bool) {
+// decoderMembers is eachMember done the slow way, by encoding/json's
+// tokens: names and values ("name=value").
+func decoderMembers(data []byte) ([]string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, false
@@ -20,16 +21,16 @@ func decoderKeys(data []byte) ([]string, bool) {
 		if err != nil {
 			return nil, false
 		}
-		keys = append(keys, tok.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
 			return nil, false
 		}
+		keys = append(keys, tok.(string)+"="+string(bytes.TrimSpace(value)))
 	}
 	return keys, true
 }
 
-func FuzzObjectKeys(f *testing.F) {
+func FuzzObjectMembers(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1}`, ` { "a" : [1,{"b":"}"}] , "c\"d" : "x\\", "e":{"f":{}} } `,
 		`{"expira\u0074ion":null,"t":true,"n":-1.5e3}`, `[]`, `"x"`, `null`,
@@ -40,19 +41,23 @@ func FuzzObjectKeys(f *testing.F) {
 		if !json.Valid(data) {
 			return
 		}
-		want, isObject := decoderKeys(data)
+		want, isObject := decoderMembers(data)
 		var got []string
-		if err := objectKeys(data, func(k []byte) { got = append(got, string(k)) }); err != nil {
-			t.Fatalf("objectKeys(%q): %v", data, err)
+		err := eachMember(data, func(k, v []byte) error {
+			got = append(got, string(k)+"="+string(v))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("eachMember(%q): %v", data, err)
 		}
 		if !isObject {
 			if len(got) != 0 {
-				t.Fatalf("objectKeys(%q) = %q for a non-object", data, got)
+				t.Fatalf("eachMember(%q) = %q for a non-object", data, got)
 			}
 			return
 		}
 		if !slices.Equal(want, got) {
-			t.Fatalf("objectKeys(%q) = %q, want %q", data, got, want)
+			t.Fatalf("eachMember(%q) = %q, want %q", data, got, want)
 		}
 	})
 }
@@ -65,7 +70,7 @@ func TestNearestField(t *testing.T) {
 		"descripton": "description", "enableOutputParameters": "enable_output_parameters",
 		"enable_post_actions": "", "colour": "", "x": "", "": "", "output": "",
 	} {
-		if got := nearestField(key, requestFields); got != want {
+		if got := nearestField(key, append(targetFields(), requestFields...)); got != want {
 			t.Errorf("nearestField(%q) = %q, want %q", key, got, want)
 		}
 	}

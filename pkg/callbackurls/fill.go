@@ -141,10 +141,11 @@ func isDotSegment(seg string) bool {
 // a URL would fail. A missing parameter is still the callback's business.
 func checkTemplates(a *Action) error {
 	var err error
+	spec := a.Type.Spec()
 	switch {
-	case a.Type == Success && a.Output != nil:
+	case spec.Output && a.Output != nil:
 		_, err = fillJSON(a.Output, nil)
-	case a.Type == Failure:
+	case spec.ErrorCause:
 		for _, s := range []*string{a.Error, a.Cause} {
 			if s != nil && err == nil {
 				_, err = fillString(*s, nil)

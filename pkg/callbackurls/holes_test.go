@@ -51,7 +51,7 @@ func TestForgedResponseSpecsAreChecked(t *testing.T) {
 				// encrypted mode, an older release with weaker checks)
 				// would: CreateUrls never saw it.
 				data, err := e.codec.Encode(context.Background(), &callbackurls.Payload{
-					Token: "tok", Action: "go", Type: callbackurls.Heartbeat, Parameters: tt.parameters, Response: json.RawMessage(tt.spec),
+					Target: callbackurls.TargetRef{ID: "tok"}, Action: "go", Type: callbackurls.Heartbeat, Parameters: tt.parameters, Response: json.RawMessage(tt.spec),
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"regexp"
@@ -345,31 +344,16 @@ func orderedObject(raw json.RawMessage) ([]member, error) {
 // objectMembers returns a JSON object's members in document order,
 // duplicates included.
 func objectMembers(raw json.RawMessage) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
 		return nil, fmt.Errorf("not an object")
 	}
 	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, member{key, v})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("trailing data")
-	}
-	return out, nil
+	err := eachMember(raw, func(key, value []byte) error {
+		out = append(out, member{string(key), json.RawMessage(value)})
+		return nil
+	})
+	return out, err
 }
 
 func decodeJSONValue(raw []byte) (any, error) {
@@ -461,7 +445,7 @@ func (s *InputSchema) FromJSON(body []byte) (map[string]any, InputErrors) {
 		obj = m
 		// The map kept one value per name: count the names as written.
 		n := 0
-		_ = objectKeys(body, func([]byte) { n++ })
+		_ = eachMember(body, func(_, _ []byte) error { n++; return nil })
 		if n > len(obj) {
 			return nil, namesError("", repeatedKeys(body))
 		}
@@ -485,10 +469,11 @@ func (s *InputSchema) FromJSON(body []byte) (map[string]any, InputErrors) {
 func repeatedKeys(body []byte) []string {
 	seen := map[string]int{}
 	var repeated []string
-	_ = objectKeys(body, func(k []byte) {
+	_ = eachMember(body, func(k, _ []byte) error {
 		if seen[string(k)]++; seen[string(k)] == 2 {
 			repeated = append(repeated, string(k))
 		}
+		return nil
 	})
 	return repeated
 }
@@ -656,21 +641,22 @@ const inputKey = "input"
 // object gains an "input" member; a failure's cause becomes the JSON text
 // {"cause": <the action's cause>, "input": {...}} ("cause" omitted when the
 // action has none). Heartbeats carry nothing.
-func (o *outcome) withInput(values map[string]any) error {
+func (d *Decision) withInput(values map[string]any) error {
 	vals, err := jsontext.Marshal(values) // sorted keys
 	if err != nil {
 		return Errorf(CodeInvalidInput, "the values cannot be sent")
 	}
-	switch o.typ {
-	case Success:
+	spec := d.Type.Spec()
+	switch {
+	case spec.Output:
 		var members map[string]json.RawMessage
-		if json.Unmarshal(o.output, &members) != nil {
+		if json.Unmarshal(d.Output, &members) != nil {
 			return Errorf(CodeOutputFormatting, "the output is not a JSON object, so the form's values have nowhere to go")
 		}
 		if _, ok := members[inputKey]; ok {
 			return Errorf(CodeOutputFormatting, `the output already has an "input" member, where the form's values go`)
 		}
-		out := bytes.TrimSpace(o.output)
+		out := bytes.TrimSpace(d.Output)
 		var b bytes.Buffer
 		b.Grow(len(out) + len(vals) + 10)
 		b.Write(out[:len(out)-1])
@@ -683,11 +669,11 @@ func (o *outcome) withInput(values map[string]any) error {
 		if b.Len() > MaxOutputBytes {
 			return Errorf(CodeInvalidInput, "the output with the form's values is larger than Step Functions' %d bytes", MaxOutputBytes)
 		}
-		o.output = b.Bytes()
-	case Failure:
+		d.Output = b.Bytes()
+	case spec.ErrorCause:
 		cause := map[string]any{inputKey: json.RawMessage(vals)}
-		if o.cause != "" {
-			cause["cause"] = o.cause
+		if d.Cause != "" {
+			cause["cause"] = d.Cause
 		}
 		b, err := jsontext.Marshal(cause)
 		if err != nil {
@@ -696,7 +682,7 @@ func (o *outcome) withInput(values map[string]any) error {
 		if utf8.RuneCount(b) > MaxCauseLength {
 			return Errorf(CodeInvalidInput, "the cause with the form's values is longer than Step Functions' %d characters: shorten the text", MaxCauseLength)
 		}
-		o.cause = string(b)
+		d.Cause = string(b)
 	}
 	return nil
 }

@@ -1,66 +1,15 @@
 package callbackurls_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 )
-
-// fakePost is a PostActions whose outcomes are
-// [{"name", "type", "output", "error", "cause", "match", "response"}]: the
-// first outcome whose match equals the body's "decision" is selected.
-type fakePost struct{}
-
-type fakeOutcome struct {
-	Name     string                     `json:"name"`
-	Type     callbackurls.ActionType    `json:"type"`
-	Output   json.RawMessage            `json:"output,omitempty"`
-	Error    string                     `json:"error,omitempty"`
-	Cause    string                     `json:"cause,omitempty"`
-	Match    string                     `json:"match"`
-	Response *callbackurls.ResponseSpec `json:"response,omitempty"`
-}
-
-func (fakePost) Compile(outcomes json.RawMessage) (json.RawMessage, error) {
-	var list []fakeOutcome
-	if err := json.Unmarshal(outcomes, &list); err != nil {
-		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome, "outcomes must be a list")
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, outcomes); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func (fakePost) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
-	var list []fakeOutcome
-	if err := json.Unmarshal(outcomes, &list); err != nil {
-		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "damaged outcomes")
-	}
-	var b struct {
-		Decision string `json:"decision"`
-	}
-	_ = json.Unmarshal(body, &b)
-	if b.Decision == "" {
-		// A body without a decision is echoed twice: an output that can
-		// exceed Step Functions' limit.
-		return &callbackurls.PostOutcome{Name: "echo", Type: callbackurls.Success,
-			Output: json.RawMessage("[" + string(body) + "," + string(body) + "]")}, nil
-	}
-	for _, o := range list {
-		if o.Match == b.Decision {
-			return &callbackurls.PostOutcome{Name: o.Name, Type: o.Type, Output: o.Output, Error: o.Error, Cause: o.Cause, Response: o.Response}, nil
-		}
-	}
-	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "no outcome matches the body")
-}
 
 const postRequest = `{"token":"tok","enable_output_parameters":true,"actions":[{"name":"hook","type":"post",
 	"response":{"text":"spec $who"},
@@ -72,7 +21,7 @@ const postRequest = `{"token":"tok","enable_output_parameters":true,"actions":[{
 		{"name":"other","type":"success","output":"` + "%s" + `","match":"other"}]}]}`
 
 func TestRespondPost(t *testing.T) {
-	cfg := callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}, EnableOutputParameters: true}
+	cfg := callbackurls.Config{EnablePostActions: true, PostActions: callbackurlstest.PostActions{}, EnableOutputParameters: true}
 	e := newEnv(t, cfg, true)
 	resp := e.create(t, strings.Replace(postRequest, "%s", strings.Repeat("x", 100), 1))
 	hook := resp.URLs["hook"]
@@ -114,15 +63,15 @@ func TestRespondPost(t *testing.T) {
 	}
 	// Post actions take no output parameters: "$who" is sent as is.
 	want := []sfnCall{
-		{Op: "success", Token: "tok", Output: `{"ok":"$who"}`},
-		{Op: "failure", Token: "tok", Error: "Rejected", Cause: "said no"},
-		{Op: "heartbeat", Token: "tok"},
+		{Type: "success", Ref: "tok", Output: `{"ok":"$who"}`},
+		{Type: "failure", Ref: "tok", Error: "Rejected", Cause: "said no"},
+		{Type: "heartbeat", Ref: "tok"},
 	}
 	if diff := cmp.Diff(want, e.sfn.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 
-	e.sfn = &fakeSFN{}
+	e.sfn = &callbackurlstest.Target{}
 	e.svc = e.with(cfg)
 	for _, c := range []struct {
 		name, body string
@@ -135,7 +84,7 @@ func TestRespondPost(t *testing.T) {
 		{name: "too large", body: `"` + strings.Repeat("x", callbackurls.MaxPostBodyBytes) + `"`, code: callbackurls.CodeBodyTooLarge, kind: callbackurls.TooLarge},
 		{name: "no outcome matches", body: `{"decision":"maybe"}`, code: callbackurls.CodeInvalidPostActionBody, kind: callbackurls.BadInput},
 		{name: "selected an unknown type", body: `{"decision":"weird"}`, code: callbackurls.CodeInvalidPayload, kind: callbackurls.BadInput},
-		{name: "switched off", svc: e.with(callbackurls.Config{PostActions: fakePost{}}), body: `{"decision":"yes"}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
+		{name: "switched off", svc: e.with(callbackurls.Config{PostActions: callbackurlstest.PostActions{}}), body: `{"decision":"yes"}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
 		{name: "evaluator gone", svc: e.with(callbackurls.Config{EnablePostActions: true}), body: `{"decision":"yes"}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,7 +100,7 @@ func TestRespondPost(t *testing.T) {
 	e.assertNoCalls(t)
 
 	// The selected output is bounded like any output.
-	e.sfn = &fakeSFN{}
+	e.sfn = &callbackurlstest.Target{}
 	_, err = post(e.with(cfg), `"`+strings.Repeat("x", callbackurls.MaxPostBodyBytes-2)+`"`, false)
 	apiError(t, err, callbackurls.CodeOutputFormatting, callbackurls.BadInput)
 	e.assertNoCalls(t)

@@ -46,7 +46,7 @@ func ParsePresentation(raw json.RawMessage) (*Presentation, error) {
 // presentationFor is the payload's presentation for an action, or nil when
 // there is nothing to show beyond the defaults.
 func presentationFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
-	if a.Type == Post {
+	if !a.Type.Spec().ForPeople {
 		return nil, nil
 	}
 	p := Presentation{Title: req.Title, Description: req.Description, Label: a.Label, Confirm: a.Confirm}
@@ -76,17 +76,18 @@ func (a *Action) validatePresentation(where string) error {
 	if utf8.RuneCountInString(a.Label) > MaxLabelLength {
 		return Errorf(CodeInvalidAction, "%s: label is longer than %d characters", where, MaxLabelLength)
 	}
-	if a.Type == Post {
+	spec := a.Type.Spec()
+	if !spec.ForPeople {
 		if a.Label != "" || a.Confirm != nil || hasInput(a) {
-			return Errorf(CodeInvalidAction, "%s: label, confirm and input are for pages, and a post action (for machines) has none", where)
+			return Errorf(CodeInvalidAction, "%s: label, confirm and input are for pages, and a %s action (for machines) has none", where, a.Type)
 		}
 		return nil
 	}
 	if !hasInput(a) {
 		return nil
 	}
-	if a.Type == Heartbeat {
-		return Errorf(CodeInvalidAction, "%s: a heartbeat sends no values, so it cannot have input", where)
+	if !spec.Input {
+		return Errorf(CodeInvalidAction, "%s: a %s sends no values, so it cannot have input", where, a.Type)
 	}
 	if _, err := ParseInputSchema(a.Input); err != nil {
 		return Errorf(CodeInvalidAction, "%s: %s", where, err)
@@ -94,7 +95,7 @@ func (a *Action) validatePresentation(where string) error {
 	if a.Confirm != nil && !*a.Confirm {
 		return Errorf(CodeInvalidAction, "%s: confirm: false contradicts input: the form is shown on the confirmation page", where)
 	}
-	if a.Type == Success {
+	if spec.Output {
 		var members map[string]json.RawMessage
 		if json.Unmarshal(a.Output, &members) != nil {
 			return Errorf(CodeInvalidAction, `%s: with input, output must be a JSON object: the values are delivered in its "input" member`, where)
@@ -108,20 +109,20 @@ func (a *Action) validatePresentation(where string) error {
 
 // NeedsConfirmation reports whether a browser's GET on this action shows a
 // confirmation page instead of acting. An action's own "confirm" wins; an
-// input form needs the page; otherwise success and failure confirm unless
-// the deployment made one click the default, and heartbeats act.
+// input form needs the page; otherwise types that ask first (success and
+// failure) confirm unless the deployment made one click the default, and
+// others (heartbeats) act.
 func (p *Presentation) NeedsConfirmation(typ ActionType, oneClick bool) bool {
+	spec := typ.Spec()
 	switch {
-	case typ == Post:
+	case spec == nil || !spec.ForPeople:
 		return false
 	case p.Confirm != nil:
 		return *p.Confirm
 	case p.Input != nil:
 		return true
-	case typ == Heartbeat:
-		return false
 	}
-	return !oneClick
+	return spec.AsksFirst && !oneClick
 }
 
 // DisplayLabel is the label a page shows for an action: its own, else its

@@ -181,23 +181,23 @@ func TestRespondInput(t *testing.T) {
 	}{
 		{name: "success, form", action: `{"name":"a","type":"success","output":{"approved":true},"input":` + form + `}`,
 			form: url.Values{"why": {"Looks <good> & \"fine\""}},
-			want: sfnCall{Op: "success", Output: `{"approved":true,"input":{"again":false,"why":"Looks <good> & \"fine\""}}`}},
+			want: sfnCall{Type: "success", Output: `{"approved":true,"input":{"again":false,"why":"Looks <good> & \"fine\""}}`}},
 		{name: "success, empty object output", action: `{"name":"a","type":"success","output":{},"input":` + form + `}`,
-			body: `{"why":"ok","again":true}`, want: sfnCall{Op: "success", Output: `{"input":{"again":true,"why":"ok"}}`}},
+			body: `{"why":"ok","again":true}`, want: sfnCall{Type: "success", Output: `{"input":{"again":true,"why":"ok"}}`}},
 		{name: "success, values are not placeholders", action: `{"name":"a","type":"success","output":{"by":"$who"},"input":` + form + `}`,
 			params: "&who=ann", form: url.Values{"why": {"$who ${who}"}},
-			want: sfnCall{Op: "success", Output: `{"by":"ann","input":{"again":false,"why":"$who ${who}"}}`}},
+			want: sfnCall{Type: "success", Output: `{"by":"ann","input":{"again":false,"why":"$who ${who}"}}`}},
 		{name: "failure with a cause", action: `{"name":"a","type":"failure","error":"Rejected","cause":"By mail","input":` + form + `}`,
 			form: url.Values{"why": {"No budget"}},
-			want: sfnCall{Op: "failure", Error: "Rejected", Cause: `{"cause":"By mail","input":{"again":false,"why":"No budget"}}`}},
+			want: sfnCall{Type: "failure", Error: "Rejected", Cause: `{"cause":"By mail","input":{"again":false,"why":"No budget"}}`}},
 		{name: "failure without a cause", action: `{"name":"a","type":"failure","input":` + form + `}`,
-			body: `{"why":"x"}`, want: sfnCall{Op: "failure", Cause: `{"input":{"again":false,"why":"x"}}`}},
+			body: `{"why":"x"}`, want: sfnCall{Type: "failure", Cause: `{"input":{"again":false,"why":"x"}}`}},
 		{name: "failure, cause too long with the values", action: `{"name":"a","type":"failure","cause":"By mail","input":` + bigForm + `}`,
 			form: bigValues, code: "InvalidInput"},
 		{name: "missing required value", action: `{"name":"a","type":"failure","input":` + form + `}`, form: url.Values{}, code: "InvalidInput"},
 		{name: "API GET without values", action: `{"name":"a","type":"failure","input":` + form + `}`, code: "InvalidInput"},
 		{name: "bad JSON body", action: `{"name":"a","type":"failure","input":` + form + `}`, body: `{"why":1}`, code: "InvalidInput"},
-		{name: "no input: body ignored", action: `{"name":"a","type":"failure","error":"E"}`, body: `{"why":1}`, want: sfnCall{Op: "failure", Error: "E"}},
+		{name: "no input: body ignored", action: `{"name":"a","type":"failure","error":"E"}`, body: `{"why":1}`, want: sfnCall{Type: "failure", Error: "E"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestRespondInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.want.Token = token
+			tt.want.Ref = token
 			if diff := cmp.Diff([]sfnCall{tt.want}, e.sfn.Calls()); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
@@ -29,16 +30,85 @@ const (
 
 // CreateRequest is the body of POST /urls and of a direct CreateUrls invoke.
 type CreateRequest struct {
-	Token                  string   `json:"token"`
-	Actions                []Action `json:"actions"`
-	Expiration             string   `json:"expiration,omitempty"`
-	EnableOutputParameters bool     `json:"enable_output_parameters,omitempty"`
-	BaseURL                *BaseURL `json:"base_url,omitempty"`
+	// Target is what the URLs' decisions are for. A request names it with
+	// its kind's member: "token" for a task token (see TargetSpec.Field).
+	Target                 TargetRef `json:"-"`
+	Actions                []Action  `json:"actions"`
+	Expiration             string    `json:"expiration,omitempty"`
+	EnableOutputParameters bool      `json:"enable_output_parameters,omitempty"`
+	BaseURL                *BaseURL  `json:"base_url,omitempty"`
 	// Title and Description tell the person on the confirmation and
 	// result pages what is being decided (plain text; an addition to the
 	// reference's request).
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
+}
+
+// requestFields are the members of a request besides the target's
+// reference, in the order messages list them: the reference's schema
+// allows only its five (additionalProperties: false), and this service
+// adds title and description. Action objects stay open, as in the
+// reference.
+var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description"}
+
+// createRequestJSON is a request's members but the reference, as encoding/json
+// reads and writes them.
+type createRequestJSON CreateRequest
+
+// MarshalJSON writes the request with its reference under its kind's member.
+func (r CreateRequest) MarshalJSON() ([]byte, error) {
+	rest, err := jsontext.Marshal((*createRequestJSON)(&r))
+	if err != nil {
+		return nil, err
+	}
+	spec := r.Target.Kind.Spec()
+	if spec == nil || r.Target.ID == "" {
+		return rest, nil
+	}
+	ref, err := jsontext.Marshal(r.Target.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(rest)+len(spec.Field)+len(ref)+4)
+	out = append(out, '{', '"')
+	out = append(out, spec.Field...)
+	out = append(out, '"', ':')
+	out = append(out, ref...)
+	if len(rest) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, rest[1:]...), nil
+}
+
+// UnmarshalJSON reads a request: its members and its reference.
+func (r *CreateRequest) UnmarshalJSON(data []byte) error {
+	if err := json.Unmarshal(data, (*createRequestJSON)(r)); err != nil {
+		return err
+	}
+	return eachMember(data, func(key, value []byte) error {
+		spec := targetOfField(key)
+		if spec == nil {
+			return nil
+		}
+		var id *string
+		if err := json.Unmarshal(value, &id); err != nil {
+			return Errorf(CodeInvalidJSON, "%s: expected a string, got %s", spec.Field, jsonValueType(value))
+		}
+		if id != nil {
+			r.Target = TargetRef{Kind: spec.Kind, ID: *id}
+		}
+		return nil
+	})
+}
+
+// targetOfField is the kind of target whose request member key is, or nil.
+func targetOfField(key []byte) *TargetSpec {
+	for i := range targetSpecs {
+		if string(key) == targetSpecs[i].Field {
+			return &targetSpecs[i]
+		}
+	}
+	return nil
 }
 
 // Action is one named outcome; each gets its own URL.
@@ -206,6 +276,23 @@ func jsonError(err error) *Error {
 	}
 }
 
+// jsonValueType names a JSON value's type as encoding/json's errors do.
+func jsonValueType(v []byte) string {
+	switch {
+	case len(v) == 0:
+		return "nothing"
+	case v[0] == '"':
+		return "string"
+	case v[0] == '{':
+		return "object"
+	case v[0] == '[':
+		return "array"
+	case v[0] == 't' || v[0] == 'f':
+		return "bool"
+	}
+	return "number"
+}
+
 func jsonTypeName(kind string) string {
 	switch kind {
 	case "string":
@@ -222,11 +309,15 @@ func jsonTypeName(kind string) string {
 
 // Validate checks everything that does not depend on the deployment.
 func (r *CreateRequest) Validate() error {
-	if r.Token == "" {
-		return Errorf(CodeInvalidJSON, "token is required")
+	spec := r.Target.Kind.Spec()
+	if spec == nil || r.Target.ID == "" {
+		if len(targetSpecs) == 1 {
+			return Errorf(CodeInvalidJSON, "%s is required", targetSpecs[0].Field)
+		}
+		return Errorf(CodeInvalidJSON, "%s is required: give exactly one", targetFieldList("or"))
 	}
-	if n := utf8.RuneCountInString(r.Token); n > MaxTokenLength || !utf8.ValidString(r.Token) {
-		return Errorf(CodeInvalidJSON, "token must be 1 to %d characters of valid UTF-8 (got %d)", MaxTokenLength, n)
+	if !spec.Valid(r.Target.ID) {
+		return Errorf(CodeInvalidJSON, "%s", spec.invalidText(r.Target.ID))
 	}
 	if utf8.RuneCountInString(r.Title) > MaxTitleLength {
 		return Errorf(CodeInvalidJSON, "title is longer than %d characters", MaxTitleLength)
@@ -281,27 +372,27 @@ func (a *Action) validate(i int) error {
 		return Errorf(CodeInvalidJSON, "%s: type is required", where)
 	}
 	if !a.Type.Valid() {
-		return Errorf(CodeInvalidJSON, "%s: type must be success, failure, heartbeat or post", where)
+		return Errorf(CodeInvalidJSON, "%s: type must be %s", where, TypeList(func(*ActionSpec) bool { return true }))
 	}
-	switch a.Type {
-	case Success:
+	spec := a.Type.Spec()
+	if spec.Output {
 		if a.Output == nil {
-			return Errorf(CodeInvalidJSON, "%s: output is required for a success action", where)
+			return Errorf(CodeInvalidJSON, "%s: output is required for a %s action", where, a.Type)
 		}
 		if len(a.Output) > MaxOutputBytes {
 			return Errorf(CodeInvalidAction, "%s: output is larger than Step Functions' %d bytes", where, MaxOutputBytes)
 		}
-	case Failure:
+	}
+	if spec.ErrorCause {
 		if a.Error != nil && utf8.RuneCountInString(*a.Error) > MaxErrorLength {
 			return Errorf(CodeInvalidAction, "%s: error is longer than Step Functions' %d characters", where, MaxErrorLength)
 		}
 		if a.Cause != nil && utf8.RuneCountInString(*a.Cause) > MaxCauseLength {
 			return Errorf(CodeInvalidAction, "%s: cause is longer than Step Functions' %d characters", where, MaxCauseLength)
 		}
-	case Post:
-		if a.Outcomes == nil || bytes.Equal(a.Outcomes, []byte("null")) {
-			return Errorf(CodeInvalidJSON, "%s: outcomes is required for a post action", where)
-		}
+	}
+	if !spec.Decides && (a.Outcomes == nil || bytes.Equal(a.Outcomes, []byte("null"))) {
+		return Errorf(CodeInvalidJSON, "%s: outcomes is required for a %s action", where, a.Type)
 	}
 	if a.Response != nil {
 		if err := a.Response.validate(where); err != nil {
@@ -372,31 +463,42 @@ func validOffset(s string) bool {
 	return err1 == nil && err2 == nil && h <= 23 && m <= 59
 }
 
-// requestFields are the top-level fields a CreateUrls request may have:
-// the reference's schema allows only its five (additionalProperties:
-// false), and this service adds title and description. Action objects
-// stay open, as in the reference.
-var requestFields = []string{"token", "actions", "expiration", "enable_output_parameters", "base_url", "title", "description"}
-
 // checkRequestFields refuses a top-level member that is not a request
 // field, exactly as spelt (encoding/json would match "Token" to token and
-// silently drop "expiraton"). body is valid JSON: it has been decoded.
+// silently drop "expiraton"), and more than one reference. body is valid
+// JSON: it has been decoded.
 func checkRequestFields(body []byte) error {
 	var unknown []string
-	err := objectKeys(body, func(key []byte) {
-		if !isRequestField(key) {
+	var kinds, refs int
+	err := eachMember(body, func(key, _ []byte) error {
+		spec := targetOfField(key)
+		switch {
+		case spec != nil:
+			if kinds&(1<<spec.Kind) == 0 {
+				kinds |= 1 << spec.Kind
+				refs++
+			}
+		case !isRequestField(key):
 			unknown = append(unknown, string(key))
 		}
+		return nil
 	})
-	if err != nil || len(unknown) == 0 {
+	if err != nil {
 		return err
 	}
+	if refs > 1 {
+		return Errorf(CodeInvalidJSON, "%s: give exactly one", targetFieldList("and"))
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
 	key := unknown[0]
+	known := append(targetFields(), requestFields...)
 	msg := fmt.Sprintf("unknown field %q", text.Truncate(key, 64))
-	if near := nearestField(key, requestFields); near != "" {
+	if near := nearestField(key, known); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	} else {
-		msg += ": a request has token, actions, expiration, enable_output_parameters, base_url, title and description"
+		msg += ": a request has " + strings.Join(known[:len(known)-1], ", ") + " and " + known[len(known)-1]
 	}
 	if len(unknown) > 1 {
 		msg += fmt.Sprintf("; and %d more unknown field(s)", len(unknown)-1)
@@ -404,98 +506,32 @@ func checkRequestFields(body []byte) error {
 	return Errorf(CodeInvalidJSON, "%s", msg)
 }
 
-// isRequestField reports whether key is one of requestFields (a switch on
-// string(key) does not allocate).
 func isRequestField(key []byte) bool {
-	switch string(key) {
-	case "token", "actions", "expiration", "enable_output_parameters", "base_url", "title", "description":
-		return true
+	for _, f := range requestFields {
+		if string(key) == f {
+			return true
+		}
 	}
 	return false
 }
 
-// objectKeys calls fn with each member name of the JSON object in data, in
-// order, skipping the values without decoding them (data is valid JSON; a
-// non-object has no keys). fn must not keep the slice.
-func objectKeys(data []byte, fn func([]byte)) error {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return nil
+// targetFields are the request members that name a target's reference.
+func targetFields() []string {
+	out := make([]string, len(targetSpecs))
+	for i := range targetSpecs {
+		out[i] = targetSpecs[i].Field
 	}
-	i++
-	for {
-		i = skipSpace(data, i)
-		if i >= len(data) || data[i] == '}' {
-			return nil
-		}
-		if data[i] == ',' {
-			i = skipSpace(data, i+1)
-		}
-		end := skipString(data, i)
-		raw := data[i:end]
-		key := raw[1 : len(raw)-1]
-		// Escapes, and bytes that are not UTF-8 (which decoding replaces),
-		// make the key differ from its bytes.
-		if bytes.IndexByte(raw, '\\') >= 0 || !utf8.Valid(raw) {
-			var k string
-			if err := json.Unmarshal(raw, &k); err != nil {
-				return Errorf(CodeInvalidJSON, "the body is not valid JSON")
-			}
-			key = []byte(k)
-		}
-		fn(key)
-		i = skipSpace(data, end)
-		i = skipValue(data, i+1) // past the colon
-	}
+	return out
 }
 
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
+// targetFieldList names the reference members for messages: "token", or
+// "token or callback_id" (conj "or").
+func targetFieldList(conj string) string {
+	f := targetFields()
+	if len(f) == 1 {
+		return f[0]
 	}
-	return i
-}
-
-// skipString returns the index after the JSON string starting at i.
-func skipString(data []byte, i int) int {
-	for j := i + 1; j < len(data); {
-		k := bytes.IndexAny(data[j:], `"\\`)
-		if k < 0 {
-			break
-		}
-		j += k
-		if data[j] == '"' {
-			return j + 1
-		}
-		j += 2 // an escape and the byte it escapes
-	}
-	return len(data)
-}
-
-// skipValue returns the index of the ',' or '}' that ends the member value
-// starting at or after i.
-func skipValue(data []byte, i int) int {
-	depth := 0
-	for i < len(data) {
-		switch data[i] {
-		case '"':
-			i = skipString(data, i)
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		case ',':
-			if depth == 0 {
-				return i
-			}
-		}
-		i++
-	}
-	return i
+	return strings.Join(f[:len(f)-1], ", ") + " " + conj + " " + f[len(f)-1]
 }
 
 // nearestField is the known name a misspelt one most likely meant, or "":

@@ -205,44 +205,44 @@ func TestParseCreateRequestValid(t *testing.T) {
 		{
 			name: "minimal heartbeat",
 			body: `{"token":"t","actions":[{"name":"ping","type":"heartbeat"}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "ping", Type: callbackurls.Heartbeat}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "ping", Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "unicode action name",
 			body: `{"token":"t","actions":[{"name":"ñandú_1","type":"heartbeat"},{"name":"approve","type":"heartbeat"},{"name":"_","type":"heartbeat"},{"name":"漢字","type":"heartbeat"}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{
 				{Name: "ñandú_1", Type: callbackurls.Heartbeat}, {Name: "approve", Type: callbackurls.Heartbeat},
 				{Name: "_", Type: callbackurls.Heartbeat}, {Name: "漢字", Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "128-character name, 2048-character token",
 			body: `{"token":"` + strings.Repeat("t", 2048) + `","actions":[{"name":"` + strings.Repeat("n", 128) + `","type":"heartbeat"}]}`,
-			want: &callbackurls.CreateRequest{Token: strings.Repeat("t", 2048), Actions: []callbackurls.Action{{Name: strings.Repeat("n", 128), Type: callbackurls.Heartbeat}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: strings.Repeat("t", 2048)}, Actions: []callbackurls.Action{{Name: strings.Repeat("n", 128), Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "2048 multibyte characters",
 			body: `{"token":"` + strings.Repeat("漢", 2048) + `","actions":[{"name":"a","type":"heartbeat"}]}`,
-			want: &callbackurls.CreateRequest{Token: strings.Repeat("漢", 2048), Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: strings.Repeat("漢", 2048)}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "success output null",
 			body: `{"token":"t","actions":[{"name":"a","type":"success","output":null}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage("null")}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage("null")}}},
 		},
 		{
 			name: "success output string",
 			body: `{"token":"t","actions":[{"name":"a","type":"success","output":"yes"}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage(`"yes"`)}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage(`"yes"`)}}},
 		},
 		{
 			name: "success output array",
 			body: `{"token":"t","actions":[{"name":"a","type":"success","output":[1, 2]}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage(`[1, 2]`)}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Success, Output: json.RawMessage(`[1, 2]`)}}},
 		},
 		{
 			name: "failure with and without error and cause, limits",
 			body: `{"token":"t","actions":[{"name":"r","type":"failure","error":"` + strings.Repeat("e", 256) + `","cause":"c"},{"name":"r2","type":"failure"}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{
 				{Name: "r", Type: callbackurls.Failure, Error: s(strings.Repeat("e", 256)), Cause: s("c")},
 				{Name: "r2", Type: callbackurls.Failure}}},
 		},
@@ -253,59 +253,59 @@ func TestParseCreateRequestValid(t *testing.T) {
 		{
 			name: "post with outcomes (validated later)",
 			body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "hook", Type: callbackurls.Post, Outcomes: json.RawMessage(`[]`)}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "hook", Type: callbackurls.Post, Outcomes: json.RawMessage(`[]`)}}},
 		},
 		{
 			name: "response spec",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat","response":{"redirect":"https://example.com/done?x=1","json":{"k":"v"},"html":"<b>ok</b>","text":"ok"}}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat,
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat,
 				Response: &callbackurls.ResponseSpec{Redirect: "https://example.com/done?x=1", JSON: json.RawMessage(`{"k":"v"}`), HTML: s("<b>ok</b>"), Text: s("ok")}}}},
 		},
 		{
 			name: "everything",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"expiration":"2030-01-02T03:04:05Z","enable_output_parameters":true,"base_url":"https://example.com/prod"}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				Expiration: "2030-01-02T03:04:05Z", EnableOutputParameters: true, BaseURL: &callbackurls.BaseURL{URL: "https://example.com/prod"}},
 		},
 		{
 			name: "base_url object",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":{"api_id":"abc123","stage":"v1","region":"eu-west-1"}}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				BaseURL: &callbackurls.BaseURL{APIID: "abc123", Stage: "v1", Region: "eu-west-1"}},
 		},
 		{
 			name: "base_url object without region",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":{"api_id":"abc123","stage":"v1"}}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				BaseURL: &callbackurls.BaseURL{APIID: "abc123", Stage: "v1"}},
 		},
 		{
 			name: "base_url bad string is parsed (refused when resolved)",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":"ftp://example.com"}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				BaseURL: &callbackurls.BaseURL{URL: "ftp://example.com"}},
 		},
 		{
 			name: "base_url null",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":null}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "unknown action fields are ignored",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat","color":"red"}]}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}}},
 		},
 		{
 			name: "every top-level field, title and description included",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"expiration":"2030-01-02T03:04:05Z","enable_output_parameters":false,` +
 				`"base_url":"https://example.com","title":"T","description":"D"}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				Expiration: "2030-01-02T03:04:05Z", BaseURL: &callbackurls.BaseURL{URL: "https://example.com"}, Title: "T", Description: "D"},
 		},
 		{
 			name: "a base_url object's extra members are ignored, as in the reference's schema",
 			body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"}],"base_url":{"api_id":"abc123","stage":"v1","note":"x"}}`,
-			want: &callbackurls.CreateRequest{Token: "t", Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
+			want: &callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: "t"}, Actions: []callbackurls.Action{{Name: "a", Type: callbackurls.Heartbeat}},
 				BaseURL: &callbackurls.BaseURL{APIID: "abc123", Stage: "v1"}},
 		},
 	}

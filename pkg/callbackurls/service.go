@@ -1,7 +1,13 @@
 // Package callbackurls is the core of sfn-callback-urls: the request and
 // payload model, validation, URL creation and callback processing. It knows
 // nothing of HTTP, Lambda, KMS or the AWS SDK; those live at the edges and
-// reach it through the PayloadCodec and StepFunctions interfaces.
+// reach it through the PayloadCodec, Target and PostActions interfaces.
+//
+// Its vocabulary: a request names a target (TargetRef: a kind of target,
+// such as a Step Functions task token, and its reference) and actions of
+// several types (ActionSpec); each action's URL carries a sealed Payload;
+// opening the URL (Open) and acting on it (Act) sends a Decision to the
+// Target of the payload's kind.
 package callbackurls
 
 import (
@@ -64,20 +70,21 @@ type Config struct {
 
 // Service creates callback URLs and processes callbacks.
 type Service struct {
-	cfg   Config
-	codec PayloadCodec
-	sfn   StepFunctions
+	cfg     Config
+	codec   PayloadCodec
+	targets Targets
 }
 
-// New returns a Service.
-func New(cfg Config, codec PayloadCodec, sfn StepFunctions) *Service {
+// New returns a Service that sends decisions to targets (none: it only
+// creates URLs, as the CreateUrls function does).
+func New(cfg Config, codec PayloadCodec, targets Targets) *Service {
 	if cfg.MaxURLLength <= 0 {
 		cfg.MaxURLLength = DefaultMaxURLLength
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, codec: codec, sfn: sfn}
+	return &Service{cfg: cfg, codec: codec, targets: targets}
 }
 
 // CreateResponse is the body of a successful CreateUrls call.
@@ -135,8 +142,8 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		}
 		resp.Expiration = expiration.Format(time.RFC3339)
 	}
-	if req.EnableOutputParameters && !s.cfg.EnableOutputParameters {
-		return nil, Errorf(CodeParametersDisabled, "output parameters are disabled in this deployment")
+	if err := s.checkSwitches(false, req.EnableOutputParameters); err != nil {
+		return nil, err
 	}
 
 	for i := range req.Actions {
@@ -181,13 +188,13 @@ func (s *Service) BaseURL(req *CreateRequest, via Gateway) (string, error) {
 	case s.cfg.API.APIID != "" && s.cfg.API.Stage != "" && s.cfg.Region != "":
 		return APIGatewayURL(s.cfg.API.APIID, s.cfg.API.Stage, s.cfg.Region), nil
 	}
-	return "", NewError(Internal, CodeServiceError,
+	return "", Errorf(CodeServiceError,
 		"this deployment has no base URL: set BASE_URL (or API_ID and STAGE), or pass base_url in the request")
 }
 
 func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, expiration time.Time) (*Payload, error) {
 	p := &Payload{
-		Token:         req.Token,
+		Target:        req.Target,
 		TransactionID: tid,
 		IssuedAt:      now.Truncate(time.Second),
 		Expiration:    expiration,
@@ -195,23 +202,25 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		Type:          a.Type,
 		Parameters:    req.EnableOutputParameters,
 	}
-	switch a.Type {
-	case Success:
+	spec := a.Type.Spec()
+	if spec.Output {
 		out, err := compactJSON(a.Output)
 		if err != nil {
 			return nil, Errorf(CodeInvalidJSON, "action %s: output is not valid JSON", a.Name)
 		}
 		p.Output = out
-	case Failure:
+	}
+	if spec.ErrorCause {
 		if a.Error != nil {
 			p.Error = *a.Error
 		}
 		if a.Cause != nil {
 			p.Cause = *a.Cause
 		}
-	case Post:
-		if !s.cfg.EnablePostActions || s.cfg.PostActions == nil {
-			return nil, Errorf(CodePostActionsDisabled, "post actions are disabled in this deployment")
+	}
+	if !spec.Decides {
+		if err := s.checkSwitches(true, false); err != nil {
+			return nil, err
 		}
 		// Post actions are parameterised by their body, not the query.
 		p.Parameters = false

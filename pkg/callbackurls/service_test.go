@@ -8,94 +8,21 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// sfnCall is one call received by fakeSFN.
-type sfnCall struct {
-	Op     string // success, failure, heartbeat
-	Token  string
-	Output string
-	Error  string
-	Cause  string
-}
-
-// fakeSFN records calls. err is returned by every call; with closeTasks,
-// a success or failure closes the task and any later call for its token
-// gets TaskTimedOut, as Step Functions does.
-type fakeSFN struct {
-	mu         sync.Mutex
-	calls      []sfnCall
-	err        error
-	closeTasks bool
-	closed     map[string]bool
-}
-
-func (f *fakeSFN) record(c sfnCall, closes bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, c)
-	if f.err != nil {
-		return f.err
-	}
-	if f.closeTasks {
-		if f.closed[c.Token] {
-			return &callbackurls.TaskError{Code: callbackurls.TaskTimedOut, Message: "Task Timed Out: '" + c.Token + "'"}
-		}
-		if closes {
-			if f.closed == nil {
-				f.closed = map[string]bool{}
-			}
-			f.closed[c.Token] = true
-		}
-	}
-	return nil
-}
-
-func (f *fakeSFN) SendTaskSuccess(_ context.Context, token, output string) error {
-	return f.record(sfnCall{Op: "success", Token: token, Output: output}, true)
-}
-
-func (f *fakeSFN) SendTaskFailure(_ context.Context, token, errorCode, cause string) error {
-	return f.record(sfnCall{Op: "failure", Token: token, Error: errorCode, Cause: cause}, true)
-}
-
-func (f *fakeSFN) SendTaskHeartbeat(_ context.Context, token string) error {
-	return f.record(sfnCall{Op: "heartbeat", Token: token}, false)
-}
-
-func (f *fakeSFN) Calls() []sfnCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]sfnCall(nil), f.calls...)
-}
-
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// sfnCall is one decision the target double received.
+type sfnCall = callbackurlstest.Call
 
 // t0 has a fractional second on purpose: payload times are whole seconds.
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
@@ -124,19 +51,19 @@ func codecFor(t testing.TB, encrypted bool) *payload.Codec {
 
 type env struct {
 	svc   *callbackurls.Service
-	sfn   *fakeSFN
-	clock *fakeClock
+	sfn   *callbackurlstest.Target
+	clock *testkit.Clock
 	codec *payload.Codec
 }
 
 func newEnv(t testing.TB, cfg callbackurls.Config, encrypted bool) *env {
 	t.Helper()
-	e := &env{sfn: &fakeSFN{}, clock: &fakeClock{t: t0}, codec: codecFor(t, encrypted)}
+	e := &env{sfn: &callbackurlstest.Target{}, clock: testkit.NewClock(t0), codec: codecFor(t, encrypted)}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = testBase
 	}
 	cfg.Now = e.clock.Now
-	e.svc = callbackurls.New(cfg, e.codec, e.sfn)
+	e.svc = callbackurls.New(cfg, e.codec, callbackurls.Targets{callbackurls.TaskToken: e.sfn})
 	return e
 }
 
@@ -147,7 +74,7 @@ func (e *env) with(cfg callbackurls.Config) *callbackurls.Service {
 		cfg.BaseURL = testBase
 	}
 	cfg.Now = e.clock.Now
-	return callbackurls.New(cfg, e.codec, e.sfn)
+	return callbackurls.New(cfg, e.codec, callbackurls.Targets{callbackurls.TaskToken: e.sfn})
 }
 
 func (e *env) create(t testing.TB, body string) *callbackurls.CreateResponse {
@@ -241,7 +168,7 @@ func TestCreateURLs(t *testing.T) {
 				if err != nil {
 					t.Fatalf("decode the %s URL: %v", name, err)
 				}
-				w.Token = token
+				w.Target.ID = token
 				w.TransactionID = resp.TransactionID
 				w.IssuedAt = t0.Truncate(time.Second)
 				if diff := cmp.Diff(w, got); diff != "" {
@@ -255,7 +182,7 @@ func TestCreateURLs(t *testing.T) {
 
 func TestCreateURLsPayloadOptions(t *testing.T) {
 	s := func(v string) *string { return &v }
-	e := newEnv(t, callbackurls.Config{EnableOutputParameters: true, EnablePostActions: true, PostActions: fakePost{}}, true)
+	e := newEnv(t, callbackurls.Config{EnableOutputParameters: true, EnablePostActions: true, PostActions: callbackurlstest.PostActions{}}, true)
 	resp := e.create(t, `{"token":"tok","enable_output_parameters":true,"actions":[
 		{"name":"ñandú_1","type":"success","output":[1, "$x"],"response":{"redirect":"https://example.com/ok"}},
 		{"name":"empty_response","type":"heartbeat","response":{}},
@@ -362,10 +289,10 @@ func TestCreateURLsBaseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{t: t0}
+			clock := testkit.NewClock(t0)
 			tt.cfg.Now = clock.Now
-			sfn := &fakeSFN{}
-			svc := callbackurls.New(tt.cfg, codecFor(t, true), sfn)
+			sfn := &callbackurlstest.Target{}
+			svc := callbackurls.New(tt.cfg, codecFor(t, true), callbackurls.Targets{callbackurls.TaskToken: sfn})
 			b := `{"token":"tok","actions":[{"name":"ping","type":"heartbeat"}]`
 			if tt.reqBase != "" {
 				b += `,"base_url":` + tt.reqBase
@@ -417,7 +344,7 @@ func TestCreateURLsErrors(t *testing.T) {
 		{name: "output parameters with the switch off", body: `{"token":"t","enable_output_parameters":true,"actions":[{"name":"a","type":"heartbeat"}]}`, code: callbackurls.CodeParametersDisabled, kind: callbackurls.BadInput},
 		{name: "post action with the switch off", body: `{"token":"t","actions":[{"name":"a","type":"heartbeat"},{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
 		{name: "post action switched on without an evaluator", cfg: callbackurls.Config{EnablePostActions: true}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":[]}]}`, code: callbackurls.CodePostActionsDisabled, kind: callbackurls.BadInput},
-		{name: "post action the evaluator refuses", cfg: callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":{}}]}`, code: callbackurls.CodeInvalidPostActionOutcome, kind: callbackurls.BadInput},
+		{name: "post action the evaluator refuses", cfg: callbackurls.Config{EnablePostActions: true, PostActions: callbackurlstest.PostActions{}}, body: `{"token":"t","actions":[{"name":"hook","type":"post","outcomes":{}}]}`, code: callbackurls.CodeInvalidPostActionOutcome, kind: callbackurls.BadInput},
 		{name: "URL too long", cfg: callbackurls.Config{MaxURLLength: 2000},
 			body: `{"token":"t","actions":[{"name":"a","type":"success","output":{"x":"` + long + `"}}]}`, code: callbackurls.CodeURLTooLong, kind: callbackurls.BadInput},
 		{name: "data longer than a callback accepts", cfg: callbackurls.Config{MaxURLLength: 1 << 20},
@@ -518,12 +445,12 @@ func TestRespond(t *testing.T) {
 				}
 			}
 			want := []sfnCall{
-				{Op: "success", Token: token, Output: `{"name_in_output":"Ben","n":1.50}`},
-				{Op: "failure", Token: token, Error: "rejected", Cause: "Ben rejected it"},
-				{Op: "failure", Token: token},
-				{Op: "success", Token: token, Output: `"$who ${x} $"`},
-				{Op: "heartbeat", Token: token},
-				{Op: "heartbeat", Token: token},
+				{Type: "success", Ref: token, Output: `{"name_in_output":"Ben","n":1.50}`},
+				{Type: "failure", Ref: token, Error: "rejected", Cause: "Ben rejected it"},
+				{Type: "failure", Ref: token},
+				{Type: "success", Ref: token, Output: `"$who ${x} $"`},
+				{Type: "heartbeat", Ref: token},
+				{Type: "heartbeat", Ref: token},
 			}
 			if diff := cmp.Diff(want, e.sfn.Calls()); diff != "" {
 				t.Errorf("Step Functions calls (-want +got):\n%s", diff)
@@ -576,7 +503,7 @@ func TestRespondErrors(t *testing.T) {
 	threeURL := encrypted.create(t, approveReject).URLs["approve"]
 	// A 3- payload sealed with another key.
 	otherKey := &payload.Codec{Keys: mustKeyring(t, "k1", 9)}
-	foreign, err := otherKey.Encode(ctx, &callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Success, Output: json.RawMessage("{}")})
+	foreign, err := otherKey.Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "approve", Type: callbackurls.Success, Output: json.RawMessage("{}")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +560,7 @@ func TestRespondErrors(t *testing.T) {
 	)
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/encrypted=%t", tt.name, tt.encrypted), func(t *testing.T) {
-			e := newEnv(t, callbackurls.Config{EnablePostActions: true, PostActions: fakePost{}}, tt.encrypted)
+			e := newEnv(t, callbackurls.Config{EnablePostActions: true, PostActions: callbackurlstest.PostActions{}}, tt.encrypted)
 			body := approveReject
 			if tt.create != "" {
 				body = tt.create
@@ -766,12 +693,12 @@ func TestRespondOutputParameters(t *testing.T) {
 			if !strings.Contains(calls[0].Output, "1.50") {
 				t.Errorf("number reformatted: %s", calls[0].Output)
 			}
-			if diff := cmp.Diff(sfnCall{Op: "failure", Token: "tok", Error: "E_NO", Cause: `Ben "Q" <b> said no & never ($)`}, calls[2]); diff != "" {
+			if diff := cmp.Diff(sfnCall{Type: "failure", Ref: "tok", Error: "E_NO", Cause: `Ben "Q" <b> said no & never ($)`}, calls[2]); diff != "" {
 				t.Errorf("failure (-want +got):\n%s", diff)
 			}
 
 			// Errors: nothing is sent.
-			e.sfn = &fakeSFN{}
+			e.sfn = &callbackurlstest.Target{}
 			e.svc = e.with(callbackurls.Config{EnableOutputParameters: true})
 			missing := func(name string) func(q url.Values) {
 				return func(q url.Values) { params(q); q.Del(name) }
@@ -828,7 +755,7 @@ func TestRespondWithoutParametersKeepsPlaceholders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []sfnCall{{Op: "success", Token: "tok", Output: `{"$k":"$who ${x}"}`}, {Op: "failure", Token: "tok", Error: "$e", Cause: "${c}"}}
+	want := []sfnCall{{Type: "success", Ref: "tok", Output: `{"$k":"$who ${x}"}`}, {Type: "failure", Ref: "tok", Error: "$e", Cause: "${c}"}}
 	if diff := cmp.Diff(want, e.sfn.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -843,22 +770,22 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 		sfnCode string
 	}{
 		{"task timed out", func(tok string) error {
-			return &callbackurls.TaskError{Code: callbackurls.TaskTimedOut, Message: "Task Timed Out: 'Provided task does not exist anymore' " + tok}
+			return &callbackurls.TargetError{Code: callbackurls.TaskTimedOut, Refusal: callbackurls.Closed, Message: "Task Timed Out: 'Provided task does not exist anymore' " + tok}
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.TaskTimedOut},
 		{"task does not exist", func(tok string) error {
-			return fmt.Errorf("sfn: %w", &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: tok})
+			return fmt.Errorf("sfn: %w", &callbackurls.TargetError{Code: callbackurls.TaskDoesNotExist, Refusal: callbackurls.Unknown, Message: tok})
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.TaskDoesNotExist},
 		{"invalid token", func(tok string) error {
-			return &callbackurls.TaskError{Code: callbackurls.InvalidToken, Message: "Invalid token " + tok}
+			return &callbackurls.TargetError{Code: callbackurls.InvalidToken, Refusal: callbackurls.InvalidRef, Message: "Invalid token " + tok}
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.InvalidToken},
 		{"invalid output", func(tok string) error {
-			return &callbackurls.TaskError{Code: callbackurls.InvalidOutput, Message: tok}
+			return &callbackurls.TargetError{Code: callbackurls.InvalidOutput, Refusal: callbackurls.InvalidDecision, Message: tok}
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, callbackurls.InvalidOutput},
 		{"unknown refusal", func(tok string) error {
-			return &callbackurls.TaskError{Code: "KmsAccessDeniedException", Message: tok}
+			return &callbackurls.TargetError{Code: "KmsAccessDeniedException", Message: tok}
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, "KmsAccessDeniedException"},
 		{"validation detail is kept", func(string) error {
-			return &callbackurls.TaskError{Code: "ValidationException", Message: "cause: Member must have length less than or equal to 32768"}
+			return &callbackurls.TargetError{Code: "ValidationException", Message: "cause: Member must have length less than or equal to 32768"}
 		}, callbackurls.CodeStepFunctionsError, callbackurls.BadInput, "ValidationException"},
 		{"unavailable", func(tok string) error {
 			return fmt.Errorf("ThrottlingException for %s: %w", tok, callbackurls.ErrUnavailable)
@@ -870,11 +797,15 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 			t.Run(tt.name+"/"+action, func(t *testing.T) {
 				e := newEnv(t, callbackurls.Config{}, true)
 				resp := e.create(t, approveReject)
-				e.sfn.err = tt.err(token)
+				e.sfn.Err = tt.err(token)
 				res, err := e.respond(t, nil, resp.URLs[action], false, nil)
 				ae := apiError(t, err, tt.code, tt.kind)
-				if ae.StepFunctionsCode != tt.sfnCode {
-					t.Errorf("StepFunctionsCode %q, want %q", ae.StepFunctionsCode, tt.sfnCode)
+				if ae.TargetCode != tt.sfnCode {
+					t.Errorf("TargetCode %q, want %q", ae.TargetCode, tt.sfnCode)
+				}
+				var te *callbackurls.TargetError
+				if errors.As(tt.err(token), &te) && ae.Refusal != te.Refusal {
+					t.Errorf("Refusal %d, want the target's %d", ae.Refusal, te.Refusal)
 				}
 				if tt.sfnCode != "" && !strings.Contains(ae.Message, tt.sfnCode) {
 					t.Errorf("message %q does not name %s", ae.Message, tt.sfnCode)
@@ -898,7 +829,7 @@ func TestRespondStepFunctionsErrors(t *testing.T) {
 
 func TestRespondSecondCompletion(t *testing.T) {
 	e := newEnv(t, callbackurls.Config{}, true)
-	e.sfn.closeTasks = true
+	e.sfn.CloseTasks = true
 	resp := e.create(t, approveReject)
 	if _, err := e.respond(t, nil, resp.URLs["ping"], false, nil); err != nil {
 		t.Fatalf("heartbeat: %v", err)
@@ -909,8 +840,8 @@ func TestRespondSecondCompletion(t *testing.T) {
 	for _, action := range []string{"approve", "reject", "ping"} {
 		_, err := e.respond(t, nil, resp.URLs[action], false, nil)
 		ae := apiError(t, err, callbackurls.CodeStepFunctionsError, callbackurls.BadInput)
-		if ae.StepFunctionsCode != callbackurls.TaskTimedOut {
-			t.Errorf("%s after completion: StepFunctionsCode %q", action, ae.StepFunctionsCode)
+		if ae.TargetCode != callbackurls.TaskTimedOut {
+			t.Errorf("%s after completion: TargetCode %q", action, ae.TargetCode)
 		}
 	}
 	// A dry run does not reach Step Functions, so it cannot know.
@@ -950,11 +881,11 @@ func TestRespondExpirationBoundary(t *testing.T) {
 	e := newEnv(t, callbackurls.Config{}, true)
 	exp := t0.Truncate(time.Second).Add(time.Hour)
 	resp := e.create(t, `{"token":"tok","expiration":"`+exp.Format(time.RFC3339)+`","actions":[{"name":"ping","type":"heartbeat"}]}`)
-	e.clock.t = exp.Add(-time.Nanosecond)
+	e.clock.Set(exp.Add(-time.Nanosecond))
 	if _, err := e.respond(t, nil, resp.URLs["ping"], false, nil); err != nil {
 		t.Fatalf("just before the expiration: %v", err)
 	}
-	e.clock.t = exp
+	e.clock.Set(exp)
 	_, err := e.respond(t, nil, resp.URLs["ping"], false, nil)
 	apiError(t, err, callbackurls.CodeExpiredPayload, callbackurls.BadInput)
 	if n := len(e.sfn.Calls()); n != 1 {
@@ -967,9 +898,9 @@ func TestRespondExpirationBoundary(t *testing.T) {
 // Functions.
 func TestForgedUnencryptedPayloadsAreChecked(t *testing.T) {
 	e := newEnv(t, callbackurls.Config{}, false)
-	valid := callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Failure}
+	valid := callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "approve", Type: callbackurls.Failure}
 	for name, edit := range map[string]func(p *callbackurls.Payload){
-		"token too long":  func(p *callbackurls.Payload) { p.Token = strings.Repeat("a", 2049) },
+		"token too long":  func(p *callbackurls.Payload) { p.Target.ID = strings.Repeat("a", 2049) },
 		"bad action name": func(p *callbackurls.Payload) { p.Action = "a b<>" },
 		"error too long":  func(p *callbackurls.Payload) { p.Error = strings.Repeat("e", 257) },
 		"cause too long":  func(p *callbackurls.Payload) { p.Cause = strings.Repeat("c", 32769) },

@@ -59,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 
 			p := e.openPayload(t, urls.URLs["approve"])
-			got := map[string]any{"token": p.Token == token, "action": p.Action, "type": string(p.Type),
+			got := map[string]any{"token": p.Target.ID == token, "action": p.Action, "type": string(p.Type),
 				"output": string(p.Output), "tid": p.TransactionID, "exp": p.Expiration.Unix()}
 			want := map[string]any{"token": true, "action": "approve", "type": "success",
 				"output": `{"approved":true,"note":"<b>ok</b>"}`, "tid": urls.TransactionID, "exp": urls.Expiration.Unix()}

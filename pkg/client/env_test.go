@@ -101,7 +101,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg, e.codec)
 	}
-	e.svc = callbackurls.New(cfg, e.codec, stepfunctions.New(e.sfn.Client(context.Background())))
+	e.svc = callbackurls.New(cfg, e.codec, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(e.sfn.Client(context.Background()))})
 	logger := slog.New(slog.DiscardHandler)
 	rt := httpapi.NewRouter(logger, false)
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(e.svc, httpapi.CreateOptions{Logger: logger}))

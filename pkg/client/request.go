@@ -161,7 +161,7 @@ type Outcome struct {
 // the service's codes and messages.
 func encodeRequest(r *Request, check bool) ([]byte, error) {
 	req := callbackurls.CreateRequest{
-		Token:                  r.Token,
+		Target:                 callbackurls.TargetRef{Kind: callbackurls.TaskToken, ID: r.Token},
 		Actions:                make([]callbackurls.Action, len(r.Actions)),
 		EnableOutputParameters: r.EnableOutputParameters,
 		Title:                  r.Title,

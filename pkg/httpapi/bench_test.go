@@ -11,20 +11,14 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
-
-// nopSFN accepts every call, so benchmarks measure our code only.
-type nopSFN struct{}
-
-func (nopSFN) SendTaskSuccess(context.Context, string, string) error         { return nil }
-func (nopSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
-func (nopSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
 
 func benchHandler(b *testing.B) (http.Handler, *callbackurls.Service) {
 	b.Helper()
 	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
-		&payload.Codec{Keys: testKeys(b)}, nopSFN{})
+		&payload.Codec{Keys: testKeys(b)}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{Discard: true}})
 	return localServer(svc, slog.New(slog.NewJSONHandler(io.Discard, nil)), false, nil, ""), svc
 }
 

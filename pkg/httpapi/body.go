@@ -43,5 +43,5 @@ func IsForm(contentType string) bool {
 // ErrNotJSON is the UnsupportedMediaType answer of an endpoint that reads
 // only JSON.
 func ErrNotJSON(message string) *callbackurls.Error {
-	return callbackurls.NewError(callbackurls.UnsupportedMedia, callbackurls.CodeUnsupportedMedia, "%s", message)
+	return callbackurls.Errorf(callbackurls.CodeUnsupportedMedia, "%s", message)
 }

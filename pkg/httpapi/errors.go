@@ -34,20 +34,41 @@ type ErrorBody struct {
 	Error         string `json:"error"`
 	Message       string `json:"message"`
 	TransactionID string `json:"transaction_id,omitempty"`
-	// StepFunctionsError names the Step Functions code behind a
-	// StepFunctionsError (an addition to the reference's body).
-	StepFunctionsError string `json:"step_functions_error,omitempty"`
+	// TargetError is the target's own code behind a refusal, written under
+	// the member its kind names (step_functions_error for a task token: an
+	// addition to the reference's body).
+	TargetError string                  `json:"-"`
+	Target      callbackurls.TargetKind `json:"-"`
+}
+
+// MarshalJSON writes the body with the target's code under its member.
+func (b ErrorBody) MarshalJSON() ([]byte, error) {
+	type plain ErrorBody
+	out, err := jsontext.Marshal(plain(b))
+	spec := b.Target.Spec()
+	if err != nil || b.TargetError == "" || spec == nil {
+		return out, err
+	}
+	code, err := jsontext.Marshal(b.TargetError)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out[:len(out)-1], `,"`...)
+	out = append(out, spec.ErrorField...)
+	out = append(out, `":`...)
+	out = append(out, code...)
+	return append(out, '}'), nil
 }
 
 // NewErrorBody is e's body; tid is the transaction id, if one was assigned.
 func NewErrorBody(e *callbackurls.Error, tid string) ErrorBody {
-	return ErrorBody{Error: e.Code, Message: e.Message, TransactionID: tid, StepFunctionsError: e.StepFunctionsCode}
+	return ErrorBody{Error: e.Code, Message: e.Message, TransactionID: tid, TargetError: e.TargetCode, Target: e.Target}
 }
 
 // NoteError puts an error's facts in the request's log line.
 func NoteError(r *http.Request, e *callbackurls.Error, tid string) {
 	l := Entry(r)
-	l.Error, l.StepFunctionsError = e.Code, e.StepFunctionsCode
+	l.Error, l.TargetError, l.Target = e.Code, e.TargetCode, e.Target
 	if l.TransactionID == "" {
 		l.TransactionID = tid
 	}
@@ -85,7 +106,7 @@ func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 
 // ErrMethodNotAllowed is the MethodNotAllowed error for method.
 func ErrMethodNotAllowed(method, allow string) *callbackurls.Error {
-	return callbackurls.NewError(callbackurls.NotAllowed, callbackurls.CodeMethodNotAllowed,
+	return callbackurls.Errorf(callbackurls.CodeMethodNotAllowed,
 		"method %s is not allowed here; use %s", method, allow)
 }
 

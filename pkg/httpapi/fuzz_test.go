@@ -8,68 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
-
-// memSFN is a healthy in-process Step Functions: tasks in a map, with its
-// refusals (all of them the caller's problem, 4xx).
-type memSFN struct {
-	mu    sync.Mutex
-	tasks map[string]*taskState
-}
-
-func newMemSFN(tokens ...string) *memSFN {
-	m := &memSFN{tasks: map[string]*taskState{}}
-	for _, tok := range tokens {
-		m.tasks[tok] = &taskState{Status: "open"}
-	}
-	return m
-}
-
-func (m *memSFN) update(token string, f func(t *taskState) error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.tasks[token]
-	switch {
-	case token == "" || utf8.RuneCountInString(token) > callbackurls.MaxTokenLength:
-		return &callbackurls.TaskError{Code: callbackurls.InvalidToken, Message: "bad token"}
-	case !ok:
-		return &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: "no such task"}
-	case t.Status != "open":
-		return &callbackurls.TaskError{Code: callbackurls.TaskTimedOut, Message: "closed"}
-	}
-	return f(t)
-}
-
-func (m *memSFN) SendTaskSuccess(_ context.Context, token, output string) error {
-	return m.update(token, func(t *taskState) error {
-		if len(output) > callbackurls.MaxOutputBytes || !json.Valid([]byte(output)) {
-			return &callbackurls.TaskError{Code: callbackurls.InvalidOutput, Message: "bad output"}
-		}
-		t.Status, t.Output = "succeeded", output
-		return nil
-	})
-}
-
-func (m *memSFN) SendTaskFailure(_ context.Context, token, errorCode, cause string) error {
-	return m.update(token, func(t *taskState) error {
-		t.Status, t.Error, t.Cause = "failed", errorCode, cause
-		return nil
-	})
-}
-
-func (m *memSFN) SendTaskHeartbeat(_ context.Context, token string) error {
-	return m.update(token, func(t *taskState) error {
-		t.Heartbeats++
-		return nil
-	})
-}
 
 // fuzzTarget is a handler with URLs made for one of its tasks.
 type fuzzTarget struct {
@@ -82,8 +28,11 @@ func newFuzzTarget(t testing.TB, codec *payload.Codec, cfg callbackurls.Config) 
 	t.Helper()
 	token := corpus.Tokens()[0]
 	cfg.BaseURL = "https://cb.example.test/prod"
-	cfg.Now = (&fakeClock{now: epoch}).Now
-	svc := callbackurls.New(cfg, codec, newMemSFN(token))
+	cfg.Now = testkit.NewClock(epoch).Now
+	// A healthy Step Functions: its refusals are all the caller's problem.
+	sfn := &callbackurlstest.Target{Strict: true, Discard: true}
+	sfn.Open(token)
+	svc := callbackurls.New(cfg, codec, callbackurls.Targets{callbackurls.TaskToken: sfn})
 	h := localServer(svc, slog.New(slog.NewJSONHandler(io.Discard, nil)), false, nil, cfg.BaseURL)
 	ft := &fuzzTarget{h: h, token: token}
 	req, err := callbackurls.ParseCreateRequest([]byte(`{"token":"` + token + `","expiration":"2030-01-01T01:00:00Z","actions":[

@@ -12,13 +12,14 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
@@ -51,48 +52,6 @@ func testKeys(t testing.TB) *keyring.Keyring {
 	return r
 }
 
-// fakeClock is the service's clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// syncBuffer is a log sink the server goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
 // taskState is a task as either back end reports it.
 type taskState struct {
 	Status     string
@@ -100,36 +59,6 @@ type taskState struct {
 	Error      string
 	Cause      string
 	Heartbeats int
-}
-
-// countingSFN counts the calls that reach a back end and can fail the next
-// ones as unavailable, like sfntest's FailNext.
-type countingSFN struct {
-	next  callbackurls.StepFunctions
-	calls atomic.Int64
-	fail  atomic.Int64
-}
-
-func (c *countingSFN) call(f func() error) error {
-	c.calls.Add(1)
-	for n := c.fail.Load(); n > 0; n = c.fail.Load() {
-		if c.fail.CompareAndSwap(n, n-1) {
-			return fmt.Errorf("injected: %w", callbackurls.ErrUnavailable)
-		}
-	}
-	return f()
-}
-
-func (c *countingSFN) SendTaskSuccess(ctx context.Context, token, output string) error {
-	return c.call(func() error { return c.next.SendTaskSuccess(ctx, token, output) })
-}
-
-func (c *countingSFN) SendTaskFailure(ctx context.Context, token, errorCode, cause string) error {
-	return c.call(func() error { return c.next.SendTaskFailure(ctx, token, errorCode, cause) })
-}
-
-func (c *countingSFN) SendTaskHeartbeat(ctx context.Context, token string) error {
-	return c.call(func() error { return c.next.SendTaskHeartbeat(ctx, token) })
 }
 
 // setup are the knobs of a test environment.
@@ -142,18 +71,18 @@ type setup struct {
 // env is one service behind one HTTP server, on one back end.
 type env struct {
 	backend string
-	clock   *fakeClock
-	logs    *syncBuffer
+	clock   *testkit.Clock
+	logs    *testkit.Buffer
 	svc     *callbackurls.Service
 	h       http.Handler
 	srv     *httptest.Server
 	client  *http.Client // does not follow redirects
 
-	sfnSrv *sfntest.Server   // sfntest back end
-	store  *localstore.Store // localstore back end
-	counts *countingSFN      // localstore back end
-	tasks  atomic.Int64      // tasks made (sfntest back end)
-	local  localweb.Tasks    // what /local/ serves (localstore back end)
+	sfnSrv *sfntest.Server          // sfntest back end
+	store  *localstore.Store        // localstore back end
+	counts *callbackurlstest.Target // localstore back end: counts and fails calls
+	tasks  atomic.Int64             // tasks made (sfntest back end)
+	local  localweb.Tasks           // what /local/ serves (localstore back end)
 }
 
 func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
@@ -162,8 +91,8 @@ func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
 	for _, o := range opts {
 		o(&s)
 	}
-	e := &env{backend: backend, clock: &fakeClock{now: epoch}, logs: &syncBuffer{}}
-	var sfn callbackurls.StepFunctions
+	e := &env{backend: backend, clock: testkit.NewClock(epoch), logs: &testkit.Buffer{}}
+	var sfn callbackurls.Target
 	switch backend {
 	case backendSFN:
 		e.sfnSrv = sfntest.New(t)
@@ -174,7 +103,7 @@ func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		e.store, e.counts = store, &countingSFN{next: store}
+		e.store, e.counts = store, &callbackurlstest.Target{Next: store, Discard: true}
 		e.local = store
 		sfn = e.counts
 	default:
@@ -197,7 +126,7 @@ func newEnv(t testing.TB, backend string, opts ...func(*setup)) *env {
 	if !s.noKeys {
 		codec.Keys = testKeys(t)
 	}
-	e.svc = callbackurls.New(cfg, codec, sfn)
+	e.svc = callbackurls.New(cfg, codec, callbackurls.Targets{callbackurls.TaskToken: sfn})
 	level := slog.LevelInfo
 	if s.verbose {
 		level = slog.LevelDebug
@@ -271,7 +200,7 @@ func (e *env) calls() int {
 	if e.backend == backendSFN {
 		return len(e.sfnSrv.Calls())
 	}
-	return int(e.counts.calls.Load())
+	return e.counts.Count()
 }
 
 // failNext makes the back end's next n calls fail as unavailable: the
@@ -281,7 +210,7 @@ func (e *env) failNext(status int, code string) {
 		e.sfnSrv.FailNext(3, status, code) // the standard retryer's 3 attempts
 		return
 	}
-	e.counts.fail.Store(1)
+	e.counts.FailNext(1)
 }
 
 // response is a read HTTP response.

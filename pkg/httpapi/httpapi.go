@@ -54,18 +54,28 @@ func (rt *Router) notFound(w http.ResponseWriter, r *http.Request) {
 	if len(rt.endpoints) > 0 {
 		msg += ": use " + strings.Join(rt.endpoints, " or ")
 	}
-	Fail(w, r, callbackurls.NewError(callbackurls.NotFound, callbackurls.CodeNotFound, "%s", msg), "")
+	Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound, "%s", msg), "")
+}
+
+func targetLogField(k callbackurls.TargetKind) string {
+	if s := k.Spec(); s != nil {
+		return s.LogField
+	}
+	return "target_error"
 }
 
 // LogEntry is what an endpoint adds to its request's log line. Its values
 // are never secrets: no token, payload, body or key.
 type LogEntry struct {
-	TransactionID      string
-	Action             string
-	Type               string
-	Outcome            string
-	Error              string // the contract's error code
-	StepFunctionsError string
+	TransactionID string
+	Action        string
+	Type          string
+	Outcome       string
+	Error         string // the contract's error code
+	// TargetError is the target's own code behind a refusal, logged under
+	// its kind's LogField (sfn_error for a task token).
+	TargetError string
+	Target      callbackurls.TargetKind
 	// Cause is the operator's explanation of a 5xx (never shown to callers).
 	Cause string
 }
@@ -97,7 +107,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, kv := range [][2]string{
 		{"transaction_id", entry.TransactionID}, {"action", entry.Action}, {"type", entry.Type},
-		{"outcome", entry.Outcome}, {"error", entry.Error}, {"sfn_error", entry.StepFunctionsError},
+		{"outcome", entry.Outcome}, {"error", entry.Error}, {targetLogField(entry.Target), entry.TargetError},
 		{"cause", entry.Cause},
 	} {
 		if kv[1] != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 )
@@ -438,7 +439,7 @@ func TestErrorPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, backendLocal, func(s *setup) { s.cfg.EnablePostActions, s.cfg.PostActions = true, acceptAll{} })
+			e := newEnv(t, backendLocal, func(s *setup) { s.cfg.EnablePostActions, s.cfg.PostActions = true, callbackurlstest.PostActions{} })
 			token := e.newTask(t)
 			u := e.createURLs(t, token, approveAction, rejectAction, pingAction,
 				map[string]any{"name": "hook", "type": "post", "outcomes": []any{}})
@@ -457,15 +458,6 @@ func TestErrorPages(t *testing.T) {
 			checkPageHeaders(t, resp.Header, true)
 		})
 	}
-}
-
-// acceptAll is a post action evaluator that accepts any outcome list and
-// any body (the error page test only needs a post action URL).
-type acceptAll struct{}
-
-func (acceptAll) Compile(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`[]`), nil }
-func (acceptAll) Select(json.RawMessage, []byte) (*callbackurls.PostOutcome, error) {
-	return &callbackurls.PostOutcome{Name: "any", Type: callbackurls.Heartbeat}, nil
 }
 
 // TestPageSizes logs the size of each page (a measurement, not a limit

@@ -57,7 +57,7 @@ func newHookEnv(t *testing.T, keys *keyring.Keyring, store *localstore.Store, sw
 		EnablePostActions:      sw.posts,
 		EnableOutputParameters: sw.params,
 		PostActions:            postaction.New(),
-	}, &payload.Codec{Keys: keys}, store)
+	}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: store})
 	h = localServer(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), false, store, srv.URL)
 	return &hookEnv{srv: srv, store: store}
 }

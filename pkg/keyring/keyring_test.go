@@ -126,7 +126,7 @@ func TestParseMarshal(t *testing.T) {
 	}
 	// The parsed keyring decrypts what the original encrypted.
 	ctx := context.Background()
-	data2, err := (&payload.Codec{Keys: r}).Encode(ctx, &callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat})
+	data2, err := (&payload.Codec{Keys: r}).Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestLoadRefusesReadableFiles(t *testing.T) {
 
 func TestRotation(t *testing.T) {
 	ctx := context.Background()
-	p := &callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{}`)}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{}`)}
 	old := mustNew(t, key("old", 1))
 	oldURL, err := (&payload.Codec{Keys: old}).Encode(ctx, p)
 	if err != nil {
@@ -304,7 +304,7 @@ func TestRotation(t *testing.T) {
 		t.Error("With changed the original keyring")
 	}
 	codec := &payload.Codec{Keys: rotated}
-	if got, err := codec.Decode(ctx, oldURL); err != nil || got.Token != "tok" {
+	if got, err := codec.Decode(ctx, oldURL); err != nil || got.Target.ID != "tok" {
 		t.Errorf("a URL sealed with the old key: %v", err)
 	}
 	newURL, err := codec.Encode(ctx, p)

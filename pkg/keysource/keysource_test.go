@@ -49,7 +49,7 @@ func awsEnv(t *testing.T, endpoints map[string]string) {
 func roundTrip(t *testing.T, codec *payload.Codec) string {
 	t.Helper()
 	ctx := context.Background()
-	p := &callbackurls.Payload{Token: "AAAA=", Action: "ping", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "AAAA="}, Action: "ping", Type: callbackurls.Heartbeat}
 	data, err := codec.Encode(ctx, p)
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
@@ -58,8 +58,8 @@ func roundTrip(t *testing.T, codec *payload.Codec) string {
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	if got.Token != p.Token {
-		t.Fatalf("token %q, want %q", got.Token, p.Token)
+	if got.Target.ID != p.Target.ID {
+		t.Fatalf("token %q, want %q", got.Target.ID, p.Target.ID)
 	}
 	return data
 }
@@ -135,7 +135,7 @@ func TestCodecKMSSettings(t *testing.T) {
 		keys, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
 		return keys.Codec(), err
 	}
-	p := &callbackurls.Payload{Token: "AAAA=", Action: "ping", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "AAAA="}, Action: "ping", Type: callbackurls.Heartbeat}
 	var old []string
 	for range 3 {
 		// A data key each, so that each needs a KMS call to open.

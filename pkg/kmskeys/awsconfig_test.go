@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -82,7 +83,7 @@ func TestNewFromAWSConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := newService(src, &fakeSFN{}, nil)
+			svc := newService(src, &callbackurlstest.Target{}, nil)
 			if _, err := respond(t, svc, mustCreate(t, svc, twoActions(token))["approve"]); err != nil {
 				t.Fatalf("Respond: %v", callbackurls.AsError(err))
 			}

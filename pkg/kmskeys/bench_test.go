@@ -16,7 +16,7 @@ import (
 // real token.
 func benchPayload() *callbackurls.Payload {
 	return &callbackurls.Payload{
-		Token: token, TransactionID: "0123456789abcdef0123456789abcdef",
+		Target: callbackurls.TargetRef{ID: token}, TransactionID: "0123456789abcdef0123456789abcdef",
 		IssuedAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
 		Action:   "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`),
 	}

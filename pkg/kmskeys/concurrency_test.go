@@ -14,6 +14,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -36,7 +37,7 @@ func TestConcurrentCreate(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -79,14 +80,14 @@ func TestConcurrentDecrypt(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
 			// Three URLs per data key, four data keys.
-			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: 3}), &fakeSFN{}, nil)
+			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: 3}), &callbackurlstest.Target{}, nil)
 			var urls []string
 			for range 4 {
 				for _, u := range mustCreate(t, creator, threeActions(token)) {
 					urls = append(urls, u)
 				}
 			}
-			opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+			opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -160,8 +161,8 @@ func TestRoundTripTokens(t *testing.T) {
 
 func testRoundTripTokens(t *testing.T, m keyMode) {
 	srv := kmstest.New(t)
-	sfn := &fakeSFN{}
-	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil)
+	sfn := &callbackurlstest.Target{}
+	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
 	opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), sfn, nil)
 	srv.Reset()
 	alphabets := []string{
@@ -200,8 +201,8 @@ func testRoundTripTokens(t *testing.T, m keyMode) {
 		}
 		calls := sfn.Calls()
 		want := []sfnCall{
-			{Op: "success", Token: tok, Output: `{"name_in_output":"Ben"}`},
-			{Op: "failure", Token: tok, Error: "rejected", Cause: "Ben rejected it"},
+			{Type: "success", Ref: tok, Output: `{"name_in_output":"Ben"}`},
+			{Type: "failure", Ref: tok, Error: "rejected", Cause: "Ben rejected it"},
 		}
 		if diff := cmp.Diff(want, calls[len(calls)-2:]); diff != "" {
 			t.Fatalf("token %d (%d characters) (-want +got):\n%s", i, n, diff)

@@ -90,7 +90,7 @@ var classifier = awserr.Classifier{
 
 func createError(op, keyID string, err error) error {
 	if classifier.Transient(err) {
-		e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeEncryptionFailed,
+		e := callbackurls.Unavailablef(callbackurls.CodeEncryptionFailed,
 			"KMS is throttling or unavailable (%s): try again later", op)
 		e.Err = unavailable(op, err)
 		return e
@@ -112,7 +112,7 @@ func createError(op, keyID string, err error) error {
 			msg += " (" + code + ")"
 		}
 	}
-	e := callbackurls.NewError(callbackurls.Internal, callbackurls.CodeEncryptionFailed, "%s", msg)
+	e := callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "%s", msg)
 	e.Err = fmt.Errorf("kmskeys: %s: %w", op, err)
 	return e
 }
@@ -131,7 +131,7 @@ func openError(op string, err error) error {
 		// For the operator's logs; the caller sees only the message.
 		err = fmt.Errorf("deployment problem, check KEY_ID, PREVIOUS_KEY_IDS, the key's state and kms:%s: %w", op, err)
 	}
-	e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeServiceError,
+	e := callbackurls.Unavailablef(callbackurls.CodeServiceError,
 		"the service cannot open URLs right now: try again later")
 	e.Err = unavailable(op, err)
 	return e

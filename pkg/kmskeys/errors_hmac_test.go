@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -47,7 +48,7 @@ func TestCreateErrorsHMAC(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
-			_, err := create(t, newService(src, &fakeSFN{}, nil), twoActions(token))
+			_, err := create(t, newService(src, &callbackurlstest.Target{}, nil), twoActions(token))
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
 				t.Errorf("result (-want +got):\n%s\nerror: %v", diff, err)
 			}
@@ -71,7 +72,7 @@ func TestCreateErrorsHMAC(t *testing.T) {
 // can be its fault: KMS refusing GenerateMac is the deployment's (503).
 func TestCallbackErrorsHMAC(t *testing.T) {
 	hmacURL := func(t *testing.T, srv *kmstest.Server) string {
-		svc := newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), &fakeSFN{}, nil)
+		svc := newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), &callbackurlstest.Target{}, nil)
 		return mustCreate(t, svc, twoActions(token))["approve"]
 	}
 	bad := apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}
@@ -91,7 +92,7 @@ func TestCallbackErrorsHMAC(t *testing.T) {
 		{name: "payload ciphertext altered", url: func(t *testing.T, srv *kmstest.Server) string { return alterData(t, hmacURL(t, srv), 1+16+20) },
 			want: bad, wantCalls: 1},
 		{name: "URL of another HMAC key", url: func(t *testing.T, srv *kmstest.Server) string {
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: srv.NewHMACKey()}), &fakeSFN{}, nil)
+			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: srv.NewHMACKey()}), &callbackurlstest.Target{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
 		}, want: bad, wantCalls: 0},
 		{name: "throttled", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, want: down, wantCalls: 3},
@@ -102,7 +103,7 @@ func TestCallbackErrorsHMAC(t *testing.T) {
 		{name: "key disabled (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.SetKeyState(kmstest.HMACAlias, kmstest.Disabled) }, want: down, wantCalls: 1},
 		{name: "static-key URL", url: staticURL, want: bad, wantCalls: 0},
 		{name: "unencrypted URL", url: func(t *testing.T, srv *kmstest.Server) string {
-			return mustCreate(t, newService(nil, &fakeSFN{}, nil), twoActions(token))["approve"]
+			return mustCreate(t, newService(nil, &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 		}, want: apiResult{Code: callbackurls.CodeEncryptionRequired, Kind: callbackurls.BadInput}, wantCalls: 0},
 	}
 	for _, tt := range tests {
@@ -114,8 +115,8 @@ func TestCallbackErrorsHMAC(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
-			sfn := &fakeSFN{}
-			svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase}, codec, sfn)
+			sfn := &callbackurlstest.Target{}
+			svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase}, codec, callbackurls.Targets{callbackurls.TaskToken: sfn})
 			_, err := respond(t, svc, u)
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
 				t.Errorf("result (-want +got):\n%s\nerror: %v", diff, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -90,7 +91,7 @@ func TestCreateErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
-			sfn := &fakeSFN{}
+			sfn := &callbackurlstest.Target{}
 			svc := newService(src, sfn, nil)
 			_, err := create(t, svc, twoActions(token))
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
@@ -135,7 +136,7 @@ func TestCallbackErrors(t *testing.T) {
 		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key of another KMS key", url: func(t *testing.T, srv *kmstest.Server) string {
 			other := srv.NewKey()
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: other}), &fakeSFN{}, nil)
+			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: other}), &callbackurlstest.Target{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
 		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key made with another encryption context", url: func(t *testing.T, srv *kmstest.Server) string {
@@ -148,7 +149,7 @@ func TestCallbackErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &fakeSFN{}, nil)
+			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &callbackurlstest.Target{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
 		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "data key of the wrong size", url: func(t *testing.T, srv *kmstest.Server) string {
@@ -159,7 +160,7 @@ func TestCallbackErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &fakeSFN{}, nil)
+			svc := newService(newFixedKey(t, out.CiphertextBlob, out.Plaintext), &callbackurlstest.Target{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
 		}, want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 1},
 		{name: "throttled", url: kmsURL, setup: func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") },
@@ -175,7 +176,7 @@ func TestCallbackErrors(t *testing.T) {
 		{name: "static-key URL", url: staticURL,
 			want: apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, wantCalls: 0},
 		{name: "unencrypted URL", url: func(t *testing.T, srv *kmstest.Server) string {
-			return mustCreate(t, newService(nil, &fakeSFN{}, nil), twoActions(token))["approve"]
+			return mustCreate(t, newService(nil, &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 		}, want: apiResult{Code: callbackurls.CodeEncryptionRequired, Kind: callbackurls.BadInput}, wantCalls: 0},
 		{name: "KMS URL at a static-key deployment", url: kmsURL,
 			codec: func(t *testing.T, srv *kmstest.Server) *payload.Codec { return &payload.Codec{Keys: newKeyring(t)} },
@@ -198,8 +199,8 @@ func TestCallbackErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
-			sfn := &fakeSFN{}
-			svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase}, codec, sfn)
+			sfn := &callbackurlstest.Target{}
+			svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase}, codec, callbackurls.Targets{callbackurls.TaskToken: sfn})
 			_, err := respond(t, svc, u)
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
 				t.Errorf("result (-want +got):\n%s\nerror: %v", diff, err)
@@ -219,12 +220,12 @@ func TestCallbackErrors(t *testing.T) {
 
 // kmsURL is an approve URL made with srv's key by its own Source.
 func kmsURL(t *testing.T, srv *kmstest.Server) string {
-	svc := newService(newSource(t, srv, kmskeys.Options{}), &fakeSFN{}, nil)
+	svc := newService(newSource(t, srv, kmskeys.Options{}), &callbackurlstest.Target{}, nil)
 	return mustCreate(t, svc, twoActions(token))["approve"]
 }
 
 func staticURL(t *testing.T, _ *kmstest.Server) string {
-	return mustCreate(t, newService(newKeyring(t), &fakeSFN{}, nil), twoActions(token))["approve"]
+	return mustCreate(t, newService(newKeyring(t), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 }
 
 func newKeyring(t testing.TB) *keyring.Keyring {

@@ -40,8 +40,8 @@ func FuzzDecodeKMS(f *testing.F) {
 		}
 		for _, p := range []*callbackurls.Payload{
 			benchPayload(),
-			{Token: "t", Action: "ping", Type: callbackurls.Heartbeat},
-			{Token: strings.Repeat("QUJD", 170) + "==QQ==", Action: "reject", Type: callbackurls.Failure, Error: "e", Cause: strings.Repeat("c", 300)},
+			{Target: callbackurls.TargetRef{ID: "t"}, Action: "ping", Type: callbackurls.Heartbeat},
+			{Target: callbackurls.TargetRef{ID: strings.Repeat("QUJD", 170) + "==QQ=="}, Action: "reject", Type: callbackurls.Failure, Error: "e", Cause: strings.Repeat("c", 300)},
 		} {
 			data, err := (&payload.Codec{Keys: creator}).Encode(ctx, p)
 			if err != nil {
@@ -62,7 +62,7 @@ func FuzzDecodeKMS(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data string) {
 		p, err := codec.Decode(ctx, data)
 		if err == nil {
-			if p.Token == "" || p.Action == "" || !p.Type.Valid() {
+			if p.Target.ID == "" || p.Action == "" || !p.Type.Valid() {
 				t.Fatalf("decoded an incomplete payload: %+v", p)
 			}
 			return

@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -23,61 +24,11 @@ import (
 // apiBase is an API Gateway stage URL, the base of the length goals.
 const apiBase = "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1"
 
-// clock is a settable clock for cache ages.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// newClock is a clock at a fixed time.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// sfnCall is one call the fake Step Functions received.
-type sfnCall struct {
-	Op, Token, Output, Error, Cause string
-}
-
-// fakeSFN is an in-process Step Functions that accepts and records calls.
-type fakeSFN struct {
-	mu    sync.Mutex
-	calls []sfnCall
-}
-
-func (f *fakeSFN) record(c sfnCall) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, c)
-	return nil
-}
-
-func (f *fakeSFN) SendTaskSuccess(_ context.Context, token, output string) error {
-	return f.record(sfnCall{Op: "success", Token: token, Output: output})
-}
-
-func (f *fakeSFN) SendTaskFailure(_ context.Context, token, errorCode, cause string) error {
-	return f.record(sfnCall{Op: "failure", Token: token, Error: errorCode, Cause: cause})
-}
-
-func (f *fakeSFN) SendTaskHeartbeat(_ context.Context, token string) error {
-	return f.record(sfnCall{Op: "heartbeat", Token: token})
-}
-
-func (f *fakeSFN) Calls() []sfnCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]sfnCall(nil), f.calls...)
-}
+// sfnCall is one decision the target double received.
+type sfnCall = callbackurlstest.Call
 
 // newSource is a Source on srv's client; each is a separate "function"
 // with its own caches.
@@ -93,8 +44,8 @@ func newSource(t testing.TB, srv *kmstest.Server, opts kmskeys.Options) *kmskeys
 	return s
 }
 
-func newService(keys payload.KeySource, sfn callbackurls.StepFunctions, now func() time.Time) *callbackurls.Service {
-	return callbackurls.New(callbackurls.Config{BaseURL: apiBase, Now: now}, &payload.Codec{Keys: keys}, sfn)
+func newService(keys payload.KeySource, sfn callbackurls.Target, now func() time.Time) *callbackurls.Service {
+	return callbackurls.New(callbackurls.Config{BaseURL: apiBase, Now: now}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: sfn})
 }
 
 // twoActions is the reference's two-action example for token.

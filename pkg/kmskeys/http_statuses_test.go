@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	respondhttp "github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
@@ -41,7 +42,7 @@ func TestHTTPStatuses(t *testing.T) {
 			}
 			clk := newClock()
 			src := newSource(t, srv, kmskeys.Options{ColdCallsPerSecond: 0.001, ColdCallsBurst: 1, Now: clk.Now})
-			svc := newService(src, &fakeSFN{}, clk.Now)
+			svc := newService(src, &callbackurlstest.Target{}, clk.Now)
 			if tt.overBound {
 				mustRespond(t, svc, kmsURL(t, srv))
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -26,7 +27,7 @@ func TestCallCounts(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
 			clk := newClock()
-			sfn := &fakeSFN{}
+			sfn := &callbackurlstest.Target{}
 			creatorKeys := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, Now: clk.Now})
 			openerKeys := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, Now: clk.Now})
 			if got := srv.Count("DescribeKey"); got != 2 {
@@ -108,7 +109,7 @@ func TestDataKeyReuse(t *testing.T) {
 				clk := newClock()
 				opts := tt.opts
 				opts.Now, opts.KeyID = clk.Now, m.keyID
-				svc := newService(newSource(t, srv, opts), &fakeSFN{}, clk.Now)
+				svc := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, clk.Now)
 				var got []int
 				refs := map[string]bool{}
 				for i, n := range tt.calls {
@@ -154,9 +155,9 @@ func TestDecryptCacheBounds(t *testing.T) {
 			srv := kmstest.New(t)
 			clk := newClock()
 			// One data key per URL, so that every URL needs its own call.
-			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, Now: clk.Now}), &fakeSFN{}, clk.Now)
+			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, Now: clk.Now}), &callbackurlstest.Target{}, clk.Now)
 			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, CacheSize: 2, CacheMaxAge: 10 * time.Minute, Now: clk.Now})
-			opener := newService(src, &fakeSFN{}, clk.Now)
+			opener := newService(src, &callbackurlstest.Target{}, clk.Now)
 			var urls []string
 			for range 3 {
 				urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])

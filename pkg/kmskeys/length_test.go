@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -28,7 +29,7 @@ func TestURLLengths(t *testing.T) {
 		{"unencrypted", nil, 1300, 1400}, // for comparison; the reference's form
 	}
 	for _, m := range modes {
-		svc := newService(m.keys, &fakeSFN{}, nil)
+		svc := newService(m.keys, &callbackurlstest.Target{}, nil)
 		var approve, reject, longest int
 		for i, tok := range corpus.Tokens() {
 			urls := mustCreate(t, svc, twoActions(tok))

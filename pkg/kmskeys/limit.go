@@ -53,7 +53,7 @@ func (b *bucket) take() bool {
 // refusal is the error of a call the bucket did not allow: a passing
 // overload, a 503 with Retry-After like KMS's own throttling.
 func (b *bucket) refusal() error {
-	e := callbackurls.NewError(callbackurls.Unavailable, callbackurls.CodeServiceError,
+	e := callbackurls.Unavailablef(callbackurls.CodeServiceError,
 		"the service is opening too many new URLs at once: try again in a few seconds")
 	e.Err = fmt.Errorf("kmskeys: KMS calls for data keys not cached are over this instance's bound (%g a second, burst %g; "+
 		"KMS_COLD_CALLS_PER_SECOND, KMS_COLD_CALLS_BURST): %w", b.rate, b.burst, callbackurls.ErrUnavailable)

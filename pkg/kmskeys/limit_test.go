@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -20,7 +21,7 @@ var overBound = apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurl
 // distinctURLs makes n URLs, each with its own data key.
 func distinctURLs(t *testing.T, srv *kmstest.Server, keyID string, n int) []string {
 	t.Helper()
-	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: keyID, DataKeyMaxUses: -1}), &fakeSFN{}, nil)
+	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: keyID, DataKeyMaxUses: -1}), &callbackurlstest.Target{}, nil)
 	var urls []string
 	for range n {
 		urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
@@ -66,7 +67,7 @@ func TestColdCallBound(t *testing.T) {
 			for _, step := range steps {
 				clk.Advance(step.advance)
 				srv.Reset()
-				sfn := &fakeSFN{}
+				sfn := &callbackurlstest.Target{}
 				_, err := respond(t, newService(src, sfn, clk.Now), step.url())
 				if diff := cmp.Diff(step.want, resultOf(err)); diff != "" {
 					t.Errorf("%s (-want +got):\n%s", step.name, diff)
@@ -97,7 +98,7 @@ func TestColdCallBoundFlight(t *testing.T) {
 			urls := distinctURLs(t, srv, m.keyID, 2)
 			clk := newClock()
 			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-			svc := newService(src, &fakeSFN{}, clk.Now)
+			svc := newService(src, &callbackurlstest.Target{}, clk.Now)
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -135,7 +136,7 @@ func TestColdCallBoundEnvelopeKeys(t *testing.T) {
 	u := distinctURLs(t, srv, second, 1)[0]
 	clk := newClock()
 	src := newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-	svc := newService(src, &fakeSFN{}, clk.Now)
+	svc := newService(src, &callbackurlstest.Target{}, clk.Now)
 	srv.Reset()
 	_, err := respond(t, svc, u)
 	if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
@@ -151,7 +152,7 @@ func TestColdCallBoundEnvelopeKeys(t *testing.T) {
 		t.Errorf("burst 1 cannot pay for two keys (-want +got):\n%s", diff)
 	}
 	src = newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsBurst: 2, Now: clk.Now})
-	mustRespond(t, newService(src, &fakeSFN{}, clk.Now), u)
+	mustRespond(t, newService(src, &callbackurlstest.Target{}, clk.Now), u)
 }
 
 // TestColdCallBoundCreate: creating URLs is IAM-authorised and never held
@@ -161,7 +162,7 @@ func TestColdCallBoundCreate(t *testing.T) {
 		srv := kmstest.New(t)
 		clk := newClock()
 		src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-		svc := newService(src, &fakeSFN{}, clk.Now)
+		svc := newService(src, &callbackurlstest.Target{}, clk.Now)
 		for range 5 {
 			mustCreate(t, svc, oneAction(token))
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -96,7 +97,7 @@ func TestPreviousKeys(t *testing.T) {
 				srv := kmstest.New(t)
 				oldKey := map[kmskeys.Kind]func() string{kmskeys.Envelope: srv.NewKey, kmskeys.HMAC: srv.NewHMACKey}[old.kind]()
 				newKey := map[kmskeys.Kind]func() string{kmskeys.Envelope: srv.NewKey, kmskeys.HMAC: srv.NewHMACKey}[cur.kind]()
-				sfn := &fakeSFN{}
+				sfn := &callbackurlstest.Target{}
 				before := newService(newSource(t, srv, kmskeys.Options{KeyID: oldKey}), sfn, nil)
 				oldURL := mustCreate(t, before, twoActions(token))["approve"]
 
@@ -167,7 +168,7 @@ func TestPreviousKeysChoice(t *testing.T) {
 	env1, env2, foreignEnv := srv.NewKey(), srv.NewKey(), srv.NewKey()
 	hmac1, hmac2, foreignHMAC := srv.NewHMACKey(), srv.NewHMACKey(), srv.NewHMACKey()
 	urlOf := func(keyID string) string {
-		return mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: keyID}), &fakeSFN{}, nil), twoActions(token))["approve"]
+		return mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 	}
 	opts := kmskeys.Options{KeyID: hmac1, PreviousKeyIDs: []string{env1, hmac2, env2}}
 	tests := []struct {
@@ -193,7 +194,7 @@ func TestPreviousKeysChoice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sfn := &fakeSFN{}
+			sfn := &callbackurlstest.Target{}
 			svc := newService(newSource(t, srv, opts), sfn, nil)
 			srv.Reset()
 			_, err := respond(t, svc, tt.url)
@@ -221,8 +222,8 @@ func TestKeyNamedTwice(t *testing.T) {
 	for _, m := range modes {
 		arn := map[kmskeys.Kind]string{kmskeys.Envelope: srv.KeyARN(), kmskeys.HMAC: srv.HMACKeyARN()}[m.kind]
 		src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, PreviousKeyIDs: []string{arn, m.keyID}})
-		svc := newService(src, &fakeSFN{}, nil)
-		u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &fakeSFN{}, nil), twoActions(token))["approve"]
+		svc := newService(src, &callbackurlstest.Target{}, nil)
+		u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 		srv.Reset()
 		if _, err := respond(t, svc, alterData(t, u, len(keyRefOf(t, u))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
 			t.Errorf("%s: altered URL: %v", m.name, err)
@@ -242,8 +243,8 @@ func TestModeMismatch(t *testing.T) {
 			if from.kind == at.kind {
 				continue
 			}
-			u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: from.keyID}), &fakeSFN{}, nil), twoActions(token))["approve"]
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: at.keyID}), &fakeSFN{}, nil)
+			u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: from.keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
+			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: at.keyID}), &callbackurlstest.Target{}, nil)
 			srv.Reset()
 			_, err := respond(t, svc, u)
 			if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
@@ -265,8 +266,8 @@ func TestModeMismatch(t *testing.T) {
 // TestKeyFor: what inspect says about a URL's key.
 func TestKeyFor(t *testing.T) {
 	srv := kmstest.New(t)
-	envelopeURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias}), &fakeSFN{}, nil), twoActions(token))["approve"]
-	hmacURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), &fakeSFN{}, nil), twoActions(token))["approve"]
+	envelopeURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
+	hmacURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
 	ref := func(u string) (byte, []byte) {
 		r := keyRefOf(t, u)
 		if r[0] == payload.ModeKMS {

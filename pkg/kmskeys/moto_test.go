@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/mototest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 )
 
@@ -57,7 +58,7 @@ func TestMoto(t *testing.T) {
 			if creator.Kind() != tt.want {
 				t.Fatalf("mode %s, want %s", creator.Kind(), tt.want)
 			}
-			sfn := &fakeSFN{}
+			sfn := &callbackurlstest.Target{}
 			urls := mustCreate(t, newService(creator, sfn, nil), twoActions(token))
 			// Another function: it derives or decrypts the data key anew.
 			opener := newService(newMotoSource(t, tt.keyID), sfn, nil)
@@ -73,8 +74,8 @@ func TestMoto(t *testing.T) {
 		})
 	}
 	t.Run("envelope to hmac", func(t *testing.T) {
-		oldURL := mustCreate(t, newService(newMotoSource(t, envelopeKey), &fakeSFN{}, nil), twoActions(token))["approve"]
-		svc := newService(newMotoSource(t, hmacKey, envelopeKey), &fakeSFN{}, nil)
+		oldURL := mustCreate(t, newService(newMotoSource(t, envelopeKey), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
+		svc := newService(newMotoSource(t, hmacKey, envelopeKey), &callbackurlstest.Target{}, nil)
 		mustRespond(t, svc, oldURL)
 		mustRespond(t, svc, mustCreate(t, svc, twoActions(token))["approve"])
 	})

@@ -40,11 +40,11 @@ func kmsVectorPayloads() map[string]*callbackurls.Payload {
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	return map[string]*callbackurls.Payload{
 		"approve, corpus token": {
-			Token: corpus.Tokens()[0], TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: at,
+			Target: callbackurls.TargetRef{ID: corpus.Tokens()[0]}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: at,
 			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`),
 		},
 		"reject, expiring": {
-			Token: corpus.Tokens()[3], TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: at,
+			Target: callbackurls.TargetRef{ID: corpus.Tokens()[3]}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: at,
 			Expiration: at.Add(24 * time.Hour), Action: "reject", Type: callbackurls.Failure,
 			Error: "rejected", Cause: "Ben rejected it",
 		},

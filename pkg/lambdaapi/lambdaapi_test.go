@@ -67,7 +67,7 @@ func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixt
 		t.Fatalf("defaultBase %q: want stageBase or none", defaultBase)
 	}
 	srv := sfntest.New(t)
-	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, stepfunctions.New(srv.Client(t.Context())))
+	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(srv.Client(t.Context()))})
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	// Both functions' endpoints on one router, as the local server has

@@ -45,7 +45,7 @@ func hookLambda(t *testing.T) (proxyFunc, *localstore.Store) {
 		EnablePostActions:      true,
 		EnableOutputParameters: true,
 		PostActions:            postaction.New(),
-	}, &payload.Codec{Keys: keys}, store)
+	}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: store})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Both endpoints on one router: the tests create their URLs through
 	// POST /urls of the same adapter.

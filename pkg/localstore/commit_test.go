@@ -133,7 +133,7 @@ func TestFailedChangeIsIsolated(t *testing.T) {
 	for i, r := range results {
 		errs[i] = <-r
 	}
-	var te *callbackurls.TaskError
+	var te *callbackurls.TargetError
 	if errs[2] == nil || errors.As(errs[2], &te) || !strings.Contains(errs[2].Error(), "localstore: update task") {
 		t.Errorf("change on the damaged record: %v, want a storage error", errs[2])
 	}

@@ -11,7 +11,7 @@
 //     failure; heartbeats are counted while it is open; any call on a closed
 //     task gets TaskTimedOut, an unknown token TaskDoesNotExist, a malformed
 //     token InvalidToken and bad success output InvalidOutput, all as
-//     *callbackurls.TaskError whose messages never quote the token.
+//     *callbackurls.TargetError whose messages never quote the token.
 //   - Durability: a call that changes a task returns only after its change
 //     is committed and fsynced, so an acknowledged outcome survives a crash.
 //   - Group commit: changes that arrive while a commit is being written
@@ -55,7 +55,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
-var _ callbackurls.StepFunctions = (*Store)(nil)
+var _ callbackurls.Target = (*Store)(nil)
 
 // The store's own limits. Tokens and outputs are held to Step Functions'
 // limits, callbackurls.MaxTokenLength and callbackurls.MaxOutputBytes.
@@ -483,6 +483,19 @@ func (s *Store) Newest(ctx context.Context, n int) ([]Task, error) {
 	return list, nil
 }
 
+// Send sends a decision for a task token, as Step Functions takes it.
+func (s *Store) Send(ctx context.Context, token string, d callbackurls.Decision) error {
+	switch d.Type {
+	case callbackurls.Success:
+		return s.SendTaskSuccess(ctx, token, string(d.Output))
+	case callbackurls.Failure:
+		return s.SendTaskFailure(ctx, token, d.Error, d.Cause)
+	case callbackurls.Heartbeat:
+		return s.SendTaskHeartbeat(ctx, token)
+	}
+	return fmt.Errorf("localstore: a task takes no %q decision", d.Type)
+}
+
 // SendTaskSuccess closes an open task as succeeded with output, which must
 // be JSON of at most callbackurls.MaxOutputBytes.
 func (s *Store) SendTaskSuccess(ctx context.Context, token string, output string) error {
@@ -491,12 +504,12 @@ func (s *Store) SendTaskSuccess(ctx context.Context, token string, output string
 	}
 	// Checked before the write lock: bad output never costs a transaction.
 	if len(output) > callbackurls.MaxOutputBytes {
-		return &callbackurls.TaskError{Code: callbackurls.InvalidOutput,
+		return &callbackurls.TargetError{Code: callbackurls.InvalidOutput, Refusal: callbackurls.InvalidDecision,
 			Message: fmt.Sprintf("output is %d bytes; at most %d are allowed", len(output), callbackurls.MaxOutputBytes)}
 	}
 	// Step Functions only takes UTF-8, and json.Valid does not check it.
 	if !utf8.ValidString(output) || !json.Valid([]byte(output)) {
-		return &callbackurls.TaskError{Code: callbackurls.InvalidOutput, Message: "output is not valid JSON"}
+		return &callbackurls.TargetError{Code: callbackurls.InvalidOutput, Refusal: callbackurls.InvalidDecision, Message: "output is not valid JSON"}
 	}
 	return s.update(ctx, token, func(t *Task, now time.Time) error {
 		if err := checkOpen(t); err != nil {
@@ -538,7 +551,7 @@ func (s *Store) SendTaskHeartbeat(ctx context.Context, token string) error {
 
 // update reads, changes and writes one task in a single write transaction,
 // which is what makes the open check and the close atomic. edit refuses
-// with a *callbackurls.TaskError and changes nothing then.
+// with a *callbackurls.TargetError and changes nothing then.
 func (s *Store) update(ctx context.Context, token string, edit func(t *Task, now time.Time) error) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -551,7 +564,7 @@ func (s *Store) update(ctx context.Context, token string, edit func(t *Task, now
 			return err
 		}
 		if key == nil {
-			refusal = &callbackurls.TaskError{Code: callbackurls.TaskDoesNotExist, Message: "no task has this token"}
+			refusal = &callbackurls.TargetError{Code: callbackurls.TaskDoesNotExist, Refusal: callbackurls.Unknown, Message: "no task has this token"}
 			return nil
 		}
 		if err := edit(&t, time.Now().UTC()); err != nil {
@@ -576,10 +589,10 @@ func putTask(records *bolt.Bucket, key []byte, t *Task) error {
 
 func checkToken(token string) error {
 	if token == "" {
-		return &callbackurls.TaskError{Code: callbackurls.InvalidToken, Message: "the token is empty"}
+		return &callbackurls.TargetError{Code: callbackurls.InvalidToken, Refusal: callbackurls.InvalidRef, Message: "the token is empty"}
 	}
 	if n := utf8.RuneCountInString(token); n > callbackurls.MaxTokenLength {
-		return &callbackurls.TaskError{Code: callbackurls.InvalidToken,
+		return &callbackurls.TargetError{Code: callbackurls.InvalidToken, Refusal: callbackurls.InvalidRef,
 			Message: fmt.Sprintf("the token is %d characters; at most %d are allowed", n, callbackurls.MaxTokenLength)}
 	}
 	return nil
@@ -587,7 +600,7 @@ func checkToken(token string) error {
 
 func checkOpen(t *Task) error {
 	if t.Status != StatusOpen {
-		return &callbackurls.TaskError{Code: callbackurls.TaskTimedOut,
+		return &callbackurls.TargetError{Code: callbackurls.TaskTimedOut, Refusal: callbackurls.Closed,
 			Message: fmt.Sprintf("the task is already closed (%s)", t.Status)}
 	}
 	return nil

@@ -42,15 +42,15 @@ func mustCreate(t testing.TB, s *Store, name string) Task {
 }
 
 // taskCode returns the Step Functions code of err, "" for nil, and fails the
-// test for any error that is not a *TaskError.
+// test for any error that is not a *TargetError.
 func taskCode(t *testing.T, err error) string {
 	t.Helper()
 	if err == nil {
 		return ""
 	}
-	var te *callbackurls.TaskError
+	var te *callbackurls.TargetError
 	if !errors.As(err, &te) {
-		t.Fatalf("error %v (%T) is not a *callbackurls.TaskError", err, err)
+		t.Fatalf("error %v (%T) is not a *callbackurls.TargetError", err, err)
 	}
 	return te.Code
 }
@@ -581,7 +581,7 @@ func TestClosedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.SendTaskSuccess(context.Background(), task.Token, "1")
-	var te *callbackurls.TaskError
+	var te *callbackurls.TargetError
 	if err == nil || errors.As(err, &te) || errors.Is(err, callbackurls.ErrUnavailable) {
 		t.Errorf("call on a closed store: error = %v, want a plain storage error", err)
 	}

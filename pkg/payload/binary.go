@@ -23,7 +23,7 @@ import (
 //	          | keytag(4) identifier(12) (ModeKMSHMAC, no length)
 //	AD        = "sfncb3" || mode || keyref
 //	plaintext = layout(1) flags(1) fields
-//	flags     = type (bits 0-2) | parameters (bit 3) | deflated (bit 4)
+//	flags     = type (bits 0-2, ActionSpec.Code) | parameters (bit 3) | deflated (bit 4)
 //	fields    = { tag(1) uvarint(len) value }, deflated as a whole when
 //	            that is shorter
 const (
@@ -56,18 +56,16 @@ const (
 	// (zigzag varint, never 0): absent for UTC, so that payloads without
 	// it are byte for byte what they were before it existed.
 	fieldExpirationOffset = 13
-	lastField             = fieldExpirationOffset
+	// fieldTargetKind is the kind of target the reference (field 1) names,
+	// one byte, never 0: absent for a task token, so that payloads for
+	// task tokens are what they were before kinds existed.
+	fieldTargetKind = 14
+	lastField       = fieldTargetKind
 )
 
 // maxOffsetMinutes bounds an expiration's UTC offset (RFC 3339 allows
 // -23:59 to +23:59).
 const maxOffsetMinutes = 24*60 - 1
-
-var typeCodes = map[callbackurls.ActionType]byte{
-	callbackurls.Success: 1, callbackurls.Failure: 2, callbackurls.Heartbeat: 3, callbackurls.Post: 4,
-}
-
-var typeNames = [...]callbackurls.ActionType{1: callbackurls.Success, 2: callbackurls.Failure, 3: callbackurls.Heartbeat, 4: callbackurls.Post}
 
 type header struct {
 	mode byte
@@ -166,18 +164,21 @@ func openSealed(raw []byte, h header, aead cipher.AEAD) (*callbackurls.Payload, 
 }
 
 func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
-	code, ok := typeCodes[p.Type]
-	if !ok {
+	spec := p.Type.Spec()
+	if spec == nil || spec.Code == 0 || spec.Code > typeMask {
 		return nil, callbackurls.Errorf(callbackurls.CodeInvalidAction, "unknown action type %q", p.Type)
 	}
-	flags := code
+	flags := spec.Code
 	if p.Parameters {
 		flags |= flagParameters
 	}
-	fields := make([]byte, 0, len(p.Token)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Error)+len(p.Cause)+96)
+	fields := make([]byte, 0, len(p.Target.ID)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Error)+len(p.Cause)+96)
 	var scratch [2048 * 4]byte
-	tok := appendToken(scratch[:0], p.Token)
+	tok := appendToken(scratch[:0], p.Target.ID)
 	fields = appendField(fields, fieldToken, tok)
+	if p.Target.Kind != callbackurls.TaskToken {
+		fields = appendField(fields, fieldTargetKind, []byte{byte(p.Target.Kind)})
+	}
 	// random counts the bytes deflate cannot shrink: a base64 token's
 	// decoded bytes and a hex transaction id.
 	random := 0
@@ -282,11 +283,11 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 		return nil, errDamaged
 	}
 	flags := b[1]
-	code := flags & typeMask
-	if code == 0 || int(code) >= len(typeNames) || flags&^(typeMask|flagParameters|flagDeflated) != 0 {
+	typ := callbackurls.ActionTypeOfCode(flags & typeMask)
+	if typ == "" || flags&^(typeMask|flagParameters|flagDeflated) != 0 {
 		return nil, errDamaged
 	}
-	p := &callbackurls.Payload{Type: typeNames[code], Parameters: flags&flagParameters != 0}
+	p := &callbackurls.Payload{Type: typ, Parameters: flags&flagParameters != 0}
 	fields := b[2:]
 	if flags&flagDeflated != 0 {
 		var err error
@@ -319,7 +320,7 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 			return nil, err
 		}
 	}
-	if seen&(1<<fieldToken) == 0 || seen&(1<<fieldAction) == 0 || p.Token == "" || p.Action == "" {
+	if seen&(1<<fieldToken) == 0 || seen&(1<<fieldAction) == 0 || p.Target.ID == "" || p.Action == "" {
 		return nil, errDamaged
 	}
 	if offset != 0 {
@@ -328,7 +329,7 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 		}
 		p.Expiration = p.Expiration.In(offsetZone(offset))
 	}
-	if p.Type == callbackurls.Success && p.Output == nil {
+	if p.Type.Spec().Output && p.Output == nil {
 		return nil, errDamaged
 	}
 	return p, nil
@@ -338,7 +339,13 @@ func setField(p *callbackurls.Payload, tag byte, v []byte) error {
 	var err error
 	switch tag {
 	case fieldToken:
-		p.Token, err = readToken(v)
+		p.Target.ID, err = readToken(v)
+	case fieldTargetKind:
+		// One spelling per payload: a task token has no kind field.
+		if len(v) != 1 || v[0] == byte(callbackurls.TaskToken) || callbackurls.TargetKind(v[0]).Spec() == nil {
+			return errDamaged
+		}
+		p.Target.Kind = callbackurls.TargetKind(v[0])
 	case fieldTIDHex:
 		p.TransactionID = hex.EncodeToString(v)
 	case fieldTIDText:

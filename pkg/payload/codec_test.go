@@ -50,8 +50,8 @@ func wantCode(t testing.TB, err error, code string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("got %T %v, want a *callbackurls.Error %s", err, err, code)
 	}
-	if e.Code != code || e.Kind != callbackurls.BadInput {
-		t.Fatalf("got %s (%s) %q, want %s (%s)", e.Code, e.Kind, e.Message, code, callbackurls.BadInput)
+	if want := callbackurls.KindOf(code); e.Code != code || e.Kind != want {
+		t.Fatalf("got %s (%s) %q, want %s (%s)", e.Code, e.Kind, e.Message, code, want)
 	}
 }
 
@@ -82,7 +82,7 @@ func roundTripCases() []struct {
 		p    callbackurls.Payload
 	}{
 		{"success, every field", callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef",
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef",
 			IssuedAt: sec(2026, 1, 2, 3, 4, 5), Expiration: sec(2026, 2, 3, 4, 5, 6),
 			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben","n":[1,2.5,null,true]}`),
 			Parameters:   true,
@@ -90,30 +90,30 @@ func roundTripCases() []struct {
 			Presentation: json.RawMessage(`{"title":"Approve the deploy?","confirm":true}`),
 		}},
 		{"failure with error and cause", callbackurls.Payload{
-			Token: tok, TransactionID: "fedcba9876543210fedcba9876543210", IssuedAt: sec(2030, 12, 31, 23, 59, 59),
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "fedcba9876543210fedcba9876543210", IssuedAt: sec(2030, 12, 31, 23, 59, 59),
 			Action: "reject", Type: callbackurls.Failure, Error: "rejected", Cause: "Ben rejected it: «non» 漢字 😀",
 			Response: json.RawMessage(`{"json":{"a":"b"},"html":"<b>no</b>","text":"no"}`),
 		}},
-		{"failure bare", callbackurls.Payload{Token: tok, Action: "r", Type: callbackurls.Failure}},
-		{"heartbeat minimal", callbackurls.Payload{Token: "t", Action: "p", Type: callbackurls.Heartbeat}},
+		{"failure bare", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "r", Type: callbackurls.Failure}},
+		{"heartbeat minimal", callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "p", Type: callbackurls.Heartbeat}},
 		{"post with outcomes", callbackurls.Payload{
-			Token: tok, TransactionID: "00", Action: "hook", Type: callbackurls.Post,
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "00", Action: "hook", Type: callbackurls.Post,
 			Outcomes: json.RawMessage(`[{"name":"ok","type":"success","schema":{"type":"object"},"output_path":"$.a"}]`),
 		}},
-		{"tid not hex", callbackurls.Payload{Token: tok, TransactionID: "tid-with-dashes", Action: "a", Type: callbackurls.Heartbeat}},
-		{"tid upper-case hex", callbackurls.Payload{Token: tok, TransactionID: "ABCDEF", Action: "a", Type: callbackurls.Heartbeat}},
-		{"tid odd-length hex", callbackurls.Payload{Token: tok, TransactionID: "abc", Action: "a", Type: callbackurls.Heartbeat}},
-		{"tid unicode", callbackurls.Payload{Token: tok, TransactionID: "é", Action: "a", Type: callbackurls.Heartbeat}},
-		{"unicode action, text token", callbackurls.Payload{Token: "not base64: é漢😀 a=b&c%20", Action: "ñandú_1", Type: callbackurls.Heartbeat}},
-		{"AQC token with '=' inside", callbackurls.Payload{Token: "AQCEAAAAKgAAAAMAAAAAAAAAAUXJ+vmPSMtl1R2vAh2y3Q==" + strings.Repeat("QUJD", 100) + "rA==", Action: "a", Type: callbackurls.Heartbeat}},
-		{"2048-character token", callbackurls.Payload{Token: strings.Repeat("漢", 2048), Action: "a", Type: callbackurls.Heartbeat}},
-		{"output null", callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Success, Output: json.RawMessage(`null`)}},
-		{"output string", callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Success, Output: json.RawMessage(`"yes"`)}},
-		{"output large and compressible", callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Success,
+		{"tid not hex", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, TransactionID: "tid-with-dashes", Action: "a", Type: callbackurls.Heartbeat}},
+		{"tid upper-case hex", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, TransactionID: "ABCDEF", Action: "a", Type: callbackurls.Heartbeat}},
+		{"tid odd-length hex", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, TransactionID: "abc", Action: "a", Type: callbackurls.Heartbeat}},
+		{"tid unicode", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, TransactionID: "é", Action: "a", Type: callbackurls.Heartbeat}},
+		{"unicode action, text token", callbackurls.Payload{Target: callbackurls.TargetRef{ID: "not base64: é漢😀 a=b&c%20"}, Action: "ñandú_1", Type: callbackurls.Heartbeat}},
+		{"AQC token with '=' inside", callbackurls.Payload{Target: callbackurls.TargetRef{ID: "AQCEAAAAKgAAAAMAAAAAAAAAAUXJ+vmPSMtl1R2vAh2y3Q==" + strings.Repeat("QUJD", 100) + "rA=="}, Action: "a", Type: callbackurls.Heartbeat}},
+		{"2048-character token", callbackurls.Payload{Target: callbackurls.TargetRef{ID: strings.Repeat("漢", 2048)}, Action: "a", Type: callbackurls.Heartbeat}},
+		{"output null", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Success, Output: json.RawMessage(`null`)}},
+		{"output string", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Success, Output: json.RawMessage(`"yes"`)}},
+		{"output large and compressible", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Success,
 			Output: json.RawMessage(`{"items":[` + strings.Repeat(`{"id":1,"name":"item","tags":["a","b"]},`, 150) + `{}]}`)}},
-		{"parameters flag on a failure", callbackurls.Payload{Token: tok, Action: "r", Type: callbackurls.Failure, Error: "E_$code", Parameters: true}},
-		{"expiration without issued at", callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Heartbeat, Expiration: sec(2099, 1, 1, 0, 0, 0)}},
-		{"far future times", callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Heartbeat, IssuedAt: sec(9999, 12, 31, 23, 59, 59), Expiration: sec(9999, 12, 31, 23, 59, 59)}},
+		{"parameters flag on a failure", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "r", Type: callbackurls.Failure, Error: "E_$code", Parameters: true}},
+		{"expiration without issued at", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Heartbeat, Expiration: sec(2099, 1, 1, 0, 0, 0)}},
+		{"far future times", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Heartbeat, IssuedAt: sec(9999, 12, 31, 23, 59, 59), Expiration: sec(9999, 12, 31, 23, 59, 59)}},
 	}
 }
 
@@ -157,7 +157,7 @@ func TestRoundTrip(t *testing.T) {
 						t.Errorf("time %v is not whole seconds UTC", ts)
 					}
 				}
-				if in.Token != tt.p.Token || string(in.Output) != string(tt.p.Output) {
+				if in.Target.ID != tt.p.Target.ID || string(in.Output) != string(tt.p.Output) {
 					t.Error("Encode changed its input")
 				}
 			})
@@ -188,7 +188,7 @@ func TestRoundTripTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, c := range []*payload.Codec{staticCodec(t), {}} {
-			in := callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat,
+			in := callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat,
 				IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 999_999_999, paris), Expiration: tt.expiration}
 			data, err := c.Encode(ctx, &in)
 			if err != nil {
@@ -216,9 +216,9 @@ func TestRoundTripTimes(t *testing.T) {
 
 func TestEncodeErrors(t *testing.T) {
 	ctx := context.Background()
-	_, err := staticCodec(t).Encode(ctx, &callbackurls.Payload{Token: "t", Action: "a", Type: "approve"})
+	_, err := staticCodec(t).Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: "approve"})
 	wantCode(t, err, callbackurls.CodeInvalidAction)
-	_, err = staticCodec(t).Encode(ctx, &callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat, Expiration: sec(1960, 1, 1, 0, 0, 0)})
+	_, err = staticCodec(t).Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat, Expiration: sec(1960, 1, 1, 0, 0, 0)})
 	wantCode(t, err, callbackurls.CodeInvalidDate)
 }
 
@@ -276,7 +276,7 @@ func TestTokenLossless(t *testing.T) {
 		if n := utf8.RuneCountInString(tok); n < 1 || n > callbackurls.MaxTokenLength {
 			t.Fatalf("token %d has %d characters", i, n)
 		}
-		data, err := c.Encode(ctx, &callbackurls.Payload{Token: tok, Action: "a", Type: callbackurls.Heartbeat})
+		data, err := c.Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Heartbeat})
 		if err != nil {
 			t.Fatalf("token %d (%q): Encode: %v", i, tok, err)
 		}
@@ -284,8 +284,8 @@ func TestTokenLossless(t *testing.T) {
 		if err != nil {
 			t.Fatalf("token %d (%q): Decode: %v", i, tok, err)
 		}
-		if got.Token != tok {
-			t.Fatalf("token %d: round trip of %q gave %q", i, tok, got.Token)
+		if got.Target.ID != tok {
+			t.Fatalf("token %d: round trip of %q gave %q", i, tok, got.Target.ID)
 		}
 	}
 }
@@ -387,7 +387,7 @@ func TestTamper(t *testing.T) {
 
 func TestWrongKeys(t *testing.T) {
 	ctx := context.Background()
-	p := &callbackurls.Payload{Token: "tok", Action: "a", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "a", Type: callbackurls.Heartbeat}
 	data, err := staticCodec(t).Encode(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -474,10 +474,10 @@ func (failingKeys) DecryptionKey(context.Context, byte, []byte) (cipher.AEAD, er
 func TestKeySourceOutage(t *testing.T) {
 	ctx := context.Background()
 	c := &payload.Codec{Keys: failingKeys{}}
-	if _, err := c.Encode(ctx, &callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat}); !errors.Is(err, callbackurls.ErrUnavailable) {
+	if _, err := c.Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat}); !errors.Is(err, callbackurls.ErrUnavailable) {
 		t.Errorf("Encode: %v, want ErrUnavailable", err)
 	}
-	data, err := staticCodec(t).Encode(ctx, &callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat})
+	data, err := staticCodec(t).Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestKeySourceOutage(t *testing.T) {
 
 func TestFamilies(t *testing.T) {
 	ctx := context.Background()
-	p := &callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat}
 	one, err := (&payload.Codec{}).Encode(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -579,7 +579,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
-			if p.Token == "" || p.Action == "" || !p.Type.Valid() || (p.Type == callbackurls.Success && p.Output == nil) {
+			if p.Target.ID == "" || p.Action == "" || !p.Type.Valid() || (p.Type == callbackurls.Success && p.Output == nil) {
 				t.Fatalf("decoded an incomplete payload: %+v", p)
 			}
 			// What was read can be written and read again.
@@ -601,7 +601,7 @@ func FuzzDecode(f *testing.F) {
 // Benchmarks.
 
 func benchPayload() *callbackurls.Payload {
-	return &callbackurls.Payload{Token: corpus.Tokens()[0], TransactionID: "0123456789abcdef0123456789abcdef",
+	return &callbackurls.Payload{Target: callbackurls.TargetRef{ID: corpus.Tokens()[0]}, TransactionID: "0123456789abcdef0123456789abcdef",
 		IssuedAt: time.Unix(1767225600, 0).UTC(), Action: "approve", Type: callbackurls.Success,
 		Output: json.RawMessage(`{"name_in_output":"Ben"}`)}
 }
@@ -664,7 +664,7 @@ func FuzzDecodeJSON(f *testing.F) {
 				}
 				continue
 			}
-			if p.Token == "" || p.Action == "" || !p.Type.Valid() || (p.Type == callbackurls.Success && p.Output == nil) {
+			if p.Target.ID == "" || p.Action == "" || !p.Type.Valid() || (p.Type == callbackurls.Success && p.Output == nil) {
 				t.Fatalf("decoded an incomplete payload: %+v", p)
 			}
 			again, err := c.Encode(ctx, p)
@@ -723,7 +723,7 @@ func (k hmacLike) DecryptionKey(_ context.Context, mode byte, ref []byte) (ciphe
 // reference, with no length, authenticated like the others.
 func TestHMACModeHeader(t *testing.T) {
 	ctx := context.Background()
-	p := &callbackurls.Payload{Token: "tok", Action: "a", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "a", Type: callbackurls.Heartbeat}
 	ref := []byte("TAG!identifier12")
 	c := &payload.Codec{Keys: hmacLike{ref: ref, aead: aeadFor(t, secret(5))}}
 	data, err := c.Encode(ctx, p)
@@ -734,7 +734,7 @@ func TestHMACModeHeader(t *testing.T) {
 	if raw[0] != payload.ModeKMSHMAC || !bytes.Equal(raw[1:17], ref) {
 		t.Fatalf("header % x, want 03 and the reference", raw[:17])
 	}
-	if got, err := c.Decode(ctx, data); err != nil || got.Token != "tok" {
+	if got, err := c.Decode(ctx, data); err != nil || got.Target.ID != "tok" {
 		t.Fatalf("Decode: %+v, %v", got, err)
 	}
 	// Every header byte is authenticated: a reference the source also
@@ -749,7 +749,8 @@ func TestHMACModeHeader(t *testing.T) {
 	// Too short for the reference, nonce and tag.
 	_, err = c.Decode(ctx, seal(raw[:1+16+12+15]))
 	wantCode(t, err, callbackurls.CodeInvalidPayload)
-	// A source handing out a reference of another size is refused.
+	// A source handing out a reference of another size is refused: a fault
+	// of the key back end, not of the request (500).
 	for _, n := range []int{0, 15, 17, 184} {
 		bad := &payload.Codec{Keys: hmacLike{ref: make([]byte, n), aead: aeadFor(t, secret(5))}}
 		_, err := bad.Encode(ctx, p)

@@ -78,13 +78,13 @@ func TestSealPlainMatchesSeal(t *testing.T) {
 	// The helper must be faithful for the crafted-plaintext tests to mean
 	// anything: a plaintext from marshalBinary sealed by it decodes.
 	k := newStaticKeys(t, "kt")
-	p := &callbackurls.Payload{Token: "tok", Action: "ping", Type: callbackurls.Heartbeat}
+	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "ping", Type: callbackurls.Heartbeat}
 	plain, err := marshalBinary(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := (&Codec{Keys: k}).Decode(context.Background(), sealPlain(t, k, plain))
-	if err != nil || got.Token != "tok" || got.Action != "ping" {
+	if err != nil || got.Target.ID != "tok" || got.Action != "ping" {
 		t.Fatalf("Decode = %+v, %v", got, err)
 	}
 }
@@ -104,14 +104,14 @@ func TestCorpusTokensUseBase64Kind(t *testing.T) {
 		// The same length of text that is not base64 makes a longer URL
 		// (deflate wins back most of the difference from the 64-letter
 		// alphabet, but not all of it).
-		p := &callbackurls.Payload{Token: tok, TransactionID: "0123456789abcdef0123456789abcdef",
+		p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef",
 			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`)}
 		compact, err := c.Encode(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Token = "*" + tok[1:]
-		if appendToken(nil, p.Token)[0] != tokenText {
+		p.Target.ID = "*" + tok[1:]
+		if appendToken(nil, p.Target.ID)[0] != tokenText {
 			t.Fatal("the text variant is not stored as text")
 		}
 		text, err := c.Encode(ctx, p)
@@ -256,7 +256,7 @@ func TestDecompressionBound(t *testing.T) {
 	t.Logf("bomb: %d-character data parameter for %d bytes of fields, refused in %v", len(data), bombSize, time.Since(start))
 
 	// Encode refuses what Decode would refuse, even when it compresses well.
-	_, err = c.Encode(ctx, &callbackurls.Payload{Token: "tok", Action: "approve", Type: callbackurls.Success,
+	_, err = c.Encode(ctx, &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "approve", Type: callbackurls.Success,
 		Output: json.RawMessage(`"` + strings.Repeat("a", maxPlaintext) + `"`)})
 	var e *callbackurls.Error
 	if !errors.As(err, &e) || e.Code != callbackurls.CodeURLTooLong || e.Kind != callbackurls.BadInput {
@@ -351,7 +351,7 @@ func TestUnmarshalBinaryRejectsDamage(t *testing.T) {
 func TestExpirationOffsetField(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2027, 1, 2, 2, 4, 5, 0, time.UTC)
-	p := callbackurls.Payload{Token: "t", Action: "a", Type: callbackurls.Heartbeat, Expiration: at}
+	p := callbackurls.Payload{Target: callbackurls.TargetRef{ID: "t"}, Action: "a", Type: callbackurls.Heartbeat, Expiration: at}
 	utc, err := marshalBinary(&p)
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +384,7 @@ func TestDeflateOnlyWhenShorter(t *testing.T) {
 		{`{"name_in_output":"Ben"}`, false},
 		{`"` + strings.Repeat("abc", 400) + `"`, true},
 	} {
-		plain, err := marshalBinary(&callbackurls.Payload{Token: corpus.Tokens()[0], TransactionID: "0123456789abcdef0123456789abcdef",
+		plain, err := marshalBinary(&callbackurls.Payload{Target: callbackurls.TargetRef{ID: corpus.Tokens()[0]}, TransactionID: "0123456789abcdef0123456789abcdef",
 			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(tc.output)})
 		if err != nil {
 			t.Fatal(err)
@@ -499,7 +499,7 @@ func hasField(t *testing.T, fields []byte, tag byte) bool {
 func FuzzOpenPlaintext(f *testing.F) {
 	tok := appendToken(nil, corpus.Tokens()[0])
 	good := appendField(appendField(nil, fieldToken, tok), fieldAction, []byte("approve"))
-	full, err := marshalBinary(&callbackurls.Payload{Token: corpus.Tokens()[3], TransactionID: "00ff", Action: "a",
+	full, err := marshalBinary(&callbackurls.Payload{Target: callbackurls.TargetRef{ID: corpus.Tokens()[3]}, TransactionID: "00ff", Action: "a",
 		Type: callbackurls.Success, Output: json.RawMessage(`{"k":[1,2,3]}`), Error: "e", Cause: "c",
 		IssuedAt: time.Unix(1700000000, 0), Expiration: time.Unix(1800000000, 0), Parameters: true,
 		Response: json.RawMessage(`{"text":"t"}`), Presentation: json.RawMessage(`{}`)})
@@ -527,7 +527,7 @@ func FuzzOpenPlaintext(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-sealed payload does not open: %v", err)
 		}
-		if p.Token != p2.Token || p.Action != p2.Action || p.Type != p2.Type || p.TransactionID != p2.TransactionID ||
+		if p.Target.ID != p2.Target.ID || p.Action != p2.Action || p.Type != p2.Type || p.TransactionID != p2.TransactionID ||
 			!bytes.Equal(p.Output, p2.Output) || p.Error != p2.Error || p.Cause != p2.Cause ||
 			!p.IssuedAt.Equal(p2.IssuedAt) || !p.Expiration.Equal(p2.Expiration) || p.Parameters != p2.Parameters {
 			t.Fatalf("re-sealed payload differs:\n%+v\n%+v", p, p2)

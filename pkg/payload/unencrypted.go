@@ -24,6 +24,9 @@ type jsonPayload struct {
 	Resp      json.RawMessage `json:"resp,omitempty"`
 	Pres      json.RawMessage `json:"pres,omitempty"` // ours: presentation fields
 	Issuer    string          `json:"iss,omitempty"`
+	// Kind is ours: the request member of the target kind token names
+	// (TargetSpec.Field), absent for a task token.
+	Kind string `json:"kind,omitempty"`
 }
 
 type jsonData struct {
@@ -35,9 +38,16 @@ type jsonData struct {
 
 func encodeUnencrypted(p *callbackurls.Payload) (string, error) {
 	jp := jsonPayload{
-		Token: p.Token, TID: p.TransactionID, Name: p.Action, Act: string(p.Type),
+		Token: p.Target.ID, TID: p.TransactionID, Name: p.Action, Act: string(p.Type),
 		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation,
 		Data: jsonData{Output: p.Output, Outcomes: p.Outcomes},
+	}
+	if p.Target.Kind != callbackurls.TaskToken {
+		spec := p.Target.Kind.Spec()
+		if spec == nil {
+			return "", callbackurls.Errorf(callbackurls.CodeInvalidAction, "unknown target kind")
+		}
+		jp.Kind = spec.Field
 	}
 	if !p.IssuedAt.IsZero() {
 		jp.IAT = p.IssuedAt.Unix()
@@ -70,18 +80,21 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 		return nil, invalid("the payload is not valid JSON")
 	}
 	typ := callbackurls.ActionType(jp.Act)
+	kind, kindOK := targetKindOfField(jp.Kind)
 	switch {
 	case jp.Token == "" || jp.Name == "":
 		return nil, invalid("the payload has no token or action name")
+	case !kindOK:
+		return nil, invalid("the payload has an unknown target kind")
 	case !typ.Valid():
 		return nil, invalid("the payload has an unknown action type")
-	case typ == callbackurls.Success && jp.Data.Output == nil:
-		return nil, invalid("the payload of a success action has no output")
+	case typ.Spec().Output && jp.Data.Output == nil:
+		return nil, invalid("the payload of a " + jp.Act + " action has no output")
 	case jp.ExpOffset != 0 && (jp.Exp <= 0 || jp.ExpOffset < -maxOffsetMinutes || jp.ExpOffset > maxOffsetMinutes):
 		return nil, invalid("the payload's expiration offset is not valid")
 	}
 	p := &callbackurls.Payload{
-		Token: jp.Token, TransactionID: jp.TID, Action: jp.Name, Type: typ,
+		Target: callbackurls.TargetRef{Kind: kind, ID: jp.Token}, TransactionID: jp.TID, Action: jp.Name, Type: typ,
 		Output: jp.Data.Output, Outcomes: jp.Data.Outcomes,
 		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres,
 	}
@@ -101,4 +114,18 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 		p.Cause = *jp.Data.Cause
 	}
 	return p, nil
+}
+
+// targetKindOfField is the kind a "kind" member names; absent is a task
+// token, and so is nothing else (one spelling per payload).
+func targetKindOfField(field string) (callbackurls.TargetKind, bool) {
+	if field == "" {
+		return callbackurls.TaskToken, true
+	}
+	for _, spec := range callbackurls.TargetSpecs() {
+		if spec.Field == field && spec.Kind != callbackurls.TaskToken {
+			return spec.Kind, true
+		}
+	}
+	return 0, false
 }

@@ -63,34 +63,34 @@ func vectorInputs() []struct {
 		p         callbackurls.Payload
 	}
 	return []in{
-		{"3- heartbeat, minimal", true, callbackurls.Payload{Token: "tok", Action: "ping", Type: callbackurls.Heartbeat}},
+		{"3- heartbeat, minimal", true, callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, Action: "ping", Type: callbackurls.Heartbeat}},
 		{"3- success, corpus token (base64 kind), hex tid, times, redirect", true, callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat, Expiration: iat.Add(72 * time.Hour),
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat, Expiration: iat.Add(72 * time.Hour),
 			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`),
 			Response: json.RawMessage(`{"redirect":"https://example.com/thanks"}`)}},
 		{"3- failure, text token, text tid, parameters", true, callbackurls.Payload{
-			Token: "a token that is not base64: é漢😀", TransactionID: "tid-1", IssuedAt: iat,
+			Target: callbackurls.TargetRef{ID: "a token that is not base64: é漢😀"}, TransactionID: "tid-1", IssuedAt: iat,
 			Action: "reject", Type: callbackurls.Failure, Error: "rejected", Cause: "$who rejected it", Parameters: true}},
 		{"3- post, AQC token with '=' inside, presentation", true, callbackurls.Payload{
-			Token: "AQCEAAAAKgAAAAMAAAAAAAAAAUXJ+vmPSMtl1R2vAh2y3Q==" + tok[:200] + "rA==", TransactionID: "fedcba9876543210fedcba9876543210", IssuedAt: iat,
+			Target: callbackurls.TargetRef{ID: "AQCEAAAAKgAAAAMAAAAAAAAAAUXJ+vmPSMtl1R2vAh2y3Q==" + tok[:200] + "rA=="}, TransactionID: "fedcba9876543210fedcba9876543210", IssuedAt: iat,
 			Action: "hook", Type: callbackurls.Post,
 			Outcomes:     json.RawMessage(`[{"name":"ok","type":"success","schema":{"type":"object"},"output_body":true}]`),
 			Presentation: json.RawMessage(`{"title":"Deploy?","confirm":true}`)}},
 		{"3- success, deflated output", true, callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Action: "approve", Type: callbackurls.Success,
 			Output: json.RawMessage(`{"items":[` + strings.Repeat(`{"id":1,"name":"item"},`, 40) + `{}]}`)}},
 		{"1- written by this service", false, callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat, Expiration: iat.Add(time.Hour),
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat, Expiration: iat.Add(time.Hour),
 			Action: "reject", Type: callbackurls.Failure, Error: "rejected", Cause: "Ben rejected it", Parameters: true,
 			Response: json.RawMessage(`{"text":"ok"}`)}},
 		// Added with the expiration offset (tag 13, exp_offset).
 		{"3- reject, expiration with a UTC offset (-03:30)", true, callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Expiration: iat.Add(48 * time.Hour).In(time.FixedZone("", -(3*3600 + 1800))),
 			Action:     "reject", Type: callbackurls.Failure, Error: "rejected", Cause: "Ben rejected it"}},
 		{"1- heartbeat, expiration with a UTC offset (+05:45)", false, callbackurls.Payload{
-			Token: tok, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Expiration: iat.Add(time.Hour).In(time.FixedZone("", 5*3600+2700)),
 			Action:     "ping", Type: callbackurls.Heartbeat}},
 	}
@@ -131,15 +131,15 @@ func writeVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := json.Marshal(in.p)
+		want, err := json.Marshal(vectorOf(&in.p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.Vectors = append(f.Vectors, vectorTC{Name: in.name, Data: data, Payload: want})
 	}
 	if name := "1- made by the Python reference"; !have[name] {
-		want, err := json.Marshal(callbackurls.Payload{Token: "tok", TransactionID: "abc", IssuedAt: time.Unix(1700000000, 0).UTC(),
-			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"a": 1}`)})
+		want, err := json.Marshal(vectorOf(&callbackurls.Payload{Target: callbackurls.TargetRef{ID: "tok"}, TransactionID: "abc", IssuedAt: time.Unix(1700000000, 0).UTC(),
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"a": 1}`)}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,6 +156,41 @@ func writeVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", vectorsFile)
+}
+
+// vectorPayload is a payload as vectors.json spells it: the fields of
+// callbackurls.Payload as they were when the first vectors were written,
+// the reference under "Token", and "TargetKind" for references of another
+// kind than a task token.
+type vectorPayload struct {
+	Token         string
+	TargetKind    callbackurls.TargetKind `json:",omitempty"`
+	TransactionID string
+	IssuedAt      time.Time
+	Expiration    time.Time
+	Action        string
+	Type          callbackurls.ActionType
+	Output        json.RawMessage
+	Error         string
+	Cause         string
+	Parameters    bool
+	Response      json.RawMessage
+	Outcomes      json.RawMessage
+	Presentation  json.RawMessage
+}
+
+func vectorOf(p *callbackurls.Payload) vectorPayload {
+	return vectorPayload{Token: p.Target.ID, TargetKind: p.Target.Kind, TransactionID: p.TransactionID,
+		IssuedAt: p.IssuedAt, Expiration: p.Expiration, Action: p.Action, Type: p.Type, Output: p.Output,
+		Error: p.Error, Cause: p.Cause, Parameters: p.Parameters, Response: p.Response, Outcomes: p.Outcomes,
+		Presentation: p.Presentation}
+}
+
+func (v *vectorPayload) payload() callbackurls.Payload {
+	return callbackurls.Payload{Target: callbackurls.TargetRef{Kind: v.TargetKind, ID: v.Token}, TransactionID: v.TransactionID,
+		IssuedAt: v.IssuedAt, Expiration: v.Expiration, Action: v.Action, Type: v.Type, Output: v.Output,
+		Error: v.Error, Cause: v.Cause, Parameters: v.Parameters, Response: v.Response, Outcomes: v.Outcomes,
+		Presentation: v.Presentation}
 }
 
 func TestVectors(t *testing.T) {
@@ -178,10 +213,11 @@ func TestVectors(t *testing.T) {
 	sawReference := false
 	for _, v := range f.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			var want callbackurls.Payload
-			if err := json.Unmarshal(v.Payload, &want); err != nil {
+			var vp vectorPayload
+			if err := json.Unmarshal(v.Payload, &vp); err != nil {
 				t.Fatal(err)
 			}
+			want := vp.payload()
 			// encoding/json writes an absent document as null and reads
 			// null back as the text "null" (no vector has a null output).
 			for _, r := range []*json.RawMessage{&want.Output, &want.Response, &want.Outcomes, &want.Presentation} {

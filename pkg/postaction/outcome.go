@@ -139,10 +139,9 @@ func (o *outcome) parse(i int, raw json.RawMessage) error {
 		return fail("type is required")
 	}
 	o.typ = callbackurls.ActionType(typ)
-	switch o.typ {
-	case callbackurls.Success, callbackurls.Failure, callbackurls.Heartbeat:
-	default:
-		return fail("type must be success, failure or heartbeat")
+	spec := o.typ.Spec()
+	if spec == nil || !spec.PostOutcome {
+		return fail("type must be %s", callbackurls.TypeList(func(s *callbackurls.ActionSpec) bool { return s.PostOutcome }))
 	}
 
 	if err := o.parseSchema(f, fail); err != nil {
@@ -150,10 +149,10 @@ func (o *outcome) parse(i int, raw json.RawMessage) error {
 	}
 	o.stored = storedOutcome{Name: o.name, Type: o.typ, Schema: o.stored.Schema}
 
-	switch o.typ {
-	case callbackurls.Success:
+	if spec.Output {
 		err = o.parseSuccess(i, f, fail)
-	case callbackurls.Failure:
+	}
+	if spec.ErrorCause && err == nil {
 		err = o.parseFailure(i, f, fail)
 	}
 	if err != nil {
@@ -294,7 +293,7 @@ func (o *outcome) parseResponse(f fields, fail func(string, ...any) error) error
 // asking the core to validate an action that has it.
 func checkResponse(spec *callbackurls.ResponseSpec) error {
 	const probe = "outcome"
-	req := callbackurls.CreateRequest{Token: probe, Actions: []callbackurls.Action{
+	req := callbackurls.CreateRequest{Target: callbackurls.TargetRef{ID: probe}, Actions: []callbackurls.Action{
 		{Name: probe, Type: callbackurls.Heartbeat, Response: spec},
 	}}
 	err := req.Validate()

@@ -137,8 +137,8 @@ func (o *outcome) result(body []byte, doc any) (*callbackurls.PostOutcome, error
 		spec := *o.response // callers may change their copy
 		r.Response = &spec
 	}
-	switch o.typ {
-	case callbackurls.Success:
+	spec := o.typ.Spec()
+	if spec.Output {
 		switch {
 		case o.outputBody:
 			var buf bytes.Buffer
@@ -158,7 +158,8 @@ func (o *outcome) result(body []byte, doc any) (*callbackurls.PostOutcome, error
 		if len(r.Output) > maxSelectedBytes {
 			return nil, tooLarge()
 		}
-	case callbackurls.Failure:
+	}
+	if spec.ErrorCause {
 		var err error
 		if o.errorPath != nil {
 			if r.Error, err = pathText(o.errorPath, doc); err != nil {

@@ -63,7 +63,7 @@ func TestMapErrorRedactsToken(t *testing.T) {
 			if errors.Is(got, callbackurls.ErrUnavailable) != tc.unavailable {
 				t.Errorf("errors.Is(ErrUnavailable) = %v, want %v", !tc.unavailable, tc.unavailable)
 			}
-			var te *callbackurls.TaskError
+			var te *callbackurls.TargetError
 			if !errors.As(got, &te) && !errors.Is(got, tc.err) {
 				t.Errorf("the SDK error is not reachable from %v", got)
 			}

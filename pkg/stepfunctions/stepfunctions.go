@@ -1,11 +1,11 @@
-// Package stepfunctions implements callbackurls.StepFunctions with the AWS
-// SDK for Go v2.
+// Package stepfunctions is the target of task tokens (callbackurls.TaskToken):
+// it sends decisions to AWS Step Functions with the AWS SDK for Go v2.
 //
 // Errors are sorted the way the rest of the service needs them:
 //
 //   - refusals of the callback itself (TaskTimedOut, TaskDoesNotExist,
 //     InvalidToken, InvalidOutput, ValidationException) become
-//     *callbackurls.TaskError, the caller's problem (BadInput, a 4xx);
+//     *callbackurls.TargetError, the caller's problem (BadInput, a 4xx);
 //   - throttling, 5xx, timeouts, connection failures, a context that ended
 //     (package awserr's judgement) and Step Functions' KMS errors wrap
 //     callbackurls.ErrUnavailable (Unavailable, 503);
@@ -13,7 +13,7 @@
 //     wrapped as is and becomes Internal (500).
 //
 // No returned error text contains the task token: Step Functions' messages
-// may quote it, so TaskError messages are our own and other texts have the
+// may quote it, so TargetError messages are our own and other texts have the
 // token redacted.
 package stepfunctions
 
@@ -33,7 +33,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
-// ValidationException is the TaskError code for a request Step Functions
+// ValidationException is the TargetError code for a request Step Functions
 // rejects as malformed (an error over 256 or a cause over 32,768 characters,
 // a token over 2,048). It is the caller's input, so it is a 4xx like the
 // other task errors.
@@ -52,7 +52,7 @@ type Client struct {
 	sendTaskHeartbeat func(context.Context, *sfn.SendTaskHeartbeatInput, ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error)
 }
 
-var _ callbackurls.StepFunctions = (*Client)(nil)
+var _ callbackurls.Target = (*Client)(nil)
 
 // New wraps an SDK client. The client's retryer is used as is, so tests can
 // pass one with a fast backoff.
@@ -77,6 +77,19 @@ func NewFromAWSConfig(cfg aws.Config) *Client {
 	return New(sfn.NewFromConfig(cfg, func(o *sfn.Options) {
 		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "KmsThrottlingException")
 	}))
+}
+
+// Send sends a decision for a task token: a success, failure or heartbeat.
+func (c *Client) Send(ctx context.Context, token string, d callbackurls.Decision) error {
+	switch d.Type {
+	case callbackurls.Success:
+		return c.SendTaskSuccess(ctx, token, string(d.Output))
+	case callbackurls.Failure:
+		return c.SendTaskFailure(ctx, token, d.Error, d.Cause)
+	case callbackurls.Heartbeat:
+		return c.SendTaskHeartbeat(ctx, token)
+	}
+	return fmt.Errorf("stepfunctions: a task token takes no %q decision", d.Type)
 }
 
 // SendTaskSuccess completes the task with output, which must be JSON.
@@ -111,14 +124,18 @@ func (c *Client) SendTaskHeartbeat(ctx context.Context, token string) error {
 	return mapError("SendTaskHeartbeat", token, err)
 }
 
-// taskErrorText is our own message for each refusal; Step Functions' message
-// is dropped because it may quote the token.
-var taskErrorText = map[string]string{
-	callbackurls.TaskTimedOut:     "the task is already closed (completed, failed or timed out)",
-	callbackurls.TaskDoesNotExist: "the task does not exist",
-	callbackurls.InvalidToken:     "the task token is not valid",
-	callbackurls.InvalidOutput:    "the output is not valid JSON or is too large",
-	ValidationException:           "the request does not satisfy Step Functions' constraints",
+// refusals sorts Step Functions' refusals, each with our own message: Step
+// Functions' message is dropped because it may quote the token. This is
+// the one place where Step Functions' errors meet the contract's.
+var refusals = map[string]struct {
+	refusal callbackurls.Refusal
+	text    string
+}{
+	callbackurls.TaskTimedOut:     {callbackurls.Closed, "the task is already closed (completed, failed or timed out)"},
+	callbackurls.TaskDoesNotExist: {callbackurls.Unknown, "the task does not exist"},
+	callbackurls.InvalidToken:     {callbackurls.InvalidRef, "the task token is not valid"},
+	callbackurls.InvalidOutput:    {callbackurls.InvalidDecision, "the output is not valid JSON or is too large"},
+	ValidationException:           {callbackurls.RefusedOther, "the request does not satisfy Step Functions' constraints"},
 }
 
 // classifier adds Step Functions' own codes to the shared judgement of
@@ -144,11 +161,11 @@ func mapError(op, token string, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		code := apiErr.ErrorCode()
-		if text, ok := taskErrorText[code]; ok {
+		if r, ok := refusals[code]; ok {
 			if code == ValidationException {
-				text = validationText(apiErr.ErrorMessage())
+				r.text = validationText(apiErr.ErrorMessage())
 			}
-			return &callbackurls.TaskError{Code: code, Message: text}
+			return &callbackurls.TargetError{Code: code, Refusal: r.refusal, Message: r.text}
 		}
 	}
 	if classifier.Transient(err) {
@@ -169,7 +186,7 @@ var validationRE = regexp.MustCompile(`at '(\w+)' failed to satisfy constraint: 
 func validationText(msg string) string {
 	m := validationRE.FindAllStringSubmatch(msg, -1)
 	if len(m) == 0 {
-		return taskErrorText[ValidationException]
+		return refusals[ValidationException].text
 	}
 	parts := make([]string, len(m))
 	for i, s := range m {

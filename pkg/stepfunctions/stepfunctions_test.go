@@ -33,14 +33,14 @@ func realisticToken(seed string) string {
 // one, the Step Functions code behind it.
 type outcome struct {
 	Kind string // "ok", "task", "unavailable", "other"
-	Code string // TaskError code, or the API error code found with errors.As
+	Code string // TargetError code, or the API error code found with errors.As
 }
 
 func classify(err error) outcome {
 	if err == nil {
 		return outcome{Kind: "ok"}
 	}
-	var te *callbackurls.TaskError
+	var te *callbackurls.TargetError
 	if errors.As(err, &te) {
 		return outcome{Kind: "task", Code: te.Code}
 	}

@@ -101,7 +101,7 @@ func Start(t testing.TB, opts Options) *Service {
 		EnablePostActions:      opts.EnablePostActions,
 		EnableOutputParameters: opts.EnableOutputParameters,
 		PostActions:            postaction.New(),
-	}, &payload.Codec{Keys: keys}, stepfunctions.New(s.SFN.Client(context.Background())))
+	}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(s.SFN.Client(context.Background()))})
 
 	rt := httpapi.NewRouter(logger, false)
 	create := httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger})

@@ -58,7 +58,7 @@ func New(o Options) http.Handler {
 	return &handler{
 		page: pages.Page{Template: "home", Kind: "home", DocTitle: "sfn-callback-urls", Tone: "info",
 			Home: &pages.Home{Version: o.Version, Endpoints: endpoints, Local: o.Local, ProjectURL: ProjectURL}},
-		notFound: callbackurls.NewError(callbackurls.NotFound, callbackurls.CodeNotFound,
+		notFound: callbackurls.Errorf(callbackurls.CodeNotFound,
 			"no such endpoint: use %s", strings.Join(apiEndpoints, " or ")),
 	}
 }

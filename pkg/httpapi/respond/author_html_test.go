@@ -17,17 +17,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
-
-// okSFN accepts every call.
-type okSFN struct{}
-
-func (okSFN) SendTaskSuccess(context.Context, string, string) error         { return nil }
-func (okSFN) SendTaskFailure(context.Context, string, string, string) error { return nil }
-func (okSFN) SendTaskHeartbeat(context.Context, string) error               { return nil }
 
 // forgedHTMLServer is an unencrypted deployment on the local server's
 // routes, and the URL of a heartbeat (which acts on a browser's GET) whose
@@ -38,7 +32,7 @@ func forgedHTMLServer(t *testing.T, html string) (*httptest.Server, string) {
 	mux := httpapi.NewRouter(logger, false)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL}, &payload.Codec{}, okSFN{})
+	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL}, &payload.Codec{}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
 	mux.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
 	// A page of this origin with something to steal, as /local/tasks is.
 	mux.Handle("/secret", "/secret", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -46,7 +40,7 @@ func forgedHTMLServer(t *testing.T, html string) (*httptest.Server, string) {
 	}))
 	spec, _ := json.Marshal(map[string]string{"html": html})
 	data, err := (&payload.Codec{}).Encode(context.Background(), &callbackurls.Payload{
-		Token: "tok", Action: "ping", Type: callbackurls.Heartbeat, Response: spec,
+		Target: callbackurls.TargetRef{ID: "tok"}, Action: "ping", Type: callbackurls.Heartbeat, Response: spec,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -37,11 +37,8 @@ func confirmPage(res *callbackurls.CallbackResult, form url.Values, errs callbac
 	}
 	p.DocTitle = label + " – " + p.Heading
 	c := &pages.ConfirmForm{Label: label, Tone: "neutral", Alert: alert}
-	switch res.Type {
-	case callbackurls.Success:
-		c.Tone = "approve"
-	case callbackurls.Failure:
-		c.Tone = "reject"
+	if spec := res.Type.Spec(); spec != nil && spec.Tone != "" {
+		c.Tone = spec.Tone
 	}
 	if res.Payload != nil && !res.Payload.Expiration.IsZero() {
 		c.Expires = formatTime(res.Payload.Expiration)
@@ -136,18 +133,12 @@ func resultPage(res *callbackurls.CallbackResult) pages.Page {
 	label := callbackurls.DisplayLabel(pres.Label, res.Action)
 	p := pages.Page{Template: "message", Kind: "result", Tone: "ok", Icon: "check", Context: pres.Title,
 		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
-	switch res.Type {
-	case callbackurls.Success:
-		p.Heading, p.Lead = "Approved", "Your answer “"+label+"” was sent. You can close this page."
-	case callbackurls.Failure:
-		// Blue, not red: the rejection went through, nothing failed.
-		p.Tone = "info"
-		p.Heading, p.Lead = "Rejected", "Your answer “"+label+"” was sent. You can close this page."
-	case callbackurls.Heartbeat:
-		p.Tone = "info"
-		p.Heading, p.Lead = "Noted", "The request was told that it is still being worked on. You can close this page."
-	default:
-		p.Heading, p.Lead = "Done", "Your answer was sent. You can close this page."
+	p.Heading, p.Lead = "Done", "Your answer was sent. You can close this page."
+	if spec := res.Type.Spec(); spec != nil && spec.Heading != "" {
+		p.Tone, p.Heading, p.Lead = spec.ResultTone, spec.Heading, spec.Lead
+		if strings.Contains(p.Lead, "%s") {
+			p.Lead = fmt.Sprintf(p.Lead, label)
+		}
 	}
 	if !res.Sent {
 		p.Tone, p.Icon = "info", "info"
@@ -179,8 +170,8 @@ func resultPage(res *callbackurls.CallbackResult) pages.Page {
 func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Page {
 	pres := presentationOf(res)
 	code := "Error code: " + e.Code
-	if e.StepFunctionsCode != "" {
-		code += " (" + e.StepFunctionsCode + ")"
+	if e.TargetCode != "" {
+		code += " (" + e.TargetCode + ")"
 	}
 	p := pages.Page{Template: "message", Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
 		Heading: "This link did not work", Lead: sentence(e.Message), Details: []string{code}}
@@ -194,20 +185,20 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 		if res != nil && res.Payload != nil && !res.Payload.Expiration.IsZero() {
 			p.Lead = "It stopped working on " + formatTime(res.Payload.Expiration) + ". " + p.Lead
 		}
-	case e.StepFunctionsCode == callbackurls.TaskTimedOut:
+	case e.TargetCode != "" && e.Refusal == callbackurls.Closed:
 		p.Tone, p.Icon, p.Heading = "info", "info", "This request was already answered"
 		p.Lead = "An answer was already recorded, perhaps by you a moment ago or by someone else who got the same message, " +
 			"or the request stopped waiting for one. There is nothing more to do: you can close this page."
-	case e.StepFunctionsCode == callbackurls.TaskDoesNotExist:
+	case e.TargetCode != "" && e.Refusal == callbackurls.Unknown:
 		p.Tone, p.Icon, p.Heading = "info", "info", "This request is closed"
 		p.Lead = "The request this link belongs to has ended. There is nothing more to do: you can close this page."
 	case e.Code == callbackurls.CodeInvalidPayload || e.Code == callbackurls.CodeActionMismatched ||
-		e.Code == callbackurls.CodeOutputFormatting || e.StepFunctionsCode == callbackurls.InvalidToken:
+		e.Code == callbackurls.CodeOutputFormatting || (e.TargetCode != "" && e.Refusal == callbackurls.InvalidRef):
 		p.Heading = "This link is damaged"
 		p.Lead = "Part of it may have been lost or changed when it was copied or forwarded. Nothing was sent. " +
 			"Open it again from the original message, or copy the whole link into the address bar."
 	case (e.Code == callbackurls.CodeMethodNotAllowed || e.Code == callbackurls.CodePostActionsDisabled) &&
-		res != nil && res.Type == callbackurls.Post:
+		res != nil && res.Type.Spec() != nil && !res.Type.Spec().ForPeople:
 		p.Tone, p.Icon, p.Heading = "info", "info", "This link is for another system"
 		p.Lead = "It receives data sent by another program, and there is nothing to do here in a browser."
 	case e.Code == callbackurls.CodeParametersDisabled || e.Code == callbackurls.CodeEncryptionRequired ||

@@ -26,7 +26,7 @@ func BenchmarkRenderPage(b *testing.B) {
 		"confirm": confirmPage(res, nil, nil, ""),
 		"result":  resultPage(res),
 		"error": errorPage(&callbackurls.Error{Code: callbackurls.CodeStepFunctionsError, Kind: callbackurls.BadInput,
-			StepFunctionsCode: callbackurls.TaskTimedOut}, res),
+			TargetCode: callbackurls.TaskTimedOut}, res),
 	}
 	for name, p := range views {
 		b.Run(name, func(b *testing.B) {

@@ -90,7 +90,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	cb, err := h.svc.Open(r.Context(), r.URL.Query())
-	if err == nil && cb.Type == callbackurls.Post {
+	if err == nil && !cb.Type.Spec().Decides {
 		err = checkPostRequest(r)
 	}
 	res := callbackurls.CallbackResult{Callback: cb}
@@ -139,7 +139,7 @@ func fail(w http.ResponseWriter, r *http.Request, e *callbackurls.Error) {
 // programs POSTing JSON.
 func checkPostRequest(r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return callbackurls.NewError(callbackurls.NotAllowed, callbackurls.CodeMethodNotAllowed,
+		return callbackurls.Errorf(callbackurls.CodeMethodNotAllowed,
 			"a post action URL only accepts POST with a JSON body")
 	}
 	if !httpapi.IsJSON(r.Header.Get("Content-Type")) {

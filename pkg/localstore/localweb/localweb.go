@@ -114,7 +114,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Prefix:
 		h.serveDashboard(w, r)
 	default:
-		httpapi.Fail(w, r, callbackurls.NewError(callbackurls.NotFound, callbackurls.CodeNotFound, "no such page"), "")
+		httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound, "no such page"), "")
 	}
 }
 
@@ -140,7 +140,7 @@ func (h *handler) serveTasks(w http.ResponseWriter, r *http.Request) {
 		if token := r.URL.Query().Get("token"); token != "" {
 			task, err := h.tasks.Get(r.Context(), token)
 			if errors.Is(err, localstore.ErrNotFound) {
-				httpapi.Fail(w, r, callbackurls.NewError(callbackurls.NotFound, callbackurls.CodeNotFound,
+				httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound,
 					"no local task has this token"), "")
 				return
 			}
@@ -198,7 +198,7 @@ func (h *handler) createTask(w http.ResponseWriter, r *http.Request) {
 // that reloading the dashboard does not make another).
 func (h *handler) serveDemo(w http.ResponseWriter, r *http.Request) {
 	if h.svc == nil {
-		httpapi.Fail(w, r, callbackurls.NewError(callbackurls.NotFound, callbackurls.CodeNotFound, "no such page"), "")
+		httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound, "no such page"), "")
 		return
 	}
 	if r.Method != http.MethodPost {

@@ -43,7 +43,7 @@ func newService(t *testing.T, store *localstore.Store) *callbackurls.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return callbackurls.New(callbackurls.Config{BaseURL: base}, &payload.Codec{Keys: keys}, store)
+	return callbackurls.New(callbackurls.Config{BaseURL: base}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: store})
 }
 
 // request runs one request on h with the Host of base and the headers

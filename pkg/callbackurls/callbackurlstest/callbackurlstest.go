@@ -1,0 +1,224 @@
+// Package callbackurlstest provides doubles of the core's ports for tests:
+// a Target that records decisions and behaves as Step Functions does with
+// task tokens (closing tasks, refusing unknown ones, failing on demand), and
+// PostActions that select outcomes without JSON Schema.
+package callbackurlstest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+)
+
+// Call is one decision a Target received.
+type Call struct {
+	Ref    string
+	Type   callbackurls.ActionType
+	Output string
+	Error  string
+	Cause  string
+}
+
+// Task is what a Target knows of one reference.
+type Task struct {
+	Status     string // "open", "succeeded" or "failed"
+	Output     string
+	Error      string
+	Cause      string
+	Heartbeats int
+}
+
+// Target is a callbackurls.Target for tests. Its zero value accepts every
+// decision and records it. The fields set its behaviour before first use.
+type Target struct {
+	// Err, if set, is returned by every call (after recording it).
+	Err error
+	// CloseTasks makes a success or a failure close its reference: later
+	// decisions for it get TaskTimedOut (Closed), as Step Functions answers
+	// a second click.
+	CloseTasks bool
+	// Strict refuses as Step Functions does what it would refuse: a
+	// reference not made with Open (TaskDoesNotExist), a malformed one
+	// (InvalidToken), output that is not JSON or too large (InvalidOutput).
+	// It implies CloseTasks.
+	Strict bool
+	// Next, if set, receives the decisions that pass (a counting wrapper).
+	Next callbackurls.Target
+	// Discard keeps no calls (benchmarks: recording allocates).
+	Discard bool
+
+	mu       sync.Mutex
+	calls    []Call
+	count    int
+	failNext int
+	tasks    map[string]*Task
+}
+
+var _ callbackurls.Target = (*Target)(nil)
+
+// Open makes references known (Strict) and open.
+func (t *Target) Open(refs ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range refs {
+		t.task(r, true)
+	}
+}
+
+// FailNext makes the next n decisions fail as a passing outage (an error
+// wrapping callbackurls.ErrUnavailable), before they are recorded.
+func (t *Target) FailNext(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failNext = n
+}
+
+// Calls are the decisions received, in order (not those failed by FailNext).
+func (t *Target) Calls() []Call {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Call(nil), t.calls...)
+}
+
+// Count is how many decisions reached the target, failed ones included.
+func (t *Target) Count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.count
+}
+
+// Task reports what the target knows of ref.
+func (t *Target) Task(ref string) (Task, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if task, ok := t.tasks[ref]; ok {
+		return *task, true
+	}
+	return Task{}, false
+}
+
+func (t *Target) task(ref string, create bool) *Task {
+	if t.tasks == nil {
+		t.tasks = map[string]*Task{}
+	}
+	task := t.tasks[ref]
+	if task == nil && create {
+		task = &Task{Status: "open"}
+		t.tasks[ref] = task
+	}
+	return task
+}
+
+// Send records d and answers as the fields say.
+func (t *Target) Send(ctx context.Context, ref string, d callbackurls.Decision) error {
+	if err := t.decide(ref, d); err != nil {
+		return err
+	}
+	if t.Next != nil {
+		return t.Next.Send(ctx, ref, d)
+	}
+	return nil
+}
+
+func (t *Target) decide(ref string, d callbackurls.Decision) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.count++
+	if t.failNext > 0 {
+		t.failNext--
+		return fmt.Errorf("callbackurlstest: injected failure: %w", callbackurls.ErrUnavailable)
+	}
+	if !t.Discard {
+		t.calls = append(t.calls, Call{Ref: ref, Type: d.Type, Output: string(d.Output), Error: d.Error, Cause: d.Cause})
+	}
+	if t.Err != nil {
+		return t.Err
+	}
+	if !t.CloseTasks && !t.Strict {
+		return nil
+	}
+	if t.Strict && (ref == "" || utf8.RuneCountInString(ref) > callbackurls.MaxTokenLength) {
+		return &callbackurls.TargetError{Code: callbackurls.InvalidToken, Refusal: callbackurls.InvalidRef, Message: "malformed token"}
+	}
+	task := t.task(ref, !t.Strict)
+	switch {
+	case task == nil:
+		return &callbackurls.TargetError{Code: callbackurls.TaskDoesNotExist, Refusal: callbackurls.Unknown, Message: "no such task"}
+	case task.Status != "open":
+		return &callbackurls.TargetError{Code: callbackurls.TaskTimedOut, Refusal: callbackurls.Closed, Message: "the task is closed"}
+	}
+	switch d.Type {
+	case callbackurls.Success:
+		if t.Strict && (len(d.Output) > callbackurls.MaxOutputBytes || !json.Valid(d.Output)) {
+			return &callbackurls.TargetError{Code: callbackurls.InvalidOutput, Refusal: callbackurls.InvalidDecision, Message: "bad output"}
+		}
+		task.Status, task.Output = "succeeded", string(d.Output)
+	case callbackurls.Failure:
+		task.Status, task.Error, task.Cause = "failed", d.Error, d.Cause
+	case callbackurls.Heartbeat:
+		task.Heartbeats++
+	default:
+		return fmt.Errorf("callbackurlstest: a task takes no %q decision", d.Type)
+	}
+	return nil
+}
+
+// PostActions is a callbackurls.PostActions without JSON Schema. An
+// outcome list is a JSON array of Outcome; Select picks the first whose
+// Match equals the body's "decision" member. A body without a decision is
+// echoed twice as a success's output ("echo"), which can exceed a target's
+// limit.
+type PostActions struct{}
+
+// Outcome is one outcome of a PostActions list.
+type Outcome struct {
+	Name     string                     `json:"name"`
+	Type     callbackurls.ActionType    `json:"type"`
+	Output   json.RawMessage            `json:"output,omitempty"`
+	Error    string                     `json:"error,omitempty"`
+	Cause    string                     `json:"cause,omitempty"`
+	Match    string                     `json:"match"`
+	Response *callbackurls.ResponseSpec `json:"response,omitempty"`
+}
+
+var _ callbackurls.PostActions = PostActions{}
+
+// Compile checks that outcomes is a list and compacts it.
+func (PostActions) Compile(outcomes json.RawMessage) (json.RawMessage, error) {
+	var list []Outcome
+	if err := json.Unmarshal(outcomes, &list); err != nil {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome, "outcomes must be a list")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, outcomes); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Select picks the outcome whose Match is the body's "decision".
+func (PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
+	var list []Outcome
+	if err := json.Unmarshal(outcomes, &list); err != nil {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "damaged outcomes")
+	}
+	var b struct {
+		Decision string `json:"decision"`
+	}
+	_ = json.Unmarshal(body, &b)
+	if b.Decision == "" {
+		return &callbackurls.PostOutcome{Name: "echo", Type: callbackurls.Success,
+			Output: json.RawMessage("[" + string(body) + "," + string(body) + "]")}, nil
+	}
+	for _, o := range list {
+		if o.Match == b.Decision {
+			return &callbackurls.PostOutcome{Name: o.Name, Type: o.Type, Output: o.Output, Error: o.Error, Cause: o.Cause, Response: o.Response}, nil
+		}
+	}
+	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "no outcome matches the body")
+}
