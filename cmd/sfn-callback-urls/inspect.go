@@ -151,7 +151,7 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
-		if keys, err = keysource.Open(ctx, &c, awsConfig, keysource.Options{}); err != nil {
+		if keys, err = keysource.Open(ctx, &c.Settings, awsConfig, keysource.Options{}); err != nil {
 			return err
 		}
 		if keys.Source != nil {

@@ -143,7 +143,7 @@ func readKeyring(file string, stdin io.Reader) (*keyring.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := keyring.FromEnv(string(data))
+	r, err := keyring.ParseSecret(data)
 	if err != nil {
 		return nil, fmt.Errorf("keygen: stdin: %w", err)
 	}

@@ -7,28 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/home"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localserver"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
 const serveUsage = `Usage: sfn-callback-urls serve [flags]
@@ -46,7 +35,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	flags := newFlagSet("serve", serveUsage, stderr)
-	confirm := c.ServeFlags(flags)
+	c.ServeFlags(flags)
 	demo := flags.Bool("demo", false, "create a demo task at start and print its URLs (local back end only)")
 	createKeyFile := flags.Bool("create-key-file", false, "make --key-file (or KEY_FILE) with a new keyring if it does not exist")
 	if err := parseFlags(flags, args, stdout); err != nil {
@@ -55,7 +44,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if flags.NArg() > 0 {
 		return usageErrorf("serve: unexpected argument %q (flags come as --name=value or --name value)", flags.Arg(0))
 	}
-	c.OneClick = !*confirm
 	// The local server makes its own key on first run, unless another key
 	// source or no encryption was chosen.
 	c.UseDefaultKeyFile()
@@ -83,11 +71,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger := config.NewLogger(stderr, c.Verbose)
-	srv, err := newServer(ctx, &c, logger, keyOpts)
+	srv, err := localserver.New(ctx, &c, localserver.Options{Logger: logger, Keys: keyOpts,
+		Version: strings.TrimPrefix(versionLine(), "sfn-callback-urls ")})
 	if err != nil {
 		return err
 	}
-	defer srv.close()
+	defer srv.Close()
 
 	printBanner(stdout, stderr, &c, ln.Addr(), baseFromAddr, srv)
 	if *demo {
@@ -97,7 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	hs := &http.Server{
-		Handler:           srv.handler,
+		Handler:           srv.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -146,7 +135,7 @@ func checkKeyFile(c *config.Config, create bool, command string) error {
 // printBanner says where the server listens and what the URLs it hands
 // out point at, which differ behind a proxy, with --base-url, or when
 // listening on every interface.
-func printBanner(stdout, stderr io.Writer, c *config.Config, addr net.Addr, baseFromAddr bool, srv *serverParts) {
+func printBanner(stdout, stderr io.Writer, c *config.Config, addr net.Addr, baseFromAddr bool, srv *localserver.Server) {
 	host, port, _ := net.SplitHostPort(addr.String())
 	ip := net.ParseIP(host)
 	listen := addr.String()
@@ -164,13 +153,13 @@ func printBanner(stdout, stderr io.Writer, c *config.Config, addr net.Addr, base
 		base += " (from --addr: it opens only on this machine; set --base-url to an address others reach)"
 	}
 	fmt.Fprintf(stdout, "  base URL:       %s\n", base)
-	if srv.store != nil {
+	if srv.Store != nil {
 		fmt.Fprintf(stdout, "  Step Functions: local task store %s\n", cmp.Or(c.StorePath, config.DefaultStorePath))
 	} else {
 		fmt.Fprintln(stdout, "  Step Functions: AWS (the SDK's default configuration)")
 	}
-	fmt.Fprintf(stdout, "  keys:           %s\n", encryptionMode(c, srv.keys.Created))
-	if srv.store != nil {
+	fmt.Fprintf(stdout, "  keys:           %s\n", c.Describe(srv.Keys.Created))
+	if srv.Store != nil {
 		fmt.Fprintf(stdout, "  local tasks:    %s/local/\n", c.BaseURL)
 		if ip == nil || !ip.IsLoopback() {
 			fmt.Fprintf(stderr, "warning: listening on %s: the /local/ endpoints (every task token) are reachable from the network\n", listen)
@@ -182,70 +171,6 @@ clear text: anyone holding a URL can read the token, and anyone at all can
 forge a URL with any outcome for any token they know. Use it only for tests.
 `)
 	}
-}
-
-// serverParts is the local server's composition: every endpoint of both
-// Lambda functions, on the local task store or AWS Step Functions, and the
-// local store's own endpoints.
-type serverParts struct {
-	svc     *callbackurls.Service
-	keys    keysource.Keys
-	store   *localstore.Store // nil with --sfn aws
-	handler http.Handler
-}
-
-// newServer builds the parts c describes; c has passed Check. keyOpts say
-// whether a missing key file is made.
-func newServer(ctx context.Context, c *config.Config, logger *slog.Logger, keyOpts keysource.Options) (*serverParts, error) {
-	awsConfig := sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
-	keys, err := keysource.Open(ctx, c, awsConfig, keyOpts)
-	if err != nil {
-		return nil, err
-	}
-	s := &serverParts{keys: keys}
-	var sfn callbackurls.Target
-	switch c.SFN {
-	case config.SFNAWS:
-		cfg, err := awsConfig()
-		if err != nil {
-			return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
-		}
-		sfn = stepfunctions.NewFromAWSConfig(cfg)
-	default:
-		path := c.StorePath
-		if path == "" {
-			path = config.DefaultStorePath
-		}
-		store, err := localstore.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("local task store %s: %w", path, err)
-		}
-		s.store, sfn = store, store
-	}
-	cfg := c.Service()
-	cfg.PostActions = postaction.New()
-	s.svc = callbackurls.New(cfg, keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: sfn})
-
-	rt := httpapi.NewRouter(logger, c.Verbose)
-	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.svc, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
-	rt.Handle("/respond", "/respond", respond.NewHandler(s.svc, respond.Options{Logger: logger, Verbose: c.Verbose}))
-	local := ""
-	if s.store != nil {
-		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.store, Service: s.svc, BaseURL: c.BaseURL}))
-		local = localweb.Prefix
-	}
-	// The first URL a person opens: a page for browsers, the JSON 404 for
-	// programs. Only the local server has one (API Gateway routes no "/").
-	rt.Handle(home.Pattern, "", home.New(home.Options{Version: strings.TrimPrefix(versionLine(), "sfn-callback-urls "), Local: local}))
-	s.handler = rt
-	return s, nil
-}
-
-func (s *serverParts) close() error {
-	if s.store != nil {
-		return s.store.Close()
-	}
-	return nil
 }
 
 // baseURLForAddr is the base URL a local server listening on addr serves.
@@ -260,28 +185,10 @@ func baseURLForAddr(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func encryptionMode(c *config.Config, created bool) string {
-	switch {
-	case c.DisableEncryption:
-		return "encryption disabled (unencrypted 1- URLs)"
-	case c.KeyID != "":
-		return "KMS key " + c.KeyID
-	case c.Keyring != "":
-		return "keyring from KEYRING"
-	case c.KeyringSecretID != "":
-		return "keyring from secret " + c.KeyringSecretID
-	case c.KeyringParameter != "":
-		return "keyring from parameter " + c.KeyringParameter
-	case created:
-		return "new key file " + c.KeyFile + " (mode 0600)"
-	}
-	return "key file " + c.KeyFile
-}
-
 // printDemo creates a demo task in the local store and prints its URLs:
 // the dashboard's "new demo task" makes the same (localweb.NewDemo).
-func printDemo(ctx context.Context, s *serverParts, base string, w io.Writer) error {
-	demo, err := localweb.NewDemo(ctx, s.store, s.svc)
+func printDemo(ctx context.Context, s *localserver.Server, base string, w io.Writer) error {
+	demo, err := localweb.NewDemo(ctx, s.Store, s.Service)
 	if err != nil {
 		return err
 	}

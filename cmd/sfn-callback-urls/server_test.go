@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localserver"
 )
 
 func TestBaseURLForAddr(t *testing.T) {
@@ -38,17 +39,14 @@ func TestBaseURLForAddr(t *testing.T) {
 // endpoint, /local/ only to local host names.
 func TestNewServerLocal(t *testing.T) {
 	dir := t.TempDir()
-	c := config.Config{
-		SFN: config.SFNLocal, StorePath: filepath.Join(dir, "tasks.db"), KeyFile: filepath.Join(dir, "keyring.json"),
-		BaseURL: "http://127.0.0.1:1",
-	}
+	c := config.Config{SFN: config.SFNLocal, StorePath: filepath.Join(dir, "tasks.db"), BaseURL: "http://127.0.0.1:1", Settings: keysource.Settings{KeyFile: filepath.Join(dir, "keyring.json")}}
 	for i, wantCreated := range []bool{true, false} {
-		srv, err := newServer(context.Background(), &c, config.NewLogger(io.Discard, false), keysource.Options{CreateKeyFile: true})
+		srv, err := localserver.New(context.Background(), &c, localserver.Options{Logger: config.NewLogger(io.Discard, false), Keys: keysource.Options{CreateKeyFile: true}})
 		if err != nil {
 			t.Fatalf("build %d: %v", i, err)
 		}
-		if srv.keys.Created != wantCreated || srv.store == nil {
-			t.Errorf("build %d: Created %t, store %v", i, srv.keys.Created, srv.store != nil)
+		if srv.Keys.Created != wantCreated || srv.Store == nil {
+			t.Errorf("build %d: Created %t, store %v", i, srv.Keys.Created, srv.Store != nil)
 		}
 		const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 		for _, tt := range []struct {
@@ -71,7 +69,7 @@ func TestNewServerLocal(t *testing.T) {
 			if tt.accept != "" {
 				r.Header.Set("Accept", tt.accept)
 			}
-			srv.handler.ServeHTTP(rec, r)
+			srv.Handler.ServeHTTP(rec, r)
 			if rec.Code != tt.want || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.wantType) {
 				t.Errorf("build %d: %s %s (Host %s, Accept %q): %d %s %s, want %d %s", i, tt.method, tt.path, tt.host, tt.accept,
 					rec.Code, rec.Header().Get("Content-Type"), rec.Body, tt.want, tt.wantType)
@@ -80,7 +78,7 @@ func TestNewServerLocal(t *testing.T) {
 				t.Errorf("build %d: the home page does not link the local store", i)
 			}
 		}
-		if err := srv.close(); err != nil {
+		if err := srv.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
@@ -353,9 +354,9 @@ func TestSettingsReachTheCode(t *testing.T) {
 	def := evaluate(t, doc, nil)
 	for _, id := range functionIDs {
 		c := read(def, id)
-		if c.EnableOutputParameters || c.EnablePostActions || c.Verbose || c.OneClick {
+		if c.EnableOutputParameters || c.EnablePostActions || c.Verbose || (c.BrowserGET == callbackurls.ActOnBrowserGET) {
 			t.Errorf("%s: defaults give output parameters %v, post actions %v, verbose %v, one click %v; want all off",
-				id, c.EnableOutputParameters, c.EnablePostActions, c.Verbose, c.OneClick)
+				id, c.EnableOutputParameters, c.EnablePostActions, c.Verbose, (c.BrowserGET == callbackurls.ActOnBrowserGET))
 		}
 	}
 	create := read(def, "CreateUrlsFunction")
@@ -381,8 +382,8 @@ func TestSettingsReachTheCode(t *testing.T) {
 			t.Errorf("%s: output parameters %v, post actions %v, verbose %v; want all on", id, c.EnableOutputParameters, c.EnablePostActions, c.Verbose)
 		}
 	}
-	if c := read(on, "ProcessCallbackFunction"); !c.OneClick || c.KMSColdCallsPerSecond != 2.5 || c.KMSColdCallsBurst != 5 {
-		t.Errorf("ProcessCallback: one click %v, cold KMS calls %v/s, burst %d; want true, 2.5, 5", c.OneClick, c.KMSColdCallsPerSecond, c.KMSColdCallsBurst)
+	if c := read(on, "ProcessCallbackFunction"); !(c.BrowserGET == callbackurls.ActOnBrowserGET) || c.KMSColdCallsPerSecond != 2.5 || c.KMSColdCallsBurst != 5 {
+		t.Errorf("ProcessCallback: one click %v, cold KMS calls %v/s, burst %d; want true, 2.5, 5", (c.BrowserGET == callbackurls.ActOnBrowserGET), c.KMSColdCallsPerSecond, c.KMSColdCallsBurst)
 	}
 	if c := read(on, "CreateUrlsFunction"); c.MaxURLLength != 2000 || c.Stage != "prod" {
 		t.Errorf("CreateUrls: MaxURLLength %d, STAGE %q; want 2000, prod", c.MaxURLLength, c.Stage)

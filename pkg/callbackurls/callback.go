@@ -95,7 +95,7 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 	if cb.Presentation, err = ParsePresentation(p.Presentation); err != nil {
 		return cb, err
 	}
-	cb.NeedsConfirmation = cb.Presentation.NeedsConfirmation(p.Type, s.cfg.OneClick)
+	cb.NeedsConfirmation = cb.Presentation.NeedsConfirmation(p.Type, s.cfg.BrowserGET)
 
 	if !p.Expiration.IsZero() && !s.cfg.Now().Before(p.Expiration) {
 		return cb, Errorf(CodeExpiredPayload, "this URL expired at %s", p.Expiration.UTC().Format(time.RFC3339))

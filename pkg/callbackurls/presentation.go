@@ -110,9 +110,9 @@ func (a *Action) validatePresentation(where string) error {
 // NeedsConfirmation reports whether a browser's GET on this action shows a
 // confirmation page instead of acting. An action's own "confirm" wins; an
 // input form needs the page; otherwise types that ask first (success and
-// failure) confirm unless the deployment made one click the default, and
-// others (heartbeats) act.
-func (p *Presentation) NeedsConfirmation(typ ActionType, oneClick bool) bool {
+// failure) confirm unless the deployment's switch says browsers' GETs
+// act, and others (heartbeats) act.
+func (p *Presentation) NeedsConfirmation(typ ActionType, get BrowserGET) bool {
 	spec := typ.Spec()
 	switch {
 	case spec == nil || !spec.ForPeople:
@@ -122,7 +122,7 @@ func (p *Presentation) NeedsConfirmation(typ ActionType, oneClick bool) bool {
 	case p.Input != nil:
 		return true
 	}
-	return spec.AsksFirst && !oneClick
+	return spec.AsksFirst && get == ConfirmBrowserGET
 }
 
 // DisplayLabel is the label a page shows for an action: its own, else its

@@ -140,7 +140,7 @@ func TestRespondConfirmation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, callbackurls.Config{OneClick: tt.oneClick}, true)
+			e := newEnv(t, callbackurls.Config{BrowserGET: browserGET(tt.oneClick)}, true)
 			resp := e.create(t, body)
 			res, err := e.respondAs(t, resp.URLs[tt.action], tt.req)
 			if err != nil {
@@ -242,4 +242,11 @@ func TestPresentationURLLength(t *testing.T) {
 			t.Errorf("%s: the presentation adds %d characters", name, b-a)
 		}
 	}
+}
+
+func browserGET(oneClick bool) callbackurls.BrowserGET {
+	if oneClick {
+		return callbackurls.ActOnBrowserGET
+	}
+	return callbackurls.ConfirmBrowserGET
 }

@@ -59,14 +59,28 @@ type Config struct {
 	EnablePostActions      bool
 	// PostActions evaluates post actions (nil: they are unavailable).
 	PostActions PostActions
-	// OneClick makes a browser's GET on a success or failure URL act at
-	// once, as in the reference, unless the action asks for confirmation.
-	// Off (the zero value), such a GET shows a confirmation page and only
-	// its POST acts, so that mail link scanners cannot answer for people.
-	OneClick bool
+	// BrowserGET is what a browser's GET on a success or failure URL does
+	// (unless the action says): by default it shows a confirmation page
+	// and only its POST acts, so that mail link scanners cannot answer for
+	// people.
+	BrowserGET BrowserGET
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
+
+// BrowserGET is the deployment's confirmation switch (CONFIRM_BROWSER_GET):
+// what a browser's GET on a URL that asks first does. Its zero value is
+// the safe one.
+type BrowserGET uint8
+
+// The switch's settings.
+const (
+	// ConfirmBrowserGET: the GET shows a confirmation page (the default).
+	ConfirmBrowserGET BrowserGET = iota
+	// ActOnBrowserGET: the GET acts at once, as in the reference (one
+	// click; a mail scanner's GET acts too).
+	ActOnBrowserGET
+)
 
 // Service creates callback URLs and processes callbacks.
 type Service struct {

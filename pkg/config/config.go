@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
 // Step Functions back ends.
@@ -24,39 +25,26 @@ const (
 	SFNAWS   = "aws"   // AWS Step Functions through the SDK
 )
 
-// Config is every setting. The env tags name the environment variables.
+// Config is every setting. The comments name the environment variables.
 type Config struct {
-	Addr                   string // LISTEN_ADDR (local server only)
-	BaseURL                string // BASE_URL
-	SFN                    string // SFN_BACKEND: local | aws
-	StorePath              string // STORE_FILE
-	KeyFile                string // KEY_FILE: static keyring file
-	Keyring                string // KEYRING: static keyring JSON
-	KeyID                  string // KEY_ID: KMS key, HMAC (derived data keys) or symmetric (envelope encryption)
-	KeyringSecretID        string // KEYRING_SECRET_ID: Secrets Manager secret holding a keyring
-	KeyringParameter       string // KEYRING_PARAMETER: SSM SecureString parameter holding a keyring
-	DisableEncryption      bool   // DISABLE_ENCRYPTION
-	EnableOutputParameters bool   // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
-	EnablePostActions      bool   // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
-	Verbose                bool   // VERBOSE
-	OneClick               bool   // CONFIRM_BROWSER_GET=false: browsers' GETs act without a confirmation page
-	MaxURLLength           int    // MAX_URL_LENGTH
-	APIID                  string // API_ID
-	Stage                  string // STAGE
-	Region                 string // AWS_REGION (or AWS_DEFAULT_REGION)
-	// Data key reuse and caching in KMS mode (see pkg/kmskeys); zero
-	// values take the defaults.
-	DataKeyMaxAge      time.Duration // DATA_KEY_MAX_AGE (Go duration, e.g. 5m)
-	DataKeyMaxUses     int           // DATA_KEY_MAX_USES
-	DataKeyCacheSize   int           // DATA_KEY_CACHE_SIZE (0 in the environment: no cache)
-	DataKeyCacheMaxAge time.Duration // DATA_KEY_CACHE_MAX_AGE
-	// PreviousKeyIDs are KMS keys (either kind) whose URLs are still
-	// opened; none makes new ones.
-	PreviousKeyIDs []string // PREVIOUS_KEY_IDS (comma-separated)
-	// The bound on KMS calls for data keys not cached, per function
-	// instance (see pkg/kmskeys); zero values take the defaults.
-	KMSColdCallsPerSecond float64 // KMS_COLD_CALLS_PER_SECOND
-	KMSColdCallsBurst     int     // KMS_COLD_CALLS_BURST
+	Addr      string // LISTEN_ADDR (local server only)
+	BaseURL   string // BASE_URL
+	SFN       string // SFN_BACKEND: local | aws
+	StorePath string // STORE_FILE
+	// The key settings: one source of keysource.Sources (KEY_ID, KEYRING,
+	// KEY_FILE, KEYRING_SECRET_ID, KEYRING_PARAMETER) or
+	// DISABLE_ENCRYPTION, and the KMS tuning.
+	keysource.Settings
+	EnableOutputParameters bool // ENABLE_OUTPUT_PARAMETERS, or DISABLE_OUTPUT_PARAMETERS=false
+	EnablePostActions      bool // ENABLE_POST_ACTIONS, or DISABLE_POST_ACTIONS=false
+	Verbose                bool // VERBOSE
+	// BrowserGET is CONFIRM_BROWSER_GET: false makes browsers' GETs act
+	// without a confirmation page.
+	BrowserGET   callbackurls.BrowserGET
+	MaxURLLength int    // MAX_URL_LENGTH
+	APIID        string // API_ID
+	Stage        string // STAGE
+	Region       string // AWS_REGION (or AWS_DEFAULT_REGION)
 }
 
 // Defaults for the local server.
@@ -73,15 +61,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		BaseURL:   getenv("BASE_URL"),
 		SFN:       strings.ToLower(getenv("SFN_BACKEND")),
 		StorePath: getenv("STORE_FILE"),
-		KeyFile:   getenv("KEY_FILE"),
-		Keyring:   getenv("KEYRING"),
-		KeyID:     getenv("KEY_ID"),
 		APIID:     getenv("API_ID"),
 		Stage:     getenv("STAGE"),
 		Region:    getenv("AWS_REGION"),
-
-		KeyringSecretID:  getenv("KEYRING_SECRET_ID"),
-		KeyringParameter: getenv("KEYRING_PARAMETER"),
+	}
+	for i := range keysource.Sources {
+		src := &keysource.Sources[i]
+		src.Set(&c.Settings, getenv(src.Env))
 	}
 	if c.Region == "" {
 		c.Region = getenv("AWS_DEFAULT_REGION")
@@ -103,7 +89,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolVar("VERBOSE", &c.Verbose)
 	confirm := true
 	boolVar("CONFIRM_BROWSER_GET", &confirm)
-	c.OneClick = !confirm
+	c.BrowserGET = browserGET(confirm)
 	// Off unless asked for: ENABLE_X=true, or the reference's DISABLE_X=false.
 	for _, f := range []struct {
 		name string
@@ -190,29 +176,7 @@ func (c *Config) Check() error {
 		}
 		c.BaseURL = base
 	}
-	var keys []string
-	for _, k := range c.keySources() {
-		if k.value != "" {
-			keys = append(keys, k.name)
-		}
-	}
-	if c.DisableEncryption && len(keys) > 0 {
-		return fmt.Errorf("DISABLE_ENCRYPTION=true contradicts the key that is configured (%s): choose one", strings.Join(keys, ", "))
-	}
-	if len(keys) > 1 {
-		return fmt.Errorf("more than one key source is configured (%s): choose one", strings.Join(keys, ", "))
-	}
-	if len(c.PreviousKeyIDs) > 0 && c.KeyID == "" {
-		return fmt.Errorf("PREVIOUS_KEY_IDS (%s) needs KEY_ID: previous KMS keys only open URLs, and KEY_ID names the key that makes them",
-			strings.Join(c.PreviousKeyIDs, ", "))
-	}
-	if !c.DisableEncryption && len(keys) == 0 {
-		return errors.New("no encryption key is configured: set KEY_ID to a KMS key; or, for a static keyring " +
-			"(sfn-callback-urls keygen), KEYRING to its JSON, KEY_FILE to its file, KEYRING_SECRET_ID to a Secrets " +
-			"Manager secret or KEYRING_PARAMETER to an SSM SecureString holding it; or set DISABLE_ENCRYPTION=true " +
-			"to hand out unencrypted URLs (anyone can then forge a URL for any task token)")
-	}
-	return nil
+	return c.Settings.Check()
 }
 
 // Service is the core's configuration from the settings. The caller adds
@@ -225,25 +189,7 @@ func (c *Config) Service() callbackurls.Config {
 		MaxURLLength:           c.MaxURLLength,
 		EnableOutputParameters: c.EnableOutputParameters,
 		EnablePostActions:      c.EnablePostActions,
-		OneClick:               c.OneClick,
-	}
-}
-
-// KeySource names the one key source the settings choose ("" for none):
-// KEY_ID, KEYRING, KEY_FILE, KEYRING_SECRET_ID or KEYRING_PARAMETER.
-func (c *Config) KeySource() string {
-	for _, k := range c.keySources() {
-		if k.value != "" {
-			return k.name
-		}
-	}
-	return ""
-}
-
-func (c *Config) keySources() []struct{ name, value string } {
-	return []struct{ name, value string }{
-		{"KEY_ID", c.KeyID}, {"KEYRING", c.Keyring}, {"KEY_FILE", c.KeyFile},
-		{"KEYRING_SECRET_ID", c.KeyringSecretID}, {"KEYRING_PARAMETER", c.KeyringParameter},
+		BrowserGET:             c.BrowserGET,
 	}
 }
 
@@ -260,16 +206,11 @@ func NewLogger(w io.Writer, verbose bool) *slog.Logger {
 // environment variable's value). keyFileHelp describes --key-file, whose
 // default differs between commands.
 func (c *Config) KeyFlags(fs *flag.FlagSet, keyFileHelp string) {
-	fs.StringVar(&c.KeyID, "kms-key-id", c.KeyID, "KMS key, HMAC_256 (data keys derived with GenerateMac) or symmetric (envelope encryption): key ARN, key id, alias/name or alias ARN (env KEY_ID)")
-	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, keyFileHelp)
-	fs.StringVar(&c.KeyringSecretID, "keyring-secret-id", c.KeyringSecretID, "Secrets Manager secret (name or ARN) holding a static keyring (env KEYRING_SECRET_ID)")
-	fs.StringVar(&c.KeyringParameter, "keyring-parameter", c.KeyringParameter, "SSM SecureString parameter (name or ARN) holding a static keyring (env KEYRING_PARAMETER)")
-	fs.BoolVar(&c.DisableEncryption, "disable-encryption", c.DisableEncryption, "hand out unencrypted URLs (env DISABLE_ENCRYPTION)")
+	c.Settings.Flags(fs, map[string]string{"KEY_FILE": keyFileHelp})
 }
 
-// ServeFlags registers the local server's flags. confirm receives
-// --confirm, the inverse of OneClick: set OneClick from it after parsing.
-func (c *Config) ServeFlags(fs *flag.FlagSet) (confirm *bool) {
+// ServeFlags registers the local server's flags.
+func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", or(c.Addr, DefaultAddr), "listen address; 0.0.0.0:PORT listens on every network interface (env LISTEN_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "base URL of the callback URLs (env BASE_URL; default from --addr)")
 	fs.StringVar(&c.SFN, "sfn", or(c.SFN, SFNLocal), "Step Functions back end: local (embedded task store) or aws (env SFN_BACKEND)")
@@ -280,8 +221,40 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) (confirm *bool) {
 	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
 	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
-	return fs.Bool("confirm", !c.OneClick, "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
+	confirm := (*browserGETFlag)(&c.BrowserGET)
+	fs.Var(confirm, "confirm-browser-get", "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
+	fs.Var(confirm, "confirm", "the same as --confirm-browser-get (its earlier name)")
 }
+
+// browserGET is the switch's setting for CONFIRM_BROWSER_GET=confirm.
+func browserGET(confirm bool) callbackurls.BrowserGET {
+	if confirm {
+		return callbackurls.ConfirmBrowserGET
+	}
+	return callbackurls.ActOnBrowserGET
+}
+
+// browserGETFlag is --confirm-browser-get: a boolean flag whose true is
+// ConfirmBrowserGET.
+type browserGETFlag callbackurls.BrowserGET
+
+func (f *browserGETFlag) String() string {
+	if f == nil {
+		return "true"
+	}
+	return strconv.FormatBool(callbackurls.BrowserGET(*f) == callbackurls.ConfirmBrowserGET)
+}
+
+func (f *browserGETFlag) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*f = browserGETFlag(browserGET(b))
+	return nil
+}
+
+func (f *browserGETFlag) IsBoolFlag() bool { return true }
 
 // MayCreateKeyFile reports whether the CLI may make the key file without
 // being asked: only when it is the default one. A mistyped --key-file is
@@ -291,7 +264,7 @@ func (c *Config) MayCreateKeyFile() bool { return c.KeyFile == DefaultKeyFile }
 // UseDefaultKeyFile makes DefaultKeyFile the key when no key source and
 // no DISABLE_ENCRYPTION is set (the CLI's default).
 func (c *Config) UseDefaultKeyFile() {
-	if c.KeySource() == "" && !c.DisableEncryption {
+	if c.Chosen() == nil && !c.DisableEncryption {
 		c.KeyFile = DefaultKeyFile
 	}
 }

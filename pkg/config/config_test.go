@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -29,24 +30,20 @@ func TestFromEnv(t *testing.T) {
 			"LISTEN_ADDR": "127.0.0.1:9000", "BASE_URL": "https://cb.example.com/prod", "SFN_BACKEND": "AWS",
 			"STORE_FILE": "/tmp/t.db", "KEY_FILE": "/tmp/k.json", "KEYRING": `{"keys":[]}`, "KEY_ID": "alias/cb",
 			"API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1",
-		}, want: config.Config{
-			Addr: "127.0.0.1:9000", BaseURL: "https://cb.example.com/prod", SFN: "aws",
-			StorePath: "/tmp/t.db", KeyFile: "/tmp/k.json", Keyring: `{"keys":[]}`, KeyID: "alias/cb",
-			APIID: "abc123", Stage: "prod", Region: "eu-west-1",
-		}},
+		}, want: config.Config{Addr: "127.0.0.1:9000", BaseURL: "https://cb.example.com/prod", SFN: "aws", StorePath: "/tmp/t.db", APIID: "abc123", Stage: "prod", Region: "eu-west-1", Settings: keysource.Settings{KeyFile: "/tmp/k.json", Keyring: `{"keys":[]}`, KeyID: "alias/cb"}}},
 		{name: "AWS_DEFAULT_REGION", env: map[string]string{"AWS_DEFAULT_REGION": "us-west-2"}, want: config.Config{Region: "us-west-2"}},
 		{name: "AWS_REGION wins", env: map[string]string{"AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": "eu-central-1"},
 			want: config.Config{Region: "eu-central-1"}},
 
 		// Booleans.
-		{name: "DISABLE_ENCRYPTION=true", env: map[string]string{"DISABLE_ENCRYPTION": "true"}, want: config.Config{DisableEncryption: true}},
+		{name: "DISABLE_ENCRYPTION=true", env: map[string]string{"DISABLE_ENCRYPTION": "true"}, want: config.Config{Settings: keysource.Settings{DisableEncryption: true}}},
 		{name: "DISABLE_ENCRYPTION=false", env: map[string]string{"DISABLE_ENCRYPTION": "false"}, want: config.Config{}},
 		{name: "VERBOSE=1", env: map[string]string{"VERBOSE": "1"}, want: config.Config{Verbose: true}},
 		{name: "VERBOSE=TRUE", env: map[string]string{"VERBOSE": "TRUE"}, want: config.Config{Verbose: true}},
 		{name: "VERBOSE=0", env: map[string]string{"VERBOSE": "0"}, want: config.Config{}},
 		{name: "VERBOSE=yes", env: map[string]string{"VERBOSE": "yes"}, wantErr: []string{`VERBOSE="yes"`}},
 		{name: "DISABLE_ENCRYPTION=on", env: map[string]string{"DISABLE_ENCRYPTION": "on"}, wantErr: []string{"DISABLE_ENCRYPTION"}},
-		{name: "CONFIRM_BROWSER_GET=false", env: map[string]string{"CONFIRM_BROWSER_GET": "false"}, want: config.Config{OneClick: true}},
+		{name: "CONFIRM_BROWSER_GET=false", env: map[string]string{"CONFIRM_BROWSER_GET": "false"}, want: config.Config{BrowserGET: callbackurls.ActOnBrowserGET}},
 		{name: "CONFIRM_BROWSER_GET=true", env: map[string]string{"CONFIRM_BROWSER_GET": "true"}, want: config.Config{}},
 		{name: "CONFIRM_BROWSER_GET=never", env: map[string]string{"CONFIRM_BROWSER_GET": "never"}, wantErr: []string{`CONFIRM_BROWSER_GET="never"`}},
 
@@ -116,26 +113,26 @@ func TestCheck(t *testing.T) {
 		wantErr     []string
 		wantBaseURL string
 	}{
-		{name: "key file", cfg: config.Config{KeyFile: "k.json"}},
-		{name: "keyring", cfg: config.Config{Keyring: "{}"}},
-		{name: "KMS key", cfg: config.Config{KeyID: "alias/x", SFN: config.SFNAWS}},
-		{name: "encryption disabled", cfg: config.Config{DisableEncryption: true, SFN: config.SFNLocal}},
+		{name: "key file", cfg: config.Config{Settings: keysource.Settings{KeyFile: "k.json"}}},
+		{name: "keyring", cfg: config.Config{Settings: keysource.Settings{Keyring: "{}"}}},
+		{name: "KMS key", cfg: config.Config{SFN: config.SFNAWS, Settings: keysource.Settings{KeyID: "alias/x"}}},
+		{name: "encryption disabled", cfg: config.Config{SFN: config.SFNLocal, Settings: keysource.Settings{DisableEncryption: true}}},
 		{name: "no key: fail closed", cfg: config.Config{},
 			wantErr: []string{"no encryption key", "KEY_ID", "KEYRING", "KEY_FILE", "DISABLE_ENCRYPTION"}},
 		{name: "no key, local back end", cfg: config.Config{SFN: config.SFNLocal},
 			wantErr: []string{"KEY_ID", "KEYRING", "KEY_FILE", "DISABLE_ENCRYPTION"}},
-		{name: "disabled and a key file", cfg: config.Config{DisableEncryption: true, KeyFile: "k.json"},
+		{name: "disabled and a key file", cfg: config.Config{Settings: keysource.Settings{DisableEncryption: true, KeyFile: "k.json"}},
 			wantErr: []string{"DISABLE_ENCRYPTION", "contradicts"}},
-		{name: "disabled and a KMS key", cfg: config.Config{DisableEncryption: true, KeyID: "alias/x"},
+		{name: "disabled and a KMS key", cfg: config.Config{Settings: keysource.Settings{DisableEncryption: true, KeyID: "alias/x"}},
 			wantErr: []string{"DISABLE_ENCRYPTION"}},
-		{name: "two key sources", cfg: config.Config{KeyFile: "k.json", Keyring: "{}"}, wantErr: []string{"more than one key source"}},
-		{name: "three key sources", cfg: config.Config{KeyFile: "k.json", Keyring: "{}", KeyID: "alias/x"}, wantErr: []string{"more than one key source"}},
-		{name: "unknown back end", cfg: config.Config{SFN: "azure", KeyFile: "k.json"}, wantErr: []string{`"azure"`}},
-		{name: "base URL trimmed", cfg: config.Config{KeyFile: "k.json", BaseURL: "https://cb.example.com/prod/"},
+		{name: "two key sources", cfg: config.Config{Settings: keysource.Settings{KeyFile: "k.json", Keyring: "{}"}}, wantErr: []string{"more than one key source"}},
+		{name: "three key sources", cfg: config.Config{Settings: keysource.Settings{KeyFile: "k.json", Keyring: "{}", KeyID: "alias/x"}}, wantErr: []string{"more than one key source"}},
+		{name: "unknown back end", cfg: config.Config{SFN: "azure", Settings: keysource.Settings{KeyFile: "k.json"}}, wantErr: []string{`"azure"`}},
+		{name: "base URL trimmed", cfg: config.Config{BaseURL: "https://cb.example.com/prod/", Settings: keysource.Settings{KeyFile: "k.json"}},
 			wantBaseURL: "https://cb.example.com/prod"},
-		{name: "base URL not http", cfg: config.Config{KeyFile: "k.json", BaseURL: "ftp://cb.example.com"}, wantErr: []string{"base URL"}},
-		{name: "base URL with a query", cfg: config.Config{KeyFile: "k.json", BaseURL: "https://cb.example.com/?x=1"}, wantErr: []string{"base URL"}},
-		{name: "base URL relative", cfg: config.Config{KeyFile: "k.json", BaseURL: "cb.example.com"}, wantErr: []string{"base URL"}},
+		{name: "base URL not http", cfg: config.Config{BaseURL: "ftp://cb.example.com", Settings: keysource.Settings{KeyFile: "k.json"}}, wantErr: []string{"base URL"}},
+		{name: "base URL with a query", cfg: config.Config{BaseURL: "https://cb.example.com/?x=1", Settings: keysource.Settings{KeyFile: "k.json"}}, wantErr: []string{"base URL"}},
+		{name: "base URL relative", cfg: config.Config{BaseURL: "cb.example.com", Settings: keysource.Settings{KeyFile: "k.json"}}, wantErr: []string{"base URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +171,7 @@ func TestService(t *testing.T) {
 	}
 	want := callbackurls.Config{
 		BaseURL: "https://cb.example.com", API: callbackurls.Gateway{APIID: "abc123", Stage: "prod"}, Region: "eu-west-1",
-		MaxURLLength: 2000, EnableOutputParameters: true, EnablePostActions: true, OneClick: true,
+		MaxURLLength: 2000, EnableOutputParameters: true, EnablePostActions: true, BrowserGET: callbackurls.ActOnBrowserGET,
 	}
 	if diff := cmp.Diff(want, c.Service(), cmpopts.IgnoreFields(callbackurls.Config{}, "Now", "PostActions")); diff != "" {
 		t.Errorf("Service() (-want +got):\n%s", diff)
@@ -190,13 +187,26 @@ func TestFlags(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	confirm := c.ServeFlags(fs)
+	c.ServeFlags(fs)
 	if err := fs.Parse([]string{"--sfn", "aws", "--key-file", "k.json", "--enable-post-actions"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9999" || c.SFN != config.SFNAWS || c.KeyFile != "k.json" || c.KeyID != "alias/env" ||
-		!c.EnablePostActions || *confirm || c.StorePath != config.DefaultStorePath {
-		t.Errorf("after flags: %+v, confirm %t", c, *confirm)
+		!c.EnablePostActions || c.BrowserGET != callbackurls.ActOnBrowserGET || c.StorePath != config.DefaultStorePath {
+		t.Errorf("after flags: %+v", c)
+	}
+	// The switch's one name, and its earlier one, both set it.
+	for _, args := range [][]string{{"--confirm-browser-get"}, {"--confirm=true"}, {"--confirm-browser-get=false", "--confirm"}} {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.BrowserGET = callbackurls.ActOnBrowserGET
+		c.ServeFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if c.BrowserGET != callbackurls.ConfirmBrowserGET {
+			t.Errorf("%q: browsers' GETs act at once, want a confirmation page", args)
+		}
 	}
 
 	var d config.Config
@@ -204,7 +214,7 @@ func TestFlags(t *testing.T) {
 	if d.KeyFile != config.DefaultKeyFile {
 		t.Errorf("UseDefaultKeyFile with no key: %q", d.KeyFile)
 	}
-	for _, c := range []config.Config{{KeyID: "k"}, {DisableEncryption: true}, {KeyringParameter: "/p"}} {
+	for _, c := range []config.Config{{Settings: keysource.Settings{KeyID: "k"}}, {Settings: keysource.Settings{DisableEncryption: true}}, {Settings: keysource.Settings{KeyringParameter: "/p"}}} {
 		c.UseDefaultKeyFile()
 		if c.KeyFile != "" {
 			t.Errorf("UseDefaultKeyFile chose the key file over %+v", c)
@@ -216,7 +226,7 @@ func TestFlags(t *testing.T) {
 // asked; a mistyped path must not become a new key.
 func TestMayCreateKeyFile(t *testing.T) {
 	for file, want := range map[string]bool{config.DefaultKeyFile: true, "": false, ".local/keyring.jsn": false, "/etc/k.json": false} {
-		c := config.Config{KeyFile: file}
+		c := config.Config{Settings: keysource.Settings{KeyFile: file}}
 		if got := c.MayCreateKeyFile(); got != want {
 			t.Errorf("KeyFile %q: MayCreateKeyFile %t, want %t", file, got, want)
 		}

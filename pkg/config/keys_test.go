@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -65,13 +66,13 @@ func TestCheckKeySources(t *testing.T) {
 		c       Config
 		wantErr string // "" for none
 	}{
-		{"KMS", Config{KeyID: "alias/x"}, ""},
-		{"secret", Config{KeyringSecretID: "s"}, ""},
-		{"parameter", Config{KeyringParameter: "/p"}, ""},
-		{"disabled", Config{DisableEncryption: true}, ""},
+		{"KMS", Config{Settings: keysource.Settings{KeyID: "alias/x"}}, ""},
+		{"secret", Config{Settings: keysource.Settings{KeyringSecretID: "s"}}, ""},
+		{"parameter", Config{Settings: keysource.Settings{KeyringParameter: "/p"}}, ""},
+		{"disabled", Config{Settings: keysource.Settings{DisableEncryption: true}}, ""},
 		{"none", Config{}, "no encryption key is configured"},
-		{"two", Config{KeyID: "alias/x", KeyringSecretID: "s"}, "more than one key source is configured (KEY_ID, KEYRING_SECRET_ID)"},
-		{"disabled and parameter", Config{DisableEncryption: true, KeyringParameter: "/p"}, "contradicts the key that is configured (KEYRING_PARAMETER)"},
+		{"two", Config{Settings: keysource.Settings{KeyID: "alias/x", KeyringSecretID: "s"}}, "more than one key source is configured (KEY_ID, KEYRING_SECRET_ID)"},
+		{"disabled and parameter", Config{Settings: keysource.Settings{DisableEncryption: true, KeyringParameter: "/p"}}, "contradicts the key that is configured (KEYRING_PARAMETER)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

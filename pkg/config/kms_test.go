@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
 // TestFromEnvKMSSettings: the previous keys and the bound on cold KMS
@@ -51,11 +52,11 @@ func TestFromEnvKMSSettings(t *testing.T) {
 }
 
 func TestCheckPreviousKeys(t *testing.T) {
-	c := Config{KeyFile: "k.json", PreviousKeyIDs: []string{"alias/old"}}
+	c := Config{Settings: keysource.Settings{KeyFile: "k.json", PreviousKeyIDs: []string{"alias/old"}}}
 	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "PREVIOUS_KEY_IDS (alias/old) needs KEY_ID") {
 		t.Errorf("previous keys without KEY_ID: %v", err)
 	}
-	c = Config{KeyID: "alias/new", PreviousKeyIDs: []string{"alias/old"}}
+	c = Config{Settings: keysource.Settings{KeyID: "alias/new", PreviousKeyIDs: []string{"alias/old"}}}
 	if err := c.Check(); err != nil {
 		t.Errorf("previous keys with KEY_ID: %v", err)
 	}

@@ -107,12 +107,6 @@ func ParseSecret(doc []byte) (*Keyring, error) {
 	return Parse(doc)
 }
 
-// FromEnv reads a keyring from the value of an environment variable
-// (KEYRING) holding the keyring JSON.
-func FromEnv(value string) (*Keyring, error) {
-	return ParseSecret([]byte(value))
-}
-
 // Marshal writes the JSON form.
 func (r *Keyring) Marshal() ([]byte, error) {
 	return json.MarshalIndent(fileFormat{Keys: r.keys}, "", "  ")

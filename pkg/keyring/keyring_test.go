@@ -346,9 +346,9 @@ func wantInvalid(t testing.TB, err error) {
 	}
 }
 
-// TestFromEnv: KEYRING holds the document; a broken one is refused
+// TestParseSecret: KEYRING holds the document; a broken one is refused
 // without quoting it (its first bad character is part of a key).
-func TestFromEnv(t *testing.T) {
+func TestParseSecret(t *testing.T) {
 	r := mustNew(t, key("k1", 1), key("k2", 2))
 	doc, err := r.Marshal()
 	if err != nil {
@@ -367,7 +367,7 @@ func TestFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := keyring.FromEnv(tt.value)
+			got, err := keyring.ParseSecret([]byte(tt.value))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)

@@ -89,7 +89,7 @@ func TestCodecKMS(t *testing.T) {
 		if err := c.Check(); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
+		keys, err := keysource.Open(context.Background(), &c.Settings, loadAWS, keysource.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestCodecKMSSettings(t *testing.T) {
 		if err := c.Check(); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
+		keys, err := keysource.Open(context.Background(), &c.Settings, loadAWS, keysource.Options{})
 		return keys.Codec(), err
 	}
 	p := &callbackurls.Payload{Target: callbackurls.TargetRef{ID: "AAAA="}, Action: "ping", Type: callbackurls.Heartbeat}
@@ -230,7 +230,7 @@ func TestCodecKeyringSources(t *testing.T) {
 			if tt.store != nil {
 				before = tt.store.Count()
 			}
-			keys, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
+			keys, err := keysource.Open(context.Background(), &c.Settings, loadAWS, keysource.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,8 +254,8 @@ func TestCodecKeyringSources(t *testing.T) {
 	}
 
 	t.Run("missing secret", func(t *testing.T) {
-		c := config.Config{KeyringSecretID: "nope"}
-		_, err := keysource.Open(context.Background(), &c, loadAWS, keysource.Options{})
+		c := config.Config{Settings: keysource.Settings{KeyringSecretID: "nope"}}
+		_, err := keysource.Open(context.Background(), &c.Settings, loadAWS, keysource.Options{})
 		if err == nil || !strings.Contains(err.Error(), "KEYRING_SECRET_ID") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
 			t.Errorf("error %v, want one naming KEYRING_SECRET_ID and ResourceNotFoundException", err)
 		}
@@ -265,16 +265,16 @@ func TestCodecKeyringSources(t *testing.T) {
 // TestOpenLocal: a static keyring from a file, created on request only.
 func TestOpenLocal(t *testing.T) {
 	dir := t.TempDir()
-	c := config.Config{KeyFile: filepath.Join(dir, "keyring.json")}
+	c := config.Config{Settings: keysource.Settings{KeyFile: filepath.Join(dir, "keyring.json")}}
 	noAWS := func() (aws.Config, error) {
 		t.Fatal("a key file needs no AWS configuration")
 		return aws.Config{}, nil
 	}
-	if _, err := keysource.Open(context.Background(), &c, noAWS, keysource.Options{}); err == nil || !strings.Contains(err.Error(), "key file") {
+	if _, err := keysource.Open(context.Background(), &c.Settings, noAWS, keysource.Options{}); err == nil || !strings.Contains(err.Error(), "key file") {
 		t.Errorf("missing key file without CreateKeyFile: %v", err)
 	}
 	for i, wantCreated := range []bool{true, false} {
-		keys, err := keysource.Open(context.Background(), &c, noAWS, keysource.Options{CreateKeyFile: true})
+		keys, err := keysource.Open(context.Background(), &c.Settings, noAWS, keysource.Options{CreateKeyFile: true})
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}
@@ -286,8 +286,8 @@ func TestOpenLocal(t *testing.T) {
 	if info, err := os.Stat(c.KeyFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("key file: %v, mode %v", err, info.Mode())
 	}
-	c = config.Config{DisableEncryption: true}
-	keys, err := keysource.Open(context.Background(), &c, noAWS, keysource.Options{})
+	c = config.Config{Settings: keysource.Settings{DisableEncryption: true}}
+	keys, err := keysource.Open(context.Background(), &c.Settings, noAWS, keysource.Options{})
 	if err != nil || keys.Source != nil {
 		t.Errorf("encryption disabled: %+v, %v", keys, err)
 	}

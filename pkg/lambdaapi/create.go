@@ -88,8 +88,9 @@ func createDirect(ctx context.Context, svc *callbackurls.Service, raw json.RawMe
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				err = &callbackurls.Error{Code: callbackurls.CodeServiceError, Kind: callbackurls.Internal,
-					Message: "internal error", Err: fmt.Errorf("panic: %v", p)}
+				e := callbackurls.Errorf(callbackurls.CodeServiceError, "internal error")
+				e.Err = fmt.Errorf("panic: %v", p)
+				err = e
 			}
 		}()
 		var req *callbackurls.CreateRequest

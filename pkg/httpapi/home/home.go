@@ -56,7 +56,7 @@ func New(o Options) http.Handler {
 			pages.Endpoint{Pattern: "GET " + o.Local, What: "The local store’s dashboard."})
 	}
 	return &handler{
-		page: pages.Page{Template: "home", Kind: "home", DocTitle: "sfn-callback-urls", Tone: "info",
+		page: pages.Page{Template: pages.HomeTemplate, Kind: "home", DocTitle: "sfn-callback-urls", Tone: "info",
 			Home: &pages.Home{Version: o.Version, Endpoints: endpoints, Local: o.Local, ProjectURL: ProjectURL}},
 		notFound: callbackurls.Errorf(callbackurls.CodeNotFound,
 			"no such endpoint: use %s", strings.Join(apiEndpoints, " or ")),

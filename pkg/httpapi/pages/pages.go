@@ -25,17 +25,36 @@ var (
 	// styleSource lets exactly our style sheet in (Content-Security-Policy
 	// hash), and no other style or script.
 	styleSource = styleSourceOf(pageCSS)
-	// The templates are parsed when first rendered, not at package init:
-	// ProcessCallback's programs never see a page, and its cold start
-	// should not pay the ~1 ms of parsing (TestTemplatesParse parses them
-	// all, so a broken one still fails the tests).
-	pageTemplates = map[string]func() *template.Template{
-		"confirm":   sync.OnceValue(func() *template.Template { return parsePage("confirm") }),
-		"message":   sync.OnceValue(func() *template.Template { return parsePage("message") }),
-		"dashboard": sync.OnceValue(func() *template.Template { return parsePage("dashboard") }),
-		"home":      sync.OnceValue(func() *template.Template { return parsePage("home") }),
-	}
 )
+
+// Template is one of the page templates. Pages name theirs with the
+// values below; there is no other (a Page without one fails to render).
+type Template struct {
+	name string
+	// parsed parses the template when first rendered, not at package
+	// init: ProcessCallback's programs never see a page, and its cold
+	// start should not pay the ~1 ms of parsing (TestTemplatesParse
+	// parses them all, so a broken one still fails the tests).
+	parsed func() *template.Template
+}
+
+func newTemplate(name string) *Template {
+	return &Template{name: name, parsed: sync.OnceValue(func() *template.Template { return parsePage(name) })}
+}
+
+// The templates, and the part of Page each reads besides the common
+// fields.
+var (
+	ConfirmTemplate   = newTemplate("confirm")   // Page.Confirm: a confirmation with its form
+	MessageTemplate   = newTemplate("message")   // a result or an error
+	DashboardTemplate = newTemplate("dashboard") // Page.Dashboard
+	HomeTemplate      = newTemplate("home")      // Page.Home
+	// Templates lists them all.
+	Templates = []*Template{ConfirmTemplate, MessageTemplate, DashboardTemplate, HomeTemplate}
+)
+
+// Name is the template's name (its file is Name + ".tmpl").
+func (t *Template) Name() string { return t.name }
 
 // styleSourceOf is the CSP source that allows a style element with css.
 func styleSourceOf(css string) string {
@@ -63,7 +82,7 @@ func parsePage(name string) *template.Template {
 // Page is what a template shows. Every string is plain text: the templates
 // escape it.
 type Page struct {
-	Template string // confirm, message, dashboard or home
+	Template *Template
 	// Kind names the page for style sheets and tests: confirm, result,
 	// error, dashboard or home.
 	Kind     string
@@ -195,11 +214,12 @@ func contentSecurityPolicy(formAction string) string {
 // Render writes p as a page with its security headers (no body for a
 // HEAD). A template error is a plain 500: nothing was written yet.
 func Render(w http.ResponseWriter, r *http.Request, status int, p Page) {
-	parsed := pageTemplates[p.Template]
-	if parsed == nil {
-		parsed = pageTemplates["message"]
+	if p.Template == nil {
+		// A page built without its template: a bug, said as one.
+		http.Error(w, "internal error: a page without a template", http.StatusInternalServerError)
+		return
 	}
-	t := parsed()
+	t := p.Template.parsed()
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	defer pageBuffers.Put(buf)
 	buf.Reset()

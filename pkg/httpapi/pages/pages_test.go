@@ -1,13 +1,42 @@
 package pages
 
-import "testing"
+import (
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+)
 
 // TestTemplatesParse parses every page template, as the first render of
-// each would: they are parsed lazily, so a broken one must fail here.
+// each would: they are parsed lazily, so a broken one must fail here. Every
+// page file has its Template, and no Template lacks its file.
 func TestTemplatesParse(t *testing.T) {
-	for name, parse := range pageTemplates {
-		if tmpl := parse(); tmpl == nil || tmpl.Lookup("layout") == nil || tmpl.Lookup("content") == nil {
-			t.Errorf("%s: no layout or content template", name)
+	var names []string
+	for _, tmpl := range Templates {
+		names = append(names, tmpl.Name())
+		if parsed := tmpl.parsed(); parsed == nil || parsed.Lookup("layout") == nil || parsed.Lookup("content") == nil {
+			t.Errorf("%s: no layout or content template", tmpl.Name())
 		}
+	}
+	files, err := fs.Glob(pageFiles, "*.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(f, ".tmpl"); name != "layout" && !slices.Contains(names, name) {
+			t.Errorf("%s has no Template", f)
+		}
+	}
+}
+
+// TestRenderWithoutTemplate: a page without its template is a 500 that
+// says so, never another page.
+func TestRenderWithoutTemplate(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Render(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, Page{Heading: "lost"})
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "without a template") || strings.Contains(rec.Body.String(), "lost") {
+		t.Errorf("status %d, body %q", rec.Code, rec.Body)
 	}
 }

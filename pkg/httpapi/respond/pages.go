@@ -30,7 +30,7 @@ func presentationOf(res *callbackurls.CallbackResult) *callbackurls.Presentation
 func confirmPage(res *callbackurls.CallbackResult, form url.Values, errs callbackurls.InputErrors, alert string) pages.Page {
 	pres := presentationOf(res)
 	label := callbackurls.DisplayLabel(pres.Label, res.Action)
-	p := pages.Page{Template: "confirm", Kind: "confirm", Tone: "plain", Heading: pres.Title, Description: pres.Description,
+	p := pages.Page{Template: pages.ConfirmTemplate, Kind: "confirm", Tone: "plain", Heading: pres.Title, Description: pres.Description,
 		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
 	if p.Heading == "" {
 		p.Heading = "Confirm your answer"
@@ -131,7 +131,7 @@ func fieldViewOf(f *callbackurls.InputField, form url.Values, errs callbackurls.
 func resultPage(res *callbackurls.CallbackResult) pages.Page {
 	pres := presentationOf(res)
 	label := callbackurls.DisplayLabel(pres.Label, res.Action)
-	p := pages.Page{Template: "message", Kind: "result", Tone: "ok", Icon: "check", Context: pres.Title,
+	p := pages.Page{Template: pages.MessageTemplate, Kind: "result", Tone: "ok", Icon: "check", Context: pres.Title,
 		Details: []string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}}
 	p.Heading, p.Lead = "Done", "Your answer was sent. You can close this page."
 	if spec := res.Type.Spec(); spec != nil && spec.Heading != "" {
@@ -173,7 +173,7 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 	if e.TargetCode != "" {
 		code += " (" + e.TargetCode + ")"
 	}
-	p := pages.Page{Template: "message", Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
+	p := pages.Page{Template: pages.MessageTemplate, Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
 		Heading: "This link did not work", Lead: sentence(e.Message), Details: []string{code}}
 	if res != nil && res.TransactionID != "" {
 		p.Details = append([]string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}, p.Details...)

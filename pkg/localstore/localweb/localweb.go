@@ -244,7 +244,7 @@ func (h *handler) serveDashboard(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	pages.Render(w, r, http.StatusOK, pages.Page{Template: "dashboard", Kind: "dashboard", DocTitle: "Local tasks",
+	pages.Render(w, r, http.StatusOK, pages.Page{Template: pages.DashboardTemplate, Kind: "dashboard", DocTitle: "Local tasks",
 		Heading: "Local tasks", Tone: "plain", Wide: true, Dashboard: d})
 }
 

@@ -1,0 +1,139 @@
+// Package localserver is the local server's composition: every endpoint of
+// both Lambda functions (POST /urls and /respond) on one router, over the
+// local task store or AWS Step Functions, and with the local store its own
+// endpoints (/local/) and the home page. `sfn-callback-urls serve` runs it;
+// tests use it as the whole service in-process, so that what they test is
+// what serve builds.
+package localserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/home"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
+)
+
+// Options are what a server is built from besides its settings.
+type Options struct {
+	Logger *slog.Logger // nil: discard
+	// Keys says whether a missing key file is made.
+	Keys keysource.Options
+	// KeySource, if set, replaces the key source the settings choose
+	// (tests: a fixed keyring, a KMS stand-in's source).
+	KeySource payload.KeySource
+	// Target, if set, receives task token decisions instead of the back
+	// end the settings choose (tests: a double, or a wrapper that counts).
+	// The local store is still opened with --sfn local, for /local/.
+	Target func(store *localstore.Store) callbackurls.Target
+	// PostActions replaces post action evaluation (nil: postaction.New()).
+	PostActions callbackurls.PostActions
+	// AWSConfig loads the SDK's configuration (nil: the default chain).
+	AWSConfig keysource.AWSConfig
+	// Now is the service's clock (nil: time.Now).
+	Now func() time.Time
+	// Version is the home page's version line.
+	Version string
+}
+
+// Server is a built local server.
+type Server struct {
+	Service *callbackurls.Service
+	Keys    keysource.Keys
+	// Store is the local task store (nil with --sfn aws).
+	Store *localstore.Store
+	// Handler serves every endpoint.
+	Handler http.Handler
+}
+
+// New builds the server c describes; c has passed Check and has its base
+// URL. Close releases the store.
+func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	awsConfig := opts.AWSConfig
+	if awsConfig == nil {
+		awsConfig = sync.OnceValues(func() (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) })
+	}
+	s := &Server{}
+	if opts.KeySource != nil {
+		s.Keys = keysource.Keys{Source: opts.KeySource}
+	} else {
+		keys, err := keysource.Open(ctx, &c.Settings, awsConfig, opts.Keys)
+		if err != nil {
+			return nil, err
+		}
+		s.Keys = keys
+	}
+	var target callbackurls.Target
+	switch c.SFN {
+	case config.SFNAWS:
+		if opts.Target == nil {
+			cfg, err := awsConfig()
+			if err != nil {
+				return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
+			}
+			target = stepfunctions.NewFromAWSConfig(cfg)
+		}
+	default:
+		path := c.StorePath
+		if path == "" {
+			path = config.DefaultStorePath
+		}
+		store, err := localstore.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("local task store %s: %w", path, err)
+		}
+		s.Store, target = store, store
+	}
+	if opts.Target != nil {
+		target = opts.Target(s.Store)
+	}
+	cfg := c.Service()
+	cfg.PostActions = opts.PostActions
+	if cfg.PostActions == nil {
+		cfg.PostActions = postaction.New()
+	}
+	cfg.Now = opts.Now
+	s.Service = callbackurls.New(cfg, s.Keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: target})
+
+	rt := httpapi.NewRouter(logger, c.Verbose)
+	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
+	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, respond.Options{Logger: logger, Verbose: c.Verbose}))
+	local := ""
+	if s.Store != nil {
+		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL}))
+		local = localweb.Prefix
+	}
+	// The first URL a person opens: a page for browsers, the JSON 404 for
+	// programs. Only the local server has one (API Gateway routes no "/").
+	rt.Handle(home.Pattern, "", home.New(home.Options{Version: opts.Version, Local: local}))
+	s.Handler = rt
+	return s, nil
+}
+
+// Close closes the local store, if there is one.
+func (s *Server) Close() error {
+	if s.Store != nil {
+		return s.Store.Close()
+	}
+	return nil
+}
