@@ -400,8 +400,8 @@ func TestMisconfigured(t *testing.T) {
 		}
 	}
 	out := e.Output()
-	if n := strings.Count(out, "create-urls: KEYRING:"); n != 2 {
-		t.Errorf("the function's start-up error was printed %d times, want once per invoke\n%s", n, e.Tail())
+	if n := strings.Count(out, "create-urls: "); n != 2 || !strings.Contains(out, "KEYRING") {
+		t.Errorf("the function's start-up error, naming KEYRING, was printed %d times, want once per invoke\n%s", n, e.Tail())
 	}
 	if !strings.Contains(out, "Runtime.ExitError") {
 		t.Errorf("the emulator did not report Runtime.ExitError\n%s", e.Tail())

@@ -8,14 +8,20 @@
 // invoke endpoint (POST /2015-03-31/functions/function/invocations), and
 // the test's cleanup stops it and the bootstrap.
 //
-// What the emulator does that a test sees (checked by this package's
-// tests): it starts the bootstrap at the first invoke, not at its own start,
-// hands it the Runtime API at AWS_LAMBDA_RUNTIME_API and its own
-// environment; it serves one invoke at a time; a function error comes back
-// as 200 with the error document, a bootstrap that exits as 502, an invoke
-// over AWS_LAMBDA_FUNCTION_TIMEOUT as 200 "Task timed out after N.00
-// seconds"; after a failure it starts the bootstrap afresh at the next
-// invoke. It runs on Linux only.
+// What the emulator does that a test sees (this package's tests check it):
+// it starts the bootstrap at the first invoke, not at its own start, in a
+// process group of its own, with the Runtime API at AWS_LAMBDA_RUNTIME_API
+// and the emulator's own environment; it serves one invoke at a time. A
+// response comes back as 200 with the function's body. Failures differ
+// from Lambda's, which answers 200 with an X-Amz-Function-Error header for
+// all of them: an error the handler returns is 200 with the error
+// document and no header, so only the body tells; a panic (aws-lambda-go
+// reports it, then exits) and an exit mid-invoke are 502 with the error
+// document (Runtime.ExitError for an exit); a bootstrap that exits before
+// asking for work (settings refused at start) is 502 with no body; an
+// invoke over AWS_LAMBDA_FUNCTION_TIMEOUT is 200 with "Task timed out
+// after N.00 seconds". After any of the last four it starts the bootstrap
+// afresh at the next invoke. It runs on Linux only.
 package lambdarie
 
 import (
@@ -39,9 +45,10 @@ import (
 	"time"
 )
 
-// Module and Version are the emulator's module and the version built. The
-// module proxy serves pseudo-versions of its main branch only (its newest
-// tag, v1.23.0, is not a Go module version it serves).
+// Module and Version are the emulator's module and the version built: a
+// pseudo-version (a commit of its main branch), which is what the Go module
+// proxy serves of it, not its release tags. Binary's cache is keyed by
+// Version, so changing it builds the new one.
 const (
 	Module  = "github.com/aws/aws-lambda-runtime-interface-emulator"
 	Version = "v0.0.0-20261030222936-bef5c4ba774d"
