@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/lambdarie"
 )
 
 // warmInvocations is how many invocations after the first one the warm
@@ -110,8 +111,8 @@ func functionWorkload(tb testing.TB, fn string, d *deployment, token string) *wo
 		w.event = clickEvent(tb, made.URLs["approve"])
 		w.prepare = func() { d.sfn.AddTask(token) }
 		w.check = func(answer []byte) error {
-			var r proxyResponse
-			if err := json.Unmarshal(answer, &r); err != nil || r.StatusCode != http.StatusOK {
+			r, err := lambdarie.DecodeProxyResponse(answer)
+			if err != nil || r.StatusCode != http.StatusOK {
 				return fmt.Errorf("answered %s, want status 200", answer)
 			}
 			return nil

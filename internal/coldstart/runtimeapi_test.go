@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/lambdarie"
 )
 
 // Runtime API paths (version 2018-06-01), as a bootstrap finds them under
@@ -193,7 +195,7 @@ func (rt *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.mu.Lock()
-	inv.id = newRequestID()
+	inv.id = lambdarie.RequestID()
 	inv.handedOut = time.Now()
 	rt.current = inv
 	rt.mu.Unlock()
@@ -310,16 +312,6 @@ func writeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// newRequestID is a random UUID, the form of Lambda's request ids.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // newTraceID is an X-Ray trace header of the form Lambda sends.
