@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/links"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 )
@@ -24,8 +25,9 @@ import (
 type Task struct {
 	Execution string `json:"execution"`
 	// ExpiresInSeconds is how long the links work: the state's
-	// TimeoutSeconds (0 for a day).
-	ExpiresInSeconds int     `json:"expires_in_seconds"`
+	// TimeoutSeconds (absent for a day, at most a year: see
+	// links.Lifetime).
+	ExpiresInSeconds *int64  `json:"expires_in_seconds"`
 	Request          Request `json:"request"`
 }
 
@@ -148,10 +150,18 @@ func (w *Worker) handle(ctx context.Context, token string, input *string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	task := parseTask(input)
+	task, err := parseTask(input)
 	lifetime := defaultLifetime
-	if task.ExpiresInSeconds > 0 {
-		lifetime = time.Duration(task.ExpiresInSeconds) * time.Second
+	if err == nil {
+		lifetime, err = links.Lifetime(task.ExpiresInSeconds, defaultLifetime)
+	}
+	if err != nil {
+		// Nothing to mail: fail the task at once, saying why.
+		w.Logger.Error("bad task input: failing the task", "execution", task.Execution, "error", err.Error())
+		if ferr := w.failNow(ctx, token, err.Error()); ferr != nil {
+			w.Logger.Error("could not fail the task", "execution", task.Execution, "error", ferr.Error())
+		}
+		return
 	}
 	title := mail.Clip(strings.TrimSpace(task.Request.Title), maxTitle)
 	if title == "" {
@@ -170,6 +180,13 @@ func (w *Worker) handle(ctx context.Context, token string, input *string) {
 	if err != nil {
 		// Nothing to fail the task with: it waits for its timeout.
 		w.Logger.Error("no URLs", "execution", task.Execution, "error", err.Error())
+		return
+	}
+	if err := links.Check(urls, w.Now(), "approve", "reject", "undelivered"); err != nil {
+		w.Logger.Error("not mailed: failing the task", "execution", task.Execution, "transaction_id", urls.TransactionID, "error", err.Error())
+		if ferr := w.failNow(ctx, token, err.Error()); ferr != nil {
+			w.Logger.Error("could not fail the task", "execution", task.Execution, "error", ferr.Error())
+		}
 		return
 	}
 	msg := &mail.Message{
@@ -193,6 +210,24 @@ func (w *Worker) handle(ctx context.Context, token string, input *string) {
 		return
 	}
 	w.Logger.Info("mailed", "execution", task.Execution, "transaction_id", urls.TransactionID, "duration_ms", time.Since(start).Milliseconds())
+}
+
+// failNow fails the task with UndeliveredError and cause through a link of
+// its own, made for that alone (the worker has no states:SendTask*
+// permission).
+func (w *Worker) failNow(ctx context.Context, token, cause string) error {
+	urls, err := w.URLs.CreateURLs(ctx, client.Request{
+		Token:      token,
+		Expiration: w.Now().Add(defaultLifetime),
+		Actions:    []client.Action{client.Failure("undelivered", UndeliveredError, "Not mailed: "+cause).WithConfirm(false)},
+	})
+	if err != nil {
+		return err
+	}
+	if err := links.Check(urls, w.Now(), "undelivered"); err != nil {
+		return err
+	}
+	return w.fail(ctx, urls.URLs["undelivered"])
 }
 
 // fail POSTs a failure link as an API client.
@@ -222,11 +257,15 @@ func (w *Worker) fail(ctx context.Context, link string) error {
 }
 
 // parseTask reads a task's input; what it cannot read is left empty (the
-// mail then has a generic title).
-func parseTask(input *string) Task {
+// mail then has a generic title), except an expires_in_seconds that is not
+// a whole number of seconds, which is an error rather than the default.
+func parseTask(input *string) (Task, error) {
 	var t Task
 	if input != nil && len(*input) <= maxTaskInputBytes {
-		_ = json.Unmarshal([]byte(*input), &t)
+		var typ *json.UnmarshalTypeError
+		if err := json.Unmarshal([]byte(*input), &t); errors.As(err, &typ) && typ.Field == "expires_in_seconds" {
+			return t, errors.New("expires_in_seconds is not a whole number of seconds (at most a year)")
+		}
 	}
-	return t
+	return t, nil
 }

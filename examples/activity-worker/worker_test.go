@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -103,7 +104,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func links(text string) map[string]string {
+func mailedLinks(text string) map[string]string {
 	out := map[string]string{}
 	lines := strings.Split(text, "\n")
 	for i := 0; i+1 < len(lines); i++ {
@@ -126,18 +127,18 @@ func TestApproveAndReject(t *testing.T) {
 	bySubject := map[string]string{}
 	for _, m := range s.sns.Messages(s.topic) {
 		bySubject[m.Subject] = m.Message
-		if len(links(m.Message)) != 2 {
-			t.Errorf("mail %q has links %v, want Approve and Reject only", m.Subject, links(m.Message))
+		if len(mailedLinks(m.Message)) != 2 {
+			t.Errorf("mail %q has links %v, want Approve and Reject only", m.Subject, mailedLinks(m.Message))
 		}
 	}
 	laptop := bySubject["Approval needed: New laptop"]
 	if !strings.Contains(laptop, "A 14-inch one, EUR 1,900.") || !strings.Contains(laptop, "until 2 January 2030 at 12:00 UTC") || !strings.Contains(laptop, "Execution exp-9.") {
 		t.Errorf("mail:\n%s", laptop)
 	}
-	if status, body := s.svc.Click(t, links(laptop)["Approve"], nil); status != http.StatusOK {
+	if status, body := s.svc.Click(t, mailedLinks(laptop)["Approve"], nil); status != http.StatusOK {
 		t.Fatalf("approve: %d %s", status, body)
 	}
-	if status, body := s.svc.Click(t, links(bySubject["Approval needed: Conference ticket"])["Reject"], nil); status != http.StatusOK {
+	if status, body := s.svc.Click(t, mailedLinks(bySubject["Approval needed: Conference ticket"])["Reject"], nil); status != http.StatusOK {
 		t.Fatalf("reject: %d %s", status, body)
 	}
 	if st, _ := s.svc.SFN.Task(tokens[0]); st.Status != sfntest.StatusSucceeded || st.Output != `{"approved":true}` {
@@ -159,6 +160,42 @@ func TestApproveAndReject(t *testing.T) {
 	}
 	if logs := s.logs.String(); strings.Contains(logs, tokens[0]) || strings.Contains(logs, "/respond?") {
 		t.Errorf("the log shows a token or a URL:\n%s", logs)
+	}
+}
+
+// TestExpiresInSeconds: a task whose expires_in_seconds is not a
+// positive whole number of seconds a duration holds is failed at once
+// (MailNotSent, the cause saying why) and mailed nothing: it used to wrap
+// around into links already expired. A longer one than a year is cut to a
+// year.
+func TestExpiresInSeconds(t *testing.T) {
+	s := newSetup(t)
+	stop := start(t, s.w)
+	bad := []string{"0", "-60", "9223372037", "18446744074", "1e30", "3600.5"}
+	base := corpus.Tokens()[0]
+	for i, seconds := range bad {
+		s.svc.SFN.AddActivityTask(activityARN, fmt.Sprintf("%s-%d", base, i), `{"execution":"x","expires_in_seconds":`+seconds+`,"request":{"title":"Trip"}}`)
+	}
+	s.svc.SFN.AddActivityTask(activityARN, base+"-long", `{"execution":"x","expires_in_seconds":315360000,"request":{"title":"Ten years"}}`)
+	waitFor(t, "the tasks to be handled", func() bool {
+		for i := range bad {
+			if st, _ := s.svc.SFN.Task(fmt.Sprintf("%s-%d", base, i)); st.Status == sfntest.StatusOpen {
+				return false
+			}
+		}
+		return len(s.sns.Messages(s.topic)) == 1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i, seconds := range bad {
+		if st, _ := s.svc.SFN.Task(fmt.Sprintf("%s-%d", base, i)); st.Status != sfntest.StatusFailed || st.Error != UndeliveredError || !strings.Contains(st.Cause, "expires_in_seconds") {
+			t.Errorf("expires_in_seconds %s: task %+v, want it failed naming expires_in_seconds", seconds, st)
+		}
+	}
+	msgs := s.sns.Messages(s.topic)
+	if len(msgs) != 1 || msgs[0].Subject != "Approval needed: Ten years" || !strings.Contains(msgs[0].Message, "until 1 January 2031 at 12:00 UTC") {
+		t.Errorf("mails %+v: want the ten years' only, cut to a year", msgs)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/links"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 )
@@ -54,8 +55,9 @@ type Event struct {
 	// Execution is the execution's name, shown in the mail.
 	Execution string `json:"execution"`
 	// ExpiresInSeconds is how long the links work: the task's
-	// TimeoutSeconds (StepAsk only; 0 for three days).
-	ExpiresInSeconds int `json:"expires_in_seconds,omitempty"`
+	// TimeoutSeconds (StepAsk only; absent for three days, at most a year:
+	// see links.Lifetime).
+	ExpiresInSeconds *int64 `json:"expires_in_seconds,omitempty"`
 	// Request is the state's input: the execution's input, plus the
 	// decision once there is one.
 	Request Request `json:"request"`
@@ -149,9 +151,9 @@ func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Messa
 	if ev.Token == "" {
 		return nil, "", errors.New(`step "ask" needs the task token in "token"`)
 	}
-	lifetime := defaultLifetime
-	if ev.ExpiresInSeconds > 0 {
-		lifetime = time.Duration(ev.ExpiresInSeconds) * time.Second
+	lifetime, err := links.Lifetime(ev.ExpiresInSeconds, defaultLifetime)
+	if err != nil {
+		return nil, "", err
 	}
 	description := mail.Clip(strings.TrimSpace(ev.Request.Description), maxDescription)
 	req := client.Request{Token: ev.Token, Expiration: h.Now().Add(lifetime)}
@@ -174,6 +176,11 @@ func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Messa
 	}
 	urls, err := h.URLs.CreateURLs(ctx, req)
 	if err != nil {
+		return nil, "", err
+	}
+	// The mail's only links are these two, from CreateUrls, alive; the
+	// requester's text is made inert by mail (mail.Inert).
+	if err := links.Check(urls, h.Now(), "approve", "reject"); err != nil {
 		return nil, "", err
 	}
 	return &mail.Message{

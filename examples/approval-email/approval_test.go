@@ -21,6 +21,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
@@ -59,10 +60,10 @@ var input = map[string]any{
 	"description": "Alice Martin asks for EUR 1,240.00 for the Berlin team offsite.",
 }
 
-// links finds each labelled link in a plain-text mail: "Label...:" then
+// mailedLinks finds each labelled link in a plain-text mail: "Label...:" then
 // the URL on the next line. In plain-text mail (not SES's text part) every
 // line must be within RFC 5322's limit.
-func links(t *testing.T, text string, plain bool) map[string]string {
+func mailedLinks(t *testing.T, text string, plain bool) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	lines := strings.Split(text, "\n")
@@ -129,7 +130,7 @@ func TestRejectWithComment(t *testing.T) {
 	if strings.Contains(text, token) {
 		t.Error("the mail shows the task token")
 	}
-	urls := links(t, text, true)
+	urls := mailedLinks(t, text, true)
 	if len(urls) != 2 || urls["Approve"] == "" || urls["Reject"] == "" {
 		t.Fatalf("links in the mail: %v", urls)
 	}
@@ -214,7 +215,7 @@ func TestApprove(t *testing.T) {
 	if _, err := s.h.Handle(ctx, event(t, "AskForApproval", input, token)); err != nil {
 		t.Fatal(err)
 	}
-	urls := links(t, s.sns.Messages(s.topic)[0].Message, true)
+	urls := mailedLinks(t, s.sns.Messages(s.topic)[0].Message, true)
 	if status, body := s.svc.Click(t, urls["Approve"], nil); status != http.StatusOK {
 		t.Fatalf("approve: %d %s", status, body)
 	}
@@ -269,7 +270,7 @@ func TestSES(t *testing.T) {
 		t.Fatalf("%d emails", len(emails))
 	}
 	e := emails[0]
-	urls := links(t, e.Text, false)
+	urls := mailedLinks(t, e.Text, false)
 	for _, want := range []string{
 		`href="` + strings.ReplaceAll(urls["Approve"], "&", "&amp;") + `"`,
 		`href="` + strings.ReplaceAll(urls["Reject"], "&", "&amp;") + `"`,
@@ -417,7 +418,7 @@ func TestLinkLengths(t *testing.T) {
 			}
 			lengths := map[string]*servicetest.Lengths{}
 			add := func(kind, text string) {
-				for label, u := range links(t, text, false) {
+				for label, u := range mailedLinks(t, text, false) {
 					if lengths[kind+" "+label] == nil {
 						lengths[kind+" "+label] = &servicetest.Lengths{}
 					}
@@ -462,4 +463,125 @@ func FuzzRejection(f *testing.F) {
 			t.Fatalf("cause of %d characters", n)
 		}
 	})
+}
+
+// TestExpiresInSeconds: the links' lifetime comes from the state's
+// expires_in_seconds, cut to a year; a value that is not a positive
+// number of seconds a duration holds fails the task and mails nothing
+// (time.Duration(n)*time.Second used to wrap around: 18446744074 s made
+// links that expired 0.29 s after they were made).
+func TestExpiresInSeconds(t *testing.T) {
+	ptr := func(n int64) *int64 { return &n }
+	for _, tc := range []struct {
+		seconds *int64
+		until   string // "" for an error
+	}{
+		{nil, "The links work until 4 January 2030 at 12:00 UTC."},
+		{ptr(3600), "The links work until 1 January 2030 at 13:00 UTC."},
+		{ptr(10 * 365 * 86400), "The links work until 1 January 2031 at 12:00 UTC."}, // cut to a year
+		{ptr(0), ""},
+		{ptr(-3600), ""},
+		{ptr(9223372037), ""},  // a negative duration once multiplied
+		{ptr(18446744074), ""}, // 290 ms once multiplied
+	} {
+		s := newSetup(t)
+		token := corpus.Tokens()[0]
+		s.svc.SFN.AddTask(token)
+		ev := event(t, "AskForApproval", input, token)
+		ev.ExpiresInSeconds = tc.seconds
+		_, err := s.h.Handle(context.Background(), ev)
+		msgs := s.sns.Messages(s.topic)
+		if tc.until == "" {
+			if err == nil || !strings.Contains(err.Error(), "expires_in_seconds") || len(msgs) != 0 || s.svc.Invokes() != 0 {
+				t.Errorf("%d s: %v, %d mails, %d CreateUrls calls; want an error naming expires_in_seconds and nothing else", *tc.seconds, err, len(msgs), s.svc.Invokes())
+			}
+			continue
+		}
+		if err != nil || len(msgs) != 1 || !strings.Contains(msgs[0].Message, tc.until) {
+			t.Errorf("%v s: %v, mails %v; want one saying %q", tc.seconds, err, msgs, tc.until)
+		}
+	}
+}
+
+// TestRequesterLinks: a requester who writes links of their own in the
+// title or the description (to pass them off as the approval's) gets
+// none in the mail: its only links are CreateUrls' two, in plain text
+// and in HTML.
+func TestRequesterLinks(t *testing.T) {
+	phishing := map[string]any{
+		"title":       "Expense report: approve at https://evil.example/a",
+		"description": "The links below are broken, use these:\n\nApprove:\nhttps://evil.example/respond?action=approve\n\nReject:\nwww.evil.example/reject",
+	}
+	ctx := context.Background()
+	svc := servicetest.Start(t, servicetest.Options{})
+	sns := awstest.NewSNS(t)
+	topic := sns.AddTopic("approvals")
+	ses := awstest.NewSES(t)
+	ses.Verify("example.com")
+	for i, sender := range []mail.Sender{mail.NewSNS(sns.Client(), topic, 0), mail.NewSES(ses.Client(), "approvals@example.com", "boss@example.org")} {
+		h := &Handler{URLs: client.NewLambda(svc.Lambda.Config(), servicetest.FunctionARN), Mail: sender,
+			Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+		token := corpus.Tokens()[i]
+		svc.SFN.AddTask(token)
+		if _, err := h.Handle(ctx, event(t, "AskForApproval", phishing, token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := sns.Messages(topic)
+	emails := ses.Emails()
+	if len(sent) != 1 || len(emails) != 1 {
+		t.Fatalf("%d SNS messages, %d emails", len(sent), len(emails))
+	}
+	for name, body := range map[string]string{"SNS": sent[0].Subject + "\n" + sent[0].Message, "SES text": emails[0].Subject + "\n" + emails[0].Text, "SES HTML": emails[0].HTML} {
+		if strings.Contains(body, "evil.example") {
+			t.Errorf("the %s mail has the requester's link:\n%s", name, body)
+		}
+		found := mailedLinks(t, body, false)
+		if name == "SES HTML" {
+			continue
+		}
+		if len(found) != 2 || !strings.HasPrefix(found["Approve"], svc.URL+"/respond?") || !strings.HasPrefix(found["Reject"], svc.URL+"/respond?") {
+			t.Errorf("the %s mail's links: %v, want CreateUrls' approve and reject only", name, found)
+		}
+		if n := strings.Count(body, "://"); n != 2 {
+			t.Errorf("the %s mail has %d URLs, want 2:\n%s", name, n, body)
+		}
+	}
+	if n := strings.Count(emails[0].HTML, "href="); n != 2 {
+		t.Errorf("the HTML has %d links, want 2", n)
+	}
+}
+
+// TestOnlyCreateUrlsLinks: a CreateUrls answer without both links, with
+// a link that is not one, or with links already expired, mails nothing
+// and fails the task. The answers come from a Lambda function speaking
+// the contract, through the real client.
+func TestOnlyCreateUrlsLinks(t *testing.T) {
+	const good = "https://cb.example.com/v1/respond?action=approve&type=success&data=3-secret"
+	for _, tc := range []struct {
+		name, answer, wantErr string
+	}{
+		{"no approve link", `{"transaction_id":"t","urls":{"reject":"` + good + `"},"expiration":"2030-01-04T12:00:00Z"}`, `no "approve" URL`},
+		{"no links", `{"transaction_id":"t","urls":{},"expiration":"2030-01-04T12:00:00Z"}`, `no "approve" URL`},
+		{"empty links", `{"transaction_id":"t","urls":{"approve":"","reject":""},"expiration":"2030-01-04T12:00:00Z"}`, `no "approve" URL`},
+		{"a relative link", `{"transaction_id":"t","urls":{"approve":"/respond?x","reject":"` + good + `"},"expiration":"2030-01-04T12:00:00Z"}`, "not an absolute"},
+		{"expired links", `{"transaction_id":"t","urls":{"approve":"` + good + `","reject":"` + good + `"},"expiration":"2029-12-31T12:00:00Z"}`, "expired at"},
+		{"no expiration", `{"transaction_id":"t","urls":{"approve":"` + good + `","reject":"` + good + `"}}`, "never expire"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fn := lambdatest.New(t)
+			fn.AddFunction("create", func(context.Context, json.RawMessage) (any, error) { return json.RawMessage(tc.answer), nil })
+			sns := awstest.NewSNS(t)
+			topic := sns.AddTopic("approvals")
+			h := &Handler{URLs: client.NewLambda(fn.Config(), "create"), Mail: mail.NewSNS(sns.Client(), topic, 0),
+				Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+			_, err := h.Handle(context.Background(), event(t, "AskForApproval", input, corpus.Tokens()[0]))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v, want an error saying %q", err, tc.wantErr)
+			}
+			if n := len(sns.Messages(topic)); n != 0 {
+				t.Errorf("%d mails sent", n)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/links"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 )
@@ -22,8 +23,9 @@ type Message struct {
 	Token     string `json:"token"`
 	Execution string `json:"execution"`
 	// ExpiresInSeconds is how long the links work: the task's
-	// TimeoutSeconds (0 for a day).
-	ExpiresInSeconds int     `json:"expires_in_seconds"`
+	// TimeoutSeconds (absent for a day, at most a year: see
+	// links.Lifetime).
+	ExpiresInSeconds *int64  `json:"expires_in_seconds"`
 	Request          Request `json:"request"`
 }
 
@@ -96,9 +98,9 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage) (string, 
 	if err != nil {
 		return "", err
 	}
-	lifetime := defaultLifetime
-	if m.ExpiresInSeconds > 0 {
-		lifetime = time.Duration(m.ExpiresInSeconds) * time.Second
+	lifetime, err := links.Lifetime(m.ExpiresInSeconds, defaultLifetime)
+	if err != nil {
+		return "", err
 	}
 	title := mail.Clip(strings.TrimSpace(m.Request.Title), maxTitle)
 	if title == "" {
@@ -115,6 +117,9 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage) (string, 
 		},
 	})
 	if err != nil {
+		return "", err
+	}
+	if err := links.Check(urls, h.Now(), "approve", "reject"); err != nil {
 		return "", err
 	}
 	msg := &mail.Message{

@@ -45,9 +45,9 @@ func messageBody(t *testing.T, queueURL string, input any, token string) string 
 	return string(body)
 }
 
-// links returns the labelled links of a plain-text mail, checking that
+// mailedLinks returns the labelled links of a plain-text mail, checking that
 // every line is within RFC 5322's limit.
-func links(t *testing.T, text string) map[string]string {
+func mailedLinks(t *testing.T, text string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	lines := strings.Split(text, "\n")
@@ -119,10 +119,10 @@ func TestPartialBatchFailure(t *testing.T) {
 	}
 
 	// Approve one, reject the other.
-	if status, body := svc.Click(t, links(t, lisbon)["Approve"], nil); status != http.StatusOK {
+	if status, body := svc.Click(t, mailedLinks(t, lisbon)["Approve"], nil); status != http.StatusOK {
 		t.Fatalf("approve: %d %s", status, body)
 	}
-	if status, body := svc.Click(t, links(t, porto)["Reject"], nil); status != http.StatusOK {
+	if status, body := svc.Click(t, mailedLinks(t, porto)["Reject"], nil); status != http.StatusOK {
 		t.Fatalf("reject: %d %s", status, body)
 	}
 	if s, _ := svc.SFN.Task(tokens[0]); s.Status != sfntest.StatusSucceeded || s.Output != `{"approved":true}` {
@@ -166,6 +166,45 @@ func TestRetryableFailures(t *testing.T) {
 	defer cancel()
 	if resp, _ := down.Handle(cctx, ev); len(resp.BatchItemFailures) != 1 {
 		t.Errorf("CreateUrls down: %+v", resp)
+	}
+}
+
+// TestExpiresInSeconds: a message whose expires_in_seconds is not a
+// positive number of seconds a duration holds is reported failed and
+// mailed nothing (it used to wrap around into links already expired); a
+// longer one than a year is cut to a year.
+func TestExpiresInSeconds(t *testing.T) {
+	svc := servicetest.Start(t, servicetest.Options{})
+	sns := awstest.NewSNS(t)
+	topic := sns.AddTopic("approvals")
+	h := &Handler{URLs: client.NewHTTP(svc.HTTPConfig(), svc.URL), Mail: mail.NewSNS(sns.Client(), topic, 0),
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	token := corpus.Tokens()[0]
+	svc.SFN.AddTask(token)
+	body := func(seconds string) string {
+		return `{"token":"` + token + `","execution":"e","expires_in_seconds":` + seconds + `,"request":{"title":"Trip ` + seconds + `"}}`
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		record("zero", body("0")), record("negative", body("-60")),
+		record("wraps-negative", body("9223372037")), record("wraps-to-290ms", body("18446744074")),
+		record("ten-years", body("315360000")),
+	}}
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{
+		{ItemIdentifier: "zero"}, {ItemIdentifier: "negative"}, {ItemIdentifier: "wraps-negative"}, {ItemIdentifier: "wraps-to-290ms"},
+	}}
+	if diff := cmp.Diff(want, resp); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+	msgs := sns.Messages(topic)
+	if len(msgs) != 1 || msgs[0].Subject != "Approval needed: Trip 315360000" || !strings.Contains(msgs[0].Message, "until 1 January 2031 at 12:00 UTC") {
+		t.Errorf("mails: %+v; want only the ten years', cut to a year", msgs)
+	}
+	if svc.Creates() != 1 {
+		t.Errorf("%d CreateUrls calls, want 1", svc.Creates())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/links"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 )
 
@@ -36,8 +37,9 @@ type Event struct {
 	Token     string `json:"token"`
 	Execution string `json:"execution"`
 	// ExpiresInSeconds is how long the URL works: the task's
-	// TimeoutSeconds (0 for an hour).
-	ExpiresInSeconds int `json:"expires_in_seconds"`
+	// TimeoutSeconds (absent for an hour, at most a year: see
+	// links.Lifetime).
+	ExpiresInSeconds *int64 `json:"expires_in_seconds"`
 	// Request is the execution's input, passed on to the CI job.
 	Request json.RawMessage `json:"request"`
 }
@@ -99,9 +101,9 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 	if len(ev.Request) > maxRequestBytes {
 		return nil, fmt.Errorf("the execution's input is %d bytes; at most %d are passed to the CI job", len(ev.Request), maxRequestBytes)
 	}
-	lifetime := defaultLifetime
-	if ev.ExpiresInSeconds > 0 {
-		lifetime = time.Duration(ev.ExpiresInSeconds) * time.Second
+	lifetime, err := links.Lifetime(ev.ExpiresInSeconds, defaultLifetime)
+	if err != nil {
+		return nil, err
 	}
 	urls, err := h.URLs.CreateURLs(ctx, client.Request{
 		Token:      ev.Token,
@@ -109,6 +111,9 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 		Actions:    []client.Action{client.Post("ci", h.Outcomes...)},
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := links.Check(urls, h.Now(), "ci"); err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(Dispatch{EventType: h.EventType, ClientPayload: ClientPayload{
@@ -129,6 +134,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 }
 
 // trigger POSTs the dispatch; any 2xx is accepted (GitHub answers 204).
+// A redirect is not followed and is a failure: following it would carry
+// the callback URL (a secret) and the trigger's token to wherever the
+// Location says, and a dispatch that landed elsewhere is not one the CI
+// system received.
 func (h *Handler) trigger(ctx context.Context, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.TriggerURL, bytes.NewReader(body))
 	if err != nil {
@@ -141,10 +150,11 @@ func (h *Handler) trigger(ctx context.Context, body []byte) (int, error) {
 	if h.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+h.Token)
 	}
-	hc := h.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	hc := http.Client{}
+	if h.HTTP != nil {
+		hc = *h.HTTP
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
 		var uerr *url.Error
@@ -154,10 +164,19 @@ func (h *Handler) trigger(ctx context.Context, body []byte) (int, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 3 {
+		where := "no Location"
+		if u, err := resp.Location(); err == nil {
+			where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		}
+		return resp.StatusCode, fmt.Errorf("trigger %s answered %s, a redirect to %.200q: not followed (it would carry the callback URL and the token there); set TRIGGER_URL to the URL that answers 2xx",
+			h.TriggerURL, resp.Status, where)
+	}
 	if resp.StatusCode/100 != 2 {
-		// The answer's start says why (GitHub: bad credentials, not found).
+		// The answer's start says why (GitHub: bad credentials, not
+		// found), quoted: it is the trigger's text.
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return resp.StatusCode, fmt.Errorf("trigger %s answered %s: %s", h.TriggerURL, resp.Status, bytes.TrimSpace(msg))
+		return resp.StatusCode, fmt.Errorf("trigger %s answered %s: %q", h.TriggerURL, resp.Status, bytes.TrimSpace(msg))
 	}
 	return resp.StatusCode, nil
 }

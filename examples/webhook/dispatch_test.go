@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,5 +244,113 @@ func TestNewHandler(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestTriggerRedirect: a trigger that answers a redirect fails the
+// function; the redirect is not followed, so the callback URL and the
+// token reach nobody else, whatever the code and the target.
+func TestTriggerRedirect(t *testing.T) {
+	ctx := context.Background()
+	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	elsewhere := newCI(t) // would accept the dispatch
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		for name, location := range map[string]string{
+			"another origin":  elsewhere.URL + "/repos/acme/shop/dispatches",
+			"the same origin": "/repos/acme/shop/dispatches",
+		} {
+			var hits atomic.Int32
+			trigger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/hook" {
+					hits.Add(1) // the same origin's target
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				w.Header().Set("Location", location)
+				w.WriteHeader(status)
+			}))
+			token := corpus.Tokens()[0]
+			svc.SFN.AddTask(token)
+			h := testHandler(t, svc, trigger.URL+"/hook")
+			h.HTTP = &http.Client{} // a client that would follow redirects
+			res, err := h.Handle(ctx, event(t, map[string]any{"ref": "main"}, token))
+			trigger.Close()
+			if err == nil || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), "not followed") {
+				t.Errorf("%d to %s: %+v, %v; want an error saying the redirect was not followed", status, name, res, err)
+			}
+			if got, _ := elsewhere.dispatches(); len(got)+int(hits.Load()) != 0 {
+				t.Errorf("%d to %s: the redirect was followed", status, name)
+			}
+		}
+	}
+}
+
+// TestReservedErrorNames: a failed build's error may not be one of Step
+// Functions' reserved names (States.Timeout, States.ALL, ...: the
+// States. prefix is Step Functions' own, and a Catch on States.Timeout
+// would take a CI failure for a timeout). Such a body matches no outcome:
+// 400, and the task keeps waiting.
+func TestReservedErrorNames(t *testing.T) {
+	ctx := context.Background()
+	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	c := newCI(t)
+	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
+	for i, tc := range []struct {
+		error  string
+		status int
+	}{
+		{"States.Timeout", 400}, {"States.ALL", 400}, {"States.TaskFailed", 400}, {"States.", 400},
+		{"Statesman.Failed", 200}, {"StatesTimeout", 200}, {"TestsFailed", 200},
+	} {
+		token := corpus.Tokens()[i%len(corpus.Tokens())] + fmt.Sprint(i)
+		svc.SFN.AddTask(token)
+		if _, err := h.Handle(ctx, event(t, map[string]any{}, token)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := c.dispatches()
+		status, resp := svc.PostJSON(t, got[len(got)-1].ClientPayload.CallbackURL,
+			fmt.Sprintf(`{"status": "failed", "error": %q, "message": "m"}`, tc.error))
+		state, _ := svc.SFN.Task(token)
+		if tc.status == 400 {
+			if status != 400 || !strings.Contains(resp, "InvalidPostActionBody") || state.Status != sfntest.StatusOpen {
+				t.Errorf("error %q: %d %s, task %+v; want 400 InvalidPostActionBody and the task open", tc.error, status, resp, state)
+			}
+			continue
+		}
+		if status != 200 || state.Status != sfntest.StatusFailed || state.Error != tc.error {
+			t.Errorf("error %q: %d %s, task %+v; want the task failed with it", tc.error, status, resp, state)
+		}
+	}
+}
+
+// TestExpiresInSeconds: an expires_in_seconds that is not a positive
+// number of seconds a duration holds fails the function and dispatches
+// nothing (it used to wrap around into a URL already expired); more than
+// a year is cut to a year.
+func TestExpiresInSeconds(t *testing.T) {
+	ctx := context.Background()
+	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	c := newCI(t)
+	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
+	token := corpus.Tokens()[0]
+	svc.SFN.AddTask(token)
+	for _, seconds := range []int64{0, -1, 9223372037, 18446744074, 9223372036854775807} {
+		ev := event(t, map[string]any{}, token)
+		ev.ExpiresInSeconds = &seconds
+		if _, err := h.Handle(ctx, ev); err == nil || !strings.Contains(err.Error(), "expires_in_seconds") {
+			t.Errorf("%d s: %v, want an error naming expires_in_seconds", seconds, err)
+		}
+	}
+	if got, _ := c.dispatches(); len(got) != 0 {
+		t.Errorf("%d dispatches", len(got))
+	}
+	tenYears := int64(10 * 365 * 86400)
+	ev := event(t, map[string]any{}, token)
+	ev.ExpiresInSeconds = &tenYears
+	if _, err := h.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.dispatches(); len(got) != 1 || got[0].ClientPayload.Expires != "2031-01-01T12:00:00Z" {
+		t.Errorf("dispatches %+v, want one expiring in a year", got)
 	}
 }

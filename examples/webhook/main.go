@@ -10,6 +10,7 @@
 //	CREATE_URLS_FUNCTION  the sfn-callback-urls stack's CreateUrls function (FunctionArn output)
 //	TRIGGER_URL           where to POST {"event_type", "client_payload": {"callback_url", ...}},
 //	                      e.g. https://api.github.com/repos/OWNER/REPO/dispatches
+//	                      (it must answer 2xx itself: a redirect is not followed)
 //	TRIGGER_TOKEN_SECRET  optional: a Secrets Manager secret whose value is the
 //	                      trigger's bearer token (read once per cold start)
 //	EVENT_TYPE            the event_type (default sfn-callback)

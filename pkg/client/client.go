@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -10,8 +12,10 @@ import (
 // Client calls CreateUrls. It is safe for concurrent use; make one per
 // process (a Lambda's cold start) and share it.
 type Client struct {
-	send  func(ctx context.Context, body []byte) (*URLs, error)
-	check bool
+	send       func(ctx context.Context, body []byte) (*URLs, error)
+	check      bool
+	timeout    time.Duration
+	timeoutSet bool
 }
 
 // Option configures a Client.
@@ -23,6 +27,8 @@ type options struct {
 	lambdaOptions []func(*lambda.Options)
 	httpClient    aws.HTTPClient
 	signingRegion string
+	timeout       time.Duration
+	timeoutSet    bool
 }
 
 // WithoutLocalChecks sends every request as it is, leaving all checks to
@@ -38,13 +44,19 @@ func WithQualifier(qualifier string) Option {
 }
 
 // WithLambdaOptions changes the Lambda client's options, after the
-// client's own (NewLambda only).
+// client's own (NewLambda only). An HTTPClient set here is still used
+// through the client's guard, which follows no redirect (see the package
+// documentation, "Redirects").
 func WithLambdaOptions(fns ...func(*lambda.Options)) Option {
 	return func(o *options) { o.lambdaOptions = append(o.lambdaOptions, fns...) }
 }
 
 // WithHTTPClient sends POST /urls with c (NewHTTP only; default: the aws.Config's
-// HTTPClient, else the SDK's default client).
+// HTTPClient, else the SDK's default client). An *http.Client (or the
+// SDK's BuildableClient) is used through a copy that follows no redirect;
+// any other aws.HTTPClient must follow none itself: the client can only
+// refuse the answer of a request that was redirected (see the package
+// documentation, "Redirects").
 func WithHTTPClient(c aws.HTTPClient) Option {
 	return func(o *options) { o.httpClient = c }
 }
@@ -67,10 +79,25 @@ func collect(opts []Option) *options {
 // the service's (and the local checks') answers, ErrMalformedResponse for
 // an answer that is neither, and the transport's (the SDK's, the context's)
 // wrapped.
+//
+// A call whose context has no deadline ends after DefaultTimeout (see
+// WithTimeout).
 func (c *Client) CreateURLs(ctx context.Context, req Request) (*URLs, error) {
 	body, err := encodeRequest(&req, c.check)
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, body)
+	callCtx, cancel, d := c.withTimeout(ctx)
+	defer cancel()
+	u, err := c.send(callCtx, body)
+	// The client's deadline passed, not the caller's: say which bound it was.
+	if err != nil && d > 0 && ctx.Err() == nil && callCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = &timeoutError{d: d, err: err}
+	}
+	return u, err
+}
+
+// newClient is a Client sending with send, as opts say.
+func newClient(send func(context.Context, []byte) (*URLs, error), o *options) *Client {
+	return &Client{send: send, check: !o.noCheck, timeout: o.timeout, timeoutSet: o.timeoutSet}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
@@ -67,15 +66,21 @@ func decodeResponse(data []byte) (*URLs, error) {
 	return u, nil
 }
 
+// apiError is the error body's *Error, its text made printable.
 func (b *body) apiError() *Error {
-	return &Error{Code: b.Error, Message: b.Message, TransactionID: b.TransactionID, StepFunctionsError: b.StepFunctionsError}
+	return &Error{
+		Code:               printable(b.Error, maxFieldBytes),
+		Message:            printable(b.Message, maxMessageBytes),
+		TransactionID:      printable(b.TransactionID, maxFieldBytes),
+		StepFunctionsError: printable(b.StepFunctionsError, maxFieldBytes),
+	}
 }
 
 // decodeHTTP reads an answer of POST /urls. Any status but 200 is an
 // *Error: the contract's body if it is one, else API Gateway's own (its
 // x-amzn-ErrorType and message) or a quote of whatever it is.
 func decodeHTTP(status int, header http.Header, data []byte) (*URLs, error) {
-	requestID := header.Get("X-Amzn-Requestid")
+	requestID := requestIDOf(header)
 	if status == http.StatusOK {
 		u, err := decodeResponse(data)
 		var e *Error
@@ -93,8 +98,9 @@ func decodeHTTP(status int, header http.Header, data []byte) (*URLs, error) {
 	}
 	// API Gateway's own answers: "x-amzn-ErrorType: AccessDeniedException:"
 	// (sometimes with a URL after the colon) and {"message": "..."}.
-	e.Code, _, _ = strings.Cut(header.Get("X-Amzn-Errortype"), ":")
-	e.Message = b.Message
+	code, _, _ := strings.Cut(header.Get("X-Amzn-Errortype"), ":")
+	e.Code = printable(code, maxFieldBytes)
+	e.Message = printable(b.Message, maxMessageBytes)
 	if e.Message == "" {
 		e.Message = quote(data)
 	}
@@ -116,20 +122,17 @@ func functionError(kind string, data []byte) *Error {
 			msg = fe.ErrorType + ": " + msg
 		}
 	}
-	return &Error{Code: string(ErrServiceError), FunctionError: kind, Message: text.Truncate(msg, 4*maxQuotedBytes)}
+	return &Error{Code: string(ErrServiceError), FunctionError: kind, Message: printable(msg, maxMessageBytes)}
 }
 
 // quote is a short, printable rendering of a body that is not an error
 // body, for a message.
 func quote(data []byte) string {
-	s := strings.TrimSpace(string(data[:min(len(data), maxQuotedBytes+1)]))
+	s := printable(string(data[:min(len(data), 4*maxQuotedBytes)]), maxQuotedBytes)
 	if s == "" {
 		return "(empty body)"
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return text.Truncate(s, maxQuotedBytes)
+	return s
 }
 
 // jsonProblem says what is wrong with a body without quoting it.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -204,4 +205,33 @@ func BenchmarkDecodeResponse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzPrintable: whatever a server sends, what reaches a message is valid
+// UTF-8 without control characters, bounded, and left alone when clean.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "plain text", "a\x1b[2Jb\r\nc\x00d", "\u202eevil\u2066", "\xff\xfe", "é€𝄞", "\u0085\u2028x\u2029"} {
+		f.Add(s, 16)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		n = 1 + abs(n)%4096
+		got := printable(s, n)
+		if !utf8.ValidString(got) || len(got) > n+len("...") {
+			t.Fatalf("printable(%q, %d) = %q", s, n, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("printable(%q, %d) = %q keeps %U", s, n, got, r)
+			}
+		}
+		if printable(got, n+len("...")) != got {
+			t.Fatalf("printable is not idempotent on %q", got)
+		}
+		clean := strings.TrimSpace(s) == s && utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+			return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+		})
+		if clean && len(s) <= n && got != s {
+			t.Fatalf("printable(%q, %d) = %q: a clean string changed", s, n, got)
+		}
+	})
 }

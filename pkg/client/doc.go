@@ -67,7 +67,41 @@
 // errors are returned wrapped, so errors.As reaches smithy.APIError and
 // the SDK's typed errors (*types.ResourceNotFoundException for an unknown
 // function); an answer that is neither URLs nor an error body wraps
-// ErrMalformedResponse.
+// ErrMalformedResponse. Whatever a server says (a message, a code, an id,
+// a function's error) reaches an error without control characters (line
+// breaks become spaces; escape sequences, NUL and bidi overrides are
+// dropped) and cut to 2,048 bytes for a message, 256 for the rest: it
+// can be logged or shown as it is.
+//
+// # Redirects
+//
+// CreateUrls never answers a redirect: API Gateway and Lambda do not, and
+// following one would send the task token, with the signature or the
+// session token, to wherever the Location says. So no redirect is
+// followed, to another origin or to the same one (where the signature,
+// made for the original path, would not hold anyway): any 3xx is an
+// *Error with that StatusCode wrapping ErrRedirect, never retried, and
+// nothing is sent to its target. This holds through both transports with
+// the SDK's HTTP client, an aws.Config's BuildableClient and any
+// *http.Client (WithHTTPClient, or WithLambdaOptions setting HTTPClient),
+// which the client uses through a copy whose CheckRedirect stops at the
+// first answer. Another aws.HTTPClient follows its own policy, which the
+// client cannot change: it is given no way to re-send the body (so a 307
+// or 308 is not followed by net/http), and an answer that came from
+// anywhere else than the request's URL is refused with ErrRedirect; but
+// what it does with a 301, 302 or 303 (net/http sends a GET, without the
+// body, with the headers) is its own. Such a client should follow no
+// redirect.
+//
+// # Timeouts
+//
+// A call whose context has no deadline ends after DefaultTimeout (30
+// seconds), every attempt and wait included, with an error wrapping
+// context.DeadlineExceeded that names the bound. A context deadline
+// replaces it; WithTimeout(d) sets another bound for every call, applied
+// with the context's (whichever is first), and WithTimeout(0) leaves only
+// the context's. An *http.Client's own Timeout bounds each attempt as
+// well.
 //
 // # Retries and limits
 //

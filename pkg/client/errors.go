@@ -116,9 +116,13 @@ var ErrMalformedResponse = errors.New("malformed CreateUrls response")
 // RetryableError reports whether asking again may succeed: throttling
 // (429), a 5xx from a gateway (502, 503, 504) or the service's own 500
 // ServiceError. A 500 EncryptionFailed is a deployment problem, 4xx are
-// the request's, and a direct invoke's error body has no status, so none
-// of these is retried. The SDK's retryers read this method.
+// the request's, a redirect (ErrRedirect) is never followed, and a direct
+// invoke's error body has no status, so none of these is retried. The
+// SDK's retryers read this method.
 func (e *Error) RetryableError() bool {
+	if errors.Is(e.err, ErrRedirect) {
+		return false // whatever answer the redirect's target gave
+	}
 	switch e.StatusCode {
 	case 429, 502, 503, 504:
 		return true

@@ -45,13 +45,11 @@ var executeAPIHost = regexp.MustCompile(`\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)
 // A bad apiURL is reported by CreateURLs.
 func NewHTTP(cfg aws.Config, apiURL string, opts ...Option) *Client {
 	o := collect(opts)
-	ht := &httpTransport{client: o.httpClient, signer: v4.NewSigner(), now: time.Now}
-	if ht.client == nil {
-		ht.client = cfg.HTTPClient
+	hc := o.httpClient
+	if hc == nil {
+		hc = cfg.HTTPClient
 	}
-	if ht.client == nil {
-		ht.client = defaultHTTPClient
-	}
+	ht := &httpTransport{client: noRedirects(hc), signer: v4.NewSigner(), now: time.Now}
 	if cfg.Credentials != nil && !aws.IsCredentialsProvider(cfg.Credentials, aws.AnonymousCredentials{}) {
 		ht.credentials = cfg.Credentials
 		if !aws.IsCredentialsProvider(cfg.Credentials, (*aws.CredentialsCache)(nil)) {
@@ -63,7 +61,7 @@ func NewHTTP(cfg aws.Config, apiURL string, opts ...Option) *Client {
 	if ht.err == nil && ht.credentials != nil && ht.region == "" {
 		ht.err = errors.New("CreateUrls: no region to sign for: set aws.Config's Region or use WithSigningRegion")
 	}
-	return &Client{send: ht.send, check: !o.noCheck}
+	return newClient(ht.send, o)
 }
 
 // resolveEndpoint is the URL of POST /urls and the region to sign for.
@@ -183,12 +181,16 @@ func (t *httpTransport) attempt(ctx context.Context, body []byte, hash string) (
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("CreateUrls: POST %s: %w", t.endpoint, err)
+		var e *Error
+		if errors.As(err, &e) { // a redirect, refused
+			return nil, e
+		}
+		return nil, wrapTransport("CreateUrls: POST "+t.endpoint+": ", err)
 	}
 	defer resp.Body.Close()
 	data, err := readLimited(resp.Body, maxResponseBytes)
 	if err != nil {
-		return nil, fmt.Errorf("CreateUrls: reading the answer of POST %s: %w", t.endpoint, err)
+		return nil, wrapTransport("CreateUrls: reading the answer of POST "+t.endpoint+": ", err)
 	}
 	return decodeHTTP(resp.StatusCode, resp.Header, data)
 }

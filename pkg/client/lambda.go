@@ -3,12 +3,9 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -37,15 +34,16 @@ type invokeFunc func(context.Context, *lambda.InvokeInput, ...func(*lambda.Optio
 func NewLambda(cfg aws.Config, function string, opts ...Option) *Client {
 	o := collect(opts)
 	fns := append([]func(*lambda.Options){func(lo *lambda.Options) {
-		lo.HTTPClient = boundedClient{next: lo.HTTPClient}
 		lo.APIOptions = append(lo.APIOptions, awsmiddleware.AddUserAgentKey(userAgent))
 	}}, o.lambdaOptions...)
+	// Last, so that an HTTP client set by WithLambdaOptions is guarded too.
+	fns = append(fns, func(lo *lambda.Options) { lo.HTTPClient = noRedirects(lo.HTTPClient) })
 	// The operation, not the client, is kept: a program that links
 	// text/template keeps every method of a type held where reflection can
 	// reach it, which for a *lambda.Client is every Lambda operation.
 	invoke := lambda.NewFromConfig(cfg, fns...).Invoke
 	lt := &lambdaTransport{invoke: invoke, function: function, qualifier: o.qualifier}
-	return &Client{send: lt.send, check: !o.noCheck}
+	return newClient(lt.send, o)
 }
 
 type lambdaTransport struct {
@@ -64,11 +62,16 @@ func (t *lambdaTransport) send(ctx context.Context, body []byte) (*URLs, error) 
 	}
 	out, err := t.invoke(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("CreateUrls: invoking %s: %w", t.function, err)
+		var e *Error
+		if errors.As(err, &e) { // a redirect, refused by the HTTP client
+			return nil, e
+		}
+		return nil, wrapTransport("CreateUrls: invoking "+t.function+": ", err)
 	}
 	requestID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+	requestID = printable(requestID, maxFieldBytes)
 	if out.FunctionError != nil {
-		e := functionError(*out.FunctionError, out.Payload)
+		e := functionError(printable(*out.FunctionError, maxFieldBytes), out.Payload)
 		e.RequestID = requestID
 		return nil, e
 	}
@@ -79,23 +82,3 @@ func (t *lambdaTransport) send(ctx context.Context, body []byte) (*URLs, error) 
 	}
 	return u, err
 }
-
-// boundedClient bounds the bodies of the responses next answers.
-type boundedClient struct {
-	next aws.HTTPClient
-}
-
-func (c boundedClient) Do(r *http.Request) (*http.Response, error) {
-	next := c.next
-	if next == nil {
-		next = defaultHTTPClient
-	}
-	resp, err := next.Do(r)
-	if err == nil && resp.Body != nil {
-		resp.Body = &limitedBody{limitedReader: limitedReader{r: resp.Body, n: maxResponseBytes, limit: maxResponseBytes}, c: resp.Body}
-	}
-	return resp, err
-}
-
-// defaultHTTPClient is the SDK's default, shared as the SDK shares it.
-var defaultHTTPClient aws.HTTPClient = awshttp.NewBuildableClient()

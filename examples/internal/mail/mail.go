@@ -10,6 +10,13 @@
 // HMAC key or a static keyring fit when they carry little besides the
 // token; KMS envelope encryption's do not (see the examples' READMEs).
 // SES's HTML part has no such limit.
+//
+// The only links in a message are its Buttons'. The rest (a subject, a
+// paragraph, the small print) is text that may come from whoever started
+// the execution, and mail clients make links of text that looks like one:
+// so it is made inert (see Inert), and a requester cannot slip an
+// "Approve" link of their own into the mail. A button without an absolute
+// http or https URL is an error, and nothing is sent.
 package mail
 
 import (
@@ -17,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,8 +93,12 @@ func (e *LinkTooLongError) Error() string {
 
 // Text is the plain-text body. Paragraphs are wrapped at 76 columns; each
 // link stands alone on its line, and one longer than maxLink characters
-// (0: no limit) is a *LinkTooLongError.
+// (0: no limit) is a *LinkTooLongError. A button without a link is an
+// error.
 func (m *Message) Text(maxLink int) (string, error) {
+	if err := m.checkLinks(); err != nil {
+		return "", err
+	}
 	for _, b := range m.Buttons {
 		if maxLink > 0 && len(b.URL) > maxLink {
 			return "", &LinkTooLongError{Label: b.Label, Length: len(b.URL), Limit: maxLink}
@@ -94,10 +107,23 @@ func (m *Message) Text(maxLink int) (string, error) {
 	return m.text(), nil
 }
 
+// checkLinks refuses a button whose URL is not an absolute http or https
+// URL: a mail with a blank or odd link is never sent. The URL is not
+// quoted: it is a secret.
+func (m *Message) checkLinks() error {
+	for _, b := range m.Buttons {
+		u, err := url.Parse(b.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("the %q button has no link (an absolute http or https URL): not sent", oneLine(b.Label))
+		}
+	}
+	return nil
+}
+
 func (m *Message) text() string {
 	var sb strings.Builder
 	for _, p := range m.Paragraphs {
-		writeWrapped(&sb, p)
+		writeWrapped(&sb, Inert(p))
 		sb.WriteString("\n")
 	}
 	for _, b := range m.Buttons {
@@ -110,10 +136,57 @@ func (m *Message) text() string {
 		sb.WriteString("\n\n")
 	}
 	for _, f := range m.Footer {
-		writeWrapped(&sb, f)
+		writeWrapped(&sb, Inert(f))
 		sb.WriteString("\n")
 	}
 	return strings.TrimRight(sb.String(), "\n") + "\n"
+}
+
+// Inert keeps mail clients from making a link of text: "://" becomes
+// "[:]//", and a dot that would join two labels of a host name (a letter,
+// digit, '-' or '_' before it; a letter and at least one more letter,
+// digit or '-' after it) becomes "[.]". So https://evil.example/approve
+// reads https[:]//evil[.]example/approve and www.evil.example or
+// bob@evil.example is no link either, while amounts (EUR 1,240.00),
+// abbreviations (e.g.) and sentences ("done. Next") stay as they are. The
+// full stops that IDNA reads as dots (U+3002, U+FF0E, U+FF61) count as
+// dots.
+func Inert(s string) string {
+	if !strings.Contains(s, "://") && !strings.ContainsAny(s, ".\u3002\uFF0E\uFF61") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "://", "[:]//")
+	var sb strings.Builder
+	sb.Grow(len(s) + 8)
+	prev := rune(-1)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if isDot(r) && isLabelRune(prev) {
+			next, n := utf8.DecodeRuneInString(s[i+size:])
+			after, _ := utf8.DecodeRuneInString(s[i+size+n:])
+			if unicode.IsLetter(next) && isLabelStart(after) {
+				sb.WriteString("[" + s[i:i+size] + "]")
+				prev, i = r, i+size
+				continue
+			}
+		}
+		sb.WriteString(s[i : i+size]) // an invalid byte is kept as it is
+		prev, i = r, i+size
+	}
+	return sb.String()
+}
+
+func isDot(r rune) bool { return r == '.' || r == '\u3002' || r == '\uFF0E' || r == '\uFF61' }
+
+// isLabelRune: a character of a host name's label (IDN included).
+func isLabelRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_'
+}
+
+// isLabelStart: the second character of a label long enough to be a
+// top-level domain (which has at least two).
+func isLabelStart(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-'
 }
 
 // writeWrapped writes text, keeping its own line breaks and wrapping each
@@ -196,12 +269,15 @@ type htmlButton struct {
 // HTML is the HTML body: the same text, the links as buttons. Everything
 // but the URLs is escaped text.
 func (m *Message) HTML() (string, error) {
+	if err := m.checkLinks(); err != nil {
+		return "", err
+	}
 	view := struct {
 		Subject    string
 		Paragraphs []string
 		Buttons    []htmlButton
 		Footer     []string
-	}{Subject: m.Subject, Paragraphs: m.Paragraphs, Footer: m.Footer}
+	}{Subject: Inert(m.Subject), Paragraphs: inertAll(m.Paragraphs), Footer: inertAll(m.Footer)}
 	for _, b := range m.Buttons {
 		color := "#424a53"
 		switch b.Style {
@@ -219,12 +295,20 @@ func (m *Message) HTML() (string, error) {
 	return sb.String(), nil
 }
 
-// SNSSubject makes s a subject SNS accepts: printable ASCII (others become
-// '?'), on one line, starting with a letter, digit or punctuation, and
-// shorter than 100 characters.
+func inertAll(texts []string) []string {
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = Inert(t)
+	}
+	return out
+}
+
+// SNSSubject makes s a subject SNS accepts: inert (see Inert), printable
+// ASCII (others become '?'), on one line, starting with a letter, digit or
+// punctuation, and shorter than 100 characters.
 func SNSSubject(s string) string {
 	var sb strings.Builder
-	for _, r := range oneLine(s) {
+	for _, r := range oneLine(Inert(s)) {
 		if r < ' ' || r > '~' {
 			r = '?'
 		}
@@ -336,7 +420,7 @@ func (s *SES) Send(ctx context.Context, m *Message) error {
 		FromEmailAddress: aws.String(s.from),
 		Destination:      &sestypes.Destination{ToAddresses: s.to},
 		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
-			Subject: &sestypes.Content{Data: aws.String(oneLine(m.Subject)), Charset: utf8},
+			Subject: &sestypes.Content{Data: aws.String(oneLine(Inert(m.Subject))), Charset: utf8},
 			Body: &sestypes.Body{
 				Text: &sestypes.Content{Data: aws.String(m.text()), Charset: utf8},
 				Html: &sestypes.Content{Data: aws.String(html), Charset: utf8},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"testing"
 
@@ -162,6 +163,12 @@ func FuzzText(f *testing.F) {
 		}
 		m := &mail.Message{Subject: paragraph, Paragraphs: []string{paragraph}, Buttons: []mail.Button{{Label: label, URL: url}}}
 		text, err := m.Text(mail.MaxLineLength)
+		if u, perr := neturl.Parse(url); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if err == nil {
+				t.Fatalf("a button whose link is %q was accepted", url)
+			}
+			return
+		}
 		if len(url) > mail.MaxLineLength {
 			if err == nil {
 				t.Fatal("a link over the limit was accepted")
@@ -305,5 +312,100 @@ func TestClipAndParagraphs(t *testing.T) {
 	}
 	if got := mail.Paragraphs("a", " ", "", "b"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Errorf("Paragraphs = %q", got)
+	}
+}
+
+func TestInert(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://evil.example/approve?x=1", "https[:]//evil[.]example/approve?x=1"},
+		{"see www.evil.example.", "see www[.]evil[.]example."},
+		{"evil.co/x and bob@corp.example.org", "evil[.]co/x and bob@corp[.]example[.]org"},
+		{"ftp://1.2.3.4/x", "ftp[:]//1.2.3.4/x"},
+		{"xn--80ak6aa92e.com", "xn--80ak6aa92e[.]com"},
+		{"пример.рф", "пример[.]рф"},
+		{"evil\u3002example", "evil[\u3002]example"},
+		// Left alone: amounts, abbreviations, sentences, versions.
+		{"EUR 1,240.00 for the team.", "EUR 1,240.00 for the team."},
+		{"e.g. this, i.e. that", "e.g. this, i.e. that"},
+		{"Done. Next step", "Done. Next step"},
+		{"v1.2.3 and 3.14", "v1.2.3 and 3.14"},
+		{"", ""},
+	} {
+		if got := mail.Inert(tc.in); got != tc.want {
+			t.Errorf("Inert(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzInert(f *testing.F) {
+	for _, s := range []string{"https://evil.example/a", "www.x.y", "a.bc", "1.00", "e.g.", "x\uFF0Eyz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := mail.Inert(s)
+		if strings.Contains(got, "://") {
+			t.Fatalf("Inert(%q) = %q keeps a scheme", s, got)
+		}
+		if again := mail.Inert(got); again != got {
+			t.Fatalf("Inert is not idempotent: %q, then %q", got, again)
+		}
+		undo := strings.NewReplacer("[:]//", "://", "[.]", ".", "[\u3002]", "\u3002", "[\uFF0E]", "\uFF0E", "[\uFF61]", "\uFF61")
+		if undo.Replace(got) != s && !strings.Contains(s, "[") {
+			t.Fatalf("Inert(%q) = %q changed more than dots and schemes", s, got)
+		}
+	})
+}
+
+// TestRequesterLinks: links in the text of a message (which may come from
+// whoever started the execution) are never links in the mail; only the
+// buttons' are.
+func TestRequesterLinks(t *testing.T) {
+	m := approvalMessage("https://api.example.com/v1/respond?action=approve&data=3-AAA", "https://api.example.com/v1/respond?action=reject&data=3-BBB")
+	m.Subject = "Approval needed: see https://evil.example/a"
+	m.Paragraphs = []string{"Urgent! Use these instead:\n\nApprove:\nhttps://evil.example/respond?action=approve\n\nor www.evil.example, or mail boss@evil.example"}
+	m.Footer = append(m.Footer, "Execution evil.example.")
+	text, err := m.Text(mail.MaxLineLength)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := m.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"text": text, "HTML": html, "SNS subject": mail.SNSSubject(m.Subject)} {
+		if strings.Contains(body, "evil.example") || strings.Contains(body, "https://evil") {
+			t.Errorf("the %s has a link of the requester's:\n%s", name, body)
+		}
+	}
+	if strings.Count(text, "://") != 2 || strings.Count(html, "href=") != 2 {
+		t.Errorf("want the two buttons' links only:\n%s", text)
+	}
+}
+
+// TestButtonWithoutLink: a button with no link, or one that is not an
+// absolute http(s) URL, stops the message: nothing is published or sent.
+func TestButtonWithoutLink(t *testing.T) {
+	ctx := context.Background()
+	sns := awstest.NewSNS(t)
+	topic := sns.AddTopic("approvals")
+	ses := awstest.NewSES(t)
+	ses.Verify("example.com")
+	for _, link := range []string{"", " ", "/respond?x", "evil.example/respond", "javascript:alert(1)", "mailto:a@example.com", "https:///x"} {
+		m := approvalMessage("https://api.example.com/a", link)
+		if _, err := m.Text(0); err == nil || !strings.Contains(err.Error(), `"Reject" button has no link`) {
+			t.Errorf("%q: Text: %v", link, err)
+		}
+		if _, err := m.HTML(); err == nil {
+			t.Errorf("%q: HTML: no error", link)
+		}
+		if err := mail.NewSNS(sns.Client(), topic, 0).Send(ctx, m); err == nil {
+			t.Errorf("%q: SNS: no error", link)
+		}
+		if err := mail.NewSES(ses.Client(), "approvals@example.com", "boss@example.org").Send(ctx, m); err == nil {
+			t.Errorf("%q: SES: no error", link)
+		}
+	}
+	if n, e := len(sns.Messages(topic)), len(ses.Emails()); n+e != 0 {
+		t.Errorf("%d messages published, %d emails sent", n, e)
 	}
 }
