@@ -39,13 +39,17 @@ var sameLayer = map[string][]string{
 // example applications use the service only through it.
 var apart = map[string][]string{
 	"pkg/client":               {"pkg/callbackurls", "internal/jsontext", "internal/text"},
-	"examples/internal/mail":   nil,
-	"examples/activity-worker": {"pkg/client", "examples/internal/mail"},
-	"examples/approval-email":  {"pkg/client", "examples/internal/mail"},
-	"examples/sqs-callback":    {"pkg/client", "examples/internal/mail"},
-	"examples/webhook":         {"pkg/client"},
 	"examples":                 nil,
+	"examples/internal/mail":   nil,
+	"examples/internal/links":  {"pkg/client"},
+	"examples/activity-worker": exampleImports,
+	"examples/approval-email":  exampleImports,
+	"examples/sqs-callback":    exampleImports,
+	"examples/webhook":         exampleImports,
 }
+
+// exampleImports are what an example application may use of the module.
+var exampleImports = []string{"pkg/client", "examples/internal/mail", "examples/internal/links"}
 
 // testSupport are packages for tests: doubles, stand-ins, harnesses and the
 // checks themselves. They may import anything; nothing above may import
