@@ -42,6 +42,9 @@ type ActionSpec struct {
 	AsksFirst bool
 	// PostOutcome: a post action's outcome may be of this type.
 	PostOutcome bool
+	// Approvable: a person's decision, which approvers restrict and an
+	// approval (who decided, a receipt) accompanies.
+	Approvable bool
 	// Tone is the confirmation button's look (approve, reject, neutral);
 	// ResultTone, Heading and Lead word the result page ("%s" in Lead is
 	// the action's label).
@@ -49,11 +52,11 @@ type ActionSpec struct {
 }
 
 var actionSpecs = []ActionSpec{
-	{Type: Success, Code: 1, Decides: true, Output: true, ForPeople: true, Input: true, AsksFirst: true, PostOutcome: true,
+	{Type: Success, Code: 1, Decides: true, Output: true, ForPeople: true, Input: true, AsksFirst: true, PostOutcome: true, Approvable: true,
 		Tone: "approve", ResultTone: "ok", Heading: "Approved", Lead: "Your answer “%s” was sent. You can close this page."},
 	// Blue, not red, on the result page: the rejection went through,
 	// nothing failed.
-	{Type: Failure, Code: 2, Decides: true, ErrorCause: true, ForPeople: true, Input: true, AsksFirst: true, PostOutcome: true,
+	{Type: Failure, Code: 2, Decides: true, ErrorCause: true, ForPeople: true, Input: true, AsksFirst: true, PostOutcome: true, Approvable: true,
 		Tone: "reject", ResultTone: "info", Heading: "Rejected", Lead: "Your answer “%s” was sent. You can close this page."},
 	{Type: Heartbeat, Code: 3, Decides: true, Repeatable: true, ForPeople: true, PostOutcome: true,
 		Tone: "neutral", ResultTone: "info", Heading: "Noted", Lead: "The request was told that it is still being worked on. You can close this page."},

@@ -35,6 +35,10 @@ type Submission struct {
 	// Form holds the fields of a person's form, nil for anything else. An
 	// action's input values come from it, else from Body.
 	Form url.Values
+	// Identity is who the person submitting showed they are (a sign-in),
+	// nil if nobody did. It is read only where the URL names approvers or
+	// a requester.
+	Identity *Identity
 }
 
 // Callback is an opened callback URL: its payload decoded and checked, its
@@ -76,6 +80,12 @@ type CallbackResult struct {
 	// InputErrors explains, with an InvalidInput error, what is wrong with
 	// each submitted value.
 	InputErrors InputErrors
+	// SignIn reports, with Confirm, that the person must sign in before
+	// the confirmation: the URL names who may decide, and nobody is.
+	SignIn bool
+	// Approval is who decided and the receipt, as sent with the decision
+	// (nil when the URL wants none).
+	Approval *Approval
 }
 
 // Open decodes a callback URL's query and checks it against the clock and
@@ -108,6 +118,13 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 	}
 	if err := s.checkSwitches(!p.Type.Spec().Decides, p.Parameters); err != nil {
 		return cb, err
+	}
+	if p.WantsApproval() {
+		if err := s.checkApprovals(p.Approvers, p.Requester, p.Receipt); err != nil {
+			return cb, err
+		}
+		// The person signs in and confirms on the page: a GET never acts.
+		cb.NeedsConfirmation = cb.NeedsConfirmation || p.NeedsIdentity()
 	}
 
 	var params map[string]string
@@ -150,6 +167,14 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 		}
 		d = Decision{Type: sel.Type, Output: sel.Output, Error: sel.Error, Cause: sel.Cause}
 	}
+	if err := cb.Payload.Authorize(sub.Identity); err != nil {
+		// A person's first visit: the sign-in page, not an error.
+		if sub.Intent == Confirm && sub.Identity == nil {
+			res.Confirm, res.SignIn = true, true
+			return res, nil
+		}
+		return res, err
+	}
 	if sub.Intent == Confirm && cb.NeedsConfirmation {
 		res.Confirm = true
 		return res, nil
@@ -168,6 +193,9 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 			return res, err
 		}
 		res.Input = values
+	}
+	if err := s.approve(ctx, cb, &sub, &res, &d); err != nil {
+		return res, err
 	}
 	if err := s.send(ctx, cb.Payload.Target, d); err != nil {
 		return res, err
@@ -352,6 +380,8 @@ func (p *Payload) check() error {
 		return bad("output")
 	case utf8.RuneCountInString(p.Error) > MaxErrorLength || utf8.RuneCountInString(p.Cause) > MaxCauseLength:
 		return bad("error or cause")
+	case !p.checkApprovers():
+		return bad("approvers")
 	}
 	return nil
 }

@@ -38,6 +38,15 @@ const (
 	// CodeInvalidInput: the values submitted for an action's input form
 	// do not fit its schema.
 	CodeInvalidInput = "InvalidInput"
+	// Approvers and receipts (approvers.go): the person signed in may
+	// not decide, or nobody is; the deployment cannot sign people in or
+	// sign receipts; a sign-in did not complete.
+	CodeSignInRequired   = "SignInRequired"
+	CodeNotAnApprover    = "NotAnApprover"
+	CodeSelfApproval     = "SelfApproval"
+	CodeSignInDisabled   = "SignInDisabled"
+	CodeReceiptsDisabled = "ReceiptsDisabled"
+	CodeSignInFailed     = "SignInFailed"
 )
 
 // Kind sorts errors by what the caller can do about them. The edges pick a
@@ -60,9 +69,12 @@ const (
 	Unavailable
 	// Internal: a fault of this service or of its deployment.
 	Internal
+	// Forbidden: the person (or program) asking may not do this, or has
+	// not shown who they are.
+	Forbidden
 )
 
-var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal"}
+var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "forbidden"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -107,6 +119,12 @@ var codeKinds = map[string]codeKind{
 	CodeBodyTooLarge:             {kind: TooLarge},
 	CodeNotFound:                 {kind: NotFound},
 	CodeInvalidInput:             {kind: BadInput},
+	CodeSignInRequired:           {kind: Forbidden},
+	CodeNotAnApprover:            {kind: Forbidden},
+	CodeSelfApproval:             {kind: Forbidden},
+	CodeSignInDisabled:           {kind: BadInput},
+	CodeReceiptsDisabled:         {kind: BadInput},
+	CodeSignInFailed:             {kind: BadInput},
 }
 
 // KindOf is the kind of a contract code; an unknown code is Internal, so

@@ -32,6 +32,14 @@ type Payload struct {
 	// Presentation holds fields for people (title, description, label,
 	// confirm, input form) as a JSON object, or nil.
 	Presentation json.RawMessage
+	// Approvers (normal form, sorted: NormalApprovers) may make a success
+	// or failure decision, and Requester (a lower-case address) may not;
+	// either makes the decision need a person who signs in. Receipt asks
+	// for a signed receipt without them. Heartbeat and post payloads have
+	// none of the three.
+	Approvers []string
+	Requester string
+	Receipt   bool
 }
 
 // PayloadCodec turns a Payload into the URL's data parameter and back.

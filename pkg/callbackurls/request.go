@@ -42,14 +42,22 @@ type CreateRequest struct {
 	// reference's request).
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Approvers are who may make the success and failure decisions (email
+	// addresses, "@domain" entries, "slack:" user ids); Requester is an
+	// address that may never make them; Receipt asks for a signed receipt
+	// without approvers (approvers.go; additions to the reference).
+	Approvers []string `json:"approvers,omitempty"`
+	Requester string   `json:"requester,omitempty"`
+	Receipt   bool     `json:"receipt,omitempty"`
 }
 
 // requestFields are the members of a request besides the target's
 // reference, in the order messages list them: the reference's schema
 // allows only its five (additionalProperties: false), and this service
-// adds title and description. Action objects stay open, as in the
-// reference.
-var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description"}
+// adds title, description, approvers, requester and receipt. Action
+// objects stay open, as in the reference.
+var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description",
+	"approvers", "requester", "receipt"}
 
 // createRequestJSON is a request's members but the reference, as encoding/json
 // reads and writes them.
@@ -342,7 +350,7 @@ func (r *CreateRequest) Validate() error {
 		}
 		seen[a.Name] = true
 	}
-	return nil
+	return r.validateApprovers()
 }
 
 // ValidActionName reports whether name matches the reference's ^\w+$, with

@@ -64,6 +64,14 @@ type Config struct {
 	// and only its POST acts, so that mail link scanners cannot answer for
 	// people.
 	BrowserGET BrowserGET
+	// SignIn names the ways people can show who they are here (Identity
+	// Via values: ViaWeb with the sign-in pages), which approvers and a
+	// requester need. None: requests with them are refused.
+	SignIn []string
+	// Receipts reports that this deployment signs receipts; Signer signs
+	// them (a function that only creates URLs has Receipts and no Signer).
+	Receipts bool
+	Signer   Signer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -97,6 +105,9 @@ func New(cfg Config, codec PayloadCodec, targets Targets) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Signer != nil {
+		cfg.Receipts = true
 	}
 	return &Service{cfg: cfg, codec: codec, targets: targets}
 }
@@ -159,12 +170,19 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 	if err := s.checkSwitches(false, req.EnableOutputParameters); err != nil {
 		return nil, err
 	}
+	approvers, requester, err := s.approversFor(req)
+	if err != nil {
+		return nil, err
+	}
 
 	for i := range req.Actions {
 		a := &req.Actions[i]
 		p, err := s.payloadFor(req, a, tid, now, expiration)
 		if err != nil {
 			return nil, err
+		}
+		if a.Type.Spec().Approvable && req.wantsApproval() {
+			p.Approvers, p.Requester, p.Receipt = approvers, requester, req.Receipt
 		}
 		data, err := s.codec.Encode(ctx, p)
 		if err != nil {

@@ -42,6 +42,12 @@ func TestStatus(t *testing.T) {
 		callbackurls.CodeBodyTooLarge:             413,
 		callbackurls.CodeNotFound:                 404,
 		callbackurls.CodeInvalidInput:             400,
+		callbackurls.CodeSignInRequired:           403,
+		callbackurls.CodeNotAnApprover:            403,
+		callbackurls.CodeSelfApproval:             403,
+		callbackurls.CodeSignInDisabled:           400,
+		callbackurls.CodeReceiptsDisabled:         400,
+		callbackurls.CodeSignInFailed:             400,
 	}
 	// Codes that also stand for a passing outage: 503 through Unavailablef.
 	transient := map[string]bool{callbackurls.CodeEncryptionFailed: true, callbackurls.CodeServiceError: true}

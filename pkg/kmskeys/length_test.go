@@ -1,9 +1,11 @@
 package kmskeys_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -47,6 +49,54 @@ func TestURLLengths(t *testing.T) {
 		}
 		if longest > m.maxLong {
 			t.Errorf("%s: longest approve URL is %d characters, over the goal of %d", m.name, longest, m.maxLong)
+		}
+	}
+}
+
+// TestURLLengthsWithApprovers measures issue 17's goal: the reference's
+// two-action request with one and three approvers (and a requester at
+// their domain) stays within RFC 5322's 998 characters in the static and
+// KMS HMAC modes, over the corpus tokens, with an API Gateway base URL.
+// Its log is the README's table of URL lengths with approvers
+// (go test ./pkg/kmskeys -run TestURLLengthsWithApprovers -v).
+func TestURLLengthsWithApprovers(t *testing.T) {
+	srv := kmstest.New(t)
+	modes := []struct {
+		name    string
+		keys    payload.KeySource
+		maxLong int // 0: measured, no goal
+	}{
+		{"kms hmac", newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), 998},
+		{"static", newKeyring(t), 998},
+		{"kms envelope", newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias}), 0},
+	}
+	lists := []struct {
+		name  string
+		extra string
+	}{
+		{"1 approver", `"approvers":["alice@example.com"]`},
+		{"3 approvers", `"approvers":["alice@example.com","bob@example.com","carol@example.com"]`},
+		{"3 approvers and a requester", `"approvers":["alice@example.com","bob@example.com","carol@example.com"],"requester":"dave@example.com"`},
+		{"a domain and a requester", `"approvers":["@example.com"],"requester":"dave@example.com"`},
+	}
+	for _, m := range modes {
+		svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase, SignIn: []string{callbackurls.ViaWeb}},
+			&payload.Codec{Keys: m.keys}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
+		for _, l := range lists {
+			var sum, longest, plain int
+			for _, tok := range corpus.Tokens() {
+				body := strings.Replace(twoActions(tok), `{"token":`, `{`+l.extra+`,"token":`, 1)
+				urls := mustCreate(t, svc, body)
+				sum += len(urls["approve"])
+				longest = max(longest, len(urls["approve"]), len(urls["reject"]))
+				plain = max(plain, len(mustCreate(t, svc, twoActions(tok))["approve"]))
+			}
+			mean := float64(sum) / float64(len(corpus.Tokens()))
+			t.Logf("%s, %s: approve URL mean %.1f characters, longest URL %d (without approvers %d: +%d)",
+				m.name, l.name, mean, longest, plain, longest-plain)
+			if m.maxLong > 0 && longest > m.maxLong {
+				t.Errorf("%s, %s: the longest URL is %d characters, over the goal of %d", m.name, l.name, longest, m.maxLong)
+			}
 		}
 	}
 }

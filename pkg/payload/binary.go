@@ -60,7 +60,9 @@ const (
 	// one byte, never 0: absent for a task token, so that payloads for
 	// task tokens are what they were before kinds existed.
 	fieldTargetKind = 14
-	lastField       = fieldTargetKind
+	// Tags 15 to 17 are the approvers, the requester and the approval
+	// flags (approvers.go).
+	lastField = fieldApprovalFlags
 )
 
 // maxOffsetMinutes bounds an expiration's UTC offset (RFC 3339 allows
@@ -215,6 +217,18 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 			fields = appendField(fields, f.tag, f.v)
 		}
 	}
+	if len(p.Approvers) > 0 || p.Requester != "" {
+		list, req := encodeApprovers(p.Approvers, p.Requester)
+		if list != nil {
+			fields = appendField(fields, fieldApprovers, list)
+		}
+		if req != nil {
+			fields = appendField(fields, fieldRequester, req)
+		}
+	}
+	if p.Receipt {
+		fields = appendField(fields, fieldApprovalFlags, []byte{flagReceipt})
+	}
 	// openSealed refuses to inflate more than maxPlaintext: a payload that
 	// only fits a URL compressed must not be made, or its URL never works.
 	if len(fields) > maxPlaintext {
@@ -297,6 +311,7 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 	}
 	var seen uint32
 	var offset int64 // minutes east of UTC
+	var approvers, requester []byte
 	for len(fields) > 0 {
 		tag := fields[0]
 		n, k := binary.Uvarint(fields[1:])
@@ -309,11 +324,18 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 			return nil, errDamaged
 		}
 		seen |= 1 << tag
-		if tag == fieldExpirationOffset {
+		switch tag {
+		case fieldExpirationOffset:
 			var k int
 			if offset, k = binary.Varint(v); k != len(v) || offset == 0 || offset < -maxOffsetMinutes || offset > maxOffsetMinutes {
 				return nil, errDamaged
 			}
+			continue
+		case fieldApprovers:
+			approvers = v
+			continue
+		case fieldRequester:
+			requester = v
 			continue
 		}
 		if err := setField(p, tag, v); err != nil {
@@ -328,6 +350,12 @@ func unmarshalBinary(b []byte) (*callbackurls.Payload, error) {
 			return nil, errDamaged
 		}
 		p.Expiration = p.Expiration.In(offsetZone(offset))
+	}
+	if approvers != nil || requester != nil {
+		var err error
+		if p.Approvers, p.Requester, err = decodeApprovers(approvers, requester); err != nil {
+			return nil, err
+		}
 	}
 	if p.Type.Spec().Output && p.Output == nil {
 		return nil, errDamaged
@@ -375,6 +403,11 @@ func setField(p *callbackurls.Payload, tag byte, v []byte) error {
 		p.Outcomes = clone(v)
 	case fieldPresentation:
 		p.Presentation = clone(v)
+	case fieldApprovalFlags:
+		if len(v) != 1 || v[0] != flagReceipt {
+			return errDamaged
+		}
+		p.Receipt = true
 	}
 	return err
 }

@@ -114,6 +114,11 @@ func roundTripCases() []struct {
 		{"parameters flag on a failure", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "r", Type: callbackurls.Failure, Error: "E_$code", Parameters: true}},
 		{"expiration without issued at", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Heartbeat, Expiration: sec(2099, 1, 1, 0, 0, 0)}},
 		{"far future times", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "a", Type: callbackurls.Heartbeat, IssuedAt: sec(9999, 12, 31, 23, 59, 59), Expiration: sec(9999, 12, 31, 23, 59, 59)}},
+		{"approvers and a requester at their domain", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{}`),
+			Approvers: []string{"@ops.example.org", "alice@example.com", "bob@example.com", "carol@example.net", "slack:U0123ABCD"}, Requester: "dave@example.com"}},
+		{"requester alone, receipt", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "reject", Type: callbackurls.Failure,
+			Requester: "dave@example.com", Receipt: true}},
+		{"receipt alone", callbackurls.Payload{Target: callbackurls.TargetRef{ID: tok}, Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"a":1}`), Receipt: true}},
 	}
 }
 

@@ -461,6 +461,14 @@ func TestVectorsCoverFormat(t *testing.T) {
 		if got, want := hasField(t, fields, fieldExpirationOffset), strings.Contains(v.Name, "UTC offset"); got != want {
 			t.Errorf("%s: expiration offset field present %t, want %t", v.Name, got, want)
 		}
+		for _, f := range []struct {
+			tag  byte
+			word string
+		}{{fieldApprovers, "approvers"}, {fieldRequester, "requester"}, {fieldApprovalFlags, "receipt"}} {
+			if got, want := hasField(t, fields, f.tag), strings.Contains(v.Name, f.word); got != want {
+				t.Errorf("%s: field %d present %t, want %t", v.Name, f.tag, got, want)
+			}
+		}
 		_, k := binary.Uvarint(fields[1:])
 		switch fields[1+k] {
 		case tokenBase64:

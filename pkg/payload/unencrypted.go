@@ -27,6 +27,11 @@ type jsonPayload struct {
 	// Kind is ours: the request member of the target kind token names
 	// (TargetSpec.Field), absent for a task token.
 	Kind string `json:"kind,omitempty"`
+	// Apr, Req and Rcpt are ours: the approvers (normal entries), the
+	// requester and the receipt switch.
+	Apr  []string `json:"apr,omitempty"`
+	Req  string   `json:"req,omitempty"`
+	Rcpt bool     `json:"rcpt,omitempty"`
 }
 
 type jsonData struct {
@@ -41,6 +46,7 @@ func encodeUnencrypted(p *callbackurls.Payload) (string, error) {
 		Token: p.Target.ID, TID: p.TransactionID, Name: p.Action, Act: string(p.Type),
 		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation,
 		Data: jsonData{Output: p.Output, Outcomes: p.Outcomes},
+		Apr:  p.Approvers, Req: p.Requester, Rcpt: p.Receipt,
 	}
 	if p.Target.Kind != callbackurls.TaskToken {
 		spec := p.Target.Kind.Spec()
@@ -97,6 +103,7 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 		Target: callbackurls.TargetRef{Kind: kind, ID: jp.Token}, TransactionID: jp.TID, Action: jp.Name, Type: typ,
 		Output: jp.Data.Output, Outcomes: jp.Data.Outcomes,
 		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres,
+		Approvers: jp.Apr, Requester: jp.Req, Receipt: jp.Rcpt,
 	}
 	if jp.IAT > 0 {
 		p.IssuedAt = time.Unix(jp.IAT, 0).UTC()

@@ -93,6 +93,20 @@ func vectorInputs() []struct {
 			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Expiration: iat.Add(time.Hour).In(time.FixedZone("", 5*3600+2700)),
 			Action:     "ping", Type: callbackurls.Heartbeat}},
+		// Added with approvers (tags 15 to 17; apr, req, rcpt).
+		{"3- approve, approvers and a requester at their domain", true, callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`),
+			Approvers: []string{"@ops.example.org", "alice@example.com", "bob@example.com", "carol@example.com", "slack:U0123ABCD"},
+			Requester: "dave@example.com"}},
+		{"3- reject, three approvers, requester stored short, receipt", true, callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "reject", Type: callbackurls.Failure, Error: "rejected", Cause: "Ben rejected it",
+			Approvers: []string{"alice@example.com", "bob@example.com", "carol@example.com"}, Requester: "dave@example.com", Receipt: true}},
+		{"1- approve, approvers, requester, receipt", false, callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"name_in_output":"Ben"}`),
+			Approvers: []string{"@example.com"}, Requester: "dave@example.com", Receipt: true}},
 	}
 }
 
@@ -160,8 +174,8 @@ func writeVectors(t *testing.T) {
 
 // vectorPayload is a payload as vectors.json spells it: the fields of
 // callbackurls.Payload as they were when the first vectors were written,
-// the reference under "Token", and "TargetKind" for references of another
-// kind than a task token.
+// the reference under "Token", "TargetKind" for references of another
+// kind than a task token, and the approvers' fields when set.
 type vectorPayload struct {
 	Token         string
 	TargetKind    callbackurls.TargetKind `json:",omitempty"`
@@ -177,20 +191,23 @@ type vectorPayload struct {
 	Response      json.RawMessage
 	Outcomes      json.RawMessage
 	Presentation  json.RawMessage
+	Approvers     []string `json:",omitempty"`
+	Requester     string   `json:",omitempty"`
+	Receipt       bool     `json:",omitempty"`
 }
 
 func vectorOf(p *callbackurls.Payload) vectorPayload {
 	return vectorPayload{Token: p.Target.ID, TargetKind: p.Target.Kind, TransactionID: p.TransactionID,
 		IssuedAt: p.IssuedAt, Expiration: p.Expiration, Action: p.Action, Type: p.Type, Output: p.Output,
 		Error: p.Error, Cause: p.Cause, Parameters: p.Parameters, Response: p.Response, Outcomes: p.Outcomes,
-		Presentation: p.Presentation}
+		Presentation: p.Presentation, Approvers: p.Approvers, Requester: p.Requester, Receipt: p.Receipt}
 }
 
 func (v *vectorPayload) payload() callbackurls.Payload {
 	return callbackurls.Payload{Target: callbackurls.TargetRef{Kind: v.TargetKind, ID: v.Token}, TransactionID: v.TransactionID,
 		IssuedAt: v.IssuedAt, Expiration: v.Expiration, Action: v.Action, Type: v.Type, Output: v.Output,
 		Error: v.Error, Cause: v.Cause, Parameters: v.Parameters, Response: v.Response, Outcomes: v.Outcomes,
-		Presentation: v.Presentation}
+		Presentation: v.Presentation, Approvers: v.Approvers, Requester: v.Requester, Receipt: v.Receipt}
 }
 
 func TestVectors(t *testing.T) {

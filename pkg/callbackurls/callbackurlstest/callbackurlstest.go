@@ -222,3 +222,41 @@ func (PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.
 	}
 	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "no outcome matches the body")
 }
+
+// Signer is a callbackurls.Signer for tests: it records each receipt and
+// returns a text that names it ("test-receipt.<n>.<transaction id>"), not
+// a JWS (package receipts signs real ones). FailNext makes it fail as a
+// passing outage (a KMS Sign throttled).
+type Signer struct {
+	mu       sync.Mutex
+	receipts []callbackurls.Receipt
+	failNext int
+}
+
+var _ callbackurls.Signer = (*Signer)(nil)
+
+// SignReceipt records r.
+func (s *Signer) SignReceipt(_ context.Context, r *callbackurls.Receipt) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		return "", fmt.Errorf("callbackurlstest: injected signing failure: %w", callbackurls.ErrUnavailable)
+	}
+	s.receipts = append(s.receipts, *r)
+	return fmt.Sprintf("test-receipt.%d.%s", len(s.receipts), r.TransactionID), nil
+}
+
+// FailNext makes the next n receipts fail as a passing outage.
+func (s *Signer) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// Receipts are the receipts signed, in order.
+func (s *Signer) Receipts() []callbackurls.Receipt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]callbackurls.Receipt(nil), s.receipts...)
+}
