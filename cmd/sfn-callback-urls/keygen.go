@@ -15,7 +15,8 @@ import (
 const keygenUsage = `Usage: sfn-callback-urls keygen [--file PATH] [--add] [--keep N]
 
 Makes a static keyring: 256-bit keys with short ids, the newest encrypting
-and all decrypting. The keyring JSON goes to stdout, or to --file (mode 0600).
+and all decrypting, and an Ed25519 signing key for receipts of decisions.
+The keyring JSON goes to stdout, or to --file (mode 0600).
 
   keygen                         print a new keyring with one key
   keygen --file PATH             create PATH with a new keyring (never overwrites)
@@ -23,8 +24,13 @@ and all decrypting. The keyring JSON goes to stdout, or to --file (mode 0600).
   keygen --add < old > new       rotate a keyring read on stdin (for KEYRING,
                                  a Secrets Manager secret or an SSM parameter)
 
+--add also makes a new signing key; the one before keeps only its public
+key, which the deployment still publishes, so that the receipts it signed
+still verify. A keyring made before signing keys gets its first one.
+
 Retire a key (with --keep) only once every URL it encrypted has expired or
-been used: URLs of a removed key stop working.
+been used: URLs of a removed key stop working. --keep never drops public
+signing keys.
 
 Flags:
 `
@@ -78,8 +84,22 @@ func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "dropped %d key(s): %s (URLs they encrypted stop working)\n", len(ids), strings.Join(ids, ", "))
 		keys = keys[len(keys)-*keep:]
 	}
+	signing := r
 	if r, err = keyring.New(keys...); err != nil {
 		return fmt.Errorf("keygen: %w", err)
+	}
+	if signing != nil {
+		if r, err = r.WithSigningKeys(signing.SigningKeys()...); err != nil {
+			return fmt.Errorf("keygen: %w", err)
+		}
+	}
+	r, sk, err := r.RotateSigningKey()
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	signs := fmt.Sprintf("signing key %s signs receipts", sk.ID)
+	if n := len(r.SigningKeys()); n > 1 {
+		signs += fmt.Sprintf(" (%d public keys published)", n)
 	}
 
 	// Only ids go to stderr; the key material goes where it was asked for.
@@ -94,10 +114,10 @@ func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err := r.Save(*file); err != nil {
 			return fmt.Errorf("keygen: %w", err)
 		}
-		fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt; written to %s (mode 0600)\n", k.ID, len(keys), *file)
+		fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt; new %s; written to %s (mode 0600)\n", k.ID, len(keys), signs, *file)
 		return nil
 	}
-	fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt\n", k.ID, len(keys))
+	fmt.Fprintf(stderr, "new key %s encrypts from now on; %d key(s) decrypt; new %s\n", k.ID, len(keys), signs)
 	warnReadableOutput(stdout, stderr)
 	data, err := r.Marshal()
 	if err != nil {

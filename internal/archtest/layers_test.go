@@ -16,7 +16,7 @@ var layers = []struct {
 	{"utilities", []string{"internal/jsontext", "internal/text", "internal/lru", "internal/awserr", "internal/awsenv", "internal/awsjson"}},
 	{"core", []string{"pkg/callbackurls"}},
 	{"URL format", []string{"pkg/payload"}},
-	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/localstore"}},
+	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/localstore", "pkg/receipts"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
 	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb"}},

@@ -44,14 +44,17 @@ type Key struct {
 	Created time.Time `json:"created,omitzero"`
 }
 
-// Keyring is an ordered set of keys; the last one encrypts.
+// Keyring is an ordered set of keys; the last one encrypts. It may hold
+// signing keys for receipts too (signing.go).
 type Keyring struct {
-	keys  []Key
-	aeads map[string]cipher.AEAD
+	keys    []Key
+	aeads   map[string]cipher.AEAD
+	signing []SigningKey
 }
 
 type fileFormat struct {
-	Keys []Key `json:"keys"`
+	Keys        []Key        `json:"keys"`
+	SigningKeys []SigningKey `json:"signing_keys,omitempty"`
 }
 
 // New builds a keyring from keys, oldest first.
@@ -86,13 +89,19 @@ func New(keys ...Key) (*Keyring, error) {
 	return r, nil
 }
 
-// Parse reads the JSON form: {"keys": [{"id": "...", "key": "<base64>"}]}.
+// Parse reads the JSON form: {"keys": [{"id": "...", "key": "<base64>"}],
+// "signing_keys": [{"id", "alg": "EdDSA", "key": "<base64 seed>", "public":
+// "<base64>"}]}; signing keys are optional.
 func Parse(data []byte) (*Keyring, error) {
 	var f fileFormat
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("keyring: not a keyring document: %w", err)
 	}
-	return New(f.Keys...)
+	r, err := New(f.Keys...)
+	if err != nil || f.SigningKeys == nil {
+		return r, err
+	}
+	return r.WithSigningKeys(f.SigningKeys...)
 }
 
 // ParseSecret is Parse for a document read from a secret store (a secret,
@@ -109,7 +118,7 @@ func ParseSecret(doc []byte) (*Keyring, error) {
 
 // Marshal writes the JSON form.
 func (r *Keyring) Marshal() ([]byte, error) {
-	return json.MarshalIndent(fileFormat{Keys: r.keys}, "", "  ")
+	return json.MarshalIndent(fileFormat{Keys: r.keys, SigningKeys: r.signing}, "", "  ")
 }
 
 // Keys returns the keys, oldest first.
@@ -141,6 +150,20 @@ func GenerateKey(r *Keyring) (Key, error) {
 	}
 }
 
+// Generate returns a new keyring: one key, and a signing key for receipts.
+func Generate() (*Keyring, error) {
+	k, err := GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	r, err := New(k)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err = r.RotateSigningKey()
+	return r, err
+}
+
 // Load reads a keyring file. The file must not be readable by others.
 func Load(path string) (*Keyring, error) {
 	info, err := os.Stat(path)
@@ -168,11 +191,7 @@ func LoadOrCreate(path string) (r *Keyring, created bool, err error) {
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return r, false, err
 	}
-	k, err := GenerateKey(nil)
-	if err != nil {
-		return nil, false, err
-	}
-	if r, err = New(k); err != nil {
+	if r, err = Generate(); err != nil {
 		return nil, false, err
 	}
 	if err := r.Save(path); err != nil {
@@ -244,5 +263,13 @@ func (r Keyring) String() string {
 	for i, k := range r.keys {
 		ids[i] = k.ID
 	}
-	return "keyring " + strings.Join(ids, ",")
+	s := "keyring " + strings.Join(ids, ",")
+	if len(r.signing) > 0 {
+		sids := make([]string, len(r.signing))
+		for i, k := range r.signing {
+			sids[i] = k.ID
+		}
+		s += " signing " + strings.Join(sids, ",")
+	}
+	return s
 }
