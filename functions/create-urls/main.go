@@ -23,7 +23,7 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 		return nil, err
 	}
 	// Creating URLs sends no decisions.
-	svc := start.Service(nil)
+	svc := start.Service(nil, nil)
 	api := httpapi.NewRouter(start.Logger, start.Settings.Verbose)
 	api.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{
 		Logger: start.Logger, Verbose: start.Settings.Verbose, Via: lambdaapi.Gateway,

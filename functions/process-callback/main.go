@@ -4,7 +4,9 @@
 //
 // It is its own composition root: it builds only what answering callbacks
 // needs (keys, the core, post action selection, the targets, the /respond
-// endpoint and its pages).
+// endpoint and its pages), and, only when configured, the sign-in
+// (/oidc/) and the receipt signer with its key set
+// (/.well-known/jwks.json).
 package main
 
 import (
@@ -16,6 +18,8 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
@@ -30,8 +34,34 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("step functions client: %w", err)
 	}
-	svc := start.Service(callbackurls.Targets{callbackurls.TaskToken: stepfunctions.NewFromAWSConfig(awsCfg)})
+	signIn, err := signin.FromSettings(&start.Settings, signin.Config{Keys: start.Keys.Source, Logger: start.Logger}, start.AWSConfig)
+	if err != nil {
+		return nil, err
+	}
+	key, previous, err := start.Keys.ReceiptKey(start.Settings.SigningKeyID, start.AWSConfig)
+	if err != nil {
+		return nil, err
+	}
+	var signer *receipts.Signer
+	var coreSigner callbackurls.Signer
+	if key != nil {
+		base, err := start.Settings.DeploymentBase()
+		if err != nil {
+			return nil, err
+		}
+		signer = receipts.NewSigner(base, key, previous...)
+		coreSigner = signer
+	}
+	svc := start.Service(callbackurls.Targets{callbackurls.TaskToken: stepfunctions.NewFromAWSConfig(awsCfg)}, coreSigner)
 	api := httpapi.NewRouter(start.Logger, start.Settings.Verbose)
-	api.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: start.Logger, Verbose: start.Settings.Verbose}))
+	opts := respond.Options{Logger: start.Logger, Verbose: start.Settings.Verbose}
+	if signIn != nil {
+		opts.SignIn = signIn
+		api.Handle(signin.Prefix, "", signIn)
+	}
+	if signer != nil {
+		api.Handle(httpapi.JWKSPath, "GET "+httpapi.JWKSPath, httpapi.NewJWKSHandler(func(ctx context.Context) (any, error) { return signer.JWKS(ctx) }))
+	}
+	api.Handle("/respond", "/respond", respond.NewHandler(svc, opts))
 	return lambdaapi.CallbackHandler(api, start.Logger), nil
 }

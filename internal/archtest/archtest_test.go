@@ -31,6 +31,7 @@ var rules = []struct {
 	{"./functions/create-urls", []string{"html/template", "./pkg/httpapi/pages", "./pkg/httpapi/respond", "github.com/aws/aws-sdk-go-v2/service/sfn", "./pkg/stepfunctions"}, "CreateUrls renders no page and never calls Step Functions"},
 	{"./functions/create-urls", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},
 	{"./functions/process-callback", awsLoaders, "a function's AWS configuration comes from its environment (internal/awsenv): no config files, no STS or SSO clients, no SDK clients for the one-shot keyring reads"},
+	{"./functions/create-urls", []string{"github.com/coreos/go-oidc", "golang.org/x/oauth2", "github.com/go-jose", "./pkg/signin"}, "CreateUrls signs nobody in: OpenID Connect is ProcessCallback's, and only when configured"},
 	{"./pkg/callbackurls", []string{"net/http", "mime"}, "the core speaks in its own terms; HTTP is the edge's business"},
 	{"./pkg/payload", []string{"net/http"}, "the URL format needs no HTTP"},
 	{"./pkg/keyring", []string{"github.com/aws"}, "a static keyring (and keygen) links no AWS client"},

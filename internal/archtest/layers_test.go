@@ -19,7 +19,7 @@ var layers = []struct {
 	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/localstore", "pkg/receipts"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
-	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb"}},
+	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb", "pkg/signin"}},
 	{"compositions", []string{"pkg/localserver", "functions/internal/boot"}},
 	{"mains", []string{"cmd/sfn-callback-urls", "functions/create-urls", "functions/process-callback"}},
 }
@@ -32,6 +32,7 @@ var sameLayer = map[string][]string{
 	"pkg/httpapi/home":        {"pkg/httpapi", "pkg/httpapi/pages"},
 	"pkg/lambdaapi":           {"pkg/httpapi"},
 	"pkg/localstore/localweb": {"pkg/httpapi", "pkg/httpapi/pages"},
+	"pkg/signin":              {"pkg/httpapi", "pkg/httpapi/pages"},
 }
 
 // apart are packages outside the layers, with all the module packages

@@ -29,7 +29,7 @@ func TestSDKOperationsLinked(t *testing.T) {
 	ours := map[string]bool{"sfn": true, "kms": true, "ssm": true, "secretsmanager": true}
 	allowed := map[string][]string{
 		"create-urls":      {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options"},
-		"process-callback": {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options", "sfn.SendTaskSuccess", "sfn.SendTaskFailure", "sfn.SendTaskHeartbeat", "sfn.Options"},
+		"process-callback": {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options", "sfn.SendTaskSuccess", "sfn.SendTaskFailure", "sfn.SendTaskHeartbeat", "sfn.Options", "kms.Sign", "kms.GetPublicKey"},
 	}
 	for fn, ok := range allowed {
 		t.Run(fn, func(t *testing.T) {

@@ -29,28 +29,41 @@ import (
 // cfg gives the credentials, region and endpoint
 // (AWS_ENDPOINT_URL_SECRETS_MANAGER and the rest apply).
 func FromSecretsManager(ctx context.Context, cfg aws.Config, secretID string) (*keyring.Keyring, error) {
-	var out struct {
-		SecretString *string
-		SecretBinary []byte // base64 in the protocol; encoding/json decodes it
-	}
-	in := map[string]string{"SecretId": secretID}
-	if err := awsjson.Call(ctx, cfg, awsjson.SecretsManager, "GetSecretValue", in, &out); err != nil {
-		return nil, fmt.Errorf("keyring: reading secret %s: %w", secretID, err)
-	}
-	var doc []byte
-	switch {
-	case out.SecretString != nil:
-		doc = []byte(*out.SecretString)
-	case out.SecretBinary != nil:
-		doc = out.SecretBinary
-	default:
-		return nil, fmt.Errorf("keyring: secret %s has no value", secretID)
+	doc, err := readSecret(ctx, cfg, secretID)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
 	}
 	r, err := keyring.ParseSecret(doc)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", secretID, err)
 	}
 	return r, nil
+}
+
+// SecretString reads the current value of a Secrets Manager secret (name
+// or ARN), such as the OpenID Connect client secret
+// (OIDC_CLIENT_SECRET_ARN), with the same single call as a keyring.
+func SecretString(ctx context.Context, cfg aws.Config, secretID string) (string, error) {
+	b, err := readSecret(ctx, cfg, secretID)
+	return string(b), err
+}
+
+func readSecret(ctx context.Context, cfg aws.Config, secretID string) ([]byte, error) {
+	var out struct {
+		SecretString *string
+		SecretBinary []byte // base64 in the protocol; encoding/json decodes it
+	}
+	in := map[string]string{"SecretId": secretID}
+	if err := awsjson.Call(ctx, cfg, awsjson.SecretsManager, "GetSecretValue", in, &out); err != nil {
+		return nil, fmt.Errorf("reading secret %s: %w", secretID, err)
+	}
+	switch {
+	case out.SecretString != nil:
+		return []byte(*out.SecretString), nil
+	case out.SecretBinary != nil:
+		return out.SecretBinary, nil
+	}
+	return nil, fmt.Errorf("secret %s has no value", secretID)
 }
 
 // secureString is Parameter Store's type for encrypted parameters.

@@ -183,6 +183,24 @@ func TestWireRequest(t *testing.T) {
 	}
 }
 
+// TestWireApprovers pins the approvers' members; the deployment (without
+// sign-in) refuses the request, with the code callers branch on.
+func TestWireApprovers(t *testing.T) {
+	e := newEnv(t)
+	req := client.Request{Token: "tok", Approvers: []string{"ana@example.com", "@ops.example.com"}, Requester: "bo@example.com", Receipt: true,
+		Actions: []client.Action{client.Success("approve", map[string]any{"ok": true}), client.Failure("reject", "", "")}}
+	want := `{"token":"tok","actions":[{"name":"approve","type":"success","output":{"ok":true}},{"name":"reject","type":"failure"}],` +
+		`"approvers":["ana@example.com","@ops.example.com"],"requester":"bo@example.com","receipt":true}`
+	_, err := e.httpClient().CreateURLs(context.Background(), req)
+	if !errors.Is(err, client.ErrSignInDisabled) {
+		t.Errorf("CreateURLs on a deployment without sign-in: %v, want %s", err, client.ErrSignInDisabled)
+	}
+	reqs := e.apiRequests()
+	if len(reqs) != 1 || string(reqs[0].Body) != want {
+		t.Fatalf("%d requests; body %s\nwant %s", len(reqs), reqs[len(reqs)-1].Body, want)
+	}
+}
+
 // TestReferenceRequest: a request using only the Python reference's
 // features has only its fields, which its schema accepts.
 func TestReferenceRequest(t *testing.T) {
@@ -264,6 +282,10 @@ func TestLocalChecks(t *testing.T) {
 		{"input with a string output", client.Request{Token: token, Actions: []client.Action{client.Success("ok", "yes").WithInput(commentForm)}}, client.ErrInvalidAction},
 		{"input schema with an array", client.Request{Token: token, Actions: []client.Action{client.Failure("no", "", "").WithInput(
 			map[string]any{"type": "object", "properties": map[string]any{"list": map[string]any{"type": "array"}}})}}, client.ErrInvalidAction},
+		{"approver not an address", client.Request{Token: token, Approvers: []string{"ana"}, Actions: []client.Action{client.Heartbeat("a")}}, client.ErrInvalidJSON},
+		{"approvers with a string output", client.Request{Token: token, Approvers: []string{"ana@example.com"}, Actions: []client.Action{client.Success("ok", "yes")}}, client.ErrInvalidAction},
+		{"approvers on a post action", client.Request{Token: token, Approvers: []string{"ana@example.com"}, Actions: []client.Action{
+			client.Post("hook", client.Outcome{Name: "ok", Type: client.TypeSuccess, Schema: true, OutputBody: true})}}, client.ErrInvalidAction},
 		{"base URL with a query", client.Request{Token: token, BaseURL: "https://cb.example.com/?a=1", Actions: []client.Action{client.Heartbeat("a")}}, client.ErrInvalidBaseURL},
 		{"over 1 MiB", client.Request{Token: token, Actions: []client.Action{
 			client.Success("a", big), client.Success("b", big), client.Success("c", big), client.Success("d", big), client.Success("e", big)}}, client.ErrRequestTooLarge},

@@ -107,6 +107,12 @@ const (
 	ErrRequestTooLarge      ErrorCode = callbackurls.CodeBodyTooLarge
 	ErrNotFound             ErrorCode = callbackurls.CodeNotFound
 	ErrInvalidInput         ErrorCode = callbackurls.CodeInvalidInput
+	ErrSignInRequired       ErrorCode = callbackurls.CodeSignInRequired
+	ErrNotAnApprover        ErrorCode = callbackurls.CodeNotAnApprover
+	ErrSelfApproval         ErrorCode = callbackurls.CodeSelfApproval
+	ErrSignInDisabled       ErrorCode = callbackurls.CodeSignInDisabled
+	ErrReceiptsDisabled     ErrorCode = callbackurls.CodeReceiptsDisabled
+	ErrSignInFailed         ErrorCode = callbackurls.CodeSignInFailed
 )
 
 // ErrMalformedResponse is wrapped by the error for an answer that is

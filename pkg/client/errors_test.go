@@ -42,7 +42,9 @@ var allCodes = []struct {
 	{client.ErrInvalidPostActionBody, 400}, {client.ErrStepFunctionsError, 400}, {client.ErrServiceError, 500},
 	{client.ErrURLTooLong, 400}, {client.ErrInvalidBaseURL, 400}, {client.ErrMethodNotAllowed, 405},
 	{client.ErrUnsupportedMediaType, 415}, {client.ErrRequestTooLarge, 413}, {client.ErrNotFound, 404},
-	{client.ErrInvalidInput, 400},
+	{client.ErrInvalidInput, 400}, {client.ErrSignInRequired, 403}, {client.ErrNotAnApprover, 403},
+	{client.ErrSelfApproval, 403}, {client.ErrSignInDisabled, 400}, {client.ErrReceiptsDisabled, 400},
+	{client.ErrSignInFailed, 400},
 }
 
 // TestCodesCoverCore: every Code constant of the service has its ErrorCode.

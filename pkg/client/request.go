@@ -31,6 +31,16 @@ type Request struct {
 	// BaseURL overrides the base of the URLs (an absolute http or https URL
 	// without query); empty: the deployment's.
 	BaseURL string
+	// Approvers are who may make the success and failure decisions: email
+	// addresses, "@example.com" for a whole domain, "slack:U0123ABCD" for
+	// a Slack user. A person signs in (the deployment's OpenID Connect
+	// provider) before deciding, and the target receives who decided in an
+	// "approval" member with a signed receipt. Requester is an address
+	// that may never decide (no self-approval). Receipt asks for a signed
+	// receipt without approvers. Additions to the Python service.
+	Approvers []string
+	Requester string
+	Receipt   bool
 }
 
 // The action and outcome types.
@@ -166,6 +176,9 @@ func encodeRequest(r *Request, check bool) ([]byte, error) {
 		EnableOutputParameters: r.EnableOutputParameters,
 		Title:                  r.Title,
 		Description:            r.Description,
+		Approvers:              r.Approvers,
+		Requester:              r.Requester,
+		Receipt:                r.Receipt,
 	}
 	if !r.Expiration.IsZero() {
 		req.Expiration = r.Expiration.UTC().Format(time.RFC3339Nano)

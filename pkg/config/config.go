@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
@@ -45,7 +48,31 @@ type Config struct {
 	APIID        string // API_ID
 	Stage        string // STAGE
 	Region       string // AWS_REGION (or AWS_DEFAULT_REGION)
+	// Sign-in for URLs that name approvers (OpenID Connect), and receipts.
+	SignIn
 }
+
+// SignIn is the sign-in and receipt settings.
+type SignIn struct {
+	OIDCIssuer          string // OIDC_ISSUER
+	OIDCClientID        string // OIDC_CLIENT_ID
+	OIDCClientSecret    string // OIDC_CLIENT_SECRET
+	OIDCClientSecretARN string // OIDC_CLIENT_SECRET_ARN (Secrets Manager)
+	// SigningKeyID is an ECC_NIST_P256 KMS key that signs receipts
+	// (SIGNING_KEY_ID); without it, a static keyring's signing key does.
+	SigningKeyID string
+	// DevSignIn is serve --dev-signin: a local page where one types an
+	// address. A flag only, never the environment: a deployment cannot
+	// turn it on by accident.
+	DevSignIn bool
+}
+
+// OIDC reports that an OpenID Connect issuer is configured.
+func (s *SignIn) OIDC() bool { return s.OIDCIssuer != "" }
+
+// Enabled reports that people can sign in: OIDC, or the development
+// sign-in.
+func (s *SignIn) Enabled() bool { return s.OIDC() || s.DevSignIn }
 
 // Defaults for the local server.
 const (
@@ -64,6 +91,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		APIID:     getenv("API_ID"),
 		Stage:     getenv("STAGE"),
 		Region:    getenv("AWS_REGION"),
+		SignIn: SignIn{
+			OIDCIssuer:          getenv("OIDC_ISSUER"),
+			OIDCClientID:        getenv("OIDC_CLIENT_ID"),
+			OIDCClientSecret:    getenv("OIDC_CLIENT_SECRET"),
+			OIDCClientSecretARN: getenv("OIDC_CLIENT_SECRET_ARN"),
+			SigningKeyID:        getenv("SIGNING_KEY_ID"),
+		},
 	}
 	for i := range keysource.Sources {
 		src := &keysource.Sources[i]
@@ -176,7 +210,65 @@ func (c *Config) Check() error {
 		}
 		c.BaseURL = base
 	}
+	if err := c.checkSignIn(); err != nil {
+		return err
+	}
 	return c.Settings.Check()
+}
+
+// checkSignIn reports sign-in settings that cannot work: half an OIDC
+// client, an issuer over plain http to another machine, sign-in without
+// encryption (an unencrypted URL can be rewritten without its approvers),
+// or the development sign-in beside a real one.
+func (c *Config) checkSignIn() error {
+	s := &c.SignIn
+	switch {
+	case !s.OIDC() && (s.OIDCClientID != "" || s.OIDCClientSecret != "" || s.OIDCClientSecretARN != ""):
+		return errors.New("OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_CLIENT_SECRET_ARN need OIDC_ISSUER, the identity provider")
+	case s.DevSignIn && s.OIDC():
+		return errors.New("--dev-signin and OIDC_ISSUER (--oidc-issuer) contradict each other: the development sign-in lets anyone be anyone, so it never runs beside a real identity provider")
+	case !s.Enabled():
+		return nil
+	case c.DisableEncryption:
+		return errors.New("sign-in (OIDC_ISSUER or --dev-signin) needs encryption: with DISABLE_ENCRYPTION anyone can rewrite a URL without its approvers")
+	case s.DevSignIn:
+		return nil
+	case s.OIDCClientID == "":
+		return errors.New("OIDC_ISSUER needs OIDC_CLIENT_ID, the client id registered with the identity provider")
+	case (s.OIDCClientSecret == "") == (s.OIDCClientSecretARN == ""):
+		return errors.New("OIDC_ISSUER needs the client secret: set exactly one of OIDC_CLIENT_SECRET and OIDC_CLIENT_SECRET_ARN (a Secrets Manager secret)")
+	}
+	return CheckIssuer(s.OIDCIssuer)
+}
+
+// CheckIssuer accepts an OpenID Connect issuer URL: https, or http on a
+// loopback address (tests, laptops), without query or fragment.
+func CheckIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+		return fmt.Errorf("OIDC issuer %q is not an absolute URL", text.Truncate(issuer, 200))
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("OIDC issuer %q must not have a query or a fragment", text.Truncate(issuer, 200))
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && IsLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("OIDC issuer %s: http is accepted only on a loopback address (127.0.0.1, ::1, localhost); use https", issuer)
+	}
+	return fmt.Errorf("OIDC issuer %q must be an https URL", text.Truncate(issuer, 200))
+}
+
+// IsLoopback reports whether host (a name or an address, without a port)
+// is this machine: localhost, 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Service is the core's configuration from the settings. The caller adds
@@ -190,7 +282,19 @@ func (c *Config) Service() callbackurls.Config {
 		EnableOutputParameters: c.EnableOutputParameters,
 		EnablePostActions:      c.EnablePostActions,
 		BrowserGET:             c.BrowserGET,
+		SignIn:                 c.signInVias(),
+		// A KMS signing key is known here; a keyring's signing key, once
+		// the keys are open (the composition adds it).
+		Receipts: c.SigningKeyID != "",
 	}
+}
+
+// signInVias are the ways people show who they are here.
+func (c *Config) signInVias() []string {
+	if c.SignIn.Enabled() {
+		return []string{callbackurls.ViaWeb}
+	}
+	return nil
 }
 
 // NewLogger returns the JSON logger both the server and Lambda use.
@@ -224,6 +328,12 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	confirm := (*browserGETFlag)(&c.BrowserGET)
 	fs.Var(confirm, "confirm-browser-get", "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
 	fs.Var(confirm, "confirm", "the same as --confirm-browser-get (its earlier name)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL people sign in with, for URLs that name approvers (env OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "OpenID Connect client id (env OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", c.OIDCClientSecret, "OpenID Connect client secret; prefer the environment, which other users cannot read in the process list (env OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.OIDCClientSecretARN, "oidc-client-secret-arn", c.OIDCClientSecretARN, "Secrets Manager secret holding the OpenID Connect client secret (env OIDC_CLIENT_SECRET_ARN)")
+	fs.StringVar(&c.SigningKeyID, "signing-key-id", c.SigningKeyID, "ECC_NIST_P256 KMS key that signs receipts; default: the keyring's signing key (env SIGNING_KEY_ID)")
+	fs.BoolVar(&c.DevSignIn, "dev-signin", false, "a local sign-in page where you type an email address, to try approvers without an identity provider (loopback only; not with --oidc-issuer)")
 }
 
 // browserGET is the switch's setting for CONFIRM_BROWSER_GET=confirm.
@@ -274,4 +384,18 @@ func or(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// DeploymentBase is the deployment's own base URL: BASE_URL, else its API
+// Gateway stage (API_ID, STAGE and the region). People sign in there (the
+// identity provider's redirect URI is under it) and receipts name it as
+// their issuer (its key set is under it).
+func (c *Config) DeploymentBase() (string, error) {
+	switch {
+	case c.BaseURL != "":
+		return c.BaseURL, nil
+	case c.APIID != "" && c.Stage != "" && c.Region != "":
+		return callbackurls.APIGatewayURL(c.APIID, c.Stage, c.Region), nil
+	}
+	return "", errors.New("sign-in and receipts need the deployment's base URL: set BASE_URL, or API_ID and STAGE (and AWS_REGION)")
 }

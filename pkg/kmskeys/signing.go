@@ -53,7 +53,10 @@ func NewSigningKeyFromAWSConfig(cfg aws.Config, keyID string) *SigningKey {
 		cfg = cfg.Copy()
 		cfg.Region = region
 	}
-	return NewSigningKey(kms.NewFromConfig(cfg), keyID)
+	// Method values, not the client: a client held in an interface keeps
+	// every KMS operation linked (internal/archtest).
+	client := kms.NewFromConfig(cfg)
+	return &SigningKey{keyID: keyID, sign: client.Sign, getPublicKey: client.GetPublicKey}
 }
 
 // Algorithm is the JWS alg of the key's signatures.

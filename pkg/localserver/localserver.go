@@ -27,6 +27,8 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
@@ -58,6 +60,11 @@ type Server struct {
 	Keys    keysource.Keys
 	// Store is the local task store (nil with --sfn aws).
 	Store *localstore.Store
+	// SignIn signs people in for URLs that name approvers (nil without
+	// --oidc-issuer or --dev-signin); Signer signs receipts (nil without
+	// a signing key).
+	SignIn *signin.Service
+	Signer *receipts.Signer
 	// Handler serves every endpoint.
 	Handler http.Handler
 }
@@ -82,6 +89,9 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.Keys = keys
+	}
+	if err := s.approvals(c, awsConfig, logger, opts.Now); err != nil {
+		return nil, err
 	}
 	var target callbackurls.Target
 	switch c.SFN {
@@ -118,11 +128,23 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 		cfg.PostActions = postaction.New()
 	}
 	cfg.Now = opts.Now
+	cfg.Receipts = s.Keys.CanSign(c.SigningKeyID)
+	if s.Signer != nil {
+		cfg.Signer = s.Signer
+	}
 	s.Service = callbackurls.New(cfg, s.Keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: target})
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
-	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, respond.Options{Logger: logger, Verbose: c.Verbose}))
+	ro := respond.Options{Logger: logger, Verbose: c.Verbose}
+	if s.SignIn != nil {
+		ro.SignIn = s.SignIn
+		rt.Handle(signin.Prefix, "", s.SignIn)
+	}
+	if s.Signer != nil {
+		rt.Handle(httpapi.JWKSPath, "GET "+httpapi.JWKSPath, httpapi.NewJWKSHandler(func(ctx context.Context) (any, error) { return s.Signer.JWKS(ctx) }))
+	}
+	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, ro))
 	local := ""
 	if s.Store != nil {
 		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL}))
@@ -133,6 +155,25 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	rt.Handle(home.Pattern, "", home.New(home.Options{Version: opts.Version, Local: local}))
 	s.Handler = rt
 	return s, nil
+}
+
+// approvals builds the sign-in and the receipt signer the settings ask
+// for: both are wired only when configured.
+func (s *Server) approvals(c *config.Config, awsConfig keysource.AWSConfig, logger *slog.Logger, now func() time.Time) error {
+	var err error
+	if s.SignIn, err = signin.FromSettings(c, signin.Config{Keys: s.Keys.Source, Logger: logger, Now: now}, awsConfig); err != nil {
+		return err
+	}
+	key, previous, err := s.Keys.ReceiptKey(c.SigningKeyID, awsConfig)
+	if err != nil || key == nil {
+		return err
+	}
+	base, err := c.DeploymentBase()
+	if err != nil {
+		return err
+	}
+	s.Signer = receipts.NewSigner(base, key, previous...)
+	return nil
 }
 
 // Close closes the local store, if there is one.

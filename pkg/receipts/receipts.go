@@ -69,7 +69,9 @@ func (k ed25519Key) Algorithm() string { return EdDSA }
 
 func (k ed25519Key) Public(context.Context) (crypto.PublicKey, error) { return k.priv.Public(), nil }
 
-func (k ed25519Key) Sign(_ context.Context, in []byte) ([]byte, error) { return ed25519.Sign(k.priv, in), nil }
+func (k ed25519Key) Sign(_ context.Context, in []byte) ([]byte, error) {
+	return ed25519.Sign(k.priv, in), nil
+}
 
 // Signer signs receipts for a deployment: a callbackurls.Signer.
 type Signer struct {

@@ -54,10 +54,14 @@ func New(ctx context.Context) (*Start, error) {
 }
 
 // Service is the core on the settings and keys, with post actions, sending
-// decisions to targets (none for a function that only creates URLs).
-func (s *Start) Service(targets callbackurls.Targets) *callbackurls.Service {
+// decisions to targets (none for a function that only creates URLs) and
+// signing receipts with signer (nil: none here; a function that only
+// creates URLs still knows whether receipts are signed).
+func (s *Start) Service(targets callbackurls.Targets, signer callbackurls.Signer) *callbackurls.Service {
 	cfg := s.Settings.Service()
 	cfg.PostActions = postaction.New()
+	cfg.Receipts = s.Keys.CanSign(s.Settings.SigningKeyID)
+	cfg.Signer = signer
 	return callbackurls.New(cfg, s.Keys.Codec(), targets)
 }
 

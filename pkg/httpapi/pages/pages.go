@@ -49,8 +49,9 @@ var (
 	MessageTemplate   = newTemplate("message")   // a result or an error
 	DashboardTemplate = newTemplate("dashboard") // Page.Dashboard
 	HomeTemplate      = newTemplate("home")      // Page.Home
+	SignInTemplate    = newTemplate("signin")    // Page.SignIn: the sign-in button, or the development sign-in's form
 	// Templates lists them all.
-	Templates = []*Template{ConfirmTemplate, MessageTemplate, DashboardTemplate, HomeTemplate}
+	Templates = []*Template{ConfirmTemplate, MessageTemplate, DashboardTemplate, HomeTemplate, SignInTemplate}
 )
 
 // Name is the template's name (its file is Name + ".tmpl").
@@ -104,6 +105,51 @@ type Page struct {
 	// FormAction is the extra origin the page's form may be redirected to
 	// (a response spec's redirect), for the Content-Security-Policy.
 	FormAction string
+	// SignIn is the signin template's form.
+	SignIn *SignInForm
+	// SignedIn names the person signed in, with a sign-out button
+	// (confirm and message templates).
+	SignedIn *SignedIn
+	// Approval is who decided and the signed receipt (a result page).
+	Approval *ApprovalView
+	// Back is a button-like link below a message ("Back to the request").
+	Back *Link
+}
+
+// SignInForm asks a person to sign in: a link to the identity provider
+// (URL), or the development sign-in's own form (Action, with Hidden fields
+// and an email address to type).
+type SignInForm struct {
+	URL    string
+	Action string
+	Hidden []Hidden
+	// AskEmail: the development sign-in's fields.
+	AskEmail    bool
+	Email, Name string
+	Button      string
+	Alert       string
+	Note        string
+	// Dev marks the development sign-in: not a real identity provider.
+	Dev bool
+}
+
+// Hidden is a form's hidden field.
+type Hidden struct{ Name, Value string }
+
+// SignedIn is who is signed in, and the sign-out form: it posts Link (the
+// callback URL's query) to Action, which signs out and comes back to it.
+type SignedIn struct {
+	Name, Email  string
+	Action, Link string
+	Button       string
+	Dev          bool
+}
+
+// ApprovalView is a decision's approval on its result page.
+type ApprovalView struct {
+	// By is who decided ("Ana Lima (ana@example.com)"), "" without approvers.
+	By      string
+	Receipt string
 }
 
 // Dashboard is the local store's dashboard: its tasks, and the demo task

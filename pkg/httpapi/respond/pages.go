@@ -144,6 +144,7 @@ func resultPage(res *callbackurls.CallbackResult) pages.Page {
 		p.Tone, p.Icon = "info", "info"
 		p.Heading, p.Lead = "This link works", "Nothing has been sent. Open the link in a browser to answer."
 	}
+	p.Approval = approvalView(res.Approval)
 	if pres.Input != nil && res.Input != nil {
 		for _, f := range pres.Input.Fields {
 			v, ok := res.Input[f.Name]
@@ -202,7 +203,8 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 		p.Tone, p.Icon, p.Heading = "info", "info", "This link is for another system"
 		p.Lead = "It receives data sent by another program, and there is nothing to do here in a browser."
 	case e.Code == callbackurls.CodeParametersDisabled || e.Code == callbackurls.CodeEncryptionRequired ||
-		e.Code == callbackurls.CodeDecryptionUnsupported:
+		e.Code == callbackurls.CodeDecryptionUnsupported || e.Code == callbackurls.CodeSignInDisabled ||
+		e.Code == callbackurls.CodeReceiptsDisabled:
 		// The service's settings changed since the link was made: nothing
 		// the person can fix, but the sender can make a link that works.
 		p.Tone, p.Icon, p.Heading = "warn", "alert", "This link no longer works"

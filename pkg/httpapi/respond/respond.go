@@ -36,6 +36,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Verbose logs request bodies, which may hold task outcomes.
 	Verbose bool
+	// SignIn tells who is signed in, for URLs that name approvers (nil:
+	// the deployment has no sign-in).
+	SignIn SignIn
 }
 
 type handler struct {
@@ -93,6 +96,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !cb.Type.Spec().Decides {
 		err = checkPostRequest(r)
 	}
+	var who *person
+	if err == nil {
+		who, err = h.identify(r, cb, &sub)
+	}
 	res := callbackurls.CallbackResult{Callback: cb}
 	if err == nil {
 		res, err = h.svc.Act(r.Context(), cb, sub)
@@ -116,14 +123,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
 		}
 		httpapi.NoteError(r, e, res.TransactionID)
-		writeError(w, r, e, &res, sub.Form)
+		writeError(w, r, e, &res, sub.Form, who)
 		return
 	}
 	if res.Confirm {
 		// Lets a program that was taken for a browser see that nothing
 		// was sent (send Accept: application/json to act at once).
 		w.Header().Set(ConfirmationHeader, "required")
-		pages.Render(w, r, http.StatusOK, confirmPage(&res, nil, nil, ""))
+		if res.SignIn && who != nil {
+			pages.Render(w, r, http.StatusOK, signInPage(&res, who, ""))
+			return
+		}
+		p := confirmPage(&res, nil, nil, "")
+		p.SignedIn = who.signedIn("Not you? Sign out")
+		pages.Render(w, r, http.StatusOK, p)
 		return
 	}
 	writeSuccess(w, r, &res)
@@ -132,7 +145,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fail answers an error found before the URL was opened.
 func fail(w http.ResponseWriter, r *http.Request, e *callbackurls.Error) {
 	httpapi.NoteError(r, e, "")
-	writeError(w, r, e, &callbackurls.CallbackResult{Callback: &callbackurls.Callback{}}, nil)
+	writeError(w, r, e, &callbackurls.CallbackResult{Callback: &callbackurls.Callback{}}, nil, nil)
 }
 
 // checkPostRequest refuses what a post action URL cannot take: it is for
@@ -170,7 +183,7 @@ func format(r *http.Request) string {
 // writeError answers a failed callback. A person whose form POST could not
 // be sent, because of the values or a passing outage, gets the form back
 // with what they typed; other errors get their page.
-func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, res *callbackurls.CallbackResult, form url.Values) {
+func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, res *callbackurls.CallbackResult, form url.Values, who *person) {
 	status := httpapi.Status(e)
 	switch format(r) {
 	case httpapi.TypeHTML:
@@ -193,6 +206,14 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 		pages.Render(w, r, status, errorPage(e, nil))
 		return
 	}
+	if who != nil && e.Code == callbackurls.CodeSignInRequired {
+		pages.Render(w, r, status, signInPage(res, who, "Nothing was sent: "+sentence(e.Message)))
+		return
+	}
+	if p, ok := forbiddenPage(e, res, who); ok {
+		pages.Render(w, r, status, p)
+		return
+	}
 	if r.Method == http.MethodPost && (e.Code == callbackurls.CodeInvalidInput || status == http.StatusServiceUnavailable) {
 		alert := ""
 		if status == http.StatusServiceUnavailable {
@@ -200,16 +221,20 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 		} else if len(res.InputErrors) == 0 {
 			alert = "Nothing was sent: " + e.Message
 		}
-		pages.Render(w, r, status, confirmPage(res, form, res.InputErrors, alert))
+		p := confirmPage(res, form, res.InputErrors, alert)
+		p.SignedIn = who.signedIn("Not you? Sign out")
+		pages.Render(w, r, status, p)
 		return
 	}
 	pages.Render(w, r, status, errorPage(e, res))
 }
 
-// successBody is the reference's success body.
+// successBody is the reference's success body, and the decision's signed
+// receipt when it has one (an addition).
 type successBody struct {
 	TransactionID string       `json:"transaction_id"`
 	Action        callbackName `json:"action"`
+	Receipt       string       `json:"receipt,omitempty"`
 }
 
 type callbackName struct {
@@ -240,6 +265,9 @@ func writeSuccess(w http.ResponseWriter, r *http.Request, res *callbackurls.Call
 		return
 	}
 	body := successBody{TransactionID: res.TransactionID, Action: callbackName{res.Action, res.Type}}
+	if res.Approval != nil {
+		body.Receipt = res.Approval.Receipt
+	}
 	switch format(r) {
 	case httpapi.TypeHTML:
 		if spec != nil && spec.HTML != nil {
