@@ -172,6 +172,11 @@ func TestServeBanner(t *testing.T) {
 		{name: "every interface, no host", flags: []string{"--addr", ":0"}, stdout: []string{
 			`^sfn-callback-urls listening on :\d+ \(every network interface\)$`,
 		}, stderr: "warning: listening on :"},
+		{name: "development sign-in", flags: []string{"--dev-signin"}, stdout: []string{
+			`^  keys:           new key file .*keyring\.json \(mode 0600\)$`,
+			`^  sign-in:        DEVELOPMENT sign-in page: anyone can sign in as any address`,
+			`^  receipts:       signed with the keyring's signing key \(public keys at http://127\.0\.0\.1:\d+/\.well-known/jwks\.json\)$`,
+		}},
 		{name: "no encryption", flags: []string{"--disable-encryption"}, stdout: []string{
 			`^  keys:           encryption disabled \(unencrypted 1- URLs\)$`,
 		}, stderr: "WARNING: encryption is disabled. Every URL handed out carries its task token in\nclear text: anyone holding a URL can read the token, and anyone at all can\nforge a URL with any outcome"},

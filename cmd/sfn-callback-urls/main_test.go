@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -552,5 +553,37 @@ func TestServeStartProblems(t *testing.T) {
 	err = run(context.Background(), serveArgs(dir, "--sfn", "aws"), envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--sfn aws needs AWS credentials, and none were found") {
 		t.Errorf("no credentials: %v", err)
+	}
+
+	// The development sign-in: never beside a real provider, never off
+	// this machine, never without encryption.
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--dev-signin", "--oidc-issuer", "https://id.example.com", "--oidc-client-id", "c", "--oidc-client-secret", "s"}, nil, "contradict each other"},
+		{[]string{"--dev-signin"}, map[string]string{"OIDC_ISSUER": "https://id.example.com"}, "contradict each other"},
+		{[]string{"--dev-signin", "--addr", "0.0.0.0:0"}, nil, "only on a loopback address"},
+		{[]string{"--dev-signin", "--disable-encryption"}, nil, "needs encryption"},
+		{[]string{"--oidc-issuer", "http://id.example.com", "--oidc-client-id", "c", "--oidc-client-secret", "s"}, nil, "http is accepted only on a loopback address"},
+		{[]string{"--oidc-issuer", "https://id.example.com"}, nil, "needs OIDC_CLIENT_ID"},
+		{[]string{"--oidc-issuer", "https://id.example.com", "--oidc-client-id", "c"}, nil, "exactly one of OIDC_CLIENT_SECRET and OIDC_CLIENT_SECRET_ARN"},
+		{[]string{"--oidc-client-id", "c"}, nil, "need OIDC_ISSUER"},
+	} {
+		args := append([]string{"serve", "--store", filepath.Join(dir, "t.db"), "--key-file", filepath.Join(dir, "k.json"), "--create-key-file"}, tt.args...)
+		if !slices.Contains(tt.args, "--addr") {
+			args = append(args, "--addr", "127.0.0.1:0")
+		}
+		if slices.Contains(tt.args, "--disable-encryption") {
+			args = slices.DeleteFunc(args, func(a string) bool { return a == "--create-key-file" || strings.HasSuffix(a, "k.json") || a == "--key-file" })
+		}
+		// A server that starts anyway is stopped, and fails the case.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := run(ctx, args, envMap(tt.env), strings.NewReader(""), io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("serve %v: %v, want an error with %q", tt.args, err, tt.want)
+		}
 	}
 }

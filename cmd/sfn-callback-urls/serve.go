@@ -69,6 +69,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer ln.Close()
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); c.DevSignIn && !config.IsLoopback(host) {
+		return fmt.Errorf("--dev-signin lets anyone sign in as anyone: it listens only on a loopback address, not %s", c.Addr)
+	}
 	baseFromAddr := c.BaseURL == ""
 	if baseFromAddr {
 		c.BaseURL = baseURLForAddr(ln.Addr().String())
@@ -165,6 +168,20 @@ func printBanner(stdout, stderr io.Writer, c *config.Config, addr net.Addr, base
 		fmt.Fprintln(stdout, "  Step Functions: AWS (the SDK's default configuration)")
 	}
 	fmt.Fprintf(stdout, "  keys:           %s\n", c.Describe(srv.Keys.Created))
+	switch {
+	case srv.SignIn != nil && srv.SignIn.Dev():
+		fmt.Fprintf(stdout, "  sign-in:        DEVELOPMENT sign-in page: anyone can sign in as any address (for trying approvers on this machine)\n")
+	case srv.SignIn != nil:
+		fmt.Fprintf(stdout, "  sign-in:        OpenID Connect, issuer %s (redirect URI %s/oidc/callback)\n", c.OIDCIssuer, srv.SignIn.Base())
+	}
+	switch {
+	case srv.Signer != nil && c.SigningKeyID != "":
+		fmt.Fprintf(stdout, "  receipts:       signed with KMS key %s (public keys at %s/.well-known/jwks.json)\n", c.SigningKeyID, srv.Signer.Issuer())
+	case srv.Signer != nil && srv.SignIn != nil:
+		// Otherwise the default key's receipts go unmentioned: they are
+		// made only when a request asks.
+		fmt.Fprintf(stdout, "  receipts:       signed with the keyring's signing key (public keys at %s/.well-known/jwks.json)\n", srv.Signer.Issuer())
+	}
 	if srv.Store != nil {
 		fmt.Fprintf(stdout, "  local tasks:    %s/local/\n", c.BaseURL)
 		if ip == nil || !ip.IsLoopback() {
@@ -194,7 +211,7 @@ func baseURLForAddr(addr string) string {
 // printDemo creates a demo task in the local store and prints its URLs:
 // the dashboard's "new demo task" makes the same (localweb.NewDemo).
 func printDemo(ctx context.Context, s *localserver.Server, base string, w io.Writer) error {
-	demo, err := localweb.NewDemo(ctx, s.Store, s.Service)
+	demo, err := localweb.NewDemo(ctx, s.Store, s.Service, s.SignIn != nil && s.SignIn.Dev())
 	if err != nil {
 		return err
 	}

@@ -132,3 +132,31 @@ func TestBrowserSignIn(t *testing.T) {
 		shoot(t, ctx, "signin-mobile-dark")
 	})
 }
+
+// TestBrowserDevSignIn: the development sign-in, clearly marked, from the
+// dashboard's demo task to its confirmation, light, dark and at 390 px.
+func TestBrowserDevSignIn(t *testing.T) {
+	browser := newBrowser(t)
+	srv, _ := newDevSignInServer(t)
+	ctx := tab(t, browser)
+	do(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	do(t, ctx, "new demo task", chromedp.Navigate(srv.URL+"/local/"), chromedp.WaitVisible(chromedp.CSS("body.page-dashboard")),
+		chromedp.Click(chromedp.CSS(`form.dash-new button`)), chromedp.WaitVisible(chromedp.CSS(".demo")))
+	do(t, ctx, "open approve", chromedp.Click(chromedp.CSS(`.demo-links a.approve`)), chromedp.WaitVisible(chromedp.CSS("body.page-signin")))
+	if got := text(t, ctx, ".dev-banner"); !strings.Contains(got, "Development sign-in.") {
+		t.Errorf("the sign-in page is not marked: %q", got)
+	}
+	checkFits(t, ctx)
+	shoot(t, ctx, "signin-dev-mobile-light")
+	do(t, ctx, "sign in", chromedp.Click(chromedp.CSS(`a.button`)), chromedp.WaitVisible(chromedp.CSS(`#f-email`)))
+	checkFits(t, ctx)
+	shoot(t, ctx, "signin-dev-page-mobile-light")
+	do(t, ctx, "dark mode", darkMode(true))
+	shoot(t, ctx, "signin-dev-page-mobile-dark")
+	do(t, ctx, "type", chromedp.SendKeys(chromedp.CSS(`#f-email`), "ana@example.com"), chromedp.SendKeys(chromedp.CSS(`#f-name`), "Ana"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("body.page-confirm")))
+	if got := text(t, ctx, ".signed-in p"); !strings.Contains(got, "development sign-in") {
+		t.Errorf("signed in as %q", got)
+	}
+	shoot(t, ctx, "confirm-dev-signed-in-mobile-dark")
+}

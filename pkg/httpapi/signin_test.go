@@ -585,3 +585,91 @@ func TestSignInNeedsConfiguration(t *testing.T) {
 		t.Errorf("%d %v", resp.StatusCode, out)
 	}
 }
+
+// TestDevSignIn: serve --dev-signin's page, through to a decision whose
+// approval names the development sign-in as the issuer; and the
+// dashboard's demo task names approvers.
+func TestDevSignIn(t *testing.T) {
+	srv, server := newDevSignInServer(t)
+	b := newBrowserLike(t)
+	// The dashboard's "New demo task": approve and reject for anyone at
+	// example.com but the requester.
+	dash := b.do(http.MethodPost, srv.URL+"/local/demo", url.Values{}, nil)
+	link := regexp.MustCompile(`href="(http[^"]+action=approve[^"]+)"`).FindStringSubmatch(dash.body)
+	if link == nil {
+		t.Fatalf("no approve link on the dashboard:\n%s", dash.body)
+	}
+	approve := htmlText(link[1])
+	p := b.do(http.MethodGet, approve, nil, nil)
+	wantPage(t, p, http.StatusOK, "Sign in to answer", "Development sign-in.")
+	start := hrefPattern.FindStringSubmatch(p.body)
+	if start == nil {
+		t.Fatalf("no sign-in button:\n%s", p.body)
+	}
+	dev := b.do(http.MethodGet, htmlText(start[1]), nil, nil)
+	wantPage(t, dev, http.StatusOK, "Who are you?", "not a real identity provider")
+	state := regexp.MustCompile(`name="state" value="([^"]+)"`).FindStringSubmatch(dev.body)
+	if state == nil {
+		t.Fatalf("no state:\n%s", dev.body)
+	}
+	// Not an address: the page again, the flow still open.
+	wantPage(t, b.do(http.MethodPost, srv.URL+"/oidc/dev", url.Values{"state": {state[1]}, "email": {"ana"}}, nil),
+		http.StatusBadRequest, "Who are you?", "Type an email address")
+	// The requester may not decide.
+	confirm := b.do(http.MethodPost, srv.URL+"/oidc/dev", url.Values{"state": {state[1]}, "email": {"Requester@example.com"}}, nil)
+	wantPage(t, confirm, http.StatusForbidden, "You asked for this, so someone else must decide", "development sign-in")
+	// Anyone else at example.com may.
+	b = newBrowserLike(t)
+	wantPage(t, b.signInDev(srv.URL, approve, "ana@example.com", "Ana"), http.StatusOK, "Demo deployment to the local environment", "development sign-in")
+	result := b.decide(approve, nil)
+	wantPage(t, result, http.StatusOK, "Approved", "Decided by <strong>Ana (ana@example.com)</strong>")
+	tasks, err := server.Store.Newest(context.Background(), 1)
+	if err != nil || len(tasks) != 1 || !strings.Contains(string(tasks[0].Output), `"iss":"`+srv.URL+`/oidc/dev"`) {
+		t.Errorf("task %+v (%v)", tasks, err)
+	}
+	// A cross-site POST to the development page signs nobody in.
+	p = b.do(http.MethodPost, srv.URL+"/oidc/dev", url.Values{"state": {"x"}, "email": {"eve@example.com"}},
+		map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+	wantPage(t, p, http.StatusBadRequest, "Sign-in did not work", "another site")
+}
+
+// newDevSignInServer is the local server as serve --dev-signin builds it.
+func newDevSignInServer(t testing.TB) (*httptest.Server, *localserver.Server) {
+	t.Helper()
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	ring, err := keyring.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.Config{BaseURL: srv.URL, SFN: config.SFNLocal, StorePath: filepath.Join(t.TempDir(), "tasks.db"),
+		SignIn: config.SignIn{DevSignIn: true}}
+	c.Keyring = "set by the test"
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	server, err := localserver.New(context.Background(), &c, localserver.Options{KeySource: ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	h = server.Handler
+	return srv, server
+}
+
+// signInDev signs in with the development page as email, from link.
+func (b *browserLike) signInDev(base, link, email, name string) page {
+	b.t.Helper()
+	p := b.do(http.MethodGet, link, nil, nil)
+	start := hrefPattern.FindStringSubmatch(p.body)
+	if start == nil {
+		b.t.Fatalf("no sign-in button:\n%s", p.body)
+	}
+	dev := b.do(http.MethodGet, htmlText(start[1]), nil, nil)
+	state := regexp.MustCompile(`name="state" value="([^"]+)"`).FindStringSubmatch(dev.body)
+	if state == nil {
+		b.t.Fatalf("no state:\n%s", dev.body)
+	}
+	return b.do(http.MethodPost, base+"/oidc/dev", url.Values{"state": {state[1]}, "email": {email}, "name": {name}}, nil)
+}

@@ -147,7 +147,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, ro))
 	local := ""
 	if s.Store != nil {
-		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL}))
+		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL, DemoApprovers: c.DevSignIn}))
 		local = localweb.Prefix
 	}
 	// The first URL a person opens: a page for browsers, the JSON 404 for

@@ -77,11 +77,15 @@ type Options struct {
 	// BaseURL is the server's base URL: besides loopback names, its host
 	// is the only Host the endpoints answer.
 	BaseURL string
+	// DemoApprovers makes the demo's approve and reject name approvers,
+	// to try the development sign-in (serve --dev-signin).
+	DemoApprovers bool
 }
 
 type handler struct {
 	tasks       Tasks
 	svc         *callbackurls.Service
+	approvers   bool
 	allowed     map[string]bool
 	crossOrigin *http.CrossOriginProtection
 	zone        *time.Location // of the dashboard's times
@@ -93,7 +97,7 @@ func New(o Options) http.Handler {
 	if u, err := url.Parse(o.BaseURL); err == nil && u.Hostname() != "" {
 		allowed[strings.ToLower(u.Hostname())] = true
 	}
-	return &handler{tasks: o.Store, svc: o.Service, allowed: allowed, crossOrigin: http.NewCrossOriginProtection(),
+	return &handler{tasks: o.Store, svc: o.Service, approvers: o.DemoApprovers, allowed: allowed, crossOrigin: http.NewCrossOriginProtection(),
 		zone: time.Local}
 }
 
@@ -205,7 +209,7 @@ func (h *handler) serveDemo(w http.ResponseWriter, r *http.Request) {
 		httpapi.MethodNotAllowed(w, r, "POST")
 		return
 	}
-	demo, err := NewDemo(r.Context(), h.tasks, h.svc)
+	demo, err := NewDemo(r.Context(), h.tasks, h.svc, h.approvers)
 	if err != nil {
 		httpapi.Fail(w, r, err, "")
 		return
@@ -255,7 +259,7 @@ func (h *handler) demoView(ctx context.Context, token string) (*pages.Demo, erro
 	if err != nil {
 		return nil, err
 	}
-	urls, err := demoURLs(ctx, h.svc, token)
+	urls, err := demoURLs(ctx, h.svc, token, h.approvers)
 	if err != nil {
 		return nil, err
 	}
@@ -278,21 +282,29 @@ const DemoTaskName = "demo"
 
 // NewDemo makes a demo task in tasks and its URLs with svc, through the
 // same CreateURLs path an API caller uses: approve (success), reject
-// (failure, with an optional comment form) and heartbeat.
-func NewDemo(ctx context.Context, tasks Tasks, svc *callbackurls.Service) (Demo, error) {
+// (failure, with an optional comment form) and heartbeat. With approvers,
+// approve and reject are for anyone at example.com but its requester,
+// requester@example.com (DemoApprovers).
+func NewDemo(ctx context.Context, tasks Tasks, svc *callbackurls.Service, approvers bool) (Demo, error) {
 	task, err := tasks.CreateTask(ctx, DemoTaskName)
 	if err != nil {
 		return Demo{}, err
 	}
-	urls, err := demoURLs(ctx, svc, task.Token)
+	urls, err := demoURLs(ctx, svc, task.Token, approvers)
 	if err != nil {
 		return Demo{}, err
 	}
 	return Demo{Task: task, URLs: urls}, nil
 }
 
-func demoURLs(ctx context.Context, svc *callbackurls.Service, token string) (map[string]string, error) {
-	body, err := json.Marshal(map[string]any{
+// The demo's approvers and requester, with the development sign-in.
+const (
+	DemoApprovers = "@example.com"
+	DemoRequester = "requester@example.com"
+)
+
+func demoURLs(ctx context.Context, svc *callbackurls.Service, token string, approvers bool) (map[string]string, error) {
+	req := map[string]any{
 		"token": token,
 		// Neutral: the same heading is above the Approve and the Reject
 		// button.
@@ -306,15 +318,21 @@ func demoURLs(ctx context.Context, svc *callbackurls.Service, token string) (map
 					"comment": map[string]any{"type": "string", "format": "multiline", "title": "Comment", "maxLength": 1000}}}},
 			{"name": "heartbeat", "type": "heartbeat"},
 		},
-	})
+	}
+	if approvers {
+		req["approvers"], req["requester"] = []string{DemoApprovers}, DemoRequester
+		req["description"] = req["description"].(string) + "\n\nDevelopment sign-in: anyone at example.com may answer " +
+			"(type any address there when asked), except " + DemoRequester + ", who asked for it."
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	req, err := callbackurls.ParseCreateRequest(body)
+	parsed, err := callbackurls.ParseCreateRequest(body)
 	if err != nil {
 		return nil, err
 	}
-	resp, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{})
+	resp, _, err := svc.CreateURLs(ctx, parsed, callbackurls.Gateway{})
 	if err != nil {
 		return nil, err
 	}
