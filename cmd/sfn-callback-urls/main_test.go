@@ -13,8 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -576,7 +576,9 @@ func TestServeStartProblems(t *testing.T) {
 			args = append(args, "--addr", "127.0.0.1:0")
 		}
 		if slices.Contains(tt.args, "--disable-encryption") {
-			args = slices.DeleteFunc(args, func(a string) bool { return a == "--create-key-file" || strings.HasSuffix(a, "k.json") || a == "--key-file" })
+			args = slices.DeleteFunc(args, func(a string) bool {
+				return a == "--create-key-file" || strings.HasSuffix(a, "k.json") || a == "--key-file"
+			})
 		}
 		// A server that starts anyway is stopped, and fails the case.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
