@@ -20,6 +20,7 @@ Commands:
   serve    run the HTTP service (POST /urls, /respond, /local/ in local mode)
   keygen   make a static keyring, or add a key to one (rotation)
   inspect  decode a callback URL with the configured key and print its payload
+  verify   check a signed receipt of a decision and print what it says
   version  print the version and the source revision it was built from
 
 Run "sfn-callback-urls <command> -h" for a command's flags.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return keygen(args[1:], stdin, stdout, stderr)
 	case "inspect":
 		return inspect(ctx, args[1:], getenv, stdout, stderr)
+	case "verify":
+		return verify(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if len(args) == 2 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help") {
 			fmt.Fprint(stdout, versionUsage)
