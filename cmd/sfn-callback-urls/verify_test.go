@@ -89,7 +89,9 @@ func TestVerify(t *testing.T) {
 	})
 	t.Run("offline, the flag after the receipt", func(t *testing.T) { verifyOK(t, []string{receipt, "--jwks", jwksFile}, "") })
 	t.Run("the flag before, stdin", func(t *testing.T) { verifyOK(t, []string{"--jwks", jwksFile, "-"}, receipt+"\n") })
-	t.Run("a URL", func(t *testing.T) { verifyOK(t, []string{"--jwks", srv.URL + "/v1/.well-known/jwks.json", receipt}, "") })
+	t.Run("a URL", func(t *testing.T) {
+		verifyOK(t, []string{"--jwks", srv.URL + "/v1/.well-known/jwks.json", receipt}, "")
+	})
 
 	t.Run("after keygen --add", func(t *testing.T) {
 		// The rotated keyring signs with a new key and still publishes the
