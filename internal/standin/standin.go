@@ -80,7 +80,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -372,15 +371,13 @@ func (s *Server) nextFailure(op string) *Error {
 }
 
 // Request is one request being answered: the HTTP request (its context,
-// headers, path values), the operation and the body.
+// headers, path values; for the query protocol, Form holds the
+// parameters of the body and the URL), the operation and the body.
 type Request struct {
 	*http.Request
 	ID        string // the request id answered in x-amzn-RequestId
 	Operation string
 	Body      []byte
-	// Form is the query protocol's parameters (the form body and the URL's
-	// query).
-	Form url.Values
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -449,7 +446,7 @@ func (s *Server) handle(r *http.Request, reqID string, call *Call) (any, *Error)
 	}
 	req.Operation = call.Operation
 	if int64(len(body)) > s.svc.MaxRequestBytes {
-		return nil, s.frontEnd(tooLarge, fmt.Sprintf("Request must be smaller than %d bytes", s.svc.MaxRequestBytes+1))
+		return nil, s.frontEnd(tooLarge, fmt.Sprintf("Request must be at most %d bytes", s.svc.MaxRequestBytes))
 	}
 	if s.svc.SigningName != "" {
 		if e := s.verify(r, body); e != nil {
