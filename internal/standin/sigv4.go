@@ -143,10 +143,3 @@ func verifySigV4(r *http.Request, body []byte, lookup func(string) (aws.Credenti
 	}
 	return 0, "", true
 }
-
-// Sign signs r, whose body is body, with Credentials for service in
-// Region, as the SDK would: for tests that send hand-made requests.
-func Sign(r *http.Request, body []byte, service string) error {
-	sum := sha256.Sum256(body)
-	return v4.NewSigner().SignHTTP(r.Context(), Credentials(), r, hex.EncodeToString(sum[:]), service, Region, time.Now())
-}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,7 +21,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -176,17 +175,6 @@ var protocols = []protocolCase{
 	},
 }
 
-func code(err error) string {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
 // ignoreTime leaves out the calls' arrival times, checked apart.
 var ignoreTime = cmpopts.IgnoreFields(standin.Call{}, "Time", "Output")
 
@@ -203,7 +191,7 @@ func TestProtocols(t *testing.T) {
 				t.Fatalf("accepted input: %v", err)
 			}
 			err := p.call(ctx, cfg, false)
-			if !p.refused(err) || code(err) != p.refusal {
+			if !p.refused(err) || standin.ErrorCode(err) != p.refusal {
 				t.Errorf("refused input: %v, want the typed %s", err, p.refusal)
 			}
 			want := []standin.Call{{Operation: p.op, Input: p.goodInput, Status: 200}}
@@ -227,7 +215,7 @@ func TestProtocols(t *testing.T) {
 			}
 			srv.Reset()
 			srv.Throttle(p.op, 3)
-			if err := p.call(ctx, cfg, true); code(err) != p.throttle || srv.Count(p.op) != 3 {
+			if err := p.call(ctx, cfg, true); standin.ErrorCode(err) != p.throttle || srv.Count(p.op) != 3 {
 				t.Errorf("throttled: %v after %d calls, want %s after 3", err, srv.Count(p.op), p.throttle)
 			}
 			if err := p.call(ctx, cfg, true); err != nil {
@@ -267,7 +255,7 @@ func TestSignatures(t *testing.T) {
 				{"any region", otherRegion, ""},
 			}
 			for _, tc := range tests {
-				if err := p.call(ctx, tc.cfg, true); code(err) != tc.want {
+				if err := p.call(ctx, tc.cfg, true); standin.ErrorCode(err) != tc.want {
 					t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 				}
 			}
@@ -275,7 +263,7 @@ func TestSignatures(t *testing.T) {
 			if err := p.call(ctx, with(other), true); err != nil {
 				t.Errorf("added credentials: %v", err)
 			}
-			if err := p.call(ctx, with(wrongToken), true); code(err) != p.badSignature {
+			if err := p.call(ctx, with(wrongToken), true); standin.ErrorCode(err) != p.badSignature {
 				t.Errorf("added credentials, another session token: %v, want %s", err, p.badSignature)
 			}
 		})
@@ -285,13 +273,13 @@ func TestSignatures(t *testing.T) {
 // rawCase is a hand-made request and the answer the front end gives.
 type rawCase struct {
 	name   string
-	method string
-	path   string
-	header map[string]string // "" deletes
-	body   string
-	sign   string // the signing service; "" leaves it unsigned
+	req    standin.RawRequest
 	status int
 	code   string
+}
+
+func raw(method, path string, header map[string]string, body, sign string) standin.RawRequest {
+	return standin.RawRequest{Method: method, Path: path, Header: header, Body: body, Sign: sign}
 }
 
 // errorCode reads an error answer's code in the protocol's shape.
@@ -324,39 +312,6 @@ func errorCode(t *testing.T, p standin.Protocol, resp *http.Response, body []byt
 	return e.Type
 }
 
-func send(t *testing.T, srv *standin.Server, tc rawCase, base map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), tc.method, srv.URL()+tc.path, strings.NewReader(tc.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range base {
-		req.Header.Set(k, v)
-	}
-	for k, v := range tc.header {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	if tc.sign != "" {
-		if err := standin.Sign(req, []byte(tc.body), tc.sign); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for k, v := range tc.header {
-		if v == "" {
-			req.Header.Del(k)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, body
-}
-
 // TestFrontEnd: what the front end refuses before any operation, in each
 // protocol's statuses, codes and shapes.
 func TestFrontEnd(t *testing.T) {
@@ -371,45 +326,47 @@ func TestFrontEnd(t *testing.T) {
 		cases       []rawCase
 	}{
 		{"JSON 1.0", standin.JSON10, newJSON10, "application/x-amz-json-1.0", "states", []rawCase{
-			{"well-formed", "POST", "/", nil, `{"taskToken":"open"}`, "states", 200, ""},
-			{"unsigned", "POST", "/", nil, `{"taskToken":"open"}`, "", 400, "com.amazon.coral.service#MissingAuthenticationTokenException"},
-			{"other scheme", "POST", "/", map[string]string{"Authorization": "Bearer x"}, `{}`, "", 400, "com.amazon.coral.service#IncompleteSignatureException"},
-			{"wrong service", "POST", "/", nil, `{"taskToken":"open"}`, "lambda", 400, "com.amazon.coral.service#InvalidSignatureException"},
-			{"no date", "POST", "/", map[string]string{"X-Amz-Date": ""}, `{"taskToken":"open"}`, "states", 400, "com.amazon.coral.service#IncompleteSignatureException"},
-			{"plain JSON content type", "POST", "/", map[string]string{"Content-Type": "application/json"}, `{"taskToken":"open"}`, "states", 400, "com.amazon.coral.service#SerializationException"},
-			{"unknown target", "POST", "/", map[string]string{"X-Amz-Target": "AWSStepFunctions.StartExecution"}, `{}`, "states", 400, "com.amazon.coral.service#UnknownOperationException"},
-			{"body not JSON", "POST", "/", nil, `taskToken=open`, "states", 400, "com.amazon.coral.service#SerializationException"},
-			{"wrong member type", "POST", "/", nil, `{"taskToken":1}`, "states", 400, "com.amazon.coral.service#SerializationException"},
-			{"the service's own error", "POST", "/", nil, `{"taskToken":"gone"}`, "states", 400, "com.amazonaws.swf.service.v2.model#TaskDoesNotExist"},
-			{"GET", "GET", "/", nil, ``, "states", 404, "com.amazon.coral.service#UnknownOperationException"},
-			{"too large", "POST", "/", nil, big, "states", 413, "com.amazon.coral.service#RequestEntityTooLargeException"},
+			{"well-formed", raw("POST", "/", nil, `{"taskToken":"open"}`, "states"), 200, ""},
+			{"unsigned", raw("POST", "/", nil, `{"taskToken":"open"}`, ""), 400, "com.amazon.coral.service#MissingAuthenticationTokenException"},
+			{"other scheme", raw("POST", "/", map[string]string{"Authorization": "Bearer x"}, `{}`, ""), 400, "com.amazon.coral.service#IncompleteSignatureException"},
+			{"wrong service", raw("POST", "/", nil, `{"taskToken":"open"}`, "lambda"), 400, "com.amazon.coral.service#InvalidSignatureException"},
+			{"no date", raw("POST", "/", map[string]string{"X-Amz-Date": ""}, `{"taskToken":"open"}`, "states"), 400, "com.amazon.coral.service#IncompleteSignatureException"},
+			{"plain JSON content type", raw("POST", "/", map[string]string{"Content-Type": "application/json"}, `{"taskToken":"open"}`, "states"), 400, "com.amazon.coral.service#SerializationException"},
+			{"unknown target", raw("POST", "/", map[string]string{"X-Amz-Target": "AWSStepFunctions.StartExecution"}, `{}`, "states"), 400, "com.amazon.coral.service#UnknownOperationException"},
+			{"body not JSON", raw("POST", "/", nil, `taskToken=open`, "states"), 400, "com.amazon.coral.service#SerializationException"},
+			{"wrong member type", raw("POST", "/", nil, `{"taskToken":1}`, "states"), 400, "com.amazon.coral.service#SerializationException"},
+			{"the service's own error", raw("POST", "/", nil, `{"taskToken":"gone"}`, "states"), 400, "com.amazonaws.swf.service.v2.model#TaskDoesNotExist"},
+			{"GET", raw("GET", "/", nil, ``, "states"), 404, "com.amazon.coral.service#UnknownOperationException"},
+			{"too large", raw("POST", "/", nil, big, "states"), 413, "com.amazon.coral.service#RequestEntityTooLargeException"},
 		}},
 		{"REST-JSON", standin.RESTJSON, newRESTJSON, "", "lambda", []rawCase{
-			{"well-formed", "POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, "lambda", 200, ""},
-			{"unsigned", "POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, "", 403, "MissingAuthenticationTokenException"},
-			{"wrong service", "POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, "states", 403, "InvalidSignatureException"},
-			{"no route", "POST", "/2015-03-31/functions/echo", nil, `{}`, "lambda", 404, "UnknownOperationException"},
-			{"other method", "GET", "/2015-03-31/functions/echo/invocations", nil, ``, "lambda", 404, "UnknownOperationException"},
-			{"the service's own error", "POST", "/2015-03-31/functions/nope/invocations", nil, `{}`, "lambda", 404, "ResourceNotFoundException"},
-			{"too large", "POST", "/2015-03-31/functions/echo/invocations", nil, big, "lambda", 413, "RequestEntityTooLargeException"},
+			{"well-formed", raw("POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, "lambda"), 200, ""},
+			{"unsigned", raw("POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, ""), 403, "MissingAuthenticationTokenException"},
+			{"wrong service", raw("POST", "/2015-03-31/functions/echo/invocations", nil, `{}`, "states"), 403, "InvalidSignatureException"},
+			{"no route", raw("POST", "/2015-03-31/functions/echo", nil, `{}`, "lambda"), 404, "UnknownOperationException"},
+			{"other method", raw("GET", "/2015-03-31/functions/echo/invocations", nil, ``, "lambda"), 404, "UnknownOperationException"},
+			{"the service's own error", raw("POST", "/2015-03-31/functions/nope/invocations", nil, `{}`, "lambda"), 404, "ResourceNotFoundException"},
+			{"too large", raw("POST", "/2015-03-31/functions/echo/invocations", nil, big, "lambda"), 413, "RequestEntityTooLargeException"},
 		}},
 		{"query", standin.Query, newQuery, "application/x-www-form-urlencoded", "sns", []rawCase{
-			{"well-formed", "POST", "/", nil, publish, "sns", 200, ""},
-			{"unsigned", "POST", "/", nil, publish, "", 403, "MissingAuthenticationToken"},
-			{"wrong service", "POST", "/", nil, publish, "ses", 403, "SignatureDoesNotMatch"},
-			{"unknown action", "POST", "/", nil, "Action=Subscribe&Version=2010-03-31", "sns", 400, "InvalidAction"},
-			{"other version", "POST", "/", nil, strings.Replace(publish, "2010-03-31", "2009-01-01", 1), "sns", 400, "InvalidAction"},
-			{"malformed", "POST", "/", nil, "Action=%zz", "sns", 400, "MalformedQueryString"},
-			{"the service's own error", "POST", "/", nil, strings.Replace(publish, "%3At&", "%3Anope&", 1), "sns", 404, "NotFound"},
-			{"too large", "POST", "/", nil, big, "sns", 413, "RequestEntityTooLarge"},
+			{"well-formed", raw("POST", "/", nil, publish, "sns"), 200, ""},
+			{"unsigned", raw("POST", "/", nil, publish, ""), 403, "MissingAuthenticationToken"},
+			{"wrong service", raw("POST", "/", nil, publish, "ses"), 403, "SignatureDoesNotMatch"},
+			{"unknown action", raw("POST", "/", nil, "Action=Subscribe&Version=2010-03-31", "sns"), 400, "InvalidAction"},
+			{"other version", raw("POST", "/", nil, strings.Replace(publish, "2010-03-31", "2009-01-01", 1), "sns"), 400, "InvalidAction"},
+			{"malformed", raw("POST", "/", nil, "Action=%zz", "sns"), 400, "MalformedQueryString"},
+			{"the service's own error", raw("POST", "/", nil, strings.Replace(publish, "%3At&", "%3Anope&", 1), "sns"), 404, "NotFound"},
+			{"too large", raw("POST", "/", nil, big, "sns"), 413, "RequestEntityTooLarge"},
 		}},
 	}
 	for _, tt := range tests {
 		srv := tt.start(t)
-		base := map[string]string{"Content-Type": tt.contentType, "X-Amz-Target": "AWSStepFunctions.SendTaskHeartbeat"}
 		for _, tc := range tt.cases {
 			t.Run(tt.name+"/"+tc.name, func(t *testing.T) {
-				resp, body := send(t, srv, tc, base)
+				header := map[string]string{"Content-Type": tt.contentType, "X-Amz-Target": "AWSStepFunctions.SendTaskHeartbeat"}
+				maps.Copy(header, tc.req.Header)
+				tc.req.Header = header
+				resp, body := srv.Do(t, tc.req)
 				if resp.StatusCode != tc.status {
 					t.Errorf("status %d, want %d (body %s)", resp.StatusCode, tc.status, body)
 				}
@@ -440,8 +397,8 @@ func TestErrorShapes(t *testing.T) {
 			return nil, &standin.Error{Status: 429, Code: "TooManyRequestsException", Message: "Rate exceeded",
 				Fields: map[string]any{"retryAfterSeconds": 3}, Header: http.Header{"Retry-After": {"3"}}}
 		})
-	tc := rawCase{method: "POST", path: "/2025-12-01/durable-execution-callbacks/cb%2F1/succeed", body: `{"ok":true}`, sign: "lambda"}
-	resp, body := send(t, srv, tc, nil)
+	req := raw("POST", "/2025-12-01/durable-execution-callbacks/cb%2F1/succeed", nil, `{"ok":true}`, "lambda")
+	resp, body := srv.Do(t, req)
 	var got map[string]any
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatalf("body %q: %v", body, err)
@@ -456,7 +413,7 @@ func TestErrorShapes(t *testing.T) {
 	}
 
 	srv.FailNext(1, 502, "")
-	resp, body = send(t, srv, tc, nil)
+	resp, body = srv.Do(t, req)
 	if resp.StatusCode != 502 || resp.Header.Get("Content-Type") != "text/html" || !strings.Contains(string(body), "Bad Gateway") {
 		t.Errorf("a load balancer's page: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
@@ -491,7 +448,7 @@ func TestRESTBinding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		srv.Reset()
-		resp, body := send(t, srv, rawCase{method: "POST", path: tc.path, header: map[string]string{"X-Mode": tc.mode}, body: tc.body, sign: "lambda"}, nil)
+		resp, body := srv.Do(t, raw("POST", tc.path, map[string]string{"X-Mode": tc.mode}, tc.body, "lambda"))
 		c := srv.Calls()[0]
 		if c.Code != tc.code {
 			t.Errorf("%s: %d %s, want %q", tc.path, resp.StatusCode, body, tc.code)
@@ -571,7 +528,7 @@ func TestNoSigning(t *testing.T) {
 		}
 		return map[string]any{"ok": true, "channel": in.Channel}, nil
 	})
-	resp, body := send(t, srv, rawCase{method: "POST", path: "/api/chat.postMessage", header: map[string]string{"Authorization": "Bearer xoxb-test"}, body: `{"Channel":"C1"}`}, nil)
+	resp, body := srv.Do(t, raw("POST", "/api/chat.postMessage", map[string]string{"Authorization": "Bearer xoxb-test"}, `{"Channel":"C1"}`, ""))
 	if resp.StatusCode != 200 || string(body) != `{"channel":"C1","ok":true}` {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}

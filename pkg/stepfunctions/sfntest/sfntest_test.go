@@ -3,9 +3,7 @@ package sfntest_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"strings"
+	"maps"
 	"testing"
 	"time"
 
@@ -61,34 +59,9 @@ func TestProtocolErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := sfntest.New(t)
 			srv.AddTask("tok")
-			req, err := http.NewRequestWithContext(t.Context(), tc.method, srv.URL()+"/", strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range good {
-				req.Header.Set(k, v)
-			}
-			for k, v := range tc.header {
-				if v != "" {
-					req.Header.Set(k, v)
-				}
-			}
-			if tc.sign != "" {
-				if err := standin.Sign(req, []byte(tc.body), tc.sign); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for k, v := range tc.header {
-				if v == "" {
-					req.Header.Del(k)
-				}
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
+			header := maps.Clone(good)
+			maps.Copy(header, tc.header)
+			resp, body := srv.Do(t, standin.RawRequest{Method: tc.method, Path: "/", Header: header, Body: tc.body, Sign: tc.sign})
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d (body %s)", resp.StatusCode, tc.status, body)
 			}
