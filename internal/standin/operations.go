@@ -66,8 +66,6 @@ func HandleREST[In any](s *Server, name, pattern string, fn func(r *Request, in 
 // route finds the request's operation. When it fails, op may still name
 // what was asked, for the log.
 func (s *Server) route(r *Request) (*operation, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch s.svc.Protocol {
 	case JSON10, JSON11:
 		name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), s.svc.TargetPrefix+".")
@@ -75,7 +73,7 @@ func (s *Server) route(r *Request) (*operation, *Error) {
 		if r.Method != http.MethodPost || r.URL.Path != "/" {
 			return asked, Errorf(http.StatusNotFound, faultCodes[unknownOperation][0], "")
 		}
-		if op := s.ops[name]; ok && op != nil {
+		if op := s.operation(name); ok && op != nil {
 			return op, nil
 		}
 		return asked, s.frontEnd(unknownOperation, "")
@@ -89,14 +87,16 @@ func (s *Server) route(r *Request) (*operation, *Error) {
 		}
 		r.Form = form
 		name, version := form.Get("Action"), form.Get("Version")
-		asked := &operation{name: name}
-		if op := s.ops[name]; op != nil && r.Method == http.MethodPost && r.URL.Path == "/" && (s.svc.Version == "" || version == s.svc.Version) {
+		if op := s.operation(name); op != nil && r.Method == http.MethodPost && r.URL.Path == "/" && (s.svc.Version == "" || version == s.svc.Version) {
 			return op, nil
 		}
-		return asked, s.frontEnd(unknownOperation, fmt.Sprintf("Could not find operation %s for version %s", name, version))
+		return &operation{name: name}, s.frontEnd(unknownOperation, fmt.Sprintf("Could not find operation %s for version %s", name, version))
 	}
 	segments := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
-	for _, op := range s.routes {
+	s.mu.Lock()
+	routes := s.routes
+	s.mu.Unlock()
+	for _, op := range routes {
 		if values, ok := match(op, r.Method, segments); ok {
 			for k, v := range values {
 				r.SetPathValue(k, v)
@@ -105,6 +105,12 @@ func (s *Server) route(r *Request) (*operation, *Error) {
 		}
 	}
 	return nil, s.frontEnd(unknownOperation, "Unknown operation "+r.Method+" "+r.URL.Path)
+}
+
+func (s *Server) operation(name string) *operation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ops[name]
 }
 
 // match matches a REST route, returning its labels' unescaped values.

@@ -64,11 +64,16 @@
 //		"POST /2025-12-01/durable-execution-callbacks/{CallbackId}/succeed",
 //		func(r *standin.Request, in *succeedInput) (any, error) {
 //			if !open[in.CallbackID] {
-//				return nil, &standin.Error{Status: 429, Code: "TooManyRequestsException",
-//					Message: "Rate exceeded", Fields: map[string]any{"retryAfterSeconds": 1}}
+//				return nil, standin.Errorf(404, "ResourceNotFoundException", "Callback %s not found", in.CallbackID)
 //			}
 //			return nil, nil // 200 {}
 //		})
+//
+// An *Error's Fields are more members of its body (&standin.Error{Status:
+// 429, Code: "TooManyRequestsException", Fields:
+// map[string]any{"retryAfterSeconds": 1}}); srv.Throttle(op, 2) fails the
+// next two calls of op with the protocol's throttling error. Tests of what
+// the front end refuses send hand-made requests with Do (signed or not).
 //
 // A service that is not AWS (a Slack Web API) leaves SigningName empty:
 // no signature is checked, and the operation checks its own token.
