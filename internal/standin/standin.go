@@ -291,6 +291,16 @@ func (s *Server) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
+// CallsAs is s.Calls() in a stand-in's own terms: f makes each call one
+// of the stand-in's (from the decoded input and the output).
+func CallsAs[T any](s *Server, f func(Call) T) []T {
+	var out []T
+	for _, c := range s.Calls() {
+		out = append(out, f(c))
+	}
+	return out
+}
+
 // Count is the number of requests for operation, retries and failures
 // included.
 func (s *Server) Count(operation string) int {

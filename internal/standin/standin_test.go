@@ -484,10 +484,7 @@ func TestFailNextOp(t *testing.T) {
 	if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String("open"), Output: aws.String("{}")}); err != nil {
 		t.Errorf("after its one failure: %v", err)
 	}
-	var got []string
-	for _, c := range srv.Calls() {
-		got = append(got, c.Operation+" "+c.Code)
-	}
+	got := standin.CallsAs(srv, func(c standin.Call) string { return c.Operation + " " + c.Code })
 	if diff := cmp.Diff([]string{"SendTaskHeartbeat ", "SendTaskSuccess TaskTimedOut", "SendTaskSuccess "}, got); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}

@@ -132,8 +132,7 @@ func (s *Server) AddFunctionWithTimeout(name string, fn Function, timeout time.D
 
 // Calls returns a copy of every request received so far, in order.
 func (s *Server) Calls() []Call {
-	var calls []Call
-	for _, c := range s.Server.Calls() {
+	return standin.CallsAs(s.Server, func(c standin.Call) Call {
 		call := Call{Status: c.Status, ErrorType: c.Code}
 		if in, ok := c.Input.(*invokeInput); ok {
 			call.Function, call.Qualifier, _ = in.target()
@@ -142,9 +141,8 @@ func (s *Server) Calls() []Call {
 		if out, ok := c.Output.(*standin.Response); ok {
 			call.FunctionError = out.Header.Get("X-Amz-Function-Error")
 		}
-		calls = append(calls, call)
-	}
-	return calls
+		return call
+	})
 }
 
 // invokeInput is Invoke's input as its REST binding places it.

@@ -263,15 +263,13 @@ func (s *Server) RequireContext(ctx map[string]string) {
 
 // Calls returns every request received so far, in order.
 func (s *Server) Calls() []Call {
-	var calls []Call
-	for _, c := range s.Server.Calls() {
+	return standin.CallsAs(s.Server, func(c standin.Call) Call {
 		call := Call{Operation: c.Operation, Status: c.Status, ErrorType: c.Code}
 		if in, ok := c.Input.(*request); ok {
 			call.KeyID, call.EncryptionContext = aws.ToString(in.KeyID), in.EncryptionContext
 		}
-		calls = append(calls, call)
-	}
-	return calls
+		return call
+	})
 }
 
 // request is the union of the operations' inputs; []byte members are

@@ -162,8 +162,7 @@ func (s *Server) Task(token string) (TaskState, bool) {
 // Calls returns a copy of every request received so far, in order,
 // including retries and rejected ones.
 func (s *Server) Calls() []Call {
-	var calls []Call
-	for _, c := range s.Server.Calls() {
+	return standin.CallsAs(s.Server, func(c standin.Call) Call {
 		call := Call{Operation: c.Operation, Status: c.Status, ErrorType: c.Code}
 		switch in := c.Input.(type) {
 		case *taskInput:
@@ -174,9 +173,8 @@ func (s *Server) Calls() []Call {
 				call.TaskToken, call.Output = out.Token, &out.Input
 			}
 		}
-		calls = append(calls, call)
-	}
-	return calls
+		return call
+	})
 }
 
 // taskInput is the three task operations' inputs. Pointers tell an
