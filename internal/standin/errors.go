@@ -14,7 +14,7 @@ import (
 // Error is an error answer. An operation returns one (any other error is
 // a 500 InternalFailure); the base writes it in the protocol's shape.
 type Error struct {
-	Status  int
+	Status  int    // 0 is 400
 	Code    string // "" answers an HTML page, as a load balancer would
 	Message string
 	// Fields are more members of a JSON error body
@@ -47,6 +47,20 @@ func asError(err error) *Error {
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
 }
+
+// fault is a refusal by the front end, before any operation; each
+// protocol names it its own way (faultCodes).
+type fault int
+
+const (
+	missingAuth fault = iota
+	incompleteSignature
+	invalidSignature
+	unrecognizedClient
+	unknownOperation
+	serialization
+	tooLarge
+)
 
 // faultCodes names each fault: its code for JSON and REST-JSON, then for
 // the query protocol.

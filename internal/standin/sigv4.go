@@ -24,20 +24,6 @@ type sigV4Header struct {
 	Signature                          string
 }
 
-// fault is a refusal by the front end, before any operation; each
-// protocol names it its own way (faultCodes).
-type fault int
-
-const (
-	missingAuth fault = iota
-	incompleteSignature
-	invalidSignature
-	unrecognizedClient
-	unknownOperation
-	serialization
-	tooLarge
-)
-
 // parseSigV4 reads an Authorization header, or says what is wrong.
 func parseSigV4(auth string) (*sigV4Header, fault, string) {
 	if auth == "" {

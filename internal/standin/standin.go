@@ -405,6 +405,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	call := Call{Time: time.Now()}
 	out, err := s.handle(r, reqID, &call)
+	if err != nil && err.Status == 0 {
+		withStatus := *err
+		withStatus.Status = http.StatusBadRequest
+		err = &withStatus
+	}
 
 	s.mu.Lock()
 	call.Status = http.StatusOK

@@ -417,6 +417,11 @@ func TestErrorShapes(t *testing.T) {
 	if resp.StatusCode != 502 || resp.Header.Get("Content-Type") != "text/html" || !strings.Contains(string(body), "Bad Gateway") {
 		t.Errorf("a load balancer's page: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+
+	srv.FailNext(1, 0, "Unspecified")
+	if resp, body = srv.Do(t, req); resp.StatusCode != 400 || resp.Header.Get("X-Amzn-Errortype") != "Unspecified" {
+		t.Errorf("an error without a status: %d %s, want 400", resp.StatusCode, body)
+	}
 }
 
 // TestRESTBinding: labels, headers and query parameters reach the input's
