@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -269,8 +270,8 @@ func dataOf(t *testing.T, rawURL string) string {
 // kmsEnv points the SDK at a KMS stand-in and away from real credentials.
 func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL())
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCMDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "cmd-test-secret")
+	t.Setenv("AWS_ACCESS_KEY_ID", standin.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", standin.SecretAccessKey)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "us-east-1")
