@@ -173,7 +173,9 @@ func TestConfirmationSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, backendLocal, func(s *setup) { s.cfg.BrowserGET = map[bool]callbackurls.BrowserGET{true: callbackurls.ActOnBrowserGET}[tt.oneClick] })
+			e := newEnv(t, backendLocal, func(s *setup) {
+				s.cfg.BrowserGET = map[bool]callbackurls.BrowserGET{true: callbackurls.ActOnBrowserGET}[tt.oneClick]
+			})
 			token := e.newTask(t)
 			name := tt.action["name"].(string)
 			resp := e.do(t, http.MethodGet, e.createURLs(t, token, tt.action)[name], browser, nil)
