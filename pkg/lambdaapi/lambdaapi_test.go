@@ -1,9 +1,7 @@
-package lambdaapi
+package lambdaapi_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -19,13 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 )
 
 // discard is a logger for tests that read no log.
@@ -37,73 +33,24 @@ const (
 	stageBase = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1"
 )
 
-// fixture is a real service (encrypted payloads, the SDK's Step Functions
-// client) wired to the Step Functions stand-in, behind the two Lambda
-// handlers as the functions build them.
-type fixture struct {
-	srv    *sfntest.Server
-	create func(context.Context, json.RawMessage) (any, error)
-	proxy  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
-	logs   *bytes.Buffer
-}
-
-// newFixture builds the fixture; defaultBase, stageBase or "", says
-// whether the deployment knows its own API stage (API_ID and STAGE).
-func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixture {
+// start runs the service behind the Lambda handlers as the functions
+// mount it, over the Step Functions stand-in; stage says whether the
+// deployment knows its own API stage (API_ID and STAGE): its base URL is
+// that stage's or none.
+func start(t *testing.T, stage bool, settings config.Config) *servicetest.Service {
 	t.Helper()
-	key, err := keyring.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
+	settings.Region = region
+	if stage {
+		settings.APIID, settings.Stage = "a1b2c3d4e5", "v1"
 	}
-	ring, err := keyring.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch defaultBase {
-	case stageBase:
-		cfg.API = callbackurls.Gateway{APIID: "a1b2c3d4e5", Stage: "v1"}
-	case "":
-	default:
-		t.Fatalf("defaultBase %q: want stageBase or none", defaultBase)
-	}
-	srv := sfntest.New(t)
-	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(srv.Client(t.Context()))})
-	logs := &bytes.Buffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	// Both functions' endpoints on one router, as the local server has
-	// them; each function mounts its own (see functions/).
-	h := httpapi.NewRouter(logger, false)
-	h.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Via: Gateway}))
-	h.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
-	return &fixture{
-		srv:    srv,
-		create: CreateURLsHandler(svc, h, logger),
-		proxy:  ProxyHandler(h, logger),
-		logs:   logs,
-	}
-}
-
-// newToken returns an open task's token shaped like a real one: 600-odd
-// characters of base64 alphabet with '=' in the middle.
-func (f *fixture) newToken(t *testing.T) string {
-	t.Helper()
-	a, b := make([]byte, 301), make([]byte, 160)
-	_, _ = rand.Read(a)
-	_, _ = rand.Read(b)
-	token := "AQCEAAAAKgAAAAMAAAAAAAAAA" + base64.StdEncoding.EncodeToString(a) + base64.StdEncoding.EncodeToString(b)
-	f.srv.AddTask(token)
-	return token
+	return servicetest.Start(t, servicetest.Options{Backend: servicetest.SFN, Lambda: true, NoBaseURL: true, Settings: settings})
 }
 
 // createDirect creates URLs through a direct invoke and fails the test
 // unless it succeeds.
-func (f *fixture) createDirect(t *testing.T, req any) *callbackurls.CreateResponse {
+func createDirect(t *testing.T, s *servicetest.Service, req any) *callbackurls.CreateResponse {
 	t.Helper()
-	raw, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := f.create(t.Context(), raw)
+	out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(mustJSON(t, req)))
 	if err != nil {
 		t.Fatalf("direct invoke returned a Lambda error: %v", err)
 	}
@@ -112,17 +59,6 @@ func (f *fixture) createDirect(t *testing.T, req any) *callbackurls.CreateRespon
 		t.Fatalf("direct invoke returned %s, want a CreateResponse", mustJSON(t, out))
 	}
 	return resp
-}
-
-// callsFor is how many requests for token reached the stand-in.
-func (f *fixture) callsFor(token string) int {
-	n := 0
-	for _, c := range f.srv.Calls() {
-		if c.TaskToken == token {
-			n++
-		}
-	}
-	return n
 }
 
 func loadEvent(t *testing.T, name string) events.APIGatewayProxyRequest {
@@ -209,14 +145,7 @@ func errorShape(t *testing.T, body string) map[string]any {
 }
 
 func approveRequest(token string) map[string]any {
-	return map[string]any{
-		"token": token,
-		"actions": []any{
-			map[string]any{"name": "approve", "type": "success", "output": map[string]any{"approved": true}},
-			map[string]any{"name": "reject", "type": "failure", "error": "Rejected", "cause": "not this time"},
-			map[string]any{"name": "ping", "type": "heartbeat"},
-		},
-	}
+	return map[string]any{"token": token, "actions": []any{servicetest.Approve, servicetest.Reject, servicetest.Ping}}
 }
 
 func TestDirectInvokeCreate(t *testing.T) {
@@ -289,8 +218,8 @@ func TestDirectInvokeCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, callbackurls.Config{Region: region}, tt.defaultBase)
-			out, err := f.create(t.Context(), json.RawMessage(tt.req))
+			s := start(t, tt.defaultBase == stageBase, config.Config{})
+			out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(tt.req))
 			if err != nil {
 				t.Fatalf("Lambda error %v; want every outcome as a result", err)
 			}
@@ -319,7 +248,7 @@ func TestDirectInvokeCreate(t *testing.T) {
 			}
 
 			// One log line per invoke, with the outcome and never the token.
-			logs := strings.TrimSpace(f.logs.String())
+			logs := strings.TrimSpace(s.Logs.String())
 			if strings.Contains(logs, token) || strings.Contains(logs, "t0k3n") {
 				t.Errorf("the log holds the task token: %s", logs)
 			}
@@ -426,11 +355,11 @@ func TestProxyCreateURLs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The direct-invoke default base must not leak into HTTP calls.
-			f := newFixture(t, callbackurls.Config{Region: region}, "")
+			s := start(t, false, config.Config{})
 			ev := loadEvent(t, "post-urls.json")
 			ev.Body = body
 			tt.mutate(&ev)
-			out, err := f.create(t.Context(), json.RawMessage(mustJSON(t, ev)))
+			out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(mustJSON(t, ev)))
 			if err != nil {
 				t.Fatalf("Lambda error %v; want an HTTP response", err)
 			}
@@ -481,16 +410,15 @@ func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[st
 }
 
 func TestProxyRespond(t *testing.T) {
-	f := newFixture(t, callbackurls.Config{Region: region, EnableOutputParameters: true}, stageBase)
 	type want struct {
 		status      int
 		contentType string
 		body        any    // the JSON body, with "<tid>" for the transaction id
 		bodyPrefix  string // a non-JSON body's start
-		task        *sfntest.TaskState
+		task        *servicetest.Task
 		calls       int // requests for the task that reached Step Functions
 	}
-	open := &sfntest.TaskState{Status: sfntest.StatusOpen}
+	open := &servicetest.Task{Status: "open"}
 	tests := []struct {
 		name   string
 		req    func(token string) map[string]any // approveRequest when nil
@@ -503,19 +431,19 @@ func TestProxyRespond(t *testing.T) {
 			name: "GET success", action: "approve",
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
 		{
 			name: "GET failure", action: "reject",
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "reject", "type": "failure"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusFailed, Error: "Rejected", Cause: "not this time"}, calls: 1},
+				task: &servicetest.Task{Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}, calls: 1},
 		},
 		{
 			name: "heartbeat twice", action: "ping", before: 1,
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "ping", "type": "heartbeat"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 2}, calls: 2},
+				task: &servicetest.Task{Status: "open", Heartbeats: 2}, calls: 2},
 		},
 		{
 			// A browser's GET (or a mail scanner's) gets the confirmation
@@ -537,7 +465,7 @@ func TestProxyRespond(t *testing.T) {
 				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(nil), true
 			},
 			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>",
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
 		{
 			name: "HEAD has no side effect", action: "approve",
@@ -549,7 +477,7 @@ func TestProxyRespond(t *testing.T) {
 			want: want{status: 400, contentType: "application/json",
 				body: map[string]any{"error": "StepFunctionsError", "message": "<message>", "transaction_id": "<tid>",
 					"step_functions_error": "TaskTimedOut"},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 2},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 2},
 		},
 		{
 			name: "tampered data", action: "approve",
@@ -585,7 +513,7 @@ func TestProxyRespond(t *testing.T) {
 			},
 			want: want{status: 200, contentType: "application/json",
 				body:  map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task:  &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
+				task:  &servicetest.Task{Status: "succeeded", Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
 				calls: 1},
 		},
 		{
@@ -603,14 +531,14 @@ func TestProxyRespond(t *testing.T) {
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.MultiValueQueryStringParameters = nil },
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
 		{
 			name: "proxy resource with the stage in the path", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Resource, ev.Path = "/{proxy+}", "/v1/respond" },
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
 		{
 			name: "POST with a base64-encoded body", action: "approve",
@@ -621,17 +549,18 @@ func TestProxyRespond(t *testing.T) {
 			},
 			want: want{status: 200, contentType: "application/json",
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			token := f.newToken(t)
+			s := start(t, true, config.Config{EnableOutputParameters: true})
+			token := s.NewTask(t)
 			req := approveRequest(token)
 			if tt.req != nil {
 				req = tt.req(token)
 			}
-			created := f.createDirect(t, req)
+			created := createDirect(t, s, req)
 			ev := respondEvent(t, created.URLs[tt.action])
 			if tt.mutate != nil {
 				tt.mutate(&ev)
@@ -640,7 +569,7 @@ func TestProxyRespond(t *testing.T) {
 			var resp events.APIGatewayProxyResponse
 			for range tt.before + 1 {
 				var err error
-				if resp, err = f.proxy(t.Context(), ev); err != nil {
+				if resp, err = s.ProxyFunction()(t.Context(), ev); err != nil {
 					t.Fatalf("Lambda error %v; want an HTTP response", err)
 				}
 			}
@@ -676,13 +605,12 @@ func TestProxyRespond(t *testing.T) {
 				}
 			}
 			if tt.want.task != nil {
-				got, _ := f.srv.Task(token)
-				if diff := cmp.Diff(*tt.want.task, got); diff != "" {
+				if diff := cmp.Diff(*tt.want.task, s.Task(t, token)); diff != "" {
 					t.Errorf("task (-want +got):\n%s", diff)
 				}
 			}
 			if tt.want.calls >= 0 {
-				if got := f.callsFor(token); got != tt.want.calls {
+				if got := s.Calls(); got != tt.want.calls {
 					t.Errorf("%d calls reached Step Functions, want %d", got, tt.want.calls)
 				}
 			}
@@ -718,7 +646,7 @@ func TestProxyAdapter(t *testing.T) {
 		setQuery(&ev, url.Values{"a": {"1", "2"}, "b": {"x y&z"}})
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte("héllo")), true
 
-		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
+		resp, err := lambdaapi.ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("status %d, error %v", resp.StatusCode, err)
 		}
@@ -837,7 +765,7 @@ func TestProxyAdapter(t *testing.T) {
 			}
 			// The expected panic's stack goes to the logger given, not
 			// to the test output.
-			got, err := ProxyHandler(tt.handler, discard)(t.Context(), ev)
+			got, err := lambdaapi.ProxyHandler(tt.handler, discard)(t.Context(), ev)
 			if err != nil {
 				t.Fatalf("Lambda error %v", err)
 			}
@@ -845,29 +773,6 @@ func TestProxyAdapter(t *testing.T) {
 				t.Errorf("response (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestRequestPath(t *testing.T) {
-	tests := []struct {
-		resource, path, stage, want string
-	}{
-		{"/urls", "/urls", "v1", "/urls"},
-		{"/respond", "/respond", "v1", "/respond"},
-		{"/respond", "/callbacks/respond", "v1", "/respond"}, // custom domain base path
-		{"/{proxy+}", "/v1/respond", "v1", "/respond"},
-		{"/{proxy+}", "/v1", "v1", "/"},
-		{"/{proxy+}", "/v10/respond", "v1", "/v10/respond"},
-		{"/{proxy+}", "/healthz", "v1", "/healthz"},
-		{"/{proxy+}", "/v1/healthz", "", "/v1/healthz"},
-		{"", "", "v1", "/"},
-	}
-	for _, tt := range tests {
-		ev := &events.APIGatewayProxyRequest{Resource: tt.resource, Path: tt.path}
-		ev.RequestContext.Stage = tt.stage
-		if got := requestPath(ev); got != tt.want {
-			t.Errorf("requestPath(resource %q, path %q, stage %q) = %q, want %q", tt.resource, tt.path, tt.stage, got, tt.want)
-		}
 	}
 }
 
@@ -879,7 +784,7 @@ func TestProxyHealthz(t *testing.T) {
 		ev := loadEvent(t, "get-respond.json")
 		ev.HTTPMethod, ev.Resource, ev.Path = method, "/{proxy+}", "/v1/healthz"
 		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
-		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
+		resp, err := lambdaapi.ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -898,7 +803,7 @@ func TestProxyHealthz(t *testing.T) {
 // and still serves proxy events.
 func TestCallbackHandlerDirectInvoke(t *testing.T) {
 	var logs bytes.Buffer
-	h := CallbackHandler(httpapi.NewRouter(discard, false), slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := lambdaapi.CallbackHandler(httpapi.NewRouter(discard, false), slog.New(slog.NewJSONHandler(&logs, nil)))
 	out, err := h(t.Context(), json.RawMessage(`{"hello":"world"}`))
 	if err != nil {
 		t.Fatalf("Lambda error %v", err)
@@ -924,7 +829,7 @@ func TestCallbackHandlerDirectInvoke(t *testing.T) {
 // that VERBOSE and the log format govern it like every other line.
 func TestProxyPanicLogs(t *testing.T) {
 	var logs bytes.Buffer
-	h := ProxyHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+	h := lambdaapi.ProxyHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
 		slog.New(slog.NewJSONHandler(&logs, nil)))
 	resp, err := h(t.Context(), loadEvent(t, "get-respond.json"))
 	if err != nil || resp.StatusCode != 500 {
@@ -940,9 +845,9 @@ func TestProxyPanicLogs(t *testing.T) {
 func TestEventFrom(t *testing.T) {
 	var got callbackurls.Gateway
 	var id string
-	h := ProxyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = Gateway(r)
-		if ev, ok := EventFrom(r.Context()); ok {
+	h := lambdaapi.ProxyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = lambdaapi.Gateway(r)
+		if ev, ok := lambdaapi.EventFrom(r.Context()); ok {
 			id = ev.RequestContext.RequestID
 		}
 	}), discard)
@@ -955,7 +860,7 @@ func TestEventFrom(t *testing.T) {
 		t.Errorf("Gateway %+v, want %+v; request id %q", got, want, id)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	if g := Gateway(r); g != (callbackurls.Gateway{}) {
+	if g := lambdaapi.Gateway(r); g != (callbackurls.Gateway{}) {
 		t.Errorf("outside Lambda: %+v", g)
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi_test
+package respond_test
 
 import (
 	"net/http"
@@ -8,8 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
 // withQuery adds query parameters to a callback URL, percent-encoded.
@@ -27,82 +28,82 @@ func TestOutputParameters(t *testing.T) {
 		query      url.Values
 		wantStatus int
 		wantCode   string
-		wantTask   hookTask
+		wantTask   servicetest.Task
 	}{
 		{
 			name:       "$name and ${name} in output, keys included",
 			action:     map[string]any{"type": "success", "output": map[string]any{"who": "$who", "${who}_id": "id-${id}x", "n": 5}},
 			query:      url.Values{"who": {"alice"}, "id": {"42"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"alice_id":"id-42x","n":5,"who":"alice"}`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"alice_id":"id-42x","n":5,"who":"alice"}`},
 		},
 		{
 			name:       "values are strings, even numbers",
 			action:     map[string]any{"type": "success", "output": map[string]any{"amount": "$amount", "ok": "$ok"}},
 			query:      url.Values{"amount": {"12.50"}, "ok": {"true"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"amount":"12.50","ok":"true"}`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"amount":"12.50","ok":"true"}`},
 		},
 		{
 			name:       "a string output",
 			action:     map[string]any{"type": "success", "output": "approved by $who"},
 			query:      url.Values{"who": {"bob"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `"approved by bob"`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `"approved by bob"`},
 		},
 		{
 			name:       "$$ is a literal $",
 			action:     map[string]any{"type": "success", "output": map[string]any{"price": "$$${amount} ($$amount)"}},
 			query:      url.Values{"amount": {"5"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"price":"$5 ($amount)"}`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"price":"$5 ($amount)"}`},
 		},
 		{
 			name:       "non-ASCII values, percent-encoded in the URL",
 			action:     map[string]any{"type": "success", "output": map[string]any{"who": "$who", "note": "${note}"}},
 			query:      url.Values{"who": {"Zoë Ångström"}, "note": {"承認 ✅ \"quoted\" & <tagged>"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"note":"承認 ✅ \"quoted\" & <tagged>","who":"Zoë Ångström"}`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"note":"承認 ✅ \"quoted\" & <tagged>","who":"Zoë Ångström"}`},
 		},
 		{
 			name:       "JSON in a value stays a string",
 			action:     map[string]any{"type": "success", "output": map[string]any{"v": "$v"}},
 			query:      url.Values{"v": {`{"injected": true}`}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"v":"{\"injected\": true}"}`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"v":"{\"injected\": true}"}`},
 		},
 		{
 			name:       "an empty value",
 			action:     map[string]any{"type": "success", "output": "[$v]"},
 			query:      url.Values{"v": {""}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `"[]"`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `"[]"`},
 		},
 		{
 			name:       "extra parameters are ignored",
 			action:     map[string]any{"type": "success", "output": "$who"},
 			query:      url.Values{"who": {"carol"}, "utm_source": {"mail"}, "other": {"x"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `"carol"`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `"carol"`},
 		},
 		{
 			name:       "action and type are parameters too, as in the reference",
 			action:     map[string]any{"type": "success", "output": "$action/$type"},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `"act/success"`},
+			wantTask:   servicetest.Task{Status: "succeeded", Output: `"act/success"`},
 		},
 		{
 			name:       "error and cause",
 			action:     map[string]any{"type": "failure", "error": "Rejected.$reason", "cause": "${who} said no: $$ ${why}"},
 			query:      url.Values{"reason": {"Budget"}, "who": {"Dana"}, "why": {"trop cher €"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusFailed, Error: "Rejected.Budget", Cause: "Dana said no: $ trop cher €"},
+			wantTask:   servicetest.Task{Status: "failed", Error: "Rejected.Budget", Cause: "Dana said no: $ trop cher €"},
 		},
 		{
 			name:       "heartbeat has nothing to fill",
 			action:     map[string]any{"type": "heartbeat"},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusOpen, Heartbeats: 1},
+			wantTask:   servicetest.Task{Status: "open", Heartbeats: 1},
 		},
 		{
 			name:       "missing parameter",
@@ -110,14 +111,14 @@ func TestOutputParameters(t *testing.T) {
 			query:      url.Values{"who": {"erin"}},
 			wantStatus: 400,
 			wantCode:   callbackurls.CodeOutputFormatting,
-			wantTask:   openHookTask,
+			wantTask:   openTask,
 		},
 		{
 			name:       "missing parameter in the cause",
 			action:     map[string]any{"type": "failure", "error": "E", "cause": "${why}"},
 			wantStatus: 400,
 			wantCode:   callbackurls.CodeOutputFormatting,
-			wantTask:   openHookTask,
+			wantTask:   openTask,
 		},
 		{
 			name:       "names are case-sensitive",
@@ -125,7 +126,7 @@ func TestOutputParameters(t *testing.T) {
 			query:      url.Values{"who": {"frank"}},
 			wantStatus: 400,
 			wantCode:   callbackurls.CodeOutputFormatting,
-			wantTask:   openHookTask,
+			wantTask:   openTask,
 		},
 		{
 			name:       "a filled error longer than Step Functions allows",
@@ -133,22 +134,22 @@ func TestOutputParameters(t *testing.T) {
 			query:      url.Values{"e": {strings.Repeat("é", 257)}},
 			wantStatus: 400,
 			wantCode:   callbackurls.CodeOutputFormatting,
-			wantTask:   openHookTask,
+			wantTask:   openTask,
 		},
 	}
-	e := newHookEnvOn(t)
+	e := withSwitchesOn(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			action := map[string]any{"name": "act"}
 			for k, v := range tt.action {
 				action[k] = v
 			}
-			token, urls := e.urls(t, map[string]any{"enable_output_parameters": true, "actions": []any{action}})
-			resp := e.send(t, http.MethodGet, withQuery(urls["act"], tt.query), nil, nil)
-			if resp.status != tt.wantStatus || resp.errorCode(t) != tt.wantCode {
-				t.Fatalf("GET: %d %s, want %d %s", resp.status, resp.body, tt.wantStatus, tt.wantCode)
+			token, urls := e.NewURLs(t, map[string]any{"enable_output_parameters": true, "actions": []any{action}})
+			resp := e.Do(t, http.MethodGet, withQuery(urls["act"], tt.query), nil, "")
+			if resp.Status != tt.wantStatus || resp.ErrorCode(t) != tt.wantCode {
+				t.Fatalf("GET: %d %s, want %d %s", resp.Status, resp.Body, tt.wantStatus, tt.wantCode)
 			}
-			if diff := cmp.Diff(tt.wantTask, e.taskFor(t, token)); diff != "" {
+			if diff := cmp.Diff(tt.wantTask, plainTask(t, e, token)); diff != "" {
 				t.Errorf("task (-want +got):\n%s", diff)
 			}
 		})
@@ -216,33 +217,33 @@ func TestOutputParametersResponseSpec(t *testing.T) {
 			wantCode:   callbackurls.CodeOutputFormatting,
 		},
 	}
-	e := newHookEnvOn(t)
+	e := withSwitchesOn(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			token, urls := e.urls(t, map[string]any{"enable_output_parameters": true, "actions": []any{
+			token, urls := e.NewURLs(t, map[string]any{"enable_output_parameters": true, "actions": []any{
 				map[string]any{"name": "ok", "type": "success", "output": "done", "response": tt.response},
 			}})
 			h := map[string]string{}
 			if tt.accept != "" {
 				h["Accept"] = tt.accept
 			}
-			resp := e.send(t, http.MethodGet, withQuery(urls["ok"], tt.query), h, nil)
-			if resp.status != tt.wantStatus || resp.errorCode(t) != tt.wantCode {
-				t.Fatalf("GET: %d %s, want %d %s", resp.status, resp.body, tt.wantStatus, tt.wantCode)
+			resp := e.Do(t, http.MethodGet, withQuery(urls["ok"], tt.query), h, "")
+			if resp.Status != tt.wantStatus || resp.ErrorCode(t) != tt.wantCode {
+				t.Fatalf("GET: %d %s, want %d %s", resp.Status, resp.Body, tt.wantStatus, tt.wantCode)
 			}
 			for k, v := range tt.wantHeader {
-				if got := resp.header.Get(k); got != v {
+				if got := resp.Header.Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
-			if tt.wantBody != "" && string(resp.body) != tt.wantBody {
-				t.Errorf("body %q, want %q", resp.body, tt.wantBody)
+			if tt.wantBody != "" && resp.Body != tt.wantBody {
+				t.Errorf("body %q, want %q", resp.Body, tt.wantBody)
 			}
-			want := hookTask{Status: localstore.StatusSucceeded, Output: `"done"`}
+			want := servicetest.Task{Status: "succeeded", Output: `"done"`}
 			if tt.wantCode != "" {
-				want = openHookTask // nothing is sent when the response cannot be filled
+				want = openTask // nothing is sent when the response cannot be filled
 			}
-			if diff := cmp.Diff(want, e.taskFor(t, token)); diff != "" {
+			if diff := cmp.Diff(want, plainTask(t, e, token)); diff != "" {
 				t.Errorf("task (-want +got):\n%s", diff)
 			}
 		})
@@ -252,23 +253,22 @@ func TestOutputParametersResponseSpec(t *testing.T) {
 // TestOutputParametersNotRequested: placeholders are plain text unless the
 // request enabled parameters.
 func TestOutputParametersNotRequested(t *testing.T) {
-	e := newHookEnvOn(t)
-	token, urls := e.urls(t, map[string]any{"actions": []any{
+	e := withSwitchesOn(t)
+	token, urls := e.NewURLs(t, map[string]any{"actions": []any{
 		map[string]any{"name": "ok", "type": "success", "output": "$who costs $", "response": map[string]any{"text": "$who"}},
 	}})
-	resp := e.send(t, http.MethodGet, urls["ok"]+"&who=ivan", map[string]string{"Accept": "text/plain"}, nil)
-	if resp.status != 200 || string(resp.body) != "$who" {
-		t.Fatalf("GET: %d %q", resp.status, resp.body)
+	resp := e.Do(t, http.MethodGet, urls["ok"]+"&who=ivan", map[string]string{"Accept": "text/plain"}, "")
+	if resp.Status != 200 || resp.Body != "$who" {
+		t.Fatalf("GET: %d %q", resp.Status, resp.Body)
 	}
-	if diff := cmp.Diff(hookTask{Status: localstore.StatusSucceeded, Output: `"$who costs $"`}, e.taskFor(t, token)); diff != "" {
+	if diff := cmp.Diff(servicetest.Task{Status: "succeeded", Output: `"$who costs $"`}, plainTask(t, e, token)); diff != "" {
 		t.Errorf("task (-want +got):\n%s", diff)
 	}
 }
 
 func TestOutputParametersSwitch(t *testing.T) {
-	keys, store := hookDeps(t)
-	on := newHookEnv(t, keys, store, hookSwitches{params: true})
-	off := newHookEnv(t, keys, store, hookSwitches{params: false})
+	on := servicetest.Start(t, servicetest.Options{Settings: config.Config{EnableOutputParameters: true}})
+	off := on.Redeploy(t, servicetest.Options{})
 	req := func() map[string]any {
 		return map[string]any{"enable_output_parameters": true, "actions": []any{
 			map[string]any{"name": "ok", "type": "success", "output": "$who"},
@@ -278,41 +278,41 @@ func TestOutputParametersSwitch(t *testing.T) {
 
 	t.Run("off at creation", func(t *testing.T) {
 		r := req()
-		r["token"] = off.newTask(t)
-		resp := off.create(t, r)
-		if resp.status != 400 || resp.errorCode(t) != callbackurls.CodeParametersDisabled {
-			t.Fatalf("create: %d %s, want 400 ParametersDisabled", resp.status, resp.body)
+		r["token"] = off.NewTask(t)
+		resp := off.PostURLs(t, r)
+		if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodeParametersDisabled {
+			t.Fatalf("create: %d %s, want 400 ParametersDisabled", resp.Status, resp.Body)
 		}
 	})
 	t.Run("off at callback", func(t *testing.T) {
-		token, urls := on.urls(t, req())
+		token, urls := on.NewURLs(t, req())
 		for _, name := range []string{"ok", "beat"} {
-			u := strings.Replace(urls[name], on.srv.URL, off.srv.URL, 1) + "&who=judy"
-			resp := off.send(t, http.MethodGet, u, nil, nil)
-			if resp.status != 400 || resp.errorCode(t) != callbackurls.CodeParametersDisabled {
-				t.Fatalf("GET %s: %d %s, want 400 ParametersDisabled", name, resp.status, resp.body)
+			u := strings.Replace(urls[name], on.URL, off.URL, 1) + "&who=judy"
+			resp := off.Do(t, http.MethodGet, u, nil, "")
+			if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodeParametersDisabled {
+				t.Fatalf("GET %s: %d %s, want 400 ParametersDisabled", name, resp.Status, resp.Body)
 			}
 		}
-		if diff := cmp.Diff(openHookTask, off.taskFor(t, token)); diff != "" {
+		if diff := cmp.Diff(openTask, plainTask(t, off, token)); diff != "" {
 			t.Errorf("task (-want +got):\n%s", diff)
 		}
 		// The deployment that made it still takes it.
-		if resp := on.send(t, http.MethodGet, urls["ok"]+"&who=judy", nil, nil); resp.status != 200 {
-			t.Fatalf("GET with the switch on: %d %s", resp.status, resp.body)
+		if resp := on.Do(t, http.MethodGet, urls["ok"]+"&who=judy", nil, ""); resp.Status != 200 {
+			t.Fatalf("GET with the switch on: %d %s", resp.Status, resp.Body)
 		}
-		if diff := cmp.Diff(hookTask{Status: localstore.StatusSucceeded, Output: `"judy"`}, on.taskFor(t, token)); diff != "" {
+		if diff := cmp.Diff(servicetest.Task{Status: "succeeded", Output: `"judy"`}, plainTask(t, on, token)); diff != "" {
 			t.Errorf("task (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("URLs without parameters work either way", func(t *testing.T) {
 		r := req()
 		delete(r, "enable_output_parameters")
-		token, urls := on.urls(t, r)
-		u := strings.Replace(urls["ok"], on.srv.URL, off.srv.URL, 1)
-		if resp := off.send(t, http.MethodGet, u, nil, nil); resp.status != 200 {
-			t.Fatalf("GET: %d %s", resp.status, resp.body)
+		token, urls := on.NewURLs(t, r)
+		u := strings.Replace(urls["ok"], on.URL, off.URL, 1)
+		if resp := off.Do(t, http.MethodGet, u, nil, ""); resp.Status != 200 {
+			t.Fatalf("GET: %d %s", resp.Status, resp.Body)
 		}
-		if diff := cmp.Diff(hookTask{Status: localstore.StatusSucceeded, Output: `"$who"`}, off.taskFor(t, token)); diff != "" {
+		if diff := cmp.Diff(servicetest.Task{Status: "succeeded", Output: `"$who"`}, plainTask(t, off, token)); diff != "" {
 			t.Errorf("task (-want +got):\n%s", diff)
 		}
 	})
@@ -321,19 +321,19 @@ func TestOutputParametersSwitch(t *testing.T) {
 // TestOutputParametersHead: a HEAD checks the URL, parameters included,
 // without sending anything.
 func TestOutputParametersHead(t *testing.T) {
-	e := newHookEnvOn(t)
-	token, urls := e.urls(t, map[string]any{"enable_output_parameters": true, "actions": []any{
+	e := withSwitchesOn(t)
+	token, urls := e.NewURLs(t, map[string]any{"enable_output_parameters": true, "actions": []any{
 		map[string]any{"name": "ok", "type": "success", "output": "$who"},
 	}})
 	for _, tt := range []struct {
 		query string
 		want  int
 	}{{"", 400}, {"&who=kim", 200}} {
-		if resp := e.send(t, http.MethodHead, urls["ok"]+tt.query, nil, nil); resp.status != tt.want {
-			t.Errorf("HEAD%s: %d, want %d", tt.query, resp.status, tt.want)
+		if resp := e.Do(t, http.MethodHead, urls["ok"]+tt.query, nil, ""); resp.Status != tt.want {
+			t.Errorf("HEAD%s: %d, want %d", tt.query, resp.Status, tt.want)
 		}
 	}
-	if diff := cmp.Diff(openHookTask, e.taskFor(t, token)); diff != "" {
+	if diff := cmp.Diff(openTask, plainTask(t, e, token)); diff != "" {
 		t.Errorf("task (-want +got):\n%s", diff)
 	}
 }
@@ -341,7 +341,7 @@ func TestOutputParametersHead(t *testing.T) {
 // TestOutputParametersCheckedAtCreation: placeholders no callback could
 // fill are refused by POST /urls, before any link is handed out.
 func TestOutputParametersCheckedAtCreation(t *testing.T) {
-	e := newHookEnvOn(t)
+	e := withSwitchesOn(t)
 	for name, action := range map[string]map[string]any{
 		"a lone $":            {"type": "success", "output": "costs 5$"},
 		"an unclosed ${":      {"type": "failure", "cause": "${why"},
@@ -351,9 +351,9 @@ func TestOutputParametersCheckedAtCreation(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			action["name"] = "act"
-			resp := e.create(t, map[string]any{"token": e.newTask(t), "enable_output_parameters": true, "actions": []any{action}})
-			if resp.status != http.StatusBadRequest || resp.errorCode(t) != callbackurls.CodeOutputFormatting {
-				t.Fatalf("create: %d %s, want 400 OutputFormatting", resp.status, resp.body)
+			resp := e.PostURLs(t, map[string]any{"token": e.NewTask(t), "enable_output_parameters": true, "actions": []any{action}})
+			if resp.Status != http.StatusBadRequest || resp.ErrorCode(t) != callbackurls.CodeOutputFormatting {
+				t.Fatalf("create: %d %s, want 400 OutputFormatting", resp.Status, resp.Body)
 			}
 		})
 	}
