@@ -409,14 +409,57 @@ func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[st
 	}
 }
 
+// hooks is a request for a post action and an action with output
+// parameters.
+func hooks(token string) map[string]any {
+	status := func(s string) map[string]any {
+		return map[string]any{"type": "object", "required": []any{"status"}, "properties": map[string]any{"status": map[string]any{"const": s}}}
+	}
+	return map[string]any{"token": token, "enable_output_parameters": true, "actions": []any{
+		map[string]any{"name": "hook", "type": "post", "outcomes": []any{
+			map[string]any{"name": "done", "type": "success", "schema": status("done"), "output_path": "$.result"},
+			map[string]any{"name": "failed", "type": "failure", "schema": status("failed"), "error_path": "$.code", "cause_path": "$.message"},
+		}},
+		map[string]any{"name": "param", "type": "success", "output": map[string]any{"approver": "$who", "note": "$$ref: ${ref}"},
+			"response": map[string]any{"redirect": "https://example.com/done?by=$who"}},
+	}}
+}
+
+// send makes the event a request with a body (base64-encoded if b64, as
+// API Gateway may send it).
+func send(method, contentType, body string, b64 bool) func(ev *events.APIGatewayProxyRequest) {
+	return func(ev *events.APIGatewayProxyRequest) {
+		ev.HTTPMethod, ev.Body = method, body
+		if contentType != "" {
+			setHeader(ev, "Content-Type", contentType)
+		}
+		if b64 {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(body)), true
+		}
+	}
+}
+
+// query adds parameters to the event's query.
+func query(params url.Values) func(ev *events.APIGatewayProxyRequest) {
+	return func(ev *events.APIGatewayProxyRequest) {
+		q := url.Values(ev.MultiValueQueryStringParameters)
+		for k, vs := range params {
+			q[k] = vs
+		}
+		setQuery(ev, q)
+	}
+}
+
 func TestProxyRespond(t *testing.T) {
 	type want struct {
 		status      int
 		contentType string
-		body        any    // the JSON body, with "<tid>" for the transaction id
-		bodyPrefix  string // a non-JSON body's start
+		header      map[string]string // more headers
+		body        any               // the JSON body, with "<tid>" for the transaction id
+		code        string            // or the error body's code
+		bodyPrefix  string            // or a non-JSON body's start
 		task        *servicetest.Task
-		calls       int // requests for the task that reached Step Functions
+		calls       int // requests that reached Step Functions
 	}
 	open := &servicetest.Task{Status: "open"}
 	tests := []struct {
@@ -540,6 +583,34 @@ func TestProxyRespond(t *testing.T) {
 				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
 				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
 		},
+		// Post actions and output parameters through API Gateway.
+		{name: "post action", req: hooks, action: "hook",
+			mutate: send("POST", "application/json", `{"status": "done", "result": {"id": "r-1", "ok": true}}`, false),
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "hook", "type": "post"}},
+				task: &servicetest.Task{Status: "succeeded", Output: `[{"id":"r-1","ok":true}]`}, calls: 1}},
+		{name: "post action, failure, base64 body, charset", req: hooks, action: "hook",
+			mutate: send("POST", "application/json; charset=utf-8", `{"status": "failed", "code": "E7", "message": "quota exceeded ✗"}`, true),
+			want: want{status: 200, contentType: "application/json",
+				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "hook", "type": "post"}},
+				task: &servicetest.Task{Status: "failed", Error: "E7", Cause: "quota exceeded ✗"}, calls: 1}},
+		{name: "post action, no match", req: hooks, action: "hook", mutate: send("POST", "application/json", `{"status": "unknown"}`, false),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeInvalidPostActionBody, task: open}},
+		{name: "post action, bad JSON", req: hooks, action: "hook", mutate: send("POST", "application/json", `{"status":`, false),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeInvalidPostActionBody, task: open}},
+		{name: "post action, not JSON", req: hooks, action: "hook", mutate: send("POST", "text/plain", `{"status": "done"}`, false),
+			want: want{status: 415, contentType: "application/json", code: callbackurls.CodeUnsupportedMedia, task: open}},
+		{name: "post action, too large", req: hooks, action: "hook",
+			mutate: send("POST", "application/json", `"`+strings.Repeat("x", callbackurls.MaxPostBodyBytes)+`"`, false),
+			want:   want{status: 413, contentType: "application/json", code: callbackurls.CodeBodyTooLarge, task: open}},
+		{name: "post action, GET", req: hooks, action: "hook",
+			want: want{status: 405, contentType: "application/json", header: map[string]string{"Allow": "POST"},
+				code: callbackurls.CodeMethodNotAllowed, task: open}},
+		{name: "output parameters", req: hooks, action: "param", mutate: query(url.Values{"who": {"Zoë"}, "ref": {"#17 — more"}}),
+			want: want{status: 303, header: map[string]string{"Location": "https://example.com/done?by=Zo%C3%AB"},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approver":"Zoë","note":"$ref: #17 — more"}`}, calls: 1}},
+		{name: "output parameters, one missing", req: hooks, action: "param", mutate: query(url.Values{"who": {"Zoë"}}),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeOutputFormatting, task: open}},
 		{
 			name: "POST with a base64-encoded body", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) {
@@ -554,7 +625,7 @@ func TestProxyRespond(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := start(t, true, config.Config{EnableOutputParameters: true})
+			s := start(t, true, config.Config{EnableOutputParameters: true, EnablePostActions: true})
 			token := s.NewTask(t)
 			req := approveRequest(token)
 			if tt.req != nil {
@@ -577,7 +648,11 @@ func TestProxyRespond(t *testing.T) {
 			if resp.StatusCode != tt.want.status {
 				t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.want.status, resp.Body)
 			}
-			checkHeaders(t, resp, map[string]string{"Content-Type": tt.want.contentType, "Cache-Control": "no-store"})
+			header := map[string]string{"Content-Type": tt.want.contentType, "Cache-Control": "no-store"}
+			for k, v := range tt.want.header {
+				header[k] = v
+			}
+			checkHeaders(t, resp, header)
 			if resp.IsBase64Encoded {
 				t.Errorf("a text response is base64-encoded")
 			}
@@ -598,6 +673,10 @@ func TestProxyRespond(t *testing.T) {
 				}
 				if diff := cmp.Diff(tt.want.body, got); diff != "" {
 					t.Errorf("body (-want +got):\n%s", diff)
+				}
+			case tt.want.code != "":
+				if got := errorShape(t, resp.Body)["error"]; got != tt.want.code {
+					t.Errorf("error %v, want %s: %.300s", got, tt.want.code, resp.Body)
 				}
 			default:
 				if !strings.HasPrefix(strings.ToLower(resp.Body), tt.want.bodyPrefix) {

@@ -63,6 +63,10 @@ func plainJSON(t *testing.T, raw string) string {
 
 var openTask = servicetest.Task{Status: "open"}
 
+func succeeded(output string) servicetest.Task {
+	return servicetest.Task{Status: "succeeded", Output: output}
+}
+
 // hookOutcomes has every outcome and path kind.
 var hookOutcomes = []any{
 	map[string]any{"name": "done", "type": "success",
@@ -87,300 +91,146 @@ var hookOutcomes = []any{
 		"schema": map[string]any{"type": "object", "required": []any{"progress"}}},
 }
 
-func TestPostActionOutcomes(t *testing.T) {
+// TestPostAction POSTs bodies to a post action: the outcome each selects,
+// the answer, and what reaches the task.
+func TestPostAction(t *testing.T) {
+	echoed := succeeded(`{"echo":"hi"}`)
+	received := []any{map[string]any{"name": "ok", "type": "success", "schema": true, "output": "received"}}
+	// padded is a JSON body of size bytes.
+	padded := func(size int) string {
+		const prefix, suffix = `{"pad": "`, `"}`
+		return prefix + strings.Repeat("x", size-len(prefix)-len(suffix)) + suffix
+	}
 	tests := []struct {
 		name        string
+		outcomes    []any  // hookOutcomes when nil
+		params      bool   // the request enables output parameters
+		method      string // POST when empty
+		contentType string // application/json when empty, "-" for none
+		query       string // added to the URL
+		accept      string
 		body        string
-		wantStatus  int
-		wantCode    string
-		wantTask    servicetest.Task
-		wantBody    string // exact response body, when set
-		wantHeaders map[string]string
+		status      int
+		code        string // the error's code
+		bodyHas     string // in the error's body
+		task        servicetest.Task
+		answer      string            // the exact body of a success not of the contract's shape
+		header      map[string]string // headers of the answer
 	}{
-		{
-			name:       "output_path",
-			body:       `{"status": "done", "result": {"items": [{"id": "a1"}, {"id": 2}, {"other": 3}]}}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "succeeded", Output: `["a1",2]`},
-		},
-		{
-			name:       "output_body",
-			body:       "{\"echo\": \"héllo <b>\",\n \"n\": 1.50}",
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"echo":"héllo <b>","n":1.50}`},
-		},
-		{
-			name:       "output literal and a response spec",
-			body:       `{"fixed": 1}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "succeeded", Output: `{"approved":true,"note":"$literal"}`},
-			wantBody:   `{"thanks":true}`,
-		},
-		{
-			name:       "error_path and cause_path",
-			body:       `{"status": "failed", "code": "E42", "messages": ["disk full", "retry later"]}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "failed", Error: "E42", Cause: `["disk full","retry later"]`},
-		},
-		{
-			name:       "paths with one non-string match and no match",
-			body:       `{"status": "failed", "code": 42}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "failed", Error: "[42]"},
-		},
-		{
-			name:        "error and cause literals, draft-04 schema, redirect",
-			body:        `{"score": -1}`,
-			wantStatus:  303,
-			wantTask:    servicetest.Task{Status: "failed", Error: "Rejected", Cause: "the score was negative"},
-			wantHeaders: map[string]string{"Location": "https://example.com/rejected"},
-		},
-		{
-			name:       "heartbeat",
-			body:       `{"progress": 0.5}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "open", Heartbeats: 1},
-		},
-		{
-			name:       "first match wins",
-			body:       `{"status": "done", "result": {"items": []}, "echo": 1, "progress": 1}`,
-			wantStatus: 200,
-			wantTask:   servicetest.Task{Status: "succeeded", Output: `[]`},
-		},
-		{
-			name:       "no match",
-			body:       `{"status": "pending"}`,
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeInvalidPostActionBody,
-			wantTask:   openTask,
-		},
-		{
-			name:       "draft-04 exclusiveMaximum: 0 is not below 0",
-			body:       `{"score": 0}`,
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeInvalidPostActionBody,
-			wantTask:   openTask,
-		},
-		{
-			name:       "bad JSON",
-			body:       `{"status": "done",`,
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeInvalidPostActionBody,
-			wantTask:   openTask,
-		},
-		{
-			name:       "two documents",
-			body:       `{"echo": 1} {"echo": 2}`,
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeInvalidPostActionBody,
-			wantTask:   openTask,
-		},
-		{
-			name:       "empty body",
-			body:       ``,
-			wantStatus: 400,
-			wantCode:   callbackurls.CodeInvalidPostActionBody,
-			wantTask:   openTask,
-		},
+		// Each outcome and path kind.
+		{name: "output_path", body: `{"status": "done", "result": {"items": [{"id": "a1"}, {"id": 2}, {"other": 3}]}}`,
+			status: 200, task: succeeded(`["a1",2]`)},
+		{name: "output_body", body: "{\"echo\": \"héllo <b>\",\n \"n\": 1.50}", status: 200, task: succeeded(`{"echo":"héllo <b>","n":1.50}`)},
+		{name: "output literal and a response spec", body: `{"fixed": 1}`, status: 200,
+			task: succeeded(`{"approved":true,"note":"$literal"}`), answer: `{"thanks":true}`},
+		{name: "error_path and cause_path", body: `{"status": "failed", "code": "E42", "messages": ["disk full", "retry later"]}`,
+			status: 200, task: servicetest.Task{Status: "failed", Error: "E42", Cause: `["disk full","retry later"]`}},
+		{name: "paths with one non-string match and no match", body: `{"status": "failed", "code": 42}`,
+			status: 200, task: servicetest.Task{Status: "failed", Error: "[42]"}},
+		{name: "error and cause literals, draft-04 schema, redirect", body: `{"score": -1}`, status: 303,
+			task:   servicetest.Task{Status: "failed", Error: "Rejected", Cause: "the score was negative"},
+			header: map[string]string{"Location": "https://example.com/rejected"}},
+		{name: "heartbeat", body: `{"progress": 0.5}`, status: 200, task: servicetest.Task{Status: "open", Heartbeats: 1}},
+		{name: "first match wins", body: `{"status": "done", "result": {"items": []}, "echo": 1, "progress": 1}`, status: 200, task: succeeded(`[]`)},
+		{name: "no match", body: `{"status": "pending"}`, status: 400, code: callbackurls.CodeInvalidPostActionBody},
+		{name: "draft-04 exclusiveMaximum: 0 is not below 0", body: `{"score": 0}`, status: 400, code: callbackurls.CodeInvalidPostActionBody},
+		{name: "bad JSON", body: `{"status": "done",`, status: 400, code: callbackurls.CodeInvalidPostActionBody},
+		{name: "two documents", body: `{"echo": 1} {"echo": 2}`, status: 400, code: callbackurls.CodeInvalidPostActionBody},
+		{name: "empty body", body: ``, status: 400, code: callbackurls.CodeInvalidPostActionBody},
+		// As in the reference, a post action is parameterised by its body,
+		// not its query.
+		{name: "query parameters ignored", params: true, query: "&who=mallory", accept: "text/plain", body: `{}`, status: 200,
+			outcomes: []any{map[string]any{"name": "ok", "type": "success", "schema": true, "output": map[string]any{"who": "$who"},
+				"response": map[string]any{"text": "thanks $who"}}},
+			task: succeeded(`{"who":"$who"}`), answer: "thanks $who"},
+		// 200 KB of text 20 levels deep: "$..*" selects it 20 times over.
+		{name: "output too large", body: strings.Repeat(`{"a":`, 20) + `"` + strings.Repeat("x", 200_000) + `"` + strings.Repeat("}", 20),
+			outcomes: []any{map[string]any{"name": "all", "type": "success", "schema": true, "output_path": "$..*"}},
+			status:   400, code: callbackurls.CodeOutputFormatting, bodyHas: "262144"},
+
+		// Content types.
+		{name: "application/json; charset=utf-8", contentType: "application/json; charset=utf-8", body: `{"echo": "hi"}`, status: 200, task: echoed},
+		{name: "application/json;charset=UTF-8", contentType: "application/json;charset=UTF-8", body: `{"echo": "hi"}`, status: 200, task: echoed},
+		{name: "Application/JSON", contentType: "Application/JSON", body: `{"echo": "hi"}`, status: 200, task: echoed},
+		{name: "application/cloudevents+json", contentType: "application/cloudevents+json", body: `{"echo": "hi"}`, status: 200, task: echoed},
+		{name: "text/plain", contentType: "text/plain", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+		{name: "no content type", contentType: "-", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+		{name: "application/jsonx", contentType: "application/jsonx", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+		{name: "charset without a value", contentType: "application/json; charset", body: `{"echo": "hi"}`, status: 415, code: callbackurls.CodeUnsupportedMedia},
+
+		// Methods.
+		{name: "GET", method: http.MethodGet, body: `{"echo": 1}`, status: 405, code: callbackurls.CodeMethodNotAllowed, header: map[string]string{"Allow": "POST"}},
+		{name: "HEAD", method: http.MethodHead, body: `{"echo": 1}`, status: 405, header: map[string]string{"Allow": "POST"}},
+		{name: "PUT", method: http.MethodPut, body: `{"echo": 1}`, status: 405, code: callbackurls.CodeMethodNotAllowed, header: map[string]string{"Allow": "GET, POST, HEAD"}},
+		{name: "DELETE", method: http.MethodDelete, body: `{"echo": 1}`, status: 405, code: callbackurls.CodeMethodNotAllowed, header: map[string]string{"Allow": "GET, POST, HEAD"}},
+
+		// Body sizes.
+		{name: "at the limit", outcomes: received, body: padded(callbackurls.MaxPostBodyBytes), status: 200, task: succeeded(`"received"`)},
+		{name: "one byte over", outcomes: received, body: padded(callbackurls.MaxPostBodyBytes + 1), status: 413, code: callbackurls.CodeBodyTooLarge},
+		{name: "over what the server reads", outcomes: received, body: padded(respond.MaxBodyBytes + 1), status: 413, code: callbackurls.CodeBodyTooLarge},
 	}
 	e := withSwitchesOn(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			token, urls := e.NewURLs(t, map[string]any{"actions": []any{
-				map[string]any{"name": "hook", "type": "post", "outcomes": hookOutcomes},
-			}})
-			resp := post(t, e, urls["hook"], "application/json", tt.body)
-			if resp.Status != tt.wantStatus {
-				t.Fatalf("POST: %d %s, want %d", resp.Status, resp.Body, tt.wantStatus)
+			outcomes := tt.outcomes
+			if outcomes == nil {
+				outcomes = hookOutcomes
 			}
-			if code := resp.ErrorCode(t); code != tt.wantCode {
-				t.Errorf("error code %q, want %q (%s)", code, tt.wantCode, resp.Body)
+			token, urls := e.NewURLs(t, map[string]any{"enable_output_parameters": tt.params, "actions": []any{
+				map[string]any{"name": "hook", "type": "post", "outcomes": outcomes}}})
+			method, header := tt.method, map[string]string{"Content-Type": tt.contentType}
+			if method == "" {
+				method = http.MethodPost
 			}
-			if tt.wantStatus == 200 && tt.wantBody == "" {
+			switch tt.contentType {
+			case "":
+				header["Content-Type"] = "application/json"
+			case "-":
+				delete(header, "Content-Type")
+			}
+			if tt.accept != "" {
+				header["Accept"] = tt.accept
+			}
+			resp := e.Do(t, method, urls["hook"]+tt.query, header, tt.body)
+			if resp.Status != tt.status {
+				t.Fatalf("%s: %d %.300s, want %d", method, resp.Status, resp.Body, tt.status)
+			}
+			switch {
+			case method == http.MethodHead:
+				if resp.Body != "" {
+					t.Errorf("HEAD response has a body: %q", resp.Body)
+				}
+			case resp.Status >= 400:
+				if code := resp.ErrorCode(t); code != tt.code || !strings.Contains(resp.Body, tt.bodyHas) {
+					t.Errorf("error %q, want %q with %q: %.300s", code, tt.code, tt.bodyHas, resp.Body)
+				}
+			case tt.answer != "":
+				if resp.Body != tt.answer {
+					t.Errorf("response body %q, want %q", resp.Body, tt.answer)
+				}
+			case resp.Status == 200:
 				got := resp.JSON(t)
 				want := map[string]any{"transaction_id": got["transaction_id"], "action": map[string]any{"name": "hook", "type": "post"}}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("response (-want +got):\n%s", diff)
 				}
 			}
-			if tt.wantBody != "" && resp.Body != tt.wantBody {
-				t.Errorf("response body %s, want %s", resp.Body, tt.wantBody)
-			}
-			for k, v := range tt.wantHeaders {
+			for k, v := range tt.header {
 				if got := resp.Header.Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
 				}
 			}
-			if diff := cmp.Diff(tt.wantTask, plainTask(t, e, token)); diff != "" {
-				t.Errorf("task (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestPostActionOutputTooLarge(t *testing.T) {
-	e := withSwitchesOn(t)
-	token, urls := e.NewURLs(t, map[string]any{"actions": []any{
-		map[string]any{"name": "hook", "type": "post", "outcomes": []any{
-			map[string]any{"name": "all", "type": "success", "schema": true, "output_path": "$..*"},
-		}},
-	}})
-	// 200 KB of text 20 levels deep: "$..*" selects it 20 times over.
-	body := strings.Repeat(`{"a":`, 20) + `"` + strings.Repeat("x", 200_000) + `"` + strings.Repeat("}", 20)
-	resp := post(t, e, urls["hook"], "application/json", body)
-	if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodeOutputFormatting {
-		t.Fatalf("POST: %d %s, want 400 OutputFormatting", resp.Status, resp.Body)
-	}
-	if !strings.Contains(resp.Body, "262144") {
-		t.Errorf("the message does not name the limit: %s", resp.Body)
-	}
-	if diff := cmp.Diff(openTask, plainTask(t, e, token)); diff != "" {
-		t.Errorf("task (-want +got):\n%s", diff)
-	}
-}
-
-func TestPostActionContentTypes(t *testing.T) {
-	tests := []struct {
-		contentType string
-		wantStatus  int
-		wantCode    string
-	}{
-		{"application/json", 200, ""},
-		{"application/json; charset=utf-8", 200, ""},
-		{"application/json;charset=UTF-8", 200, ""},
-		{"Application/JSON", 200, ""},
-		{"application/cloudevents+json", 200, ""},
-		{"text/plain", 415, callbackurls.CodeUnsupportedMedia},
-		{"", 415, callbackurls.CodeUnsupportedMedia},
-		{"application/x-www-form-urlencoded", 415, callbackurls.CodeUnsupportedMedia},
-		{"multipart/form-data; boundary=x", 415, callbackurls.CodeUnsupportedMedia},
-		{"application/jsonx", 415, callbackurls.CodeUnsupportedMedia},
-		{"application/json; charset", 415, callbackurls.CodeUnsupportedMedia},
-	}
-	e := withSwitchesOn(t)
-	for _, tt := range tests {
-		t.Run(tt.contentType, func(t *testing.T) {
-			token, urls := e.NewURLs(t, map[string]any{"actions": []any{
-				map[string]any{"name": "hook", "type": "post", "outcomes": hookOutcomes},
-			}})
-			resp := post(t, e, urls["hook"], tt.contentType, `{"echo": "hi"}`)
-			if resp.Status != tt.wantStatus || resp.ErrorCode(t) != tt.wantCode {
-				t.Fatalf("POST with %q: %d %s, want %d %s", tt.contentType, resp.Status, resp.Body, tt.wantStatus, tt.wantCode)
-			}
-			want := openTask
-			if tt.wantStatus == 200 {
-				want = servicetest.Task{Status: "succeeded", Output: `{"echo":"hi"}`}
+			want := tt.task
+			if want.Status == "" {
+				want = openTask
 			}
 			if diff := cmp.Diff(want, plainTask(t, e, token)); diff != "" {
 				t.Errorf("task (-want +got):\n%s", diff)
 			}
 		})
 	}
-}
-
-func TestPostActionMethods(t *testing.T) {
-	tests := []struct {
-		method     string
-		wantStatus int
-		wantAllow  string
-		wantBody   bool
-	}{
-		{http.MethodGet, 405, "POST", true},
-		{http.MethodHead, 405, "POST", false},
-		{http.MethodPut, 405, "GET, POST, HEAD", true},
-		{http.MethodDelete, 405, "GET, POST, HEAD", true},
-	}
-	e := withSwitchesOn(t)
-	for _, tt := range tests {
-		t.Run(tt.method, func(t *testing.T) {
-			token, urls := e.NewURLs(t, map[string]any{"actions": []any{
-				map[string]any{"name": "hook", "type": "post", "outcomes": hookOutcomes},
-			}})
-			resp := e.Do(t, tt.method, urls["hook"], map[string]string{"Content-Type": "application/json"}, `{"echo": 1}`)
-			if resp.Status != tt.wantStatus {
-				t.Fatalf("%s: %d %s, want %d", tt.method, resp.Status, resp.Body, tt.wantStatus)
-			}
-			if got := resp.Header.Get("Allow"); got != tt.wantAllow {
-				t.Errorf("Allow: %q, want %q", got, tt.wantAllow)
-			}
-			if tt.wantBody {
-				if code := resp.ErrorCode(t); code != callbackurls.CodeMethodNotAllowed {
-					t.Errorf("error %q, want %s", code, callbackurls.CodeMethodNotAllowed)
-				}
-			} else if resp.Body != "" {
-				t.Errorf("HEAD response has a body: %q", resp.Body)
-			}
-			if diff := cmp.Diff(openTask, plainTask(t, e, token)); diff != "" {
-				t.Errorf("task (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestPostActionBodySize(t *testing.T) {
-	tests := []struct {
-		name       string
-		size       int
-		wantStatus int
-		wantCode   string
-	}{
-		{"at the limit", callbackurls.MaxPostBodyBytes, 200, ""},
-		{"one byte over", callbackurls.MaxPostBodyBytes + 1, 413, callbackurls.CodeBodyTooLarge},
-		{"over what the server reads", respond.MaxBodyBytes + 1, 413, callbackurls.CodeBodyTooLarge},
-	}
-	e := withSwitchesOn(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			token, urls := e.NewURLs(t, map[string]any{"actions": []any{
-				map[string]any{"name": "hook", "type": "post", "outcomes": []any{
-					map[string]any{"name": "ok", "type": "success", "schema": true, "output": "received"},
-				}},
-			}})
-			const prefix, suffix = `{"pad": "`, `"}`
-			body := prefix + strings.Repeat("x", tt.size-len(prefix)-len(suffix)) + suffix
-			resp := post(t, e, urls["hook"], "application/json", body)
-			if resp.Status != tt.wantStatus || resp.ErrorCode(t) != tt.wantCode {
-				t.Fatalf("POST %d bytes: %d %.200s, want %d %s", len(body), resp.Status, resp.Body, tt.wantStatus, tt.wantCode)
-			}
-			want := openTask
-			if tt.wantStatus == 200 {
-				want = servicetest.Task{Status: "succeeded", Output: `"received"`}
-			}
-			if diff := cmp.Diff(want, plainTask(t, e, token)); diff != "" {
-				t.Errorf("task (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestPostActionSwitch(t *testing.T) {
-	on := servicetest.Start(t, servicetest.Options{Settings: config.Config{EnablePostActions: true}})
-	off := on.Redeploy(t, servicetest.Options{})
-	action := map[string]any{"actions": []any{map[string]any{"name": "hook", "type": "post", "outcomes": hookOutcomes}}}
-
-	t.Run("off at creation", func(t *testing.T) {
-		action["token"] = off.NewTask(t)
-		resp := off.PostURLs(t, action)
-		if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodePostActionsDisabled {
-			t.Fatalf("create: %d %s, want 400 PostActionsDisabled", resp.Status, resp.Body)
-		}
-	})
-	t.Run("off at callback", func(t *testing.T) {
-		token, urls := on.NewURLs(t, action)
-		// The same URL, served by the deployment with the switch off.
-		u := strings.Replace(urls["hook"], on.URL, off.URL, 1)
-		resp := post(t, off, u, "application/json", `{"echo": 1}`)
-		if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodePostActionsDisabled {
-			t.Fatalf("POST: %d %s, want 400 PostActionsDisabled", resp.Status, resp.Body)
-		}
-		if diff := cmp.Diff(openTask, plainTask(t, off, token)); diff != "" {
-			t.Errorf("task (-want +got):\n%s", diff)
-		}
-		// Switched back on, the URL works.
-		if resp := post(t, on, urls["hook"], "application/json", `{"echo": 1}`); resp.Status != 200 {
-			t.Fatalf("POST with the switch on: %d %s", resp.Status, resp.Body)
-		}
-	})
 }
 
 func TestPostActionCreateErrors(t *testing.T) {
@@ -426,25 +276,6 @@ func TestPostActionCreateErrors(t *testing.T) {
 				t.Errorf("message %q does not contain %q", msg, tt.wantMsg)
 			}
 		})
-	}
-}
-
-// TestPostActionIgnoresParameters: as in the reference, a post action is
-// parameterised by its body, not its query.
-func TestPostActionIgnoresParameters(t *testing.T) {
-	e := withSwitchesOn(t)
-	token, urls := e.NewURLs(t, map[string]any{"enable_output_parameters": true, "actions": []any{
-		map[string]any{"name": "hook", "type": "post", "outcomes": []any{
-			map[string]any{"name": "ok", "type": "success", "schema": true, "output": map[string]any{"who": "$who"},
-				"response": map[string]any{"text": "thanks $who"}},
-		}},
-	}})
-	resp := e.Do(t, http.MethodPost, urls["hook"]+"&who=mallory", map[string]string{"Content-Type": "application/json", "Accept": "text/plain"}, `{}`)
-	if resp.Status != 200 || resp.Body != "thanks $who" {
-		t.Fatalf("POST: %d %q", resp.Status, resp.Body)
-	}
-	if diff := cmp.Diff(servicetest.Task{Status: "succeeded", Output: `{"who":"$who"}`}, plainTask(t, e, token)); diff != "" {
-		t.Errorf("task (-want +got):\n%s", diff)
 	}
 }
 
