@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 )
 
 // TestHealthAndNotFound covers the endpoints outside the API.
@@ -21,7 +25,7 @@ func TestHealthAndNotFound(t *testing.T) {
 	}{
 		{"GET", "/healthz", 200, map[string]any{"status": "ok"}, ""},
 		{"POST", "/healthz", 405, nil, "MethodNotAllowed"},
-		{"GET", "/", 404, nil, "NotFound"}, // a browser's GET / is home's page (see package home)
+		{"GET", "/", 404, nil, "NotFound"}, // a browser's is the home page (package home)
 		{"GET", "/nope", 404, nil, "NotFound"},
 		{"POST", "/urls/", 404, nil, "NotFound"},
 		{"GET", "/respond/x", 404, nil, "NotFound"},
@@ -51,6 +55,14 @@ func TestHealthAndNotFound(t *testing.T) {
 				}
 			})
 		}
+	}
+	// The functions' routers have no home page: a browser's GET / gets the
+	// JSON 404 too.
+	rec, req := httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept", servicetest.AcceptChrome)
+	httpapi.NewRouter(slog.New(slog.DiscardHandler), false).ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("a browser's GET / of a function: %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
 }
 

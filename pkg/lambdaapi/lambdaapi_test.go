@@ -151,6 +151,7 @@ func approveRequest(token string) map[string]any {
 func TestDirectInvokeCreate(t *testing.T) {
 	const token = "AAAAKgAAAAIAAAAAAAAAAR6J3LYI50Qzc0ukkCD+d8CKvtNW3hYKR5bNUOk8j5HZOmgrRrjm57HRyb0H8nxhP/71LhZhedu9z4xlq8BRDRbDSZ6H8wOSxMMIBwwFsoLK10lV3uyOOTpZy0n/ur6Nn29R3XaHKN+gWFP+jpmMamyrdKeGd2GHxQI99u2eQ0dSb3cp1M621FnvF6nKYzAbhPHdZRjmkiGP0AdskrCczE+BCwrrXXXsMyE6RVPG2ad5KSIxeoh6pPWewDa1kHGHquii1kyQE5Jx7am3LriamSaPP7tTPs+o8J37QCjEsC1KrRCbK9lKOyPlzG6i++4qDa56RV+d2J8AltYSVbvUGPH/x2wxbKC8N66yzVRnscvFoIbNaF7R6I0LPryAlYGeJPzDAdLVOjmqoqWVweHgq7cNi0Qi3wfhf62MZRQocCwBOlaA22sWz0Csy5UP3uFmvjZG6eUQLecEfAbkpC4ZnojqPahc0thnXffbtTrqh7YKsnXp9n9M7OdKU0JoMAiEEkquTkhzB5PS8f+Za1f90iS9TqXtEFa3Yk/L+CkQUwLM8hYnk4LhOXe1MXdcRlgQYFG9dQypnmYcGlBRSabRc2zvMcPNbvPDTo6gTzh69NaLPpunMn5uT1Ln5WTl18kFn0vLTKqnKtfJwMWVGT1Y3lg="
 	valid := mustJSON(t, approveRequest(token))
+	invalidJSON := map[string]any{"error": "InvalidJSON", "message": "<message>"}
 	tests := []struct {
 		name        string
 		defaultBase string
@@ -178,38 +179,22 @@ func TestDirectInvokeCreate(t *testing.T) {
 			// the reference's schema refuses it.
 			name: "an object naming httpMethod without requestContext is a request", defaultBase: stageBase,
 			req:     `{"httpMethod":"POST","token":"t0k3n","actions":[{"name":"ok","type":"heartbeat"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
-		{
-			name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "string", defaultBase: stageBase, req: `"t0k3n"`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "null", defaultBase: stageBase, req: `null`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "token is a number", defaultBase: stageBase,
-			req:     `{"token":42,"actions":[{"name":"ok","type":"heartbeat"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
+		{name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`, wantErr: invalidJSON},
+		{name: "string", defaultBase: stageBase, req: `"t0k3n"`, wantErr: invalidJSON},
+		{name: "null", defaultBase: stageBase, req: `null`, wantErr: invalidJSON},
+		{name: "token is a number", defaultBase: stageBase, req: `{"token":42,"actions":[{"name":"ok","type":"heartbeat"}]}`, wantErr: invalidJSON},
 		{
 			name: "actions is an object", defaultBase: stageBase,
 			req:     `{"token":"t0k3n","actions":{"name":"ok","type":"heartbeat"}}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
-		{
-			name: "no actions", defaultBase: stageBase, req: `{"token":"t0k3n","actions":[]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
+		{name: "no actions", defaultBase: stageBase, req: `{"token":"t0k3n","actions":[]}`, wantErr: invalidJSON},
 		{
 			name: "success without output", defaultBase: stageBase,
 			req:     `{"token":"t0k3n","actions":[{"name":"ok","type":"success"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
 		{
 			name: "no base URL anywhere", defaultBase: "", req: valid,
@@ -396,8 +381,8 @@ func TestProxyCreateURLs(t *testing.T) {
 func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
-		if got := resp.Headers[k]; got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
+		if got, multi := resp.Headers[k], resp.MultiValueHeaders[k]; got != v || v != "" && !cmp.Equal(multi, []string{v}) {
+			t.Errorf("header %s = %q (%q), want %q", k, got, multi, v)
 		}
 	}
 	first := map[string]string{}

@@ -126,21 +126,7 @@ func TestOutputParameters(t *testing.T) {
 			if resp.Status != tt.status || method != http.MethodHead && resp.ErrorCode(t) != tt.code {
 				t.Fatalf("%s: %d %s, want %d %s", method, resp.Status, resp.Body, tt.status, tt.code)
 			}
-			for k, v := range tt.header {
-				if got := resp.Header.Get(k); got != v {
-					t.Errorf("%s: %q, want %q", k, got, v)
-				}
-			}
-			if tt.answer != "" && resp.Body != tt.answer {
-				t.Errorf("body %q, want %q", resp.Body, tt.answer)
-			}
-			want := tt.task
-			if want.Status == "" {
-				want = openTask
-			}
-			if diff := cmp.Diff(want, plainTask(t, e, token)); diff != "" {
-				t.Errorf("task (-want +got):\n%s", diff)
-			}
+			checkOutcome(t, e, token, resp, tt.header, tt.answer, tt.task)
 		})
 	}
 }
