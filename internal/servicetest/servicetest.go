@@ -79,8 +79,9 @@ type Options struct {
 	Double *callbackurlstest.Target
 	// Settings are the deployment's settings, as serve reads them
 	// (switches, Verbose, BrowserGET, MaxURLLength, API ID, stage,
-	// region). Start sets the back end's and the key settings, and
-	// BaseURL to the server's own URL unless it is set or NoBaseURL.
+	// region). The back end's and the key settings are Start's (Backend,
+	// Keys, NoEncryption); BaseURL is the server's own URL unless it is
+	// set or NoBaseURL.
 	Settings config.Config
 	// NoBaseURL leaves the deployment without a base URL: URLs get the
 	// request's or the API stage's (the functions' case).

@@ -447,6 +447,10 @@ func TestProxyRespond(t *testing.T) {
 		calls       int // requests that reached Step Functions
 	}
 	open := &servicetest.Task{Status: "open"}
+	approved := &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}
+	sent := func(name, typ string) any {
+		return map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": name, "type": typ}}
+	}
 	tests := []struct {
 		name   string
 		req    func(token string) map[string]any // approveRequest when nil
@@ -457,20 +461,17 @@ func TestProxyRespond(t *testing.T) {
 	}{
 		{
 			name: "GET success", action: "approve",
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 		{
 			name: "GET failure", action: "reject",
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "reject", "type": "failure"}},
+			want: want{status: 200, contentType: "application/json", body: sent("reject", "failure"),
 				task: &servicetest.Task{Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}, calls: 1},
 		},
 		{
 			name: "heartbeat twice", action: "ping", before: 1,
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "ping", "type": "heartbeat"}},
+			want: want{status: 200, contentType: "application/json", body: sent("ping", "heartbeat"),
 				task: &servicetest.Task{Status: "open", Heartbeats: 2}, calls: 2},
 		},
 		{
@@ -493,7 +494,7 @@ func TestProxyRespond(t *testing.T) {
 				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(nil), true
 			},
 			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>",
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
+				task: approved, calls: 1},
 		},
 		{
 			name: "HEAD has no side effect", action: "approve",
@@ -505,7 +506,7 @@ func TestProxyRespond(t *testing.T) {
 			want: want{status: 400, contentType: "application/json",
 				body: map[string]any{"error": "StepFunctionsError", "message": "<message>", "transaction_id": "<tid>",
 					"step_functions_error": "TaskTimedOut"},
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 2},
+				task: approved, calls: 2},
 		},
 		{
 			name: "tampered data", action: "approve",
@@ -540,7 +541,7 @@ func TestProxyRespond(t *testing.T) {
 				setQuery(ev, q)
 			},
 			want: want{status: 200, contentType: "application/json",
-				body:  map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
+				body:  sent("approve", "success"),
 				task:  &servicetest.Task{Status: "succeeded", Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
 				calls: 1},
 		},
@@ -557,27 +558,23 @@ func TestProxyRespond(t *testing.T) {
 		{
 			name: "single-value query parameters only", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.MultiValueQueryStringParameters = nil },
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 		{
 			name: "proxy resource with the stage in the path", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Resource, ev.Path = "/{proxy+}", "/v1/respond" },
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 		// Post actions and output parameters through API Gateway.
 		{name: "post action", req: hooks, action: "hook",
 			mutate: send("POST", "application/json", `{"status": "done", "result": {"id": "r-1", "ok": true}}`, false),
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "hook", "type": "post"}},
+			want: want{status: 200, contentType: "application/json", body: sent("hook", "post"),
 				task: &servicetest.Task{Status: "succeeded", Output: `[{"id":"r-1","ok":true}]`}, calls: 1}},
 		{name: "post action, failure, base64 body, charset", req: hooks, action: "hook",
 			mutate: send("POST", "application/json; charset=utf-8", `{"status": "failed", "code": "E7", "message": "quota exceeded ✗"}`, true),
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "hook", "type": "post"}},
+			want: want{status: 200, contentType: "application/json", body: sent("hook", "post"),
 				task: &servicetest.Task{Status: "failed", Error: "E7", Cause: "quota exceeded ✗"}, calls: 1}},
 		{name: "post action, no match", req: hooks, action: "hook", mutate: send("POST", "application/json", `{"status": "unknown"}`, false),
 			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeInvalidPostActionBody, task: open}},
@@ -603,9 +600,8 @@ func TestProxyRespond(t *testing.T) {
 				setHeader(ev, "Content-Type", "application/json")
 				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(`{"from":"webhook"}`)), true
 			},
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 	}
 	for _, tt := range tests {
