@@ -27,6 +27,7 @@ type step struct {
 	method string // GET when empty
 	action string // the URL of this action
 	accept string
+	ua     string // User-Agent
 	body   string
 
 	status      int
@@ -120,6 +121,11 @@ func TestRespond(t *testing.T) {
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"Rejected", "(reject)"}}}, want: rejected, calls: 1},
 		{name: "Safari, heartbeat", steps: []step{{action: "ping", accept: acceptSafari, status: 200,
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"Noted"}}}, want: servicetest.Task{Status: "open", Heartbeats: 1}, calls: 1},
+		// A program's POST (a webhook sender whose User-Agent looks like
+		// a robot's) gets the API's answer: only a POST that asks for
+		// HTML gets a page.
+		{name: "POST with a robot's User-Agent", steps: []step{{method: "POST", action: "approve", ua: "Slackbot 1.0 (+https://api.slack.com/robots)",
+			status: 200}}, want: approved, calls: 1},
 		{name: "Accept text/plain", steps: []step{{action: "approve", accept: "text/plain", status: 200,
 			contentType: "text/plain; charset=utf-8", bodyHas: []string{`"transaction_id"`, `"name": "approve"`, `"type": "success"`}}},
 			want: approved, calls: 1},
@@ -198,6 +204,9 @@ func TestRespond(t *testing.T) {
 					header := map[string]string{}
 					if s.accept != "" {
 						header["Accept"] = s.accept
+					}
+					if s.ua != "" {
+						header["User-Agent"] = s.ua
 					}
 					if s.body != "" {
 						header["Content-Type"] = "application/json"

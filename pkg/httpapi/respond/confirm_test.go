@@ -345,22 +345,6 @@ func TestConfirmFormControls(t *testing.T) {
 	}
 }
 
-// TestPostsIgnoreUserAgent: a program's POST (a webhook sender whose
-// User-Agent looks like a robot's) gets the API's answer; only a POST
-// that asks for HTML gets a page.
-func TestPostsIgnoreUserAgent(t *testing.T) {
-	e := servicetest.Start(t, servicetest.Options{})
-	token := e.NewTask(t)
-	u := e.CreateURLs(t, token, servicetest.Approve, servicetest.Reject)
-	resp := e.Do(t, http.MethodPost, u["approve"], map[string]string{"User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}, "")
-	if resp.Status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		t.Errorf("POST: %d %s %s, want the JSON answer", resp.Status, resp.Header.Get("Content-Type"), resp.Body)
-	}
-	if got := e.Task(t, token); got.Status != "succeeded" {
-		t.Errorf("task %+v, want succeeded", got)
-	}
-}
-
 // TestExpiryOffsetOnPages: a link made with "+02:00" says when it expires
 // in UTC and in that offset, on the confirmation page and once expired.
 func TestExpiryOffsetOnPages(t *testing.T) {
