@@ -337,6 +337,12 @@ func declarations(doc map[string]any) declared {
 		if generatesRole(rm) {
 			d.resources[id+"Role"] = true // the generated execution role
 		}
+		// SAM's references to what it generates for an API: !Ref Api.Stage
+		// and !Ref Api.Deployment (the transform resolves them).
+		if rm["Type"] == "AWS::Serverless::Api" {
+			d.resources[id+".Stage"] = true
+			d.resources[id+".Deployment"] = true
+		}
 	}
 	return d
 }
@@ -648,7 +654,9 @@ func dependencies(doc map[string]any) map[string][]string {
 	addRefs := func(from string, v any) {
 		collectRefs(v, from, func(r reference) {
 			if r.kind != "Condition" && d.resources[r.name] {
-				deps[from] = append(deps[from], r.name)
+				// Api.Stage is generated with the API: an edge to the API.
+				name, _, _ := strings.Cut(r.name, ".")
+				deps[from] = append(deps[from], name)
 			}
 		})
 	}
