@@ -1,10 +1,12 @@
 package samtemplate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -90,36 +92,117 @@ func (d deployment) args() []string {
 	return out
 }
 
+// translated is template.yaml translated by the SAM transform for d.
+func translated(t *testing.T, d deployment) map[string]any {
+	t.Helper()
+	out, complaint := translateCached(t, templates(t)[0], d.params)
+	if complaint != "" {
+		t.Fatalf("sam deploy would refuse %s:\n%s", d.name, complaint)
+	}
+	return out
+}
+
 var (
 	translationsMu sync.Mutex
-	translations   = map[string]*translation{} // by deployment name
+	translations   = map[string]translation{} // by translationKey
+	prefetchOnce   sync.Once
 )
 
 type translation struct {
-	once sync.Once
-	doc  map[string]any
-	err  string
+	doc       []byte // JSON: each caller gets its own copy to change
+	complaint string
 }
 
-// translated is template.yaml translated by the SAM transform for d,
-// once per test binary.
-func translated(t *testing.T, d deployment) map[string]any {
+func translationKey(tf samTemplate, params map[string]string) string {
+	key := tf.name
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		key += "\x00" + k + "=" + params[k]
+	}
+	return key
+}
+
+// translateCached returns a copy of tf translated for params (or the
+// translator's complaint). The first call translates every template and
+// every deployment of template.yaml in one translator run: importing
+// samtranslator is most of a run's time.
+func translateCached(t *testing.T, tf samTemplate, params map[string]string) (map[string]any, string) {
 	t.Helper()
+	requireTranslator(t)
+	prefetchOnce.Do(func() { prefetchTranslations(t) })
+	key := translationKey(tf, params)
 	translationsMu.Lock()
-	tr := translations[d.name]
-	if tr == nil {
-		tr = &translation{}
-		translations[d.name] = tr
-	}
+	tr, ok := translations[key]
 	translationsMu.Unlock()
-	tr.once.Do(func() { tr.doc, tr.err = translate(t, loadTemplate(t), d.args()...) })
-	if tr.err != "" {
-		t.Fatalf("sam deploy would refuse %s:\n%s", d.name, tr.err)
+	if !ok {
+		doc, complaint := translate(t, tf.doc, deployment{params: params}.args()...)
+		data, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr = translation{doc: data, complaint: complaint}
+		translationsMu.Lock()
+		translations[key] = tr
+		translationsMu.Unlock()
 	}
-	if tr.doc == nil {
-		t.Fatal("translation failed earlier")
+	if tr.complaint != "" {
+		return nil, tr.complaint
 	}
-	return tr.doc
+	var out map[string]any
+	if err := json.Unmarshal(tr.doc, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out, ""
+}
+
+// prefetchTranslations translates, in one run of the translator's batch
+// mode, every template with its defaults and template.yaml for every
+// deployment.
+func prefetchTranslations(t *testing.T) {
+	t.Helper()
+	type job struct {
+		tf     samTemplate
+		params map[string]string
+	}
+	var jobs []job
+	all := templates(t)
+	for _, tf := range all {
+		jobs = append(jobs, job{tf, nil})
+	}
+	for _, d := range deployments {
+		jobs = append(jobs, job{all[0], d.params})
+	}
+	var in []map[string]any
+	for _, j := range jobs {
+		in = append(in, map[string]any{"template": j.tf.doc, "parameters": j.params})
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", translateCmd, "--batch")
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s --batch: %v\n%s", translateCmd, err, stderr.Bytes())
+	}
+	var results []struct {
+		Template json.RawMessage
+		Errors   []string
+	}
+	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(jobs) {
+		t.Fatalf("%s --batch: %d results for %d templates (%v)", translateCmd, len(results), len(jobs), err)
+	}
+	translationsMu.Lock()
+	defer translationsMu.Unlock()
+	for i, j := range jobs {
+		var complaint string
+		for _, e := range results[i].Errors {
+			complaint += "translation error: " + e + "\n"
+		}
+		translations[translationKey(j.tf, j.params)] = translation{doc: results[i].Template, complaint: strings.TrimSpace(complaint)}
+	}
 }
 
 // Every deployment passes the template's rules, translates, and comes out

@@ -80,7 +80,7 @@ type motoAccount struct {
 	kms    *kms.Client
 	sm     *secretsmanager.Client
 	bucket string
-	code   map[string]string // "<template>/<logical id>" -> S3 key of its package or definition
+	code   map[string]string // "<template path>/<logical id>" -> S3 key of its package or definition
 	names  int
 }
 
@@ -162,15 +162,15 @@ func (a *motoAccount) createSecret(t *testing.T, name string) string {
 func (a *motoAccount) upload(t *testing.T, tf samTemplate) {
 	t.Helper()
 	for _, f := range goFunctions(t) {
-		key := f.name()
+		key := f.tf.path + "/" + f.id
 		if f.tf.path != tf.path || a.code[key] != "" {
 			continue
 		}
-		a.code[key] = strings.ReplaceAll(key, "/", "-") + ".zip"
+		a.code[key] = strings.ReplaceAll(f.name(), "/", "-") + ".zip"
 		a.put(t, a.code[key], build(t, f).zip)
 	}
 	for _, id := range resourcesOfType(tf.doc, "AWS::Serverless::StateMachine") {
-		key := tf.name + "/" + id
+		key := tf.path + "/" + id
 		uri, ok := mapAt(tf.doc, "Resources", id, "Properties")["DefinitionUri"].(string)
 		if !ok || a.code[key] != "" {
 			continue
@@ -179,7 +179,7 @@ func (a *motoAccount) upload(t *testing.T, tf samTemplate) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.code[key] = strings.ReplaceAll(key, "/", "-") + ".asl.json"
+		a.code[key] = strings.ReplaceAll(tf.name+"/"+id, "/", "-") + ".asl.json"
 		a.put(t, a.code[key], data)
 	}
 }
@@ -197,18 +197,23 @@ type motoStack struct {
 	leftOut    map[string]string // logical id or "output NAME" -> why moto has none
 }
 
-// create translates tf for params, points its code at S3, leaves out what
-// moto cannot create, creates the stack and reads it back.
-func (a *motoAccount) create(t *testing.T, tf samTemplate, params map[string]string) *motoStack {
+// create translates tf, points its code at S3, leaves out what moto
+// cannot create, creates the stack with params and reads it back. The
+// translation is for samples (the deployment's table row): the transform
+// passes parameters through to CloudFormation, which resolves them, and
+// the test checks that none of the samples that params replace is in it.
+func (a *motoAccount) create(t *testing.T, tf samTemplate, samples, params map[string]string) *motoStack {
 	t.Helper()
 	a.upload(t, tf)
-	var args []string
-	for _, k := range slices.Sorted(maps.Keys(params)) {
-		args = append(args, k+"="+params[k])
-	}
-	out, complaint := translate(t, tf.doc, args...)
+	out, complaint := translateCached(t, tf, samples)
 	if complaint != "" {
 		t.Fatalf("sam deploy would refuse it: %s", complaint)
+	}
+	text, _ := json.Marshal(out)
+	for k, v := range samples {
+		if params[k] != v && strings.Contains(string(text), v) {
+			t.Fatalf("the translation holds %s's sample value %s: translate with the stack's own values", k, v)
+		}
 	}
 	st := &motoStack{name: a.name("stack"), tf: tf, params: params, leftOut: map[string]string{}}
 	// What the deployment has, from a copy: out is changed below.
@@ -228,13 +233,13 @@ func (a *motoAccount) create(t *testing.T, tf samTemplate, params map[string]str
 		props := mapAt(rm, "Properties")
 		switch rm["Type"] {
 		case "AWS::Lambda::Function":
-			key := a.code[tf.name+"/"+id]
+			key := a.code[tf.path+"/"+id]
 			if key == "" {
 				t.Fatalf("%s: no package for %s", tf.name, id)
 			}
 			props["Code"] = map[string]any{"S3Bucket": a.bucket, "S3Key": key}
 		case "AWS::StepFunctions::StateMachine":
-			if key := a.code[tf.name+"/"+id]; key != "" {
+			if key := a.code[tf.path+"/"+id]; key != "" {
 				props["DefinitionS3Location"] = map[string]any{"Bucket": a.bucket, "Key": key}
 			}
 		}
@@ -793,7 +798,7 @@ func TestStackOnMoto(t *testing.T) {
 			if d.onMoto != nil {
 				maps.Copy(params, d.onMoto(t, a))
 			}
-			st := a.create(t, tf, params)
+			st := a.create(t, tf, d.params, params)
 			created, missing := st.checkResources(t)
 			st.checkOutputs(t)
 			for _, id := range functionIDs {
@@ -957,7 +962,7 @@ func TestExampleStacksOnMoto(t *testing.T) {
 	}
 	a := newMotoAccount(t)
 	all := templates(t)
-	service := a.create(t, all[0], map[string]string{"EnablePostActions": "true"})
+	service := a.create(t, all[0], nil, map[string]string{"EnablePostActions": "true"})
 	// The caller policy: both ways of calling CreateUrls, for any caller.
 	policyArn := service.outputs["Policy"]
 	byName := map[string]samTemplate{}
@@ -997,7 +1002,7 @@ func TestExampleStacksOnMoto(t *testing.T) {
 			if e.onMoto != nil {
 				maps.Copy(params, e.onMoto(t, a))
 			}
-			st := a.create(t, tf, params)
+			st := a.create(t, tf, nil, params)
 			created, missing := st.checkResources(t)
 			st.checkOutputs(t)
 			allowed := func(g grant) string {
@@ -1087,7 +1092,8 @@ func TestRoleCheckCatchesMistakes(t *testing.T) {
 		}},
 	})
 	tf.doc = doc
-	st := a.create(t, tf, map[string]string{})
+	tf.name += " (mutated)" // its own translation
+	st := a.create(t, tf, nil, map[string]string{})
 	for id, want := range map[string][]string{
 		"CreateUrlsFunction":      {"the code never calls kms:Encrypt", "kms:GenerateMac on * (inline policy TooMuch): a narrower resource works"},
 		"ProcessCallbackFunction": {"logs:PutLogEvents on * (inline policy WriteOwnLogs): Lambda needs it only on"},

@@ -207,7 +207,7 @@ func TestSAMTranslation(t *testing.T) {
 	for _, tf := range templates(t) {
 		t.Run(tf.name, func(t *testing.T) {
 			t.Parallel()
-			out, complaint := translate(t, tf.doc)
+			out, complaint := translateCached(t, tf, nil)
 			if complaint != "" {
 				t.Fatalf("sam deploy would refuse %s:\n%s", tf.name, complaint)
 			}
