@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/mototest"
@@ -76,7 +75,6 @@ type motoAccount struct {
 	cfg    aws.Config
 	cfn    *cloudformation.Client
 	iam    *iam.Client
-	lambda *lambda.Client
 	kms    *kms.Client
 	sm     *secretsmanager.Client
 	bucket string
@@ -94,7 +92,6 @@ func newMotoAccount(t *testing.T) *motoAccount {
 		cfg:    cfg,
 		cfn:    cloudformation.NewFromConfig(cfg),
 		iam:    iam.NewFromConfig(cfg),
-		lambda: lambda.NewFromConfig(cfg),
 		kms:    kms.NewFromConfig(cfg),
 		sm:     secretsmanager.NewFromConfig(cfg),
 		bucket: "sam-artifacts",
@@ -186,15 +183,14 @@ func (a *motoAccount) upload(t *testing.T, tf samTemplate) {
 
 // motoStack is a stack created on moto.
 type motoStack struct {
-	name       string
-	tf         samTemplate
-	params     map[string]string
-	translated map[string]any    // as given to moto
-	expected   *stack            // the translated template, evaluated as CloudFormation would
-	outputs    map[string]string // moto's
-	physical   map[string]string // logical id -> physical id, of what moto created
-	types      map[string]string // logical id -> type, of what moto created
-	leftOut    map[string]string // logical id or "output NAME" -> why moto has none
+	name     string
+	tf       samTemplate
+	params   map[string]string
+	expected *stack            // the translated template, evaluated as CloudFormation would
+	outputs  map[string]string // moto's
+	physical map[string]string // logical id -> physical id, of what moto created
+	types    map[string]string // logical id -> type, of what moto created
+	leftOut  map[string]string // logical id or "output NAME" -> why moto has none
 }
 
 // create translates tf, points its code at S3, leaves out what moto
@@ -244,8 +240,7 @@ func (a *motoAccount) create(t *testing.T, tf samTemplate, samples, params map[s
 			}
 		}
 	}
-	st.leaveOut(t, out)
-	st.translated = out
+	st.leaveOut(out)
 
 	body, err := json.Marshal(out)
 	if err != nil {
@@ -301,7 +296,7 @@ func (a *motoAccount) create(t *testing.T, tf samTemplate, samples, params map[s
 // whatever refers to a left-out resource, or reads an attribute of a
 // resource moto skips (moto has no value for it), in its properties or
 // outputs. A reference in Metadata only orders creation: it is dropped.
-func (st *motoStack) leaveOut(t *testing.T, out map[string]any) {
+func (st *motoStack) leaveOut(out map[string]any) {
 	res := section(out, "Resources")
 	present := st.expected.resources()
 	for id, r := range res {
@@ -721,9 +716,7 @@ func (st *motoStack) lambdaCalls(id, logGroup string) map[string]string {
 
 // roleReport is a function role's permissions against its code's calls.
 type roleReport struct {
-	function         string
-	granted, called  []string
-	grantedNotCalled []string
+	granted, called []string
 }
 
 // checkRole: every action the role grants is one the code calls (or one
@@ -739,7 +732,7 @@ func (st *motoStack) checkRole(t *testing.T, a *motoAccount, id string, fn funct
 			keys = append(keys, st.physical[kid])
 		}
 	}
-	rep := roleReport{function: st.tf.name + "/" + id}
+	var rep roleReport
 	for a := range called {
 		rep.called = append(rep.called, a)
 	}
@@ -765,9 +758,6 @@ func (st *motoStack) checkRole(t *testing.T, a *motoAccount, id string, fn funct
 			continue
 		}
 		if _, ok := called[g.action]; !ok {
-			if !slices.Contains(rep.grantedNotCalled, g.action) {
-				rep.grantedNotCalled = append(rep.grantedNotCalled, g.action)
-			}
 			if why := allowed(g); why != "" {
 				t.Logf("%s: %s, not called: %s", id, line, why)
 				continue
@@ -978,7 +968,6 @@ func TestExampleStacksOnMoto(t *testing.T) {
 			t.Errorf("%s has no row in exampleDeployments", tf.name)
 		}
 	}
-	var reports []roleReport
 	for _, e := range exampleDeployments {
 		t.Run(strings.TrimSuffix(strings.TrimPrefix(e.template, "examples/"), "/template.yaml")+" "+e.name, func(t *testing.T) {
 			tf, ok := byName[e.template]
@@ -1035,7 +1024,6 @@ func TestExampleStacksOnMoto(t *testing.T) {
 					t.Errorf("%s: %s", id, p)
 				}
 				t.Logf("%s: grants %v; calls %v", id, rep.granted, rep.called)
-				reports = append(reports, rep)
 			}
 			t.Logf("created %d resources: %s", len(created), summarize(created))
 			for _, id := range slices.Sorted(maps.Keys(missing)) {
