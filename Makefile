@@ -16,7 +16,9 @@ run:
 	  echo "First build: go downloads the modules (about 100 MB with the AWS SDK for Go) and compiles them."; \
 	  echo "That takes minutes (4.5 on a busy 2-core machine) with nothing printed; later runs start in seconds."; \
 	fi
-	$(GO) run ./cmd/sfn-callback-urls serve --demo
+	@$(GO) build -o $(CLI) ./cmd/sfn-callback-urls
+	@# exec: Ctrl-C reaches the server, which stops cleanly (go run would exit 1: a make error).
+	exec $(CLI) serve --demo
 
 ## test: vet, then every test (race detector on), and a last line saying
 ## what was skipped and why (a missing tool: Chromium, moto_server, ...)

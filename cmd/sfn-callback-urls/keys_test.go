@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -269,8 +271,8 @@ func dataOf(t *testing.T, rawURL string) string {
 // kmsEnv points the SDK at a KMS stand-in and away from real credentials.
 func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL())
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCMDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "cmd-test-secret")
+	t.Setenv("AWS_ACCESS_KEY_ID", standin.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", standin.SecretAccessKey)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -290,7 +292,7 @@ func TestServeKMS(t *testing.T) {
 	kmsEnv(t, srv)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias},
@@ -379,12 +381,12 @@ func TestKeygenAddSaysItReadsATerminal(t *testing.T) {
 		t.Fatalf("%s is not a character device", tty.Name())
 	}
 	var stdout, stderr bytes.Buffer
-	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), tty, &stdout, &stderr)
+	_ = run(context.Background(), []string{"keygen", "--add"}, testkit.Env(nil), tty, &stdout, &stderr)
 	if !strings.Contains(stderr.String(), "reading the keyring to rotate from stdin") {
 		t.Errorf("stderr %q does not say that keygen reads stdin", stderr.String())
 	}
 	stderr.Reset()
-	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), strings.NewReader("{}"), &stdout, &stderr)
+	_ = run(context.Background(), []string{"keygen", "--add"}, testkit.Env(nil), strings.NewReader("{}"), &stdout, &stderr)
 	if strings.Contains(stderr.String(), "reading the keyring") {
 		t.Errorf("a pipe got the terminal's notice: %q", stderr.String())
 	}

@@ -43,6 +43,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 )
 
 // Module and Version are the emulator's module and the version built: a
@@ -186,12 +189,20 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Region and the fake credentials every emulated function gets.
+// Region and the fake credentials every emulated function gets (a role's:
+// with a session token). The AWS stand-ins accept them once told with
+// AddCredentials(Credentials()).
 const (
 	Region          = "us-east-1"
 	AccessKeyID     = "AKIDLAMBDARIE"
 	SecretAccessKey = "lambdarie-secret"
+	SessionToken    = "lambdarie-session"
 )
+
+// Credentials are the credentials Env gives a function.
+func Credentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: SessionToken}
+}
 
 // Env is the environment Lambda gives a function, less what the emulator
 // sets itself (AWS_LAMBDA_RUNTIME_API, the log group and stream): its
@@ -207,7 +218,7 @@ func Env(function string, timeout time.Duration) []string {
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
-		"AWS_SESSION_TOKEN=lambdarie-session",
+		"AWS_SESSION_TOKEN=" + SessionToken,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
@@ -226,7 +237,7 @@ type Emulator struct {
 
 	name    string
 	cmd     *exec.Cmd
-	out     lockedBuffer // the emulator's log and the bootstrap's output
+	out     testkit.Buffer // the emulator's log and the bootstrap's output
 	exited  chan struct{}
 	waitErr error // set before exited is closed
 	client  *http.Client
@@ -442,23 +453,6 @@ func (e *Emulator) Stop() error {
 		}
 	})
 	return err
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Build builds the Lambda function in pkg (a package path or a directory

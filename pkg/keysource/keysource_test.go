@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
@@ -21,10 +23,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-func envOf(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
 // loadAWS is the mains' loader: the SDK's default configuration, read from
 // the environment awsEnv sets.
 func loadAWS() (aws.Config, error) { return awsconfig.LoadDefaultConfig(context.Background()) }
@@ -32,8 +30,8 @@ func loadAWS() (aws.Config, error) { return awsconfig.LoadDefaultConfig(context.
 // awsEnv points the SDK's default configuration at stand-ins and away
 // from any real credentials or config files.
 func awsEnv(t *testing.T, endpoints map[string]string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCONFIGTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "config-test-secret")
+	t.Setenv("AWS_ACCESS_KEY_ID", standin.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", standin.SecretAccessKey)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "eu-west-1")
@@ -82,7 +80,7 @@ func TestCodecKMS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		srv.Reset()
-		c, err := config.FromEnv(envOf(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
+		c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +123,7 @@ func TestCodecKMSSettings(t *testing.T) {
 	srv := kmstest.New(t)
 	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
 	open := func(env map[string]string) (*payload.Codec, error) {
-		c, err := config.FromEnv(envOf(env))
+		c, err := config.FromEnv(testkit.Env(env))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +220,7 @@ func TestCodecKeyringSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := config.FromEnv(envOf(tt.env))
+			c, err := config.FromEnv(testkit.Env(tt.env))
 			if err != nil {
 				t.Fatal(err)
 			}
