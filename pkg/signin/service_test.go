@@ -1,29 +1,25 @@
-package httpapi_test
+package signin_test
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localserver"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin/oidctest"
 )
 
@@ -44,44 +40,36 @@ var (
 	unver = oidctest.User{Subject: "u-unverified", Email: "ana@ops.example.com", EmailVerified: false, Name: "Not Verified"}
 )
 
-// signinEnv is a local server with sign-in, its provider and its store.
+// signinEnv is a deployment with sign-in (servicetest: what serve
+// builds, on the local task store) and its provider.
 type signinEnv struct {
-	op     *oidctest.Provider
-	srv    *httptest.Server
-	server *localserver.Server
-	store  *localstore.Store
-	ring   *keyring.Keyring
-	logs   *testkit.Buffer
+	op   *oidctest.Provider
+	svc  *servicetest.Service
+	ring *keyring.Keyring
+	// URL is the deployment's base URL.
+	URL string
 }
 
 func newSignInEnv(t testing.TB) *signinEnv { return newSignInEnvWith(t, nil) }
 
-// newSignInEnvWith is a deployment on ring (nil: a new keyring).
+// newSignInEnvWith is a deployment on ring (nil: a new keyring, with a
+// signing key).
 func newSignInEnvWith(t testing.TB, ring *keyring.Keyring) *signinEnv {
 	t.Helper()
-	e := &signinEnv{logs: &testkit.Buffer{}, ring: ring}
-	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(e.srv.Close)
-	e.op = oidctest.New(t, []string{e.srv.URL + "/oidc/callback"}, ana, bo, eve, cy, unver)
-	var err error
+	e := &signinEnv{ring: ring}
 	if e.ring == nil {
+		var err error
 		if e.ring, err = keyring.Generate(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := config.Config{BaseURL: e.srv.URL, SFN: config.SFNLocal, StorePath: filepath.Join(t.TempDir(), "tasks.db"),
-		SignIn: config.SignIn{OIDCIssuer: e.op.Issuer, OIDCClientID: oidctest.ClientID, OIDCClientSecret: oidctest.ClientSecret}}
-	c.Keyring = "set by the test" // a key source, so that Check passes; KeySource replaces it
-	if err := c.Check(); err != nil {
-		t.Fatal(err)
-	}
-	e.server, err = localserver.New(context.Background(), &c, localserver.Options{KeySource: e.ring, Logger: config.NewLogger(e.logs, false)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.server.Close() })
-	e.store, h = e.server.Store, e.server.Handler
+	e.op = oidctest.New(t, nil, ana, bo, eve, cy, unver)
+	e.svc = servicetest.Start(t, servicetest.Options{Keys: e.ring, Settings: config.Config{
+		SignIn: config.SignIn{OIDCIssuer: e.op.Issuer, OIDCClientID: oidctest.ClientID, OIDCClientSecret: oidctest.ClientSecret}}})
+	e.URL = e.svc.URL
+	e.op.SetRedirectURIs(e.URL + "/oidc/callback")
+	// The provider's tokens are of this moment: so is the service's clock.
+	e.svc.Clock.Set(time.Now())
 	return e
 }
 
@@ -89,12 +77,8 @@ func newSignInEnvWith(t testing.TB, ring *keyring.Keyring) *signinEnv {
 // task's token and URLs.
 func (e *signinEnv) approvalRequest(t testing.TB, extra map[string]any) (string, map[string]string) {
 	t.Helper()
-	task, err := e.store.CreateTask(context.Background(), "release")
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := map[string]any{
-		"token": task.Token, "title": "Release 2.4 to production",
+		"title":     "Release 2.4 to production",
 		"approvers": []string{"ana@example.com", "bo@example.com", "@ops.example.com"}, "requester": "bo@example.com",
 		"actions": []any{
 			map[string]any{"name": "approve", "type": "success", "output": map[string]any{"release": "2.4"}, "label": "Approve release"},
@@ -105,26 +89,12 @@ func (e *signinEnv) approvalRequest(t testing.TB, extra map[string]any) (string,
 	for k, v := range extra {
 		req[k] = v
 	}
-	body, _ := json.Marshal(req)
-	resp, err := http.Post(e.srv.URL+"/urls", "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out callbackurls.CreateResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("CreateUrls: %d %v", resp.StatusCode, err)
-	}
-	return task.Token, out.URLs
+	return e.svc.NewURLs(t, req)
 }
 
-func (e *signinEnv) task(t testing.TB, token string) localstore.Task {
+func (e *signinEnv) task(t testing.TB, token string) servicetest.Task {
 	t.Helper()
-	task, err := e.store.Get(context.Background(), token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return task
+	return e.svc.Task(t, token)
 }
 
 // browserLike is an HTTP client that keeps cookies and follows redirects,
@@ -247,7 +217,7 @@ func TestSignInApprovers(t *testing.T) {
 		if !strings.HasPrefix(confirm.url, urls["approve"][:strings.Index(urls["approve"], "?")]) {
 			t.Errorf("the sign-in came back to %s", confirm.url)
 		}
-		if task := e.task(t, token); task.Status != localstore.StatusOpen {
+		if task := e.task(t, token); task.Status != "open" {
 			t.Fatalf("signing in changed the task: %+v", task)
 		}
 		result := b.decide(urls["approve"], nil)
@@ -262,7 +232,7 @@ func TestSignInApprovers(t *testing.T) {
 				Receipt string `json:"receipt"`
 			} `json:"approval"`
 		}
-		if err := json.Unmarshal([]byte(task.Output), &out); err != nil || task.Status != localstore.StatusSucceeded {
+		if err := json.Unmarshal([]byte(task.Output), &out); err != nil || task.Status != "succeeded" {
 			t.Fatalf("task %+v: %v", task, err)
 		}
 		if out.Release != "2.4" || out.Approval.By["email"] != "ana@example.com" || out.Approval.By["sub"] != ana.Subject ||
@@ -273,7 +243,7 @@ func TestSignInApprovers(t *testing.T) {
 			t.Error("the result page does not show the receipt")
 		}
 		// The receipt verifies with the deployment's published keys.
-		resp, err := http.Get(e.srv.URL + "/.well-known/jwks.json")
+		resp, err := http.Get(e.URL + "/.well-known/jwks.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +257,7 @@ func TestSignInApprovers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if claims.Issuer != e.srv.URL || claims.By == nil || claims.By.Email != "ana@example.com" || claims.Action != "approve" ||
+		if claims.Issuer != e.URL || claims.By == nil || claims.By.Email != "ana@example.com" || claims.Action != "approve" ||
 			claims.RefField != "token" || claims.RefSHA256 == "" || strings.Contains(out.Approval.Receipt, token) {
 			t.Errorf("claims %+v", claims)
 		}
@@ -341,7 +311,7 @@ func TestSignInApprovers(t *testing.T) {
 				// Its POST is refused the same way.
 				wantPage(t, b.decide(urls["approve"], nil), tt.status, tt.heading, "Nothing was sent")
 			}
-			if task := e.task(t, token); task.Status != localstore.StatusOpen {
+			if task := e.task(t, token); task.Status != "open" {
 				t.Errorf("task %+v", task)
 			}
 		})
@@ -352,7 +322,7 @@ func TestSignInApprovers(t *testing.T) {
 		b := newBrowserLike(t)
 		b.signIn(urls["approve"], eve.Email)
 		q, _ := url.Parse(urls["approve"])
-		p := b.do(http.MethodPost, e.srv.URL+"/oidc/signout", url.Values{"link": {q.RawQuery}}, nil)
+		p := b.do(http.MethodPost, e.URL+"/oidc/signout", url.Values{"link": {q.RawQuery}}, nil)
 		wantPage(t, p, http.StatusOK, "Sign in to answer", "Sign in to continue")
 	})
 }
@@ -393,16 +363,16 @@ func TestSignInRefusals(t *testing.T) {
 			e.op.Forge(func(c map[string]any) (string, bool) { return f.forge(c), true })
 			t.Cleanup(func() { e.op.Forge(nil) })
 			b := newBrowserLike(t)
-			e.logs.Reset()
+			e.svc.Logs.Reset()
 			p := b.signIn(urls["approve"], ana.Email)
 			wantPage(t, p, http.StatusBadRequest, "Sign-in did not work", "SignInFailed")
-			if !strings.Contains(p.body+e.logs.String(), f.why) {
-				t.Errorf("refused for another reason than %q:\n%s\n%s", f.why, p.body, e.logs.String())
+			if !strings.Contains(p.body+e.svc.Logs.String(), f.why) {
+				t.Errorf("refused for another reason than %q:\n%s\n%s", f.why, p.body, e.svc.Logs.String())
 			}
 			// Nobody is signed in: the link asks again.
 			wantPage(t, b.do(http.MethodGet, urls["approve"], nil, nil), http.StatusOK, "Sign in to answer", "Sign in to continue")
 			wantPage(t, b.decide(urls["approve"], nil), http.StatusForbidden, "Sign in to answer", "Nothing was sent")
-			if task := e.task(t, token); task.Status != localstore.StatusOpen {
+			if task := e.task(t, token); task.Status != "open" {
 				t.Errorf("task %+v", task)
 			}
 		})
@@ -413,14 +383,14 @@ func TestSignInRefusals(t *testing.T) {
 	start := func(t *testing.T, b *browserLike, link string) *url.URL {
 		t.Helper()
 		q, _ := url.Parse(link)
-		login := b.do(http.MethodGet, e.srv.URL+"/oidc/start?"+url.Values{"link": {q.RawQuery}}.Encode(), nil, nil)
+		login := b.do(http.MethodGet, e.URL+"/oidc/start?"+url.Values{"link": {q.RawQuery}}.Encode(), nil, nil)
 		id := authReqID.FindStringSubmatch(login.body)
 		if id == nil {
 			t.Fatalf("no login page: %s", login.body)
 		}
 		client := *b.client
 		client.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
-			if strings.HasPrefix(r.URL.String(), e.srv.URL) {
+			if strings.HasPrefix(r.URL.String(), e.URL) {
 				return http.ErrUseLastResponse
 			}
 			return nil
@@ -431,7 +401,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		resp.Body.Close()
 		cb, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil || !strings.HasPrefix(cb.String(), e.srv.URL+"/oidc/callback?") {
+		if err != nil || !strings.HasPrefix(cb.String(), e.URL+"/oidc/callback?") {
 			t.Fatalf("the provider redirected to %q", resp.Header.Get("Location"))
 		}
 		return cb
@@ -451,7 +421,7 @@ func TestSignInRefusals(t *testing.T) {
 		state := []byte(cb.Query().Get("state"))
 		state[len(state)/2] ^= 'A' ^ 'B'
 		wantPage(t, b.do(http.MethodGet, withState(cb, string(state)), nil, nil), http.StatusBadRequest, "Sign-in did not work", "altered")
-		if task := e.task(t, token); task.Status != localstore.StatusOpen {
+		if task := e.task(t, token); task.Status != "open" {
 			t.Errorf("task %+v", task)
 		}
 	})
@@ -478,7 +448,7 @@ func TestSignInRefusals(t *testing.T) {
 	t.Run("open redirect through the link", func(t *testing.T) {
 		b := newBrowserLike(t)
 		for _, link := range []string{"https://evil.example/x", "//evil.example/", "next=https://evil.example", ""} {
-			p := b.do(http.MethodGet, e.srv.URL+"/oidc/start?"+url.Values{"link": {link}}.Encode(), nil, nil)
+			p := b.do(http.MethodGet, e.URL+"/oidc/start?"+url.Values{"link": {link}}.Encode(), nil, nil)
 			wantPage(t, p, http.StatusBadRequest, "Sign-in did not work", "link")
 		}
 		// A link's extra parameters stay a query of this deployment's
@@ -493,7 +463,7 @@ func TestSignInRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, e.srv.URL+"/respond?") {
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, e.URL+"/respond?") {
 			t.Errorf("the callback redirected (%d) to %q", resp.StatusCode, loc)
 		}
 	})
@@ -504,20 +474,32 @@ func TestSignInRefusals(t *testing.T) {
 			_, otherURLs := other.approvalRequest(t, nil)
 			ob := newBrowserLike(t)
 			wantPage(t, ob.signIn(otherURLs["approve"], ana.Email), http.StatusOK, "Release 2.4 to production", "Signed in as")
-			foreign := cookie(t, ob, other.srv.URL, "__Host-sfncb-id")
+			foreign := cookie(t, ob, other.URL, "__Host-sfncb-id")
 
 			token, urls := e.approvalRequest(t, nil)
 			b := newBrowserLike(t)
-			u, _ := url.Parse(e.srv.URL)
+			u, _ := url.Parse(e.URL)
 			b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-sfncb-id", Value: foreign, Path: "/", Secure: true}})
-			if got := cookie(t, b, e.srv.URL, "__Host-sfncb-id"); got != foreign {
+			if got := cookie(t, b, e.URL, "__Host-sfncb-id"); got != foreign {
 				t.Fatalf("%s: the jar does not send the cookie", name)
 			}
 			wantPage(t, b.do(http.MethodGet, urls["approve"], nil, nil), http.StatusOK, "Sign in to answer", "not valid for this service")
 			wantPage(t, b.decide(urls["approve"], nil), http.StatusForbidden, "Sign in to answer", "not valid for this service")
-			if task := e.task(t, token); task.Status != localstore.StatusOpen {
+			if task := e.task(t, token); task.Status != "open" {
 				t.Errorf("%s: task %+v", name, task)
 			}
+		}
+	})
+	t.Run("a sign-in older than ten minutes", func(t *testing.T) {
+		token, urls := e.approvalRequest(t, nil)
+		b := newBrowserLike(t)
+		wantPage(t, b.signIn(urls["approve"], ana.Email), http.StatusOK, "Release 2.4 to production", "Signed in as")
+		e.svc.Clock.Advance(signin.IdentityLifetime + time.Second)
+		t.Cleanup(func() { e.svc.Clock.Set(time.Now()) })
+		wantPage(t, b.do(http.MethodGet, urls["approve"], nil, nil), http.StatusOK, "Sign in to answer", "has expired")
+		wantPage(t, b.decide(urls["approve"], nil), http.StatusForbidden, "Sign in to answer", "has expired")
+		if task := e.task(t, token); task.Status != "open" {
+			t.Errorf("task %+v", task)
 		}
 	})
 	t.Run("a cross-site form", func(t *testing.T) {
@@ -532,7 +514,7 @@ func TestSignInRefusals(t *testing.T) {
 			p := b.do(http.MethodPost, urls["approve"], url.Values{}, h)
 			wantPage(t, p, http.StatusForbidden, "Sign in to answer", "another site")
 		}
-		if task := e.task(t, token); task.Status != localstore.StatusOpen {
+		if task := e.task(t, token); task.Status != "open" {
 			t.Errorf("task %+v", task)
 		}
 	})
@@ -551,8 +533,8 @@ func TestSignInRefusals(t *testing.T) {
 			t.Error("the provider's text reached the page")
 		}
 	})
-	if strings.Contains(e.logs.String(), `"status":5`) {
-		t.Errorf("a 5xx in the log:\n%s", e.logs.String())
+	if strings.Contains(e.svc.Logs.String(), `"status":5`) {
+		t.Errorf("a 5xx in the log:\n%s", e.svc.Logs.String())
 	}
 }
 
@@ -571,18 +553,11 @@ func cookie(t *testing.T, b *browserLike, base, name string) string {
 
 func TestSignInNeedsConfiguration(t *testing.T) {
 	// A deployment without sign-in refuses approvers at creation.
-	e := newEnv(t, backendLocal)
-	token := e.newTask(t)
-	body := fmt.Sprintf(`{"token":%q,"approvers":["ana@example.com"],"actions":[{"name":"a","type":"success","output":{}}]}`, token)
-	resp, err := http.Post(e.srv.URL+"/urls", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]string
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode != 400 || out["error"] != callbackurls.CodeSignInDisabled {
-		t.Errorf("%d %v", resp.StatusCode, out)
+	svc := servicetest.Start(t, servicetest.Options{})
+	resp := svc.PostURLs(t, map[string]any{"token": svc.NewTask(t), "approvers": []string{"ana@example.com"},
+		"actions": []any{map[string]any{"name": "a", "type": "success", "output": map[string]any{}}}})
+	if resp.Status != 400 || resp.ErrorCode(t) != callbackurls.CodeSignInDisabled {
+		t.Errorf("%d %s", resp.Status, resp.Body)
 	}
 }
 
@@ -590,7 +565,7 @@ func TestSignInNeedsConfiguration(t *testing.T) {
 // approval names the development sign-in as the issuer; and the
 // dashboard's demo task names approvers.
 func TestDevSignIn(t *testing.T) {
-	srv, server := newDevSignInServer(t)
+	srv := newDevSignInServer(t)
 	b := newBrowserLike(t)
 	// The dashboard's "New demo task": approve and reject for anyone at
 	// example.com but the requester.
@@ -623,7 +598,7 @@ func TestDevSignIn(t *testing.T) {
 	wantPage(t, b.signInDev(srv.URL, approve, "ana@example.com", "Ana"), http.StatusOK, "Demo deployment to the local environment", "development sign-in")
 	result := b.decide(approve, nil)
 	wantPage(t, result, http.StatusOK, "Approved", "Decided by <strong>Ana (ana@example.com)</strong>")
-	tasks, err := server.Store.Newest(context.Background(), 1)
+	tasks, err := srv.Store.Newest(context.Background(), 1)
 	if err != nil || len(tasks) != 1 || !strings.Contains(string(tasks[0].Output), `"iss":"`+srv.URL+`/oidc/dev"`) {
 		t.Errorf("task %+v (%v)", tasks, err)
 	}
@@ -633,29 +608,14 @@ func TestDevSignIn(t *testing.T) {
 	wantPage(t, p, http.StatusBadRequest, "Sign-in did not work", "another site")
 }
 
-// newDevSignInServer is the local server as serve --dev-signin builds it.
-func newDevSignInServer(t testing.TB) (*httptest.Server, *localserver.Server) {
+// newDevSignInServer is the service as serve --dev-signin builds it.
+func newDevSignInServer(t testing.TB) *servicetest.Service {
 	t.Helper()
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
 	ring, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := config.Config{BaseURL: srv.URL, SFN: config.SFNLocal, StorePath: filepath.Join(t.TempDir(), "tasks.db"),
-		SignIn: config.SignIn{DevSignIn: true}}
-	c.Keyring = "set by the test"
-	if err := c.Check(); err != nil {
-		t.Fatal(err)
-	}
-	server, err := localserver.New(context.Background(), &c, localserver.Options{KeySource: ring})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	h = server.Handler
-	return srv, server
+	return servicetest.Start(t, servicetest.Options{Keys: ring, Settings: config.Config{SignIn: config.SignIn{DevSignIn: true}}})
 }
 
 // signInDev signs in with the development page as email, from link.
