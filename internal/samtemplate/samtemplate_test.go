@@ -588,6 +588,11 @@ func TestApiRoutes(t *testing.T) {
 		{"/respond", "get", "ProcessCallbackFunction", false},
 		{"/respond", "post", "ProcessCallbackFunction", false},
 		{"/respond", "head", "ProcessCallbackFunction", false},
+		// Sign-in and receipts (issue 17).
+		{"/oidc/start", "get", "ProcessCallbackFunction", false},
+		{"/oidc/callback", "get", "ProcessCallbackFunction", false},
+		{"/oidc/signout", "post", "ProcessCallbackFunction", false},
+		{"/.well-known/jwks.json", "get", "ProcessCallbackFunction", false},
 	}
 	paths := mapAt(props, "DefinitionBody", "paths")
 	count := 0
