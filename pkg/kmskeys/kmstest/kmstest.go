@@ -1,5 +1,6 @@
 // Package kmstest is a stand-in for the part of AWS KMS this service uses
-// (GenerateDataKey, Decrypt, GenerateMac and DescribeKey) for tests.
+// (GenerateDataKey, Decrypt, GenerateMac and DescribeKey for payloads;
+// Sign and GetPublicKey for receipts) for tests.
 //
 // It is built on internal/standin's base, speaking the real AWS JSON 1.1
 // protocol (X-Amz-Target: TrentService.<Operation>,
@@ -28,6 +29,10 @@
 //     InvalidKeyUsageException. DescribeKey describes any key in any state;
 //   - GenerateMac is HMAC of the message under the key's secret, so that
 //     a test can compute the same MAC with crypto/hmac (AddHMACKey);
+//   - Sign and GetPublicKey work on ECC_NIST_P256 keys of usage
+//     SIGN_VERIFY (NewSigningKey) with ECDSA_SHA_256: a RAW message is
+//     hashed, a DIGEST must be its 32 bytes; the signature is DER, the
+//     public key DER (PKIX), as KMS returns them;
 //   - a ciphertext blob for an N-byte data key is 152+N bytes (184 for
 //     AES-256), binds its key and the encryption context (a different
 //     context, or any altered byte, is InvalidCiphertextException), and
@@ -51,10 +56,13 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -87,8 +95,10 @@ const (
 const (
 	SpecSymmetric = "SYMMETRIC_DEFAULT"
 	SpecHMAC256   = "HMAC_256"
+	SpecP256      = "ECC_NIST_P256"
 	UsageEncrypt  = "ENCRYPT_DECRYPT"
 	UsageMAC      = "GENERATE_VERIFY_MAC"
+	UsageSign     = "SIGN_VERIFY"
 )
 
 // macAlgorithms is the one algorithm each HMAC key spec supports.
@@ -142,7 +152,8 @@ type key struct {
 	aead    cipher.AEAD // SYMMETRIC_DEFAULT keys
 	spec    string
 	usage   string
-	secret  []byte // HMAC keys
+	secret  []byte            // HMAC keys
+	private *ecdsa.PrivateKey // ECC_NIST_P256 keys
 	state   string
 	created time.Time
 }
@@ -167,6 +178,8 @@ func New(t testing.TB) *Server {
 	standin.Handle(s.Server, "Decrypt", s.locked(s.decrypt))
 	standin.Handle(s.Server, "GenerateMac", s.locked(s.generateMac))
 	standin.Handle(s.Server, "DescribeKey", s.locked(s.describeKey))
+	standin.Handle(s.Server, "Sign", s.locked(s.sign))
+	standin.Handle(s.Server, "GetPublicKey", s.locked(s.getPublicKey))
 	return s
 }
 
@@ -212,8 +225,26 @@ func (s *Server) AddHMACKey(id string, secret []byte) string {
 	return s.addKey([16]byte(raw), SpecHMAC256, UsageMAC, bytes.Clone(secret))
 }
 
+// NewSigningKey creates an enabled ECC_NIST_P256 key of usage SIGN_VERIFY,
+// as a receipt signing key is, and returns its ARN.
+func (s *Server) NewSigningKey() string { return s.NewKeyOfSpec(SpecP256, UsageSign) }
+
+// PublicKey is the public key of an ECC_NIST_P256 key (any name), to check
+// its signatures with; nil for another key.
+func (s *Server) PublicKey(name string) *ecdsa.PublicKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, _ := s.resolve(name); k != nil && k.private != nil {
+		return &k.private.PublicKey
+	}
+	return nil
+}
+
 func (s *Server) addKey(id [16]byte, spec, usage string, secret []byte) string {
 	k := &key{uuid: id, spec: spec, usage: usage, secret: secret, state: Enabled, created: time.Now().Truncate(time.Second)}
+	if spec == SpecP256 {
+		k.private, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	k.id = formatUUID(k.uuid)
 	k.backing = sha256.Sum256(k.uuid[:])
 	if spec == SpecSymmetric {
@@ -283,6 +314,8 @@ type request struct {
 	EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
 	MacAlgorithm        *string           `json:"MacAlgorithm"`
 	Message             []byte            `json:"Message"`
+	MessageType         *string           `json:"MessageType"`
+	SigningAlgorithm    *string           `json:"SigningAlgorithm"`
 }
 
 type generateMacResponse struct {
@@ -311,6 +344,7 @@ type keyMetadata struct {
 	KeySpec               string
 	EncryptionAlgorithms  []string `json:",omitempty"`
 	MacAlgorithms         []string `json:",omitempty"`
+	SigningAlgorithms     []string `json:",omitempty"`
 	MultiRegion           bool
 }
 
@@ -343,8 +377,91 @@ func (s *Server) describeKey(req *request) (any, *standin.Error) {
 		md.MacAlgorithms = []string{alg}
 	} else if k.spec == SpecSymmetric {
 		md.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
+	} else if k.private != nil {
+		md.SigningAlgorithms = []string{"ECDSA_SHA_256"}
 	}
 	return &describeKeyResponse{KeyMetadata: md}, nil
+}
+
+type signResponse struct {
+	KeyId            string
+	Signature        []byte
+	SigningAlgorithm string
+}
+
+type getPublicKeyResponse struct {
+	KeyId                 string
+	PublicKey             []byte
+	KeySpec               string
+	CustomerMasterKeySpec string
+	KeyUsage              string
+	SigningAlgorithms     []string
+}
+
+// signingKey resolves a key for Sign or GetPublicKey: it must sign.
+func (s *Server) signingKey(req *request, op string) (*key, *standin.Error) {
+	if req.KeyID == nil || *req.KeyID == "" {
+		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
+	}
+	k, aerr := s.resolve(*req.KeyID)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if k.usage != UsageSign || k.private == nil {
+		return nil, apiErr(http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"%s key usage is %s and key spec is %s, which does not support %s", keyARN(k.id), k.usage, k.spec, op))
+	}
+	if aerr := stateError(k); aerr != nil {
+		return nil, aerr
+	}
+	return k, nil
+}
+
+func (s *Server) sign(req *request) (any, *standin.Error) {
+	switch {
+	case req.SigningAlgorithm == nil:
+		return nil, validation("Value null at 'signingAlgorithm' failed to satisfy constraint: Member must not be null")
+	case len(req.Message) == 0 || len(req.Message) > 4096:
+		return nil, validation("Value at 'message' failed to satisfy constraint: Member must have length between 1 and 4096")
+	}
+	k, aerr := s.signingKey(req, "Sign")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if *req.SigningAlgorithm != "ECDSA_SHA_256" {
+		return nil, apiErr(http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"Signing algorithm %s is not supported by %s (ECC_NIST_P256)", *req.SigningAlgorithm, keyARN(k.id)))
+	}
+	digest := req.Message
+	switch t := aws.ToString(req.MessageType); t {
+	case "", "RAW":
+		sum := sha256.Sum256(req.Message)
+		digest = sum[:]
+	case "DIGEST":
+		if len(digest) != sha256.Size {
+			return nil, validation("Digest is invalid length for algorithm ECDSA_SHA_256.")
+		}
+	default:
+		return nil, validation(fmt.Sprintf("Value '%s' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST, EXTERNAL_MU]", t))
+	}
+	sig, err := ecdsa.SignASN1(rand.Reader, k.private, digest)
+	if err != nil {
+		return nil, apiErr(http.StatusInternalServerError, "KMSInternalException", err.Error())
+	}
+	return &signResponse{KeyId: keyARN(k.id), Signature: sig, SigningAlgorithm: *req.SigningAlgorithm}, nil
+}
+
+func (s *Server) getPublicKey(req *request) (any, *standin.Error) {
+	k, aerr := s.signingKey(req, "GetPublicKey")
+	if aerr != nil {
+		return nil, aerr
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.private.PublicKey)
+	if err != nil {
+		return nil, apiErr(http.StatusInternalServerError, "KMSInternalException", err.Error())
+	}
+	return &getPublicKeyResponse{KeyId: keyARN(k.id), PublicKey: der, KeySpec: k.spec, CustomerMasterKeySpec: k.spec,
+		KeyUsage: k.usage, SigningAlgorithms: []string{"ECDSA_SHA_256"}}, nil
 }
 
 func (s *Server) generateMac(req *request) (any, *standin.Error) {
