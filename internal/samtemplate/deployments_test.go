@@ -80,8 +80,29 @@ var deployments = []deployment{
 			"ApiAccessLogs": "false", "CreateApiGatewayLoggingRole": "true",
 		},
 	},
+	{
+		name: "sign-in and a created signing key",
+		params: map[string]string{"OidcIssuer": "https://login.example.com", "OidcClientId": "sfn-callback-urls",
+			"OidcClientSecretArn": oidcSecretArn, "SigningKey": "CREATE"},
+		onMoto: func(t *testing.T, a *motoAccount) map[string]string {
+			return map[string]string{"OidcClientSecretArn": a.createSecret(t, "sfn-callback-urls/oidc-client")}
+		},
+	},
+	{
+		name:   "a given signing key with a static keyring",
+		params: map[string]string{"KeyringSecretArn": keyringArn, "SigningKey": givenSigningKeyArn},
+		onMoto: func(t *testing.T, a *motoAccount) map[string]string {
+			return map[string]string{"KeyringSecretArn": a.createSecret(t, "sfn-callback-urls/keyring"), "SigningKey": a.createKey(t, "ECC_NIST_P256")}
+		},
+	},
 	// Delivery (SES/SNS) comes with a later issue: its rows go here.
 }
+
+// Samples of the sign-in and receipt parameters.
+const (
+	oidcSecretArn      = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sfn-callback-urls/oidc-client-AbCdEf"
+	givenSigningKeyArn = "arn:aws:kms:us-east-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
+)
 
 // args is the parameter list for the translator and cfn-lint.
 func (d deployment) args() []string {

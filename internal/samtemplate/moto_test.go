@@ -133,6 +133,9 @@ func (a *motoAccount) name(prefix string) string {
 func (a *motoAccount) createKey(t *testing.T, spec string) string {
 	t.Helper()
 	in := &kms.CreateKeyInput{KeySpec: kmstypes.KeySpec(spec), KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt}
+	if spec == "ECC_NIST_P256" {
+		in.KeyUsage = kmstypes.KeyUsageTypeSignVerify
+	}
 	if spec == "HMAC_256" {
 		in.KeyUsage = kmstypes.KeyUsageTypeGenerateVerifyMac
 	}
