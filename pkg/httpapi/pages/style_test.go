@@ -118,6 +118,9 @@ func TestContrast(t *testing.T) {
 		// The dashboard's status badges, and links on its demo panel.
 		{"open-fg", "open-bg", 4.5}, {"succeeded-fg", "succeeded-bg", 4.5}, {"failed-fg", "failed-bg", 4.5},
 		{"info", "bg", 4.5},
+		// The sign-in pages: the "signed in as" box (--bg) with its text,
+		// its sign-out link and the development tag's dashed border.
+		{"fg", "bg", 4.5}, {"warn", "bg", 3},
 	}
 	for scheme, colours := range map[string]map[string]string{"light": light, "dark": dark} {
 		for _, p := range pairs {
