@@ -67,7 +67,10 @@ var gateway = lambdarie.Stage{APIID: apiID, Name: stage, Region: region, Account
 
 var (
 	functions = []string{"create-urls", "process-callback"}
-	keyModes  = []string{"static", "kms", "kms-hmac"}
+	// static-signin is static with OpenID Connect sign-in configured (an
+	// issuer never called: discovery waits for the first sign-in), what
+	// issue 17's functions start with when a deployment names an issuer.
+	keyModes = []string{"static", "kms", "kms-hmac", "static-signin"}
 )
 
 // Every wait is bounded, so that a hung bootstrap fails its test rather
@@ -185,6 +188,9 @@ func newDeployment(tb testing.TB, mode string) *deployment {
 	switch mode {
 	case "static":
 		d.settings = append(d.settings, "KEYRING="+staticKeyring(tb))
+	case "static-signin":
+		d.settings = append(d.settings, "KEYRING="+staticKeyring(tb), "OIDC_ISSUER=https://login.example.com",
+			"OIDC_CLIENT_ID=sfn-callback-urls", "OIDC_CLIENT_SECRET=not-a-secret")
 	case "kms", "kms-hmac":
 		d.kms = kmstest.New(tb)
 		d.settings = append(d.settings, "KEY_ID="+keyAlias(mode), "AWS_ENDPOINT_URL_KMS="+d.kms.URL())
