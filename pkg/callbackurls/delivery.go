@@ -389,11 +389,14 @@ type Composer interface {
 	Confirmation(c *Confirmation) (*EmailMessage, error)
 }
 
-// Outgoing is an ask to deliver.
+// Outgoing is an ask to deliver: where to, the email that carries it, and
+// the ask itself (for a channel that shows more, such as the local
+// outbox).
 type Outgoing struct {
 	TransactionID string
 	Deliver       *Deliver
 	Email         *EmailMessage
+	Ask           *Ask
 }
 
 // Delivered says where an ask went: each channel's message id.
@@ -516,12 +519,13 @@ func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateR
 		// Both channels send the email's subject and text.
 		kinds = append(slices.Clip(kinds), MessageEmail)
 	}
-	msgs, err := s.cfg.Composer.Compose(req.ask(resp.TransactionID, resp.URLs, expiration, s.cfg.BrowserGET), kinds)
+	ask := req.ask(resp.TransactionID, resp.URLs, expiration, s.cfg.BrowserGET)
+	msgs, err := s.cfg.Composer.Compose(ask, kinds)
 	if err != nil {
 		return AsError(err)
 	}
 	if req.Deliver != nil {
-		d, err := s.cfg.Deliverer.Deliver(ctx, &Outgoing{TransactionID: resp.TransactionID, Deliver: req.Deliver, Email: msgs.Email})
+		d, err := s.cfg.Deliverer.Deliver(ctx, &Outgoing{TransactionID: resp.TransactionID, Deliver: req.Deliver, Email: msgs.Email, Ask: ask})
 		if err != nil {
 			return deliveryFailed(err)
 		}
