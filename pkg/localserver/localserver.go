@@ -93,6 +93,11 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 			if err != nil {
 				return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
 			}
+			// Said now, not at the first click as if AWS were down.
+			if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+				return nil, fmt.Errorf("--sfn aws needs AWS credentials, and none were found (%w): set AWS_PROFILE, "+
+					"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with --sfn local", err)
+			}
 			target = stepfunctions.NewFromAWSConfig(cfg)
 		}
 	default:
