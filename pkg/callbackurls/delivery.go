@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
@@ -355,6 +356,10 @@ type AskAction struct {
 	Type  ActionType
 	Label string // as the pages show it (DisplayLabel)
 	URL   string
+	// TextURL, if set, stands for URL in plain text: a URL of the same
+	// action whose page shows less (no title, description or form
+	// texts), made when URL is too long for a line of plain-text mail.
+	TextURL string
 	// AsksFirst: the link opens a confirmation page, where nothing is
 	// decided until the person presses its button.
 	AsksFirst bool
@@ -491,6 +496,59 @@ func (s *Service) checkDelivery(req *CreateRequest) error {
 	return nil
 }
 
+// textURL gives an action whose URL is too long for a line of plain-text
+// mail a shorter one: its payload without the title and description, and
+// its form without titles and help (the page then names the action and
+// its fields by their names; the email says the rest). The decision, the
+// form's rules and the confirmation's route are the same.
+func (s *Service) textURL(ctx context.Context, req *CreateRequest, act *AskAction, tid, base string, now, expiration time.Time) error {
+	if len(act.URL) <= MaxTextLine {
+		return nil
+	}
+	a := req.action(act.Name)
+	lean := *req
+	lean.Title, lean.Description = "", ""
+	p, err := s.payloadFor(&lean, a, tid, now, expiration)
+	if err != nil {
+		return err
+	}
+	if p.Presentation, err = leanPresentation(p.Presentation, a); err != nil {
+		return err
+	}
+	data, err := s.codec.Encode(ctx, p)
+	if err != nil {
+		return err
+	}
+	act.TextURL = CallbackURL(base, a.Name, a.Type, data)
+	return nil
+}
+
+// leanPresentation drops what only reads well on a page: the form's
+// titles and help, and a label that is the name in words.
+func leanPresentation(raw json.RawMessage, a *Action) (json.RawMessage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	p, err := ParsePresentation(raw)
+	if err != nil {
+		return nil, err
+	}
+	if p.Label == DisplayLabel("", a.Name) {
+		p.Label = ""
+	}
+	if p.Input != nil {
+		fields := slices.Clone(p.Input.Fields)
+		for i := range fields {
+			fields[i].Title, fields[i].Help = "", ""
+		}
+		p.Input = &InputSchema{Fields: fields}
+	}
+	if *p == (Presentation{}) {
+		return nil, nil
+	}
+	return jsontext.Marshal(p)
+}
+
 // ask is what the messages of a request say, its links made.
 func (r *CreateRequest) ask(tid string, urls map[string]string, expiration time.Time, get BrowserGET) *Ask {
 	a := &Ask{TransactionID: tid, Title: r.Title, Description: r.Description, Expiration: expiration}
@@ -510,7 +568,7 @@ func (r *CreateRequest) ask(tid string, urls map[string]string, expiration time.
 
 // compose renders the messages asked for and delivers the ask; it runs
 // once the URLs are made.
-func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateResponse, expiration time.Time) error {
+func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateResponse, base string, now, expiration time.Time) error {
 	if len(req.Messages) == 0 && req.Deliver == nil {
 		return nil
 	}
@@ -520,6 +578,13 @@ func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateR
 		kinds = append(slices.Clip(kinds), MessageEmail)
 	}
 	ask := req.ask(resp.TransactionID, resp.URLs, expiration, s.cfg.BrowserGET)
+	if slices.Contains(kinds, MessageEmail) {
+		for i := range ask.Actions {
+			if err := s.textURL(ctx, req, &ask.Actions[i], resp.TransactionID, base, now, expiration); err != nil {
+				return err
+			}
+		}
+	}
 	msgs, err := s.cfg.Composer.Compose(ask, kinds)
 	if err != nil {
 		return AsError(err)

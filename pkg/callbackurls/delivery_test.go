@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
@@ -258,4 +259,51 @@ func TestConfirmRouteInPayload(t *testing.T) {
 	if err := json.Unmarshal(p.Confirm, &r); err != nil || r.To[0] != "a@example.com" {
 		t.Errorf("route %s: %v", p.Confirm, err)
 	}
+}
+
+// noCodeBody is the request examples/no-code-approval's Task sends, for a
+// token.
+func noCodeBody(token string) string {
+	tok, _ := json.Marshal(token)
+	return `{"token":` + string(tok) + `,"title":"Deploy release 1.4 to production",
+	"description":"Changes: the new billing page and two fixes. Risk: low; rollback takes five minutes.",
+	"expiration":"2026-03-05T10:00:00Z",
+	"actions":[
+	 {"name":"approve","type":"success","label":"Approve","output":{"approved":true}},
+	 {"name":"reject","type":"failure","label":"Reject","error":"Rejected",
+	  "input":{"type":"object","properties":{"comment":{"type":"string","format":"multiline","title":"Comment",
+	   "description":"Why? The requester reads this."}}}}],
+	"deliver":{"email":{"to":["alice@example.com"]},"confirm":true}}`
+}
+
+// TestTextLinksWithRealTokens: with real task tokens and a static key
+// (the size of a KMS HMAC key's links), the no-code example's request
+// mails plain text whose every line fits, its links too long for a line
+// replaced by shorter ones that open the same decision.
+func TestTextLinksWithRealTokens(t *testing.T) {
+	e := newDeliveryEnv(t, true)
+	longest, replaced := 0, 0
+	for i, tok := range corpus.Tokens() {
+		if i >= 20 {
+			break
+		}
+		resp, err := e.create(noCodeBody(tok))
+		if err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		asks := e.d.Asks()
+		text := asks[len(asks)-1].Email.Text
+		for _, line := range strings.Split(text, "\n") {
+			longest = max(longest, len(line))
+			if len(line) > callbackurls.MaxTextLine {
+				t.Fatalf("token %d: a line of %d characters", i, len(line))
+			}
+		}
+		for _, name := range []string{"approve", "reject"} {
+			if !strings.Contains(text, resp.URLs[name]) {
+				replaced++
+			}
+		}
+	}
+	t.Logf("longest text line %d characters; %d of 40 links replaced by shorter ones in the text", longest, replaced)
 }

@@ -196,7 +196,7 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		}
 		resp.URLs[a.Name] = u
 	}
-	if err := s.compose(ctx, req, resp, expiration); err != nil {
+	if err := s.compose(ctx, req, resp, base, now, expiration); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -95,8 +95,10 @@ type askView struct {
 
 type button struct {
 	label, url, hint string
-	tone             tone
-	actionID         string
+	// textURL is the link plain text shows (url when it fits a line).
+	textURL  string
+	tone     tone
+	actionID string
 }
 
 // tone is a button's colour and Slack style.
@@ -126,7 +128,10 @@ func newAskView(a *callbackurls.Ask) *askView {
 	}
 	allAsk := len(a.Actions) > 0
 	for _, act := range a.Actions {
-		b := button{label: oneLine(act.Label), url: act.URL, tone: toneOf(act.Type), actionID: act.Name}
+		b := button{label: oneLine(act.Label), url: act.URL, textURL: act.URL, tone: toneOf(act.Type), actionID: act.Name}
+		if act.TextURL != "" {
+			b.textURL = act.TextURL
+		}
 		switch {
 		case act.Form:
 			b.hint = "opens a page where you can add details before you answer"
@@ -204,7 +209,7 @@ func (v *askView) text() (string, error) {
 			label += " (" + b.hint + ")"
 		}
 		writeWrapped(&sb, label+":")
-		sb.WriteString(b.url)
+		sb.WriteString(b.textURL)
 		sb.WriteString("\n\n")
 	}
 	for _, n := range v.notes {
@@ -216,12 +221,12 @@ func (v *askView) text() (string, error) {
 // checkLink refuses a link plain-text mail would break. The link is not
 // quoted: it is a secret.
 func checkLink(b button) error {
-	if len(b.url) > callbackurls.MaxTextLine {
+	if len(b.textURL) > callbackurls.MaxTextLine {
 		return callbackurls.Errorf(callbackurls.CodeURLTooLong,
-			"the %s link is %d characters, over the %d a line of plain-text mail may have (mail servers cut longer lines in two): "+
-				"shorten the title, description, output, error, cause or form that every link carries, "+
+			"the %s link is %d characters even without the title, description and form texts, over the %d a line of plain-text mail may have "+
+				"(mail servers cut longer lines in two): shorten its output, error, cause or form, name fewer recipients of the confirmation, "+
 				"or give the deployment a KMS HMAC key or a static keyring (shorter links than KMS envelope keys)",
-			b.actionID, len(b.url), callbackurls.MaxTextLine)
+			b.actionID, len(b.textURL), callbackurls.MaxTextLine)
 	}
 	return nil
 }
