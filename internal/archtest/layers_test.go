@@ -45,8 +45,10 @@ var apart = map[string][]string{
 	"examples/internal/links":  {"pkg/client"},
 	"examples/activity-worker": exampleImports,
 	"examples/approval-email":  exampleImports,
-	"examples/sqs-callback":    exampleImports,
-	"examples/webhook":         exampleImports,
+	// Its state machine is the example; the package holds its test only.
+	"examples/no-code-approval": nil,
+	"examples/sqs-callback":     exampleImports,
+	"examples/webhook":          exampleImports,
 }
 
 // exampleImports are what an example application may use of the module.
