@@ -473,14 +473,14 @@ func deliveryFailed(err error) *Error {
 // checkDelivery refuses, before anything is made, what the deployment
 // cannot render or deliver.
 func (s *Service) checkDelivery(req *CreateRequest) error {
+	if req.Deliver != nil && s.cfg.Deliverer == nil {
+		return Errorf(CodeInvalidDelivery, "delivery is off in this deployment: it has no sender (SENDER_EMAIL) and no topics (ALLOWED_TOPIC_ARNS)")
+	}
 	if (len(req.Messages) > 0 || req.Deliver != nil) && s.cfg.Composer == nil {
 		return Errorf(CodeServiceError, "this deployment renders no messages")
 	}
 	if req.Deliver == nil {
 		return nil
-	}
-	if s.cfg.Deliverer == nil {
-		return Errorf(CodeInvalidDelivery, "delivery is off in this deployment: it has no sender (SENDER_EMAIL) and no topics (ALLOWED_TOPIC_ARNS)")
 	}
 	if err := s.cfg.Deliverer.Check(req.Deliver); err != nil {
 		return err
