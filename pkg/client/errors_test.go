@@ -43,6 +43,8 @@ var allCodes = []struct {
 	{client.ErrURLTooLong, 400}, {client.ErrInvalidBaseURL, 400}, {client.ErrMethodNotAllowed, 405},
 	{client.ErrUnsupportedMediaType, 415}, {client.ErrRequestTooLarge, 413}, {client.ErrNotFound, 404},
 	{client.ErrInvalidInput, 400},
+	{client.ErrInvalidDelivery, 400},
+	{client.ErrDeliveryFailed, 502},
 }
 
 // TestCodesCoverCore: every Code constant of the service has its ErrorCode.
