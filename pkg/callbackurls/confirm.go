@@ -3,6 +3,7 @@ package callbackurls
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -15,12 +16,30 @@ type ConfirmRoute struct {
 	To      []string `json:"t,omitempty"`
 	CC      []string `json:"c,omitempty"`
 	ReplyTo string   `json:"r,omitempty"`
-	Topic   string   `json:"s,omitempty"`
+	// Topic is the SNS topic's ARN, or only its name when the deployment
+	// allows one topic of that name (TopicNamer): every character is in
+	// every deciding URL, and a link of plain-text mail has 998.
+	Topic string `json:"s,omitempty"`
+}
+
+// TopicNamer is what a Deliverer may add: the shortest reference to an
+// allowed topic that it can resolve again (its name when no other
+// allowed topic has it), for the confirmation's route.
+type TopicNamer interface {
+	TopicRef(arn string) string
+}
+
+// validTopicRef: an ARN, or a topic's name.
+func validTopicRef(s string) bool {
+	if strings.HasPrefix(s, "arn:") {
+		return ValidTopicARN(s)
+	}
+	return ValidTopicARN("arn:aws:sns:r:000000000000:" + s)
 }
 
 // confirmRouteFor is the payload's route for an action, or nil: only with
 // deliver.confirm, and not for heartbeats, which decide nothing.
-func confirmRouteFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
+func (s *Service) confirmRouteFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
 	d := req.Deliver
 	if d == nil || !d.Confirm || a.Type == Heartbeat {
 		return nil, nil
@@ -31,6 +50,9 @@ func confirmRouteFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
 	}
 	if d.SNS != nil {
 		r.Topic = d.SNS.TopicARN
+		if n, ok := s.cfg.Deliverer.(TopicNamer); ok {
+			r.Topic = n.TopicRef(r.Topic)
+		}
 	}
 	b, err := json.Marshal(&r)
 	if err != nil {
@@ -53,11 +75,11 @@ func ParseConfirmRoute(raw json.RawMessage) (*ConfirmRoute, error) {
 	d := Deliver{}
 	if len(r.To) > 0 || len(r.CC) > 0 || r.ReplyTo != "" {
 		d.Email = &EmailDelivery{To: r.To, CC: r.CC, ReplyTo: r.ReplyTo}
+		if err := d.validate(); err != nil {
+			return nil, Errorf(CodeInvalidPayload, "the payload's confirmation route is not valid")
+		}
 	}
-	if r.Topic != "" {
-		d.SNS = &SNSDelivery{TopicARN: r.Topic}
-	}
-	if err := d.validate(); err != nil {
+	if (d.Email == nil && r.Topic == "") || (r.Topic != "" && !validTopicRef(r.Topic)) {
 		return nil, Errorf(CodeInvalidPayload, "the payload's confirmation route is not valid")
 	}
 	return &r, nil

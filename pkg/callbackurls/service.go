@@ -269,7 +269,7 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		return nil, err
 	}
 	p.Presentation = pres
-	if p.Confirm, err = confirmRouteFor(req, a); err != nil {
+	if p.Confirm, err = s.confirmRouteFor(req, a); err != nil {
 		return nil, err
 	}
 	if a.Response != nil {

@@ -95,8 +95,9 @@ type Service struct {
 }
 
 var (
-	_ callbackurls.Deliverer = (*Service)(nil)
-	_ callbackurls.Notifier  = (*Service)(nil)
+	_ callbackurls.Deliverer  = (*Service)(nil)
+	_ callbackurls.Notifier   = (*Service)(nil)
+	_ callbackurls.TopicNamer = (*Service)(nil)
 )
 
 // New returns a Service sending through ch.
@@ -131,6 +132,39 @@ func (s *Service) Check(d *callbackurls.Deliver) error {
 		}
 	}
 	return nil
+}
+
+// TopicRef is the confirmation route's reference to an allowed topic: its
+// name when no other allowed topic has that name, else its ARN. With no
+// list (the local outbox), the ARN.
+func (s *Service) TopicRef(arn string) string {
+	name := arn[strings.LastIndexByte(arn, ':')+1:]
+	if s.topicByName(name) == arn {
+		return name
+	}
+	return arn
+}
+
+// topicByName is the one allowed topic with that name, or "".
+func (s *Service) topicByName(name string) string {
+	found := ""
+	for _, t := range s.opts.Topics {
+		if t[strings.LastIndexByte(t, ':')+1:] == name {
+			if found != "" {
+				return ""
+			}
+			found = t
+		}
+	}
+	return found
+}
+
+// resolveTopic is the ARN a route's topic reference stands for, or "".
+func (s *Service) resolveTopic(ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		return ref
+	}
+	return s.topicByName(ref)
 }
 
 func (s *Service) topicAllowed(arn string) bool {
@@ -209,10 +243,11 @@ func (s *Service) Confirm(ctx context.Context, c *callbackurls.Confirmation) err
 	if r.Topic != "" {
 		// The topic list may have changed since the URL was made: it is
 		// checked again.
-		if s.ch.Publish == nil || !s.topicAllowed(r.Topic) {
+		topic := s.resolveTopic(r.Topic)
+		if s.ch.Publish == nil || topic == "" || !s.topicAllowed(topic) {
 			errs = append(errs, s.logFailure(ctx, c, callbackurls.ChannelSNS, errors.New("the topic is not in ALLOWED_TOPIC_ARNS now"), 0))
 		} else {
-			p := post(r.Topic, m, c.TransactionID, KindConfirmation)
+			p := post(topic, m, c.TransactionID, KindConfirmation)
 			errs = append(errs, s.retry(ctx, c, callbackurls.ChannelSNS, func() error { _, err := s.ch.Publish(ctx, p); return err }))
 		}
 	}

@@ -33,7 +33,9 @@ type sesInput struct {
 	Content          struct {
 		Simple struct {
 			Subject struct{ Data, Charset string }
-			Body    struct{ Text, Html struct{ Data, Charset string } }
+			Body    struct {
+				Text, Html struct{ Data, Charset string }
+			}
 		}
 	}
 }
@@ -58,7 +60,7 @@ type standIns struct {
 	posts    []snsInput
 }
 
-func newStandIns(t *testing.T) *standIns {
+func newStandIns(t testing.TB) *standIns {
 	s := &standIns{
 		ses: standin.New(t, standin.Service{Name: "sestest", Protocol: standin.RESTJSON, SigningName: "ses"}),
 		sns: standin.New(t, standin.Service{Name: "snstest", Protocol: standin.Query, SigningName: "sns", Version: "2010-03-31"}),
@@ -82,7 +84,7 @@ func newStandIns(t *testing.T) *standIns {
 
 // config is the functions' configuration from an environment naming the
 // two stand-ins by their endpoint variables.
-func (s *standIns) config(t *testing.T) func() (aws.Config, error) {
+func (s *standIns) config() func() (aws.Config, error) {
 	env := map[string]string{
 		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": standin.Credentials().AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": standin.Credentials().SecretAccessKey, "AWS_MAX_ATTEMPTS": "2",
@@ -91,11 +93,11 @@ func (s *standIns) config(t *testing.T) func() (aws.Config, error) {
 	return func() (aws.Config, error) { return awsenv.Config(func(k string) string { return env[k] }) }
 }
 
-func newService(t *testing.T, s *standIns, log *bytes.Buffer, topics ...string) *delivery.Service {
+func newService(t testing.TB, s *standIns, log *bytes.Buffer, topics ...string) *delivery.Service {
 	if topics == nil {
 		topics = []string{topic, topic + ".fifo"}
 	}
-	return delivery.New(delivery.AWSChannels(s.config(t), sender, topics), delivery.Options{
+	return delivery.New(delivery.AWSChannels(s.config(), sender, topics), delivery.Options{
 		Sender: sender, Topics: topics, Composer: messages.Composer{},
 		Logger: slog.New(slog.NewJSONHandler(log, nil)), ConfirmBackoff: time.Millisecond})
 }
@@ -243,5 +245,35 @@ func TestSNSSubject(t *testing.T) {
 		if got := delivery.SNSSubject(in); got != want {
 			t.Errorf("SNSSubject(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTopicRef: a confirmation's route names an allowed topic by its name
+// when no other allowed topic has it, and that name is resolved again.
+func TestTopicRef(t *testing.T) {
+	other := "arn:aws:sns:us-east-1:123456789012:approvals"
+	d := delivery.New(delivery.Channels{Publish: func(context.Context, *delivery.Post) (string, error) { return "", nil }},
+		delivery.Options{Topics: []string{topic, topic + ".fifo", other, "arn:aws:sns:eu-west-1:123456789012:ops"}, Composer: messages.Composer{}})
+	for arn, want := range map[string]string{
+		topic:                                    topic, // two allowed topics are named approvals
+		other:                                    other,
+		topic + ".fifo":                          "approvals.fifo",
+		"arn:aws:sns:eu-west-1:123456789012:ops": "ops",
+	} {
+		if got := d.TopicRef(arn); got != want {
+			t.Errorf("TopicRef(%s) = %q, want %q", arn, got, want)
+		}
+	}
+	var published []string
+	d = delivery.New(delivery.Channels{Publish: func(_ context.Context, p *delivery.Post) (string, error) {
+		published = append(published, p.TopicARN)
+		return "id", nil
+	}}, delivery.Options{Topics: []string{topic}, Composer: messages.Composer{}})
+	c := &callbackurls.Confirmation{Route: callbackurls.ConfirmRoute{Topic: d.TopicRef(topic)}, Type: callbackurls.Success, Label: "OK"}
+	if c.Route.Topic != "approvals" {
+		t.Fatalf("route topic %q", c.Route.Topic)
+	}
+	if err := d.Confirm(context.Background(), c); err != nil || len(published) != 1 || published[0] != topic {
+		t.Errorf("Confirm: %v, published to %v", err, published)
 	}
 }
