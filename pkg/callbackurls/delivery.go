@@ -360,6 +360,10 @@ type AskAction struct {
 	// action whose page shows less (no title, description or form
 	// texts), made when URL is too long for a line of plain-text mail.
 	TextURL string
+	// NoTextLink: even TextURL is too long, and the email goes only
+	// through SES, whose HTML part has the link: the plain text names the
+	// action without it.
+	NoTextLink bool
 	// AsksFirst: the link opens a confirmation page, where nothing is
 	// decided until the person presses its button.
 	AsksFirst bool
@@ -520,7 +524,19 @@ func (s *Service) textURL(ctx context.Context, req *CreateRequest, act *AskActio
 		return err
 	}
 	act.TextURL = CallbackURL(base, a.Name, a.Type, data)
+	if len(act.TextURL) > MaxTextLine && htmlOnly(req) {
+		// Only SES sends this email, whose HTML part carries the link:
+		// the plain-text part says so rather than breaking the link.
+		act.TextURL, act.NoTextLink = "", true
+	}
 	return nil
+}
+
+// htmlOnly reports whether the email is only sent by SES, HTML with a
+// plain-text part, and not handed to the caller or to SNS, where the plain
+// text is all there is.
+func htmlOnly(req *CreateRequest) bool {
+	return req.Deliver != nil && req.Deliver.Email != nil && req.Deliver.SNS == nil && !slices.Contains(req.Messages, MessageEmail)
 }
 
 // leanPresentation drops what only reads well on a page: the form's

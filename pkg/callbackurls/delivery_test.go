@@ -307,3 +307,45 @@ func TestTextLinksWithRealTokens(t *testing.T) {
 	}
 	t.Logf("longest text line %d characters; %d of 40 links replaced by shorter ones in the text", longest, replaced)
 }
+
+// TestLinkTooLongForText: a link too long for plain text even without the
+// page's texts is refused where plain text is all there is (SNS, the
+// caller's messages), and named without its link in the plain-text part
+// of an email only SES sends (its HTML part has the button).
+func TestLinkTooLongForText(t *testing.T) {
+	// A cause that does not compress (random characters).
+	long := `,"actions":[{"name":"approve","type":"success","output":{"approved":true}},
+	{"name":"reject","type":"failure","error":"Rejected","cause":"` + corpus.Tokens()[1][:300] + `"}]`
+	body := func(extra string) string {
+		tok, _ := json.Marshal(corpus.Tokens()[0])
+		return `{"token":` + string(tok) + `,"title":"Deploy"` + long + extra + `}`
+	}
+	for name, tc := range map[string]struct {
+		extra string
+		ok    bool
+	}{
+		"SES only":        {`,"deliver":{"email":{"to":["a@example.com"]}}`, true},
+		"SES and SNS":     {`,"deliver":{"email":{"to":["a@example.com"]},"sns":{"topic_arn":"` + topic + `"}}`, false},
+		"messages' email": {`,"messages":["email"]`, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDeliveryEnv(t, true)
+			resp, err := e.create(body(tc.extra))
+			if !tc.ok {
+				var ae *callbackurls.Error
+				if !errors.As(err, &ae) || ae.Code != callbackurls.CodeURLTooLong || !strings.Contains(ae.Message, "reject") {
+					t.Fatalf("err = %v, want UrlTooLong for reject", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := e.d.Asks()[0].Email
+			if !strings.Contains(m.Text, "Reject: use the button in this mail's HTML version") || strings.Contains(m.Text, "action=reject") ||
+				!strings.Contains(m.HTML, strings.ReplaceAll(resp.URLs["reject"], "&", "&amp;")) {
+				t.Errorf("text:\n%s", m.Text)
+			}
+		})
+	}
+}

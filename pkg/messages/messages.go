@@ -95,10 +95,12 @@ type askView struct {
 
 type button struct {
 	label, url, hint string
-	// textURL is the link plain text shows (url when it fits a line).
-	textURL  string
-	tone     tone
-	actionID string
+	// textURL is the link plain text shows (url when it fits a line); ""
+	// with noTextLink, when only the HTML part can carry it.
+	textURL    string
+	noTextLink bool
+	tone       tone
+	actionID   string
 }
 
 // tone is a button's colour and Slack style.
@@ -129,8 +131,8 @@ func newAskView(a *callbackurls.Ask) *askView {
 	allAsk := len(a.Actions) > 0
 	for _, act := range a.Actions {
 		b := button{label: oneLine(act.Label), url: act.URL, textURL: act.URL, tone: toneOf(act.Type), actionID: act.Name}
-		if act.TextURL != "" {
-			b.textURL = act.TextURL
+		if act.TextURL != "" || act.NoTextLink {
+			b.textURL, b.noTextLink = act.TextURL, act.NoTextLink
 		}
 		switch {
 		case act.Form:
@@ -201,12 +203,17 @@ func (v *askView) text() (string, error) {
 	writeWrapped(&sb, v.lead)
 	sb.WriteString("\n")
 	for _, b := range v.buttons {
-		if err := checkLink(b); err != nil {
-			return "", err
-		}
 		label := b.label
 		if b.hint != "" {
 			label += " (" + b.hint + ")"
+		}
+		if b.noTextLink {
+			writeWrapped(&sb, label+": use the button in this mail's HTML version (the link is too long for plain text).")
+			sb.WriteString("\n")
+			continue
+		}
+		if err := checkLink(b); err != nil {
+			return "", err
 		}
 		writeWrapped(&sb, label+":")
 		sb.WriteString(b.textURL)
