@@ -403,7 +403,7 @@ func TestDomain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			keys, err := keysource.Open(context.Background(), &settings, nil, keysource.Options{})
+			keys, err := keysource.Open(context.Background(), &settings.Settings, nil, keysource.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
