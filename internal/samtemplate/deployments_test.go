@@ -80,7 +80,13 @@ var deployments = []deployment{
 			"ApiAccessLogs": "false", "CreateApiGatewayLoggingRole": "true",
 		},
 	},
-	// Delivery (SES/SNS) comes with a later issue: its rows go here.
+	// Delivery (docs/MESSAGES.md): both functions send as the sender and
+	// publish to the listed topics.
+	{
+		name: "delivery",
+		params: map[string]string{"SenderEmail": "approvals@example.com",
+			"AllowedTopicArns": "arn:aws:sns:us-east-1:123456789012:approvals,arn:aws:sns:us-east-1:123456789012:ops"},
+	},
 }
 
 // args is the parameter list for the translator and cfn-lint.

@@ -1,4 +1,4 @@
-package lambdaapi
+package lambdaapi_test
 
 import (
 	"encoding/json"
@@ -8,28 +8,36 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
 // TestDirectInvokeWithDeliver: a request with "deliver" fails as a Lambda
 // function error typed by the contract's code (a Task's Retry and Catch
 // see it); without "deliver" the error body is the answer, as always.
 func TestDirectInvokeWithDeliver(t *testing.T) {
-	f := newFixture(t, callbackurls.Config{BaseURL: "https://hooks.example.com"}, stageBase)
-	token := f.newToken(t)
+	s := start(t, true, config.Config{})
+	token := s.NewTask(t)
+	with := func(extra map[string]any) map[string]any {
+		req := approveRequest(token)
+		for k, v := range extra {
+			req[k] = v
+		}
+		return req
+	}
+	email := map[string]any{"email": map[string]any{"to": []string{"a@example.com"}}}
 	tests := []struct {
 		name     string
 		req      map[string]any
-		wantType string // "" : the error body is returned
+		wantType string // "": the error body is returned
 	}{
-		{"deliver off in the deployment", withMember(approveRequest(token), "deliver", map[string]any{"email": map[string]any{"to": []string{"a@example.com"}}}), callbackurls.CodeInvalidDelivery},
-		{"bad deliver, not even parsed", withMember(approveRequest(token), "deliver", map[string]any{"fax": true}), callbackurls.CodeInvalidDelivery},
-		{"another error with deliver", withMember(withMember(approveRequest(token), "expiration", "yesterday"), "deliver", map[string]any{"email": map[string]any{"to": []string{"a@example.com"}}}), callbackurls.CodeInvalidDate},
-		{"no deliver", withMember(approveRequest(token), "expiration", "yesterday"), ""},
+		{"deliver off in the deployment", with(map[string]any{"deliver": email}), callbackurls.CodeInvalidDelivery},
+		{"bad deliver, not even parsed", with(map[string]any{"deliver": map[string]any{"fax": true}}), callbackurls.CodeInvalidDelivery},
+		{"another error with deliver", with(map[string]any{"deliver": email, "expiration": "yesterday"}), callbackurls.CodeInvalidDate},
+		{"no deliver", with(map[string]any{"expiration": "yesterday"}), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, _ := json.Marshal(tc.req)
-			out, err := f.create(t.Context(), raw)
+			out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(mustJSON(t, tc.req)))
 			if tc.wantType == "" {
 				if err != nil || out == nil {
 					t.Fatalf("err %v, out %v: want the error body", err, out)
@@ -46,9 +54,4 @@ func TestDirectInvokeWithDeliver(t *testing.T) {
 			}
 		})
 	}
-}
-
-func withMember(m map[string]any, k string, v any) map[string]any {
-	m[k] = v
-	return m
 }

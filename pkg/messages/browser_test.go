@@ -8,121 +8,36 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/browsertest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 )
 
 // These tests render the HTML mail and the Teams card in a real headless
-// Chromium, light and dark, on a phone's 390 px and a desktop's width,
-// check what a person needs (every button visible, thumb-sized, readable,
-// linking to its action; nothing wider than the screen), and save
-// screenshots to $SCREENSHOT_DIR (else a temporary directory, named in
-// the log). The card is drawn by Microsoft's own renderer, the npm package
+// Chromium (internal/browsertest), light and dark, on a phone's 390 px and
+// a desktop's width, check what a person needs (every button visible,
+// thumb-sized, readable, linking to its action; nothing wider than the
+// screen), and save screenshots (browsertest.Shoot: $SCREENSHOT_DIR, else
+// testresults/screenshots). The card is drawn by Microsoft's own renderer, the npm package
 // adaptivecards (.ci/run installs it; $ADAPTIVECARDS_JS names its
 // dist/adaptivecards.min.js elsewhere). Without Chromium or the renderer a
 // test skips, except under CI=true, where it fails.
 
-var browserPaths = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
+// need skips a test that lacks a tool, except under CI=true, where it
+// fails.
 func need(t *testing.T, what string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(what)
 	}
 	t.Skip(what)
-}
-
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	for _, name := range browserPaths {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		need(t, "no Chromium found (apt-get install chromium, or set $CHROMIUM)")
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 800))
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return ctx
-}
-
-func tab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel() })
-	return ctx
-}
-
-var shots string
-
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	if shots == "" {
-		shots = os.Getenv("SCREENSHOT_DIR")
-		if shots == "" {
-			var err error
-			if shots, err = os.MkdirTemp("", "messages-screenshots-"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return shots
-}
-
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(screenshotDir(t), name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s", path)
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func scheme(dark bool) chromedp.Action[chromedp.Void] {
-	s := "light"
-	if dark {
-		s = "dark"
-	}
-	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: s}}})
-		return err
-	})
 }
 
 // serve serves pages by path on a loopback server for the test.
@@ -171,15 +86,6 @@ func boxes(t *testing.T, ctx context.Context, sel string) []box {
 	return out
 }
 
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("%s: %v", js, err)
-	}
-	return v
-}
-
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // contrast is the WCAG contrast ratio of two CSS rgb() colours.
@@ -220,7 +126,7 @@ var layouts = []struct {
 }
 
 func TestHTMLMailInChromium(t *testing.T) {
-	browser := newBrowser(t)
+	browser := browsertest.New(t)
 	a := twoActions(830)
 	a.Description = "Changes: the new billing page and two fixes.\nRisk: low; rollback takes five minutes.\nAsked by bob@example.com (see https://evil.example)."
 	m, err := messages.Composer{}.Compose(a, []string{callbackurls.MessageEmail})
@@ -238,13 +144,13 @@ func TestHTMLMailInChromium(t *testing.T) {
 	base := serve(t, map[string]string{"/ask": m.Email.HTML, "/confirmation": conf.HTML})
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
-			ctx := tab(t, browser)
-			do(t, ctx, "viewport", chromedp.EmulateViewport(l.width, 844, chromedp.EmulateScale(2)), scheme(l.dark))
-			do(t, ctx, "open", chromedp.Navigate(base+"/ask"), chromedp.WaitVisible(chromedp.CSS("h1")))
+			ctx := browsertest.Tab(t, browser)
+			browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(l.width, 844, chromedp.EmulateScale(2)), browsertest.DarkMode(l.dark))
+			browsertest.Do(t, ctx, "open", chromedp.Navigate(base+"/ask"), chromedp.WaitVisible(chromedp.CSS("h1")))
 			if l.invert {
-				do(t, ctx, "invert", chromedp.Evaluate[chromedp.Void](`document.documentElement.style.filter = 'invert(1) hue-rotate(180deg)'`))
+				browsertest.Do(t, ctx, "invert", chromedp.Evaluate[chromedp.Void](`document.documentElement.style.filter = 'invert(1) hue-rotate(180deg)'`))
 			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
+			if w := browsertest.Evaluate[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
 				t.Errorf("the page is %v px wide on a %d px screen", w, l.width)
 			}
 			buttons := boxes(t, ctx, "a[href]")
@@ -271,18 +177,18 @@ func TestHTMLMailInChromium(t *testing.T) {
 					}
 				}
 			}
-			shoot(t, ctx, "mail-ask-"+l.name)
-			do(t, ctx, "open confirmation", chromedp.Navigate(base+"/confirmation"), chromedp.WaitVisible(chromedp.CSS("h1")))
+			browsertest.Shoot(t, ctx, "mail-ask-"+l.name)
+			browsertest.Do(t, ctx, "open confirmation", chromedp.Navigate(base+"/confirmation"), chromedp.WaitVisible(chromedp.CSS("h1")))
 			if l.invert {
-				do(t, ctx, "invert", chromedp.Evaluate[chromedp.Void](`document.documentElement.style.filter = 'invert(1) hue-rotate(180deg)'`))
+				browsertest.Do(t, ctx, "invert", chromedp.Evaluate[chromedp.Void](`document.documentElement.style.filter = 'invert(1) hue-rotate(180deg)'`))
 			}
-			if n := eval[float64](t, ctx, `document.querySelectorAll('a[href]').length`); n != 0 {
+			if n := browsertest.Evaluate[float64](t, ctx, `document.querySelectorAll('a[href]').length`); n != 0 {
 				t.Errorf("the confirmation has %v links", n)
 			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
+			if w := browsertest.Evaluate[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
 				t.Errorf("the confirmation is %v px wide on a %d px screen", w, l.width)
 			}
-			shoot(t, ctx, "mail-confirmation-"+l.name)
+			browsertest.Shoot(t, ctx, "mail-confirmation-"+l.name)
 		})
 	}
 }
@@ -341,7 +247,7 @@ document.body.dataset.ready = '1';
 
 func TestTeamsCardInChromium(t *testing.T) {
 	renderer := adaptiveCardsJS(t)
-	browser := newBrowser(t)
+	browser := browsertest.New(t)
 	a := twoActions(830)
 	m, err := messages.Composer{}.Compose(a, []string{callbackurls.MessageTeams})
 	if err != nil {
@@ -361,10 +267,10 @@ func TestTeamsCardInChromium(t *testing.T) {
 			continue // Teams draws its own dark theme
 		}
 		t.Run(l.name, func(t *testing.T) {
-			ctx := tab(t, browser)
-			do(t, ctx, "viewport", chromedp.EmulateViewport(l.width, 844, chromedp.EmulateScale(2)), scheme(l.dark))
-			do(t, ctx, "open", chromedp.Navigate(fmt.Sprintf("%s/%v", base, l.dark)), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] .ac-adaptiveCard`)))
-			if problems := eval[[]string](t, ctx, `window.problems`); len(problems) > 0 {
+			ctx := browsertest.Tab(t, browser)
+			browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(l.width, 844, chromedp.EmulateScale(2)), browsertest.DarkMode(l.dark))
+			browsertest.Do(t, ctx, "open", chromedp.Navigate(fmt.Sprintf("%s/%v", base, l.dark)), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"] .ac-adaptiveCard`)))
+			if problems := browsertest.Evaluate[[]string](t, ctx, `window.problems`); len(problems) > 0 {
 				t.Errorf("the renderer reports: %v", problems)
 			}
 			buttons := boxes(t, ctx, "button.ac-pushButton")
@@ -381,14 +287,14 @@ func TestTeamsCardInChromium(t *testing.T) {
 					t.Errorf("text %q: contrast %.2f", p.Text, r)
 				}
 			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
+			if w := browsertest.Evaluate[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(l.width) {
 				t.Errorf("the card is %v px wide on a %d px screen", w, l.width)
 			}
-			shoot(t, ctx, "teams-card-"+l.name)
+			browsertest.Shoot(t, ctx, "teams-card-"+l.name)
 			// Each button opens its action's URL.
-			do(t, ctx, "press Approve", chromedp.Click(chromedp.CSS("button.ac-pushButton:nth-of-type(1)")))
-			do(t, ctx, "press Reject", chromedp.Click(chromedp.CSS("button.ac-pushButton:nth-of-type(2)")))
-			opened := eval[[]string](t, ctx, `window.opened`)
+			browsertest.Do(t, ctx, "press Approve", chromedp.Click(chromedp.CSS("button.ac-pushButton:nth-of-type(1)")))
+			browsertest.Do(t, ctx, "press Reject", chromedp.Click(chromedp.CSS("button.ac-pushButton:nth-of-type(2)")))
+			opened := browsertest.Evaluate[[]string](t, ctx, `window.opened`)
 			if len(opened) != 2 || opened[0] != a.Actions[0].URL || opened[1] != a.Actions[1].URL {
 				t.Errorf("the buttons opened %d URLs, not the approve and reject ones", len(opened))
 			}
