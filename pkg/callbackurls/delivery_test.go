@@ -349,3 +349,42 @@ func TestLinkTooLongForText(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDeliver: whatever "deliver" holds, a request is refused with a 4xx
+// or its addresses are plain addresses within the bounds, and a route
+// read back from a payload is held to the same.
+func FuzzDeliver(f *testing.F) {
+	f.Add(`{"email":{"to":["a@example.com"],"cc":["b@example.com"],"reply_to":"c@example.com"},"sns":{"topic_arn":"` + topic + `"},"confirm":true}`)
+	f.Add(`{"email":{"to":["a@example.com\r\nBcc: x@example.com"]}}`)
+	f.Add(`{"fax":{}}`)
+	f.Add(`{"email":{"to":"x"}}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, deliver string) {
+		body := `{"token":"tok","actions":[{"name":"ok","type":"success","output":1}],"deliver":` + deliver + `}`
+		req, err := callbackurls.ParseCreateRequest([]byte(body))
+		if err != nil {
+			if e := callbackurls.AsError(err); e.Kind != callbackurls.BadInput {
+				t.Fatalf("%s: %v is not bad input", deliver, err)
+			}
+			return
+		}
+		d := req.Deliver
+		if d == nil {
+			return // null
+		}
+		if d.Email != nil {
+			if n := len(d.Email.To) + len(d.Email.CC); n == 0 || n > callbackurls.MaxRecipients {
+				t.Fatalf("%d recipients accepted", n)
+			}
+			for _, a := range append(append([]string{}, d.Email.To...), d.Email.CC...) {
+				if strings.ContainsAny(a, "\r\n <>,;\"") {
+					t.Fatalf("address %q accepted", a)
+				}
+			}
+		}
+		route, _ := json.Marshal(callbackurls.ConfirmRoute{Topic: deliver})
+		if r, err := callbackurls.ParseConfirmRoute(route); err == nil && strings.ContainsAny(r.Topic, "\r\n") {
+			t.Fatalf("route topic %q accepted", r.Topic)
+		}
+	})
+}

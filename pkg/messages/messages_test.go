@@ -256,3 +256,39 @@ func TestConfirmation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzText: whatever the request's text, the plain-text email's lines fit
+// a mail line, are valid UTF-8 when the text is, and hold no live link
+// but the actions'.
+func FuzzText(f *testing.F) {
+	f.Add("Deploy 1.4", "See https://evil.example/x and www.evil.example", "Reject")
+	f.Add(strings.Repeat("é", 600), strings.Repeat("x", 3000), strings.Repeat("L", 100))
+	f.Add("", "\r\n\r\n", "")
+	f.Fuzz(func(t *testing.T, title, description, label string) {
+		a := twoActions(100)
+		a.Title, a.Description, a.Actions[1].Label = title, description, label
+		m, err := messages.Composer{}.Compose(a, callbackurls.MessageKinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid := utf8.ValidString(title) && utf8.ValidString(description) && utf8.ValidString(label)
+		for _, line := range strings.Split(m.Email.Text, "\n") {
+			if len(line) > callbackurls.MaxTextLine {
+				t.Fatalf("a line of %d bytes", len(line))
+			}
+			if valid && !utf8.ValidString(line) {
+				t.Fatalf("line %q is not UTF-8", line)
+			}
+		}
+		for _, s := range []string{m.Email.Text, m.Email.HTML, string(m.Teams), string(m.Slack)} {
+			for _, u := range urlPattern.FindAllString(strings.ReplaceAll(s, "&amp;", "&"), -1) {
+				if !strings.HasPrefix(u, "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/respond?") && !strings.HasPrefix(u, "http://adaptivecards.io/") {
+					t.Fatalf("a live link: %.80q", u)
+				}
+			}
+		}
+		if !json.Valid(m.Teams) || !json.Valid(m.Slack) {
+			t.Fatal("invalid JSON")
+		}
+	})
+}
