@@ -501,10 +501,11 @@ func (s *Service) checkDelivery(req *CreateRequest) error {
 }
 
 // textURL gives an action whose URL is too long for a line of plain-text
-// mail a shorter one: its payload without the title and description, and
-// its form without titles and help (the page then names the action and
-// its fields by their names; the email says the rest). The decision, the
-// form's rules and the confirmation's route are the same.
+// mail a shorter one: its payload without the title and description, its
+// form without titles and help (the page then names the action and its
+// fields by their names; the email says the rest), and no readable
+// action and type in the query. The decision, the form's rules and the
+// confirmation's route are the same.
 func (s *Service) textURL(ctx context.Context, req *CreateRequest, act *AskAction, tid, base string, now, expiration time.Time) error {
 	if len(act.URL) <= MaxTextLine {
 		return nil
@@ -523,7 +524,9 @@ func (s *Service) textURL(ctx context.Context, req *CreateRequest, act *AskActio
 	if err != nil {
 		return err
 	}
-	act.TextURL = CallbackURL(base, a.Name, a.Type, data)
+	// Without the readable action and type (the payload's copy is the
+	// truth; Open checks them only when present): about 30 characters.
+	act.TextURL = base + CallbackPath + "?" + QueryData + "=" + data
 	if len(act.TextURL) > MaxTextLine && htmlOnly(req) {
 		// Only SES sends this email, whose HTML part carries the link:
 		// the plain-text part says so rather than breaking the link.

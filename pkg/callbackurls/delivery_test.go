@@ -15,7 +15,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
 // countingCodec counts the payloads sealed: a request refused before any
@@ -276,36 +279,69 @@ func noCodeBody(token string) string {
 	"deliver":{"email":{"to":["alice@example.com"]},"confirm":true}}`
 }
 
-// TestTextLinksWithRealTokens: with real task tokens and a static key
-// (the size of a KMS HMAC key's links), the no-code example's request
-// mails plain text whose every line fits, its links too long for a line
-// replaced by shorter ones that open the same decision.
+// TestTextLinksWithRealTokens: with real task tokens and an API Gateway
+// base URL, the no-code example's request (email only, through SES) in
+// each key mode: every line of its plain text fits; a link too long for a
+// line is replaced by a shorter one, or, where even that does not fit
+// (KMS envelope keys), named with a pointer to the HTML button.
 func TestTextLinksWithRealTokens(t *testing.T) {
-	e := newDeliveryEnv(t, true)
-	longest, replaced := 0, 0
-	for i, tok := range corpus.Tokens() {
-		if i >= 20 {
-			break
-		}
-		resp, err := e.create(noCodeBody(tok))
-		if err != nil {
-			t.Fatalf("token %d: %v", i, err)
-		}
-		asks := e.d.Asks()
-		text := asks[len(asks)-1].Email.Text
-		for _, line := range strings.Split(text, "\n") {
-			longest = max(longest, len(line))
-			if len(line) > callbackurls.MaxTextLine {
-				t.Fatalf("token %d: a line of %d characters", i, len(line))
+	kms := kmstest.New(t)
+	for _, mode := range []struct {
+		name string
+		keys func(t *testing.T) payload.KeySource
+	}{
+		{"static keyring", func(t *testing.T) payload.KeySource { return testKeyring(t) }},
+		{"KMS HMAC key", func(t *testing.T) payload.KeySource { return kmsSource(t, kms, kmstest.HMACAlias) }},
+		{"KMS envelope key", func(t *testing.T) payload.KeySource { return kmsSource(t, kms, kmstest.Alias) }},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			d := &callbackurlstest.Delivery{}
+			svc := callbackurls.New(callbackurls.Config{BaseURL: testBase, Now: func() time.Time { return t0 }, Composer: messages.Composer{},
+				Deliverer: d, Notifier: d}, &payload.Codec{Keys: mode.keys(t)}, nil)
+			longest, lean, html := 0, 0, 0
+			for i, tok := range corpus.Tokens() {
+				if i >= 20 {
+					break
+				}
+				req, err := callbackurls.ParseCreateRequest([]byte(noCodeBody(tok)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
+				if err != nil {
+					t.Fatalf("token %d: %v", i, err)
+				}
+				asks := d.Asks()
+				text := asks[len(asks)-1].Email.Text
+				for _, line := range strings.Split(text, "\n") {
+					longest = max(longest, len(line))
+					if len(line) > callbackurls.MaxTextLine {
+						t.Fatalf("token %d: a line of %d characters", i, len(line))
+					}
+				}
+				lean += strings.Count(text, "\n"+testBase+"/respond?data=")
+				html += strings.Count(strings.ReplaceAll(text, "\n", " "), "use the button in this mail's HTML version")
+				for _, name := range []string{"approve", "reject"} {
+					if !strings.Contains(text, resp.URLs[name]) && !strings.Contains(text, "\n"+testBase+"/respond?data=") && !strings.Contains(text, "HTML version") {
+						t.Errorf("token %d: no %s link in the text:\n%s", i, name, text)
+					}
+				}
 			}
-		}
-		for _, name := range []string{"approve", "reject"} {
-			if !strings.Contains(text, resp.URLs[name]) {
-				replaced++
+			t.Logf("longest text line %d characters; of %d links %d shortened for the text, %d left to the HTML", longest, 2*min(20, len(corpus.Tokens())), lean, html)
+			if mode.name != "KMS envelope key" && html > 0 {
+				t.Errorf("%d links do not fit plain text even shortened", html)
 			}
-		}
+		})
 	}
-	t.Logf("longest text line %d characters; %d of 40 links replaced by shorter ones in the text", longest, replaced)
+}
+
+func kmsSource(t *testing.T, srv *kmstest.Server, key string) payload.KeySource {
+	t.Helper()
+	s, err := kmskeys.New(context.Background(), srv.Client(context.Background()), kmskeys.Options{KeyID: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestLinkTooLongForText: a link too long for plain text even without the
