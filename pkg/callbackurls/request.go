@@ -53,7 +53,8 @@ type CreateRequest struct {
 // requestFields are the members of a request besides the target's
 // reference, in the order messages list them: the reference's schema
 // allows only its five (additionalProperties: false), and this service
-// adds title and description. Action objects stay open, as in the
+// adds title and description (for the pages), and messages,
+// message_actions and deliver (docs/MESSAGES.md). Action objects stay open, as in the
 // reference.
 var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description",
 	"messages", "message_actions", "deliver"}
