@@ -30,11 +30,11 @@ func TestOutputParameters(t *testing.T) {
 		wantTask   hookTask
 	}{
 		{
-			name:       "$name and ${name} in output, keys included",
-			action:     map[string]any{"type": "success", "output": map[string]any{"who": "$who", "${who}_id": "id-${id}x", "n": 5}},
+			name:       "$name and ${name} in output values, $$ in keys",
+			action:     map[string]any{"type": "success", "output": map[string]any{"who": "$who", "$$id": "id-${id}x", "n": 5}},
 			query:      url.Values{"who": {"alice"}, "id": {"42"}},
 			wantStatus: 200,
-			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"alice_id":"id-42x","n":5,"who":"alice"}`},
+			wantTask:   hookTask{Status: localstore.StatusSucceeded, Output: `{"$id":"id-42x","n":5,"who":"alice"}`},
 		},
 		{
 			name:       "values are strings, even numbers",
