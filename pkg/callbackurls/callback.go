@@ -109,6 +109,11 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 	if err := s.checkSwitches(!p.Type.Spec().Decides, p.Parameters); err != nil {
 		return cb, err
 	}
+	if !p.Type.Spec().Decides {
+		if err := s.cfg.PostActions.Check(p.Outcomes); err != nil {
+			return cb, AsError(err)
+		}
+	}
 
 	var params map[string]string
 	if p.Parameters {
@@ -237,6 +242,10 @@ type PostActions interface {
 	// returns the form to store in the payload. Problems are *Error values
 	// (InvalidPostActionOutcome, InvalidJsonPath).
 	Compile(outcomes json.RawMessage) (json.RawMessage, error)
+	// Check holds a payload's stored outcome list to Compile's limits when
+	// its URL is opened, whatever the key mode (a forged 1- payload can
+	// carry anything): a list Compile would refuse is InvalidPayload.
+	Check(outcomes json.RawMessage) error
 	// Select picks the first outcome whose schema accepts body (a JSON
 	// document) and says what to send. No match is InvalidPostActionBody.
 	Select(outcomes json.RawMessage, body []byte) (*PostOutcome, error)

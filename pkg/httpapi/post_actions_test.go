@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -634,5 +635,38 @@ func TestPostActionURLLength(t *testing.T) {
 	t.Logf("a two-outcome post URL is the base URL plus %d characters (684-character token)", n)
 	if n > 2000 {
 		t.Errorf("a two-outcome post URL adds %d characters to the base URL; mail clients break URLs over ~2,000", n)
+	}
+}
+
+// TestPostActionOutcomesCheckedWhenOpened: a URL whose outcomes CreateUrls
+// would refuse (sealed by an older release, or forged as a 1- payload
+// with encryption off) is refused when it is opened, before any body is
+// read: the review's schema pattern \p{L}{1000} on every item of 32
+// outcomes, with a 250 KiB body, took a minute of CPU (issue 20).
+func TestPostActionOutcomesCheckedWhenOpened(t *testing.T) {
+	keys, store := hookDeps(t)
+	e := newHookEnv(t, keys, store, hookSwitches{posts: true})
+	var outcomes []string
+	for i := range 32 {
+		outcomes = append(outcomes, fmt.Sprintf(`{"name":"o%d","type":"heartbeat","schema":{"items":{"pattern":"\\p{L}{1000}"}}}`, i))
+	}
+	token := e.newTask(t)
+	data, err := (&payload.Codec{Keys: keys}).Encode(context.Background(), &callbackurls.Payload{
+		Target: callbackurls.TargetRef{ID: token}, Action: "hook", Type: callbackurls.Post,
+		Outcomes: json.RawMessage("[" + strings.Join(outcomes, ",") + "]"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.srv.URL + "/respond?data=" + data
+	body := `["` + strings.Repeat("é", 125<<10) + `"]`
+	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodHead} {
+		resp := e.send(t, method, u, map[string]string{"Content-Type": "application/json"}, []byte(body))
+		if resp.status != http.StatusBadRequest || (method != http.MethodHead && resp.errorCode(t) != callbackurls.CodeInvalidPayload) {
+			t.Errorf("%s: %d %s, want 400 InvalidPayload", method, resp.status, resp.body)
+		}
+	}
+	if diff := cmp.Diff(openHookTask, e.taskFor(t, token)); diff != "" {
+		t.Errorf("task (-want +got):\n%s", diff)
 	}
 }
