@@ -174,11 +174,24 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 		}
 		res.Input = values
 	}
+	// The edge's deadline may have passed while the outcome was chosen:
+	// say so rather than send late.
+	if err := ctx.Err(); err != nil {
+		return res, errOutOfTime(err)
+	}
 	if err := s.send(ctx, cb.Payload.Target, d); err != nil {
 		return res, err
 	}
 	res.Sent = true
 	return res, nil
+}
+
+// errOutOfTime is the error of a callback whose deadline passed before its
+// decision was sent: nothing was, and it may be tried again.
+func errOutOfTime(err error) *Error {
+	e := Unavailablef(CodeServiceError, "the callback took longer than this service allows; nothing was sent: try again")
+	e.Err = errors.Join(ErrUnavailable, err)
+	return e
 }
 
 // send hands the decision to the target of ref's kind. A refusal becomes
