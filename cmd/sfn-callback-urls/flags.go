@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
 // usageError is a command line that cannot be run: a flag that does not
@@ -75,7 +77,21 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &usageError{err}
+		return &usageError{didYouMean(fs, err)}
 	}
 	return nil
+}
+
+// didYouMean adds the flag an unknown one most likely meant to its error.
+func didYouMean(fs *flag.FlagSet, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return err
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if near := text.Nearest(strings.TrimLeft(name, "-"), names); near != "" {
+		return fmt.Errorf("%w (did you mean --%s?)", err, near)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 )
@@ -45,6 +46,10 @@ func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	var r *keyring.Keyring
 	if *add {
+		if *file == "" && isTerminal(stdin) {
+			// Otherwise it looks like a hang.
+			fmt.Fprintln(stderr, "keygen --add: reading the keyring to rotate from stdin (paste it, then Ctrl-D); use --file PATH to rotate a file")
+		}
 		var err error
 		if r, err = readKeyring(*file, stdin); err != nil {
 			return err
@@ -65,6 +70,12 @@ func keygen(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		keys = append(r.Keys(), k)
 	}
 	if *keep > 0 && len(keys) > *keep {
+		dropped := keys[:len(keys)-*keep]
+		ids := make([]string, len(dropped))
+		for i, d := range dropped {
+			ids[i] = d.ID
+		}
+		fmt.Fprintf(stderr, "dropped %d key(s): %s (URLs they encrypted stop working)\n", len(ids), strings.Join(ids, ", "))
 		keys = keys[len(keys)-*keep:]
 	}
 	if r, err = keyring.New(keys...); err != nil {
@@ -148,4 +159,14 @@ func readKeyring(file string, stdin io.Reader) (*keyring.Keyring, error) {
 		return nil, fmt.Errorf("keygen: stdin: %w", err)
 	}
 	return r, nil
+}
+
+// isTerminal reports whether r is a terminal (a character device).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -80,6 +81,9 @@ func TestKeygen(t *testing.T) {
 	third := keyIDsOf(t, []byte(out3))
 	if len(second) != 2 || second[0] != first[0] || len(third) != 2 || third[0] != second[1] {
 		t.Errorf("rotation: %v, then %v, then (keep 2) %v", first, second, third)
+	}
+	if want := "dropped 1 key(s): " + first[0]; !strings.Contains(errOut3, want) {
+		t.Errorf("--keep: stderr %q does not say %q", errOut3, want)
 	}
 	r, _ := keyring.Parse([]byte(out3))
 	for _, k := range r.Keys() {
@@ -266,8 +270,8 @@ func dataOf(t *testing.T, rawURL string) string {
 // kmsEnv points the SDK at a KMS stand-in and away from real credentials.
 func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_ENDPOINT_URL_KMS", srv.URL())
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCMDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "cmd-test-secret")
+	t.Setenv("AWS_ACCESS_KEY_ID", standin.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", standin.SecretAccessKey)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -359,5 +363,30 @@ func TestServeKMS(t *testing.T) {
 	}
 	if srv.Count("Decrypt") != 1 {
 		t.Errorf("%d Decrypt calls after inspect, want 1", srv.Count("Decrypt"))
+	}
+}
+
+// TestKeygenAddSaysItReadsATerminal: keygen --add on a terminal says that
+// it waits for a keyring on stdin, instead of seeming to hang.
+func TestKeygenAddSaysItReadsATerminal(t *testing.T) {
+	// A character device stands in for the terminal (a real one would wait
+	// for someone to type); /dev/null answers end of file at once.
+	tty, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Skip("no character device to stand in for a terminal")
+	}
+	defer tty.Close()
+	if !isTerminal(tty) {
+		t.Fatalf("%s is not a character device", tty.Name())
+	}
+	var stdout, stderr bytes.Buffer
+	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), tty, &stdout, &stderr)
+	if !strings.Contains(stderr.String(), "reading the keyring to rotate from stdin") {
+		t.Errorf("stderr %q does not say that keygen reads stdin", stderr.String())
+	}
+	stderr.Reset()
+	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), strings.NewReader("{}"), &stdout, &stderr)
+	if strings.Contains(stderr.String(), "reading the keyring") {
+		t.Errorf("a pipe got the terminal's notice: %q", stderr.String())
 	}
 }

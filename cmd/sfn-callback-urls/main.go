@@ -53,6 +53,12 @@ func exitCode(err error, stderr io.Writer) int {
 	return 1
 }
 
+const versionUsage = `Usage: sfn-callback-urls version
+
+Prints the version, the source revision it was built from and the Go
+toolchain. It takes no flags.
+`
+
 // errNoCommand is a command line without a command; the usage has been
 // printed.
 var errNoCommand = errors.New("no command")
@@ -70,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "inspect":
 		return inspect(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "-version", "--version":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help") {
+			fmt.Fprint(stdout, versionUsage)
+			return nil
+		}
 		if len(args) > 1 {
 			return usageErrorf("version takes no arguments")
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -440,6 +441,10 @@ func TestRunErrors(t *testing.T) {
 		{name: "inspect with a key file that does not exist", args: []string{"inspect", "--key-file", filepath.Join(dir, "typo.json"), "3-AAAA"},
 			wantErr: "typo.json does not exist: inspect needs the keyring the URL was made with"},
 		{name: "unknown flag", args: []string{"serve", "--bogus"}, wantErr: "bogus"},
+		{name: "a misspelt flag", args: []string{"serve", "--adr", "x"}, wantErr: "-adr (did you mean --addr?)"},
+		{name: "a misspelt keygen flag", args: []string{"keygen", "--kep", "2"}, wantErr: "did you mean --keep?"},
+		{name: "version -h", args: []string{"version", "-h"}, stdout: "Usage: sfn-callback-urls version"},
+		{name: "the switch's earlier flag", args: append(serveArgs(dir), "--confirm", "false", "--sfn", "azure"), wantErr: "azure"},
 		{name: "extra argument", args: []string{"serve", "now"}, wantErr: `unexpected argument "now"`},
 		{name: "demo with aws", args: []string{"serve", "--sfn", "aws", "--demo"}, wantErr: "--demo needs the local back end"},
 		{name: "demo with SFN_BACKEND=aws", args: []string{"serve", "--demo"}, env: map[string]string{"SFN_BACKEND": "AWS"},
@@ -517,5 +522,35 @@ func TestServeConfirm(t *testing.T) {
 				t.Errorf("%d, task %s, want %s", resp.StatusCode, got.Status, want)
 			}
 		})
+	}
+}
+
+// TestServeStartProblems: what serve says when it cannot start for a
+// reason of the machine's: its port is taken, or --sfn aws has no
+// credentials (said at start, not at the first click as an outage).
+func TestServeStartProblems(t *testing.T) {
+	dir := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	err = run(context.Background(), []string{"serve", "--addr", taken.Addr().String(), "--store", filepath.Join(dir, "t.db"),
+		"--key-file", filepath.Join(dir, "k.json"), "--create-key-file"}, envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "Use another address: --addr 127.0.0.1:8081, or LISTEN_ADDR=127.0.0.1:8081 make run") {
+		t.Errorf("port taken: %v", err)
+	}
+
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_REGION": "eu-west-1",
+	} {
+		t.Setenv(k, v)
+	}
+	err = run(context.Background(), serveArgs(dir, "--sfn", "aws"), envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--sfn aws needs AWS credentials, and none were found") {
+		t.Errorf("no credentials: %v", err)
 	}
 }

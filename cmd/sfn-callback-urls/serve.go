@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
@@ -59,6 +60,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		host, _, _ := net.SplitHostPort(c.Addr)
+		other := net.JoinHostPort(cmp.Or(host, "127.0.0.1"), "8081")
+		return fmt.Errorf("%w: another program listens on %s. Use another address: --addr %s, or LISTEN_ADDR=%s make run", err, c.Addr, other, other)
+	}
 	if err != nil {
 		return err
 	}

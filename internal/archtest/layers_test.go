@@ -56,7 +56,7 @@ var exampleImports = []string{"pkg/client", "examples/internal/mail", "examples/
 // them.
 var testSupport = []string{
 	"internal/testkit", "internal/archtest", "internal/coldstart", "internal/corpus", "internal/doctest",
-	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest",
+	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin", "internal/browsertest",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
 	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest",
 	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",

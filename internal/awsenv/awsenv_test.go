@@ -76,6 +76,9 @@ func TestConfigValues(t *testing.T) {
 // configuration the environment gives, as with LoadDefaultConfig.
 func TestEndpoints(t *testing.T) {
 	srv := sfntest.New(t)
+	// The stand-in checks the signature: lambdaEnv's credentials, token
+	// included, must be the ones used.
+	srv.AddCredentials(aws.Credentials{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "secret", SessionToken: "token"})
 	other := "http://127.0.0.1:1" // nothing listens there
 	const regional = "states.eu-west-1.amazonaws.com"
 	tests := []struct {

@@ -48,6 +48,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/lambdarie"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
@@ -149,8 +150,8 @@ func (bd *build) build(name string) (string, error) {
 	return out, nil
 }
 
-// lambdaEnv is the environment Lambda gives a function, with fake
-// credentials and nothing of this machine's AWS configuration.
+// lambdaEnv is the environment Lambda gives a function, with the
+// stand-ins' credentials and nothing of this machine's AWS configuration.
 func lambdaEnv(function, runtimeAPI string) []string {
 	return []string{
 		"AWS_LAMBDA_RUNTIME_API=" + runtimeAPI,
@@ -159,8 +160,8 @@ func lambdaEnv(function, runtimeAPI string) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_REGION=" + region,
 		"AWS_DEFAULT_REGION=" + region,
-		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_ACCESS_KEY_ID=" + standin.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + standin.SecretAccessKey,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE=/nonexistent",

@@ -35,12 +35,14 @@ func newDeployment(t *testing.T, mode string) *deployment {
 	t.Helper()
 	bins := bootstraps(t, "create-urls", "process-callback")
 	d := &deployment{sfn: sfntest.New(t)}
+	d.sfn.AddCredentials(Credentials())
 	env := append(stage.Env(), "ENABLE_POST_ACTIONS=true", "AWS_ENDPOINT_URL_SFN="+d.sfn.URL())
 	switch mode {
 	case "static":
 		env = append(env, "KEYRING="+staticKeyring(t))
 	case "kms", "kms-hmac":
 		d.kms = kmstest.New(t)
+		d.kms.AddCredentials(Credentials())
 		alias := kmstest.Alias
 		if mode == "kms-hmac" {
 			alias = kmstest.HMACAlias

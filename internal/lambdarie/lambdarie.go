@@ -43,6 +43,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // Module and Version are the emulator's module and the version built: a
@@ -186,12 +188,20 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Region and the fake credentials every emulated function gets.
+// Region and the fake credentials every emulated function gets (a role's:
+// with a session token). The AWS stand-ins accept them once told with
+// AddCredentials(Credentials()).
 const (
 	Region          = "us-east-1"
 	AccessKeyID     = "AKIDLAMBDARIE"
 	SecretAccessKey = "lambdarie-secret"
+	SessionToken    = "lambdarie-session"
 )
+
+// Credentials are the credentials Env gives a function.
+func Credentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: SessionToken}
+}
 
 // Env is the environment Lambda gives a function, less what the emulator
 // sets itself (AWS_LAMBDA_RUNTIME_API, the log group and stream): its
@@ -207,7 +217,7 @@ func Env(function string, timeout time.Duration) []string {
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
-		"AWS_SESSION_TOKEN=lambdarie-session",
+		"AWS_SESSION_TOKEN=" + SessionToken,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE=/nonexistent",

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
 )
 
 // decoderMembers is eachMember done the slow way, by encoding/json's
@@ -70,22 +72,8 @@ func TestNearestField(t *testing.T) {
 		"descripton": "description", "enableOutputParameters": "enable_output_parameters",
 		"enable_post_actions": "", "colour": "", "x": "", "": "", "output": "",
 	} {
-		if got := nearestField(key, append(targetFields(), requestFields...)); got != want {
-			t.Errorf("nearestField(%q) = %q, want %q", key, got, want)
-		}
-	}
-}
-
-func TestEditDistance(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"token", "token", 0}, {"tokne", "token", 1},
-		{"expiraton", "expiration", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3},
-	} {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := text.Nearest(key, append(targetFields(), requestFields...)); got != want {
+			t.Errorf("text.Nearest(%q) = %q, want %q", key, got, want)
 		}
 	}
 }

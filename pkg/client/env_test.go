@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/internal/sigv4check"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
@@ -138,12 +138,12 @@ func (e *env) serveAPI(t testing.TB, w http.ResponseWriter, r *http.Request, nex
 
 	if r.URL.Path != "/respond" && !unsigned {
 		creds := aws.Credentials{AccessKeyID: apiAccessKey, SecretAccessKey: apiSecret}
-		if p := sigv4check.Verify(r, body, creds, "execute-api", apiRegion); p != nil {
-			rec.Status = http.StatusForbidden
-			w.Header().Set("X-Amzn-Errortype", p.Type)
+		if e := standin.VerifySigV4(r, body, creds, "execute-api", apiRegion); e != nil {
+			rec.Status = e.Status
+			w.Header().Set("X-Amzn-Errortype", e.Code)
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `{"message":%q}`, p.Message)
+			w.WriteHeader(e.Status)
+			fmt.Fprintf(w, `{"message":%q}`, e.Message)
 			return
 		}
 	}

@@ -115,7 +115,7 @@ func NoStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 }
 
-// WriteJSON writes v as a JSON response, without HTML escaping: a URL's
+// WriteJSON writes v as a JSON response, one line, without HTML escaping: a URL's
 // "&" stays "&" for grep and sed, as in the reference (the body is
 // application/json with nosniff, never HTML).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -126,7 +126,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", TypeJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	// A newline at the end, so that curl's output ends its line.
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // WriteRaw writes a body of the given type as it is (no body for HEAD).

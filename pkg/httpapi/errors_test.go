@@ -80,7 +80,7 @@ func TestWriteError(t *testing.T) {
 	e := &callbackurls.Error{Code: callbackurls.CodeStepFunctionsError, Kind: callbackurls.BadInput,
 		Message: "TaskTimedOut: closed", TargetCode: callbackurls.TaskTimedOut, Target: callbackurls.TaskToken}
 	httpapi.WriteError(rec, e, "tid1")
-	if diff := cmp.Diff(`{"error":"StepFunctionsError","message":"TaskTimedOut: closed","transaction_id":"tid1","step_functions_error":"TaskTimedOut"}`, rec.Body.String()); diff != "" {
+	if diff := cmp.Diff(`{"error":"StepFunctionsError","message":"TaskTimedOut: closed","transaction_id":"tid1","step_functions_error":"TaskTimedOut"}`+"\n", rec.Body.String()); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}
 	if rec.Code != 400 || rec.Header().Get("Retry-After") != "" || rec.Header().Get("Cache-Control") != "no-store" {

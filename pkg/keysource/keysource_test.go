@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
@@ -32,8 +33,8 @@ func loadAWS() (aws.Config, error) { return awsconfig.LoadDefaultConfig(context.
 // awsEnv points the SDK's default configuration at stand-ins and away
 // from any real credentials or config files.
 func awsEnv(t *testing.T, endpoints map[string]string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCONFIGTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "config-test-secret")
+	t.Setenv("AWS_ACCESS_KEY_ID", standin.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", standin.SecretAccessKey)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "eu-west-1")

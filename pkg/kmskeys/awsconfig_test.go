@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
@@ -75,7 +76,7 @@ func TestNewFromAWSConfig(t *testing.T) {
 				Region:       "eu-west-1",
 				BaseEndpoint: aws.String(srv.URL()),
 				Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-					return aws.Credentials{AccessKeyID: "AKIDCONFIGTEST", SecretAccessKey: "config-test-secret"}, nil
+					return standin.Credentials(), nil
 				}),
 				HTTPClient: rec,
 			}

@@ -50,6 +50,10 @@ type Options struct {
 	Now func() time.Time
 	// Version is the home page's version line.
 	Version string
+	// Via names the API Gateway stage a request came through, as the
+	// CreateUrls function mounts POST /urls (lambdaapi.Gateway): for tests
+	// that run this composition behind the Lambda adapter. Nil for serve.
+	Via func(*http.Request) callbackurls.Gateway
 }
 
 // Server is a built local server.
@@ -91,6 +95,11 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 			if err != nil {
 				return nil, fmt.Errorf("step functions client: loading AWS configuration: %w", err)
 			}
+			// Said now, not at the first click as if AWS were down.
+			if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+				return nil, fmt.Errorf("--sfn aws needs AWS credentials, and none were found (%w): set AWS_PROFILE, "+
+					"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with --sfn local", err)
+			}
 			target = stepfunctions.NewFromAWSConfig(cfg)
 		}
 	default:
@@ -116,7 +125,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	s.Service = callbackurls.New(cfg, s.Keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: target})
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
-	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
+	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose, Via: opts.Via}))
 	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, respond.Options{Logger: logger, Verbose: c.Verbose}))
 	local := ""
 	if s.Store != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
@@ -421,7 +422,7 @@ func TestDeadlineExceeded(t *testing.T) {
 	}
 }
 
-// setAWSEnv makes the default config hermetic: fake static credentials, no
+// setAWSEnv makes the default config hermetic: the stand-ins' credentials, no
 // shared files, no instance metadata, endpoint from AWS_ENDPOINT_URL_SFN.
 func setAWSEnv(t *testing.T, endpoint string) {
 	dir := t.TempDir()
@@ -429,8 +430,8 @@ func setAWSEnv(t *testing.T, endpoint string) {
 		"AWS_ENDPOINT_URL_SFN":                endpoint,
 		"AWS_ENDPOINT_URL":                    "",
 		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
-		"AWS_ACCESS_KEY_ID":                   "AKIDENVTEST",
-		"AWS_SECRET_ACCESS_KEY":               "env-secret",
+		"AWS_ACCESS_KEY_ID":                   standin.AccessKeyID, // what the stand-in accepts
+		"AWS_SECRET_ACCESS_KEY":               standin.SecretAccessKey,
 		"AWS_SESSION_TOKEN":                   "",
 		"AWS_REGION":                          "eu-west-1",
 		"AWS_DEFAULT_REGION":                  "",

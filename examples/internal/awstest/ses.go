@@ -3,14 +3,14 @@ package awstest
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 )
 
 // Email is a message SES accepted.
@@ -33,27 +33,23 @@ type Email struct {
 //	_, err := srv.Client().SendEmail(ctx, &sesv2.SendEmailInput{...})
 //	srv.Emails()
 type SES struct {
-	srv *httptest.Server
+	*standin.Server
 
 	mu         sync.Mutex
 	identities map[string]bool
 	sandbox    bool
 	emails     []Email
-	failures   []failure
 }
 
 // NewSES starts an SES v2 stand-in out of the sandbox, closed when the test
 // ends.
 func NewSES(t testing.TB) *SES {
 	t.Helper()
-	s := &SES{identities: map[string]bool{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(s.srv.Close)
+	s := &SES{identities: map[string]bool{}, Server: standin.New(t, standin.Service{
+		Name: "sestest", Protocol: standin.RESTJSON, SigningName: "ses", MaxRequestBytes: maxSESRequestBytes})}
+	standin.HandleREST(s.Server, "SendEmail", "POST /v2/email/outbound-emails", s.sendEmail)
 	return s
 }
-
-// URL is the server's base URL.
-func (s *SES) URL() string { return s.srv.URL }
 
 // Verify makes identities (addresses or domains) verified.
 func (s *SES) Verify(identities ...string) {
@@ -79,22 +75,9 @@ func (s *SES) Emails() []Email {
 	return append([]Email(nil), s.emails...)
 }
 
-// FailNext makes the next n requests fail with the HTTP status and error
-// code, such as 429 "TooManyRequestsException" (the SDK retries it) or
-// 400 "AccountSuspendedException".
-func (s *SES) FailNext(n, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, failure{status, code})
-	}
-}
-
 // Client returns an SDK client for the server (Config's settings).
 func (s *SES) Client(optFns ...func(*sesv2.Options)) *sesv2.Client {
-	return sesv2.NewFromConfig(Config(s.srv.URL), append([]func(*sesv2.Options){func(o *sesv2.Options) {
-		o.HTTPClient = s.srv.Client()
-	}}, optFns...)...)
+	return sesv2.NewFromConfig(s.Config(), optFns...)
 }
 
 // maxSESRequestBytes is SES's limit on a message (40 MB) rounded down to
@@ -123,48 +106,12 @@ type sendEmailRequest struct {
 	}
 }
 
-func (s *SES) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	status, code, msg, id := s.sendEmail(r)
-	w.Header().Set("X-Amzn-Requestid", "sestest-"+id)
-	w.Header().Set("Content-Type", "application/json")
-	if code != "" {
-		w.Header().Set("X-Amzn-Errortype", code+":http://internal.amazon.com/coral/com.amazonaws.sesv2/")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
-		return
-	}
-	_ = json.NewEncoder(w).Encode(map[string]string{"MessageId": id})
-}
-
-func (s *SES) sendEmail(r *http.Request) (status int, code, message, id string) {
-	if r.URL.Path != "/v2/email/outbound-emails" {
-		return http.StatusNotFound, "NotFoundException", "no such resource " + r.URL.Path, ""
-	}
-	if r.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, "BadRequestException", "method not allowed", ""
-	}
-	if p := sigV4Problem(r, "ses"); p != "" {
-		return http.StatusForbidden, "IncompleteSignatureException", p, ""
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSESRequestBytes+1))
-	if err != nil || len(body) > maxSESRequestBytes {
-		return http.StatusRequestEntityTooLarge, "BadRequestException", "Request is too large", ""
-	}
-	var req sendEmailRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return http.StatusBadRequest, "BadRequestException", "could not parse the request", ""
-	}
-
+func (s *SES) sendEmail(_ *standin.Request, req *sendEmailRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		return f.status, f.code, "injected by awstest.SES.FailNext", ""
-	}
 	c := req.Content
 	if c == nil || c.Simple == nil || len(c.Raw) > 0 || len(c.Template) > 0 {
-		return http.StatusBadRequest, "BadRequestException", "this stand-in sends Simple content only", ""
+		return nil, standin.Errorf(http.StatusBadRequest, "BadRequestException", "this stand-in sends Simple content only")
 	}
 	var to, all []string
 	if d := req.Destination; d != nil {
@@ -172,14 +119,14 @@ func (s *SES) sendEmail(r *http.Request) (status int, code, message, id string) 
 		all = append(append(append(all, d.ToAddresses...), d.CcAddresses...), d.BccAddresses...)
 	}
 	if len(all) == 0 || len(all) > 50 {
-		return http.StatusBadRequest, "BadRequestException", "Missing final '@domain' or too many recipients", ""
+		return nil, standin.Errorf(http.StatusBadRequest, "BadRequestException", "Missing final '@domain' or too many recipients")
 	}
 	simple := c.Simple
 	if simple.Subject == nil || simple.Subject.Data == nil {
-		return http.StatusBadRequest, "BadRequestException", "Subject is required", ""
+		return nil, standin.Errorf(http.StatusBadRequest, "BadRequestException", "Subject is required")
 	}
 	if simple.Body == nil || (simple.Body.Text == nil && simple.Body.Html == nil) {
-		return http.StatusBadRequest, "BadRequestException", "Body must have Text or Html", ""
+		return nil, standin.Errorf(http.StatusBadRequest, "BadRequestException", "Body must have Text or Html")
 	}
 	check := []string{req.FromEmailAddress}
 	if s.sandbox {
@@ -192,9 +139,9 @@ func (s *SES) sendEmail(r *http.Request) (status int, code, message, id string) 
 		}
 	}
 	if len(failed) > 0 {
-		return http.StatusBadRequest, "MessageRejected", fmt.Sprintf(
+		return nil, standin.Errorf(http.StatusBadRequest, "MessageRejected",
 			"Email address is not verified. The following identities failed the check in region %s: %s",
-			strings.ToUpper(Region), strings.Join(failed, ", ")), ""
+			strings.ToUpper(Region), strings.Join(failed, ", "))
 	}
 	e := Email{From: req.FromEmailAddress, To: to, Subject: *simple.Subject.Data}
 	if t := simple.Body.Text; t != nil && t.Data != nil {
@@ -204,7 +151,7 @@ func (s *SES) sendEmail(r *http.Request) (status int, code, message, id string) 
 		e.HTML = *h.Data
 	}
 	s.emails = append(s.emails, e)
-	return http.StatusOK, "", "", fmt.Sprintf("0100018f-%08d", len(s.emails))
+	return map[string]string{"MessageId": fmt.Sprintf("0100018f-%08d", len(s.emails))}, nil
 }
 
 // verified reports whether addr, or its domain, is a verified identity.

@@ -1,7 +1,8 @@
 // Package awskeyringtest has stand-ins for the two AWS stores package
 // awskeyring reads a keyring from: Secrets Manager (GetSecretValue) and SSM
-// Parameter Store (GetParameter). Both are HTTP servers speaking the real
-// AWS JSON 1.1 protocol, so the real SDK clients are exercised:
+// Parameter Store (GetParameter). Both are built on internal/standin's
+// base, speaking the real AWS JSON 1.1 protocol and verifying signatures,
+// so the real SDK clients are exercised:
 //
 //	sm := awskeyringtest.NewSecretsManager(t)
 //	sm.Put("sfn-callback-urls/keyring", keyringJSON)
@@ -16,26 +17,21 @@ package awskeyringtest
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 )
 
 // Region and account of the stand-ins' resources.
 const (
-	Region  = "us-east-1"
-	Account = "111122223333"
+	Region  = standin.Region
+	Account = standin.Account
 )
 
 // Parameter types of Parameter Store.
@@ -45,16 +41,14 @@ const (
 )
 
 // Server is a running stand-in for one of the two services. Its methods
-// are safe for concurrent use.
+// are safe for concurrent use; the base's (URL, Config, FailNext,
+// Throttle, ...) come with it.
 type Server struct {
-	srv     *httptest.Server
+	*standin.Server
 	service string // SigV4 signing name
-	target  string // X-Amz-Target prefix
 
-	mu       sync.Mutex
-	items    map[string]item
-	failures []failure
-	calls    int
+	mu    sync.Mutex
+	items map[string]item
 }
 
 type item struct {
@@ -63,34 +57,27 @@ type item struct {
 	typ    string // parameter type
 }
 
-type failure struct {
-	status int
-	code   string
-}
-
 // NewSecretsManager starts a Secrets Manager stand-in, closed when the test
 // ends.
 func NewSecretsManager(t testing.TB) *Server {
-	return start(t, "secretsmanager", "secretsmanager.")
+	s := start(t, "secretsmanager", "secretsmanager")
+	standin.Handle(s.Server, "GetSecretValue", s.getSecretValue)
+	return s
 }
 
 // NewParameterStore starts an SSM Parameter Store stand-in, closed when the
 // test ends.
 func NewParameterStore(t testing.TB) *Server {
-	return start(t, "ssm", "AmazonSSM.")
+	s := start(t, "ssm", "AmazonSSM")
+	standin.Handle(s.Server, "GetParameter", s.getParameter)
+	return s
 }
 
 func start(t testing.TB, service, target string) *Server {
 	t.Helper()
-	s := &Server{service: service, target: target, items: make(map[string]item)}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(s.srv.Close)
-	return s
+	return &Server{service: service, items: make(map[string]item), Server: standin.New(t, standin.Service{
+		Name: "awskeyringtest", Protocol: standin.JSON11, SigningName: service, TargetPrefix: target, MaxRequestBytes: 1 << 16})}
 }
-
-// URL is the server's base URL, for BaseEndpoint or
-// AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL_SSM.
-func (s *Server) URL() string { return s.srv.URL }
 
 // Put stores a secret (SecretString) or a SecureString parameter.
 func (s *Server) Put(name, value string) { s.put(name, item{value: value, typ: SecureString}) }
@@ -117,42 +104,8 @@ func (s *Server) ARN(name string) string {
 	return "arn:aws:secretsmanager:" + Region + ":" + Account + ":secret:" + name + "-AbCdEf"
 }
 
-// FailNext makes the next n requests fail with status and code (for
-// example 400 "AccessDeniedException", 400 "ThrottlingException").
-func (s *Server) FailNext(n, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, failure{status, code})
-	}
-}
-
 // Count is the number of requests received.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
-// Config is an SDK configuration for this stand-in, as a main would load
-// it: fake credentials, and the standard retryer (3 attempts) with a 1 ms
-// backoff and no retry quota. It reads no environment or shared config.
-func (s *Server) Config() aws.Config {
-	return aws.Config{
-		Region:       Region,
-		BaseEndpoint: aws.String(s.srv.URL),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDKEYRINGTEST", SecretAccessKey: "keyringtest-secret", Source: "awskeyringtest"}, nil
-		}),
-		HTTPClient: s.srv.Client(),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}
-}
+func (s *Server) Count() int { return len(s.Server.Calls()) }
 
 // SecretsManagerClient is an SDK client for a Secrets Manager stand-in,
 // on Config.
@@ -167,66 +120,6 @@ func (s *Server) SSMClient(ctx context.Context, optFns ...func(*ssm.Options)) *s
 	return ssm.NewFromConfig(s.Config(), optFns...)
 }
 
-type apiError struct {
-	status  int
-	code    string
-	message string
-}
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	resp, aerr := s.handle(r)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Requestid", "keyringtest")
-	if aerr != nil {
-		body, _ := json.Marshal(map[string]string{"__type": aerr.code, "message": aerr.message})
-		w.WriteHeader(aerr.status)
-		_, _ = w.Write(body)
-		return
-	}
-	body, _ := json.Marshal(resp)
-	_, _ = w.Write(body)
-}
-
-func (s *Server) handle(r *http.Request) (any, *apiError) {
-	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return nil, &apiError{http.StatusNotFound, "UnknownOperationException", ""}
-	}
-	auth := r.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") || !strings.Contains(auth, "/"+s.service+"/aws4_request") {
-		return nil, &apiError{http.StatusBadRequest, "InvalidSignatureException", "Credential should be scoped to correct service: '" + s.service + "'."}
-	}
-	if r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", "expected application/x-amz-json-1.1"}
-	}
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), s.target)
-	want := map[string]string{"secretsmanager": "GetSecretValue", "ssm": "GetParameter"}[s.service]
-	if !ok || op != want {
-		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
-	}
-	var req struct {
-		SecretID       string `json:"SecretId"`
-		Name           string `json:"Name"`
-		WithDecryption bool   `json:"WithDecryption"`
-	}
-	data, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err := json.Unmarshal(data, &req); err != nil {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", ""}
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls++
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		return nil, &apiError{f.status, f.code, "injected by awskeyringtest.FailNext"}
-	}
-	if s.service == "secretsmanager" {
-		return s.getSecretValue(req.SecretID)
-	}
-	return s.getParameter(req.Name, req.WithDecryption)
-}
-
 func (s *Server) lookup(id string) (string, item, bool) {
 	for name, it := range s.items {
 		if id == name || id == s.ARN(name) {
@@ -236,10 +129,18 @@ func (s *Server) lookup(id string) (string, item, bool) {
 	return "", item{}, false
 }
 
-func (s *Server) getSecretValue(id string) (any, *apiError) {
-	name, it, ok := s.lookup(id)
+type getInput struct {
+	SecretID       string `json:"SecretId"`
+	Name           string `json:"Name"`
+	WithDecryption bool   `json:"WithDecryption"`
+}
+
+func (s *Server) getSecretValue(_ *standin.Request, in *getInput) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, it, ok := s.lookup(in.SecretID)
 	if !ok {
-		return nil, &apiError{http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret."}
+		return nil, standin.Errorf(http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 	}
 	out := map[string]any{
 		"ARN": s.ARN(name), "Name": name, "VersionId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
@@ -253,13 +154,15 @@ func (s *Server) getSecretValue(id string) (any, *apiError) {
 	return out, nil
 }
 
-func (s *Server) getParameter(id string, decrypt bool) (any, *apiError) {
-	name, it, ok := s.lookup(id)
+func (s *Server) getParameter(_ *standin.Request, in *getInput) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, it, ok := s.lookup(in.Name)
 	if !ok {
-		return nil, &apiError{http.StatusBadRequest, "ParameterNotFound", ""}
+		return nil, standin.Errorf(http.StatusBadRequest, "ParameterNotFound", "")
 	}
 	value := it.value
-	if it.typ == SecureString && !decrypt {
+	if it.typ == SecureString && !in.WithDecryption {
 		// What SSM returns: the KMS ciphertext, base64.
 		value = base64.StdEncoding.EncodeToString(append([]byte("\x01\x02\x02\x00x"), make([]byte, 150+len(value))...))
 	}

@@ -1,10 +1,11 @@
 // Package kmstest is a stand-in for the part of AWS KMS this service uses
 // (GenerateDataKey, Decrypt, GenerateMac and DescribeKey) for tests.
 //
-// It is an HTTP server speaking the real AWS JSON 1.1 protocol
-// (X-Amz-Target: TrentService.<Operation>, application/x-amz-json-1.1,
-// base64 blobs in JSON), so the real SDK client serialises, signs, retries
-// and decodes errors exactly as it does against KMS:
+// It is built on internal/standin's base, speaking the real AWS JSON 1.1
+// protocol (X-Amz-Target: TrentService.<Operation>,
+// application/x-amz-json-1.1, base64 blobs in JSON) and verifying
+// signatures, so the real SDK client serialises, signs, retries and
+// decodes errors exactly as it does against KMS:
 //
 //	srv := kmstest.New(t)
 //	client := srv.Client(ctx)
@@ -35,7 +36,8 @@
 //     encryption context {"service": "sfn-callback-urls"} on every call
 //     (AccessDeniedException otherwise); RequireContext changes that;
 //   - FailNext injects errors (ThrottlingException, AccessDeniedException,
-//     DisabledException, KMSInternalException with 500, ...).
+//     DisabledException, KMSInternalException with 500, ...); Hold piles
+//     callers up (both the base's).
 //
 // Blob layout (not KMS's, which is undocumented; only its size is KMS's):
 //
@@ -55,13 +57,10 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
-	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -69,15 +68,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 )
 
 // Account, region and names of the server's resources.
 const (
-	Region  = "us-east-1"
-	Account = "111122223333"
+	Region  = standin.Region
+	Account = standin.Account
 	// Alias names the symmetric encryption key New creates.
 	Alias = "alias/sfn-callback-urls"
 	// HMACAlias names the HMAC_256 key New creates.
@@ -96,13 +95,6 @@ const (
 var macAlgorithms = map[string]string{
 	"HMAC_224": "HMAC_SHA_224", "HMAC_256": "HMAC_SHA_256", "HMAC_384": "HMAC_SHA_384", "HMAC_512": "HMAC_SHA_512",
 }
-
-// Fake credentials used by Client; signatures are checked for shape and
-// scope ("kms"), not verified.
-const (
-	accessKeyID     = "AKIDKMSTEST"
-	secretAccessKey = "kmstest-secret"
-)
 
 // Blob layout sizes.
 const (
@@ -131,19 +123,16 @@ type Call struct {
 	ErrorType string
 }
 
-// Server is a running stand-in. Its methods are safe for concurrent use.
+// Server is a running stand-in. Its methods are safe for concurrent use;
+// the base's (URL, Close, Config, FailNext, Throttle, Hold, Held, Count,
+// Reset, ...) come with it.
 type Server struct {
-	srv *httptest.Server
+	*standin.Server
 
 	mu       sync.Mutex
 	keys     map[string]*key // by key uuid
 	aliases  map[string]string
 	required map[string]string
-	failures []failure
-	calls    []Call
-	hold     chan struct{} // requests wait on it while not nil
-	held     int           // requests waiting on hold
-	requests int
 }
 
 type key struct {
@@ -156,11 +145,6 @@ type key struct {
 	secret  []byte // HMAC keys
 	state   string
 	created time.Time
-}
-
-type failure struct {
-	status int
-	code   string
 }
 
 // New starts a server with one enabled key, named by Alias too, that
@@ -177,34 +161,22 @@ func New(t testing.TB) *Server {
 	s.aliases[Alias] = arn[strings.LastIndexByte(arn, '/')+1:]
 	arn = s.NewHMACKey()
 	s.aliases[HMACAlias] = arn[strings.LastIndexByte(arn, '/')+1:]
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(s.srv.Close)
+	s.Server = standin.New(t, standin.Service{Name: "kmstest", Protocol: standin.JSON11, SigningName: "kms",
+		TargetPrefix: "TrentService", MaxRequestBytes: 1 << 16})
+	standin.Handle(s.Server, "GenerateDataKey", s.locked(s.generateDataKey))
+	standin.Handle(s.Server, "Decrypt", s.locked(s.decrypt))
+	standin.Handle(s.Server, "GenerateMac", s.locked(s.generateMac))
+	standin.Handle(s.Server, "DescribeKey", s.locked(s.describeKey))
 	return s
 }
 
-// URL is the server's base URL, for BaseEndpoint or AWS_ENDPOINT_URL_KMS.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops the server early; later calls fail to connect.
-func (s *Server) Close() { s.srv.Close() }
-
-// Client returns an SDK client for this server: static fake credentials,
-// region us-east-1, and the standard retryer (3 attempts) with a 1 ms
-// backoff and no retry quota. It reads no environment or shared config.
+// Client returns an SDK client for this server on its Config: static
+// credentials, region us-east-1, and the standard retryer (3 attempts)
+// with a 1 ms backoff and no retry quota. It reads no environment or
+// shared config.
 func (s *Server) Client(ctx context.Context, optFns ...func(*kms.Options)) *kms.Client {
 	_ = ctx
-	return kms.New(kms.Options{
-		Region:       Region,
-		BaseEndpoint: aws.String(s.srv.URL),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, Source: "kmstest"}, nil
-		}),
-		HTTPClient: s.srv.Client(),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			o.RateLimiter = ratelimit.None
-		}),
-	}, optFns...)
+	return kms.NewFromConfig(s.Config(), optFns...)
 }
 
 // NewKey creates an enabled symmetric encryption key and returns its ARN.
@@ -289,123 +261,15 @@ func (s *Server) RequireContext(ctx map[string]string) {
 	s.required = maps.Clone(ctx)
 }
 
-// FailNext makes the next n well-formed requests fail with status and code,
-// for example 400 "ThrottlingException" (retried by the SDK), 400
-// "AccessDeniedException" or 500 "KMSInternalException" (retried).
-func (s *Server) FailNext(n, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, failure{status, code})
-	}
-}
-
-// Hold makes requests wait until release is called, so that tests can
-// pile up concurrent callers behind one request.
-func (s *Server) Hold() (release func()) {
-	ch := make(chan struct{})
-	s.mu.Lock()
-	s.hold = ch
-	s.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			s.hold = nil
-			s.mu.Unlock()
-			close(ch)
-		})
-	}
-}
-
-// Held is the number of requests waiting for Hold's release.
-func (s *Server) Held() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.held
-}
-
 // Calls returns every request received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
-// Count is the number of requests for operation (GenerateDataKey,
-// Decrypt, GenerateMac, DescribeKey), retries and failures included.
-func (s *Server) Count(operation string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if c.Operation == operation {
-			n++
+	return standin.CallsAs(s.Server, func(c standin.Call) Call {
+		call := Call{Operation: c.Operation, Status: c.Status, ErrorType: c.Code}
+		if in, ok := c.Input.(*request); ok {
+			call.KeyID, call.EncryptionContext = aws.ToString(in.KeyID), in.EncryptionContext
 		}
-	}
-	return n
-}
-
-// Reset forgets the calls received so far.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
-
-type apiError struct {
-	status  int
-	code    string
-	message string
-}
-
-const maxRequestBytes = 1 << 16
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	hold := s.hold
-	if hold != nil {
-		s.held++
-	}
-	s.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-		}
-		s.mu.Lock()
-		s.held--
-		s.mu.Unlock()
-		if r.Context().Err() != nil {
-			return
-		}
-	}
-	call := Call{Operation: strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "TrentService.")}
-	resp, aerr := s.handle(r, &call)
-
-	s.mu.Lock()
-	s.requests++
-	reqID := fmt.Sprintf("kmstest-%08d", s.requests)
-	call.Status = http.StatusOK
-	if aerr != nil {
-		call.Status, call.ErrorType = aerr.status, aerr.code
-	}
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
-
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if aerr != nil {
-		body, _ := json.Marshal(struct {
-			Type    string `json:"__type"`
-			Message string `json:"message,omitempty"`
-		}{aerr.code, aerr.message})
-		w.WriteHeader(aerr.status)
-		_, _ = w.Write(body)
-		return
-	}
-	body, _ := json.Marshal(resp)
-	_, _ = w.Write(body)
+		return call
+	})
 }
 
 // request is the union of the operations' inputs; []byte members are
@@ -462,57 +326,7 @@ type decryptResponse struct {
 	EncryptionAlgorithm string
 }
 
-func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
-	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return nil, &apiError{http.StatusNotFound, "UnknownOperationException", ""}
-	}
-	if aerr := checkSignature(r); aerr != nil {
-		return nil, aerr
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", "expected Content-Type application/x-amz-json-1.1"}
-	}
-	switch call.Operation {
-	case "GenerateDataKey", "Decrypt", "GenerateMac", "DescribeKey":
-	default:
-		return nil, &apiError{http.StatusBadRequest, "UnknownOperationException", ""}
-	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-	if err != nil || len(data) > maxRequestBytes {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", "could not read the body"}
-	}
-	var req request
-	if err := json.Unmarshal(data, &req); err != nil {
-		return nil, &apiError{http.StatusBadRequest, "SerializationException", "Start of structure or map found where not expected."}
-	}
-	if req.KeyID != nil {
-		call.KeyID = *req.KeyID
-	}
-	call.EncryptionContext = req.EncryptionContext
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		msg := "injected by kmstest.FailNext"
-		if f.code == "ThrottlingException" {
-			msg = "Rate exceeded"
-		}
-		return nil, &apiError{f.status, f.code, msg}
-	}
-	switch call.Operation {
-	case "GenerateDataKey":
-		return s.generateDataKey(&req)
-	case "GenerateMac":
-		return s.generateMac(&req)
-	case "DescribeKey":
-		return s.describeKey(&req)
-	}
-	return s.decrypt(&req)
-}
-
-func (s *Server) describeKey(req *request) (any, *apiError) {
+func (s *Server) describeKey(req *request) (any, *standin.Error) {
 	if req.KeyID == nil || *req.KeyID == "" {
 		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
@@ -533,7 +347,7 @@ func (s *Server) describeKey(req *request) (any, *apiError) {
 	return &describeKeyResponse{KeyMetadata: md}, nil
 }
 
-func (s *Server) generateMac(req *request) (any, *apiError) {
+func (s *Server) generateMac(req *request) (any, *standin.Error) {
 	switch {
 	case req.KeyID == nil || *req.KeyID == "":
 		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
@@ -547,8 +361,8 @@ func (s *Server) generateMac(req *request) (any, *apiError) {
 		return nil, aerr
 	}
 	if k.usage != UsageMAC || macAlgorithms[k.spec] != *req.MacAlgorithm {
-		return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
-			"%s key usage is %s and key spec is %s, which does not support GenerateMac with %s", keyARN(k.id), k.usage, k.spec, *req.MacAlgorithm)}
+		return nil, apiErr(http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"%s key usage is %s and key spec is %s, which does not support GenerateMac with %s", keyARN(k.id), k.usage, k.spec, *req.MacAlgorithm))
 	}
 	if aerr := stateError(k); aerr != nil {
 		return nil, aerr
@@ -570,7 +384,7 @@ func macHash(spec string) func() hash.Hash {
 	return sha256.New
 }
 
-func (s *Server) generateDataKey(req *request) (any, *apiError) {
+func (s *Server) generateDataKey(req *request) (any, *standin.Error) {
 	if req.KeyID == nil || *req.KeyID == "" {
 		return nil, validation("Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
@@ -604,20 +418,20 @@ func (s *Server) generateDataKey(req *request) (any, *apiError) {
 	return &generateDataKeyResponse{CiphertextBlob: blob, KeyId: keyARN(k.id), Plaintext: plain}, nil
 }
 
-func (s *Server) decrypt(req *request) (any, *apiError) {
+func (s *Server) decrypt(req *request) (any, *standin.Error) {
 	if len(req.CiphertextBlob) == 0 || len(req.CiphertextBlob) > 6144 {
 		return nil, validation("Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length between 1 and 6144")
 	}
 	if req.EncryptionAlgorithm != nil && *req.EncryptionAlgorithm != "SYMMETRIC_DEFAULT" {
-		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+		return nil, apiErr(http.StatusBadRequest, "InvalidCiphertextException", "")
 	}
 	blob := req.CiphertextBlob
 	if len(blob) < headerSize+tagSize+1 || blob[0] != 1 || blob[1] != 2 {
-		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+		return nil, apiErr(http.StatusBadRequest, "InvalidCiphertextException", "")
 	}
 	k := s.keys[formatUUID([16]byte(blob[2:18]))]
 	if k == nil || !bytes.Equal(blob[18:50], k.backing[:]) {
-		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+		return nil, apiErr(http.StatusBadRequest, "InvalidCiphertextException", "")
 	}
 	name := keyARN(k.id)
 	if req.KeyID != nil {
@@ -626,12 +440,12 @@ func (s *Server) decrypt(req *request) (any, *apiError) {
 			return nil, aerr
 		}
 		if named.spec != SpecSymmetric {
-			return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
-				"%s key usage is %s and key spec is %s, which does not support Decrypt", keyARN(named.id), named.usage, named.spec)}
+			return nil, apiErr(http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+				"%s key usage is %s and key spec is %s, which does not support Decrypt", keyARN(named.id), named.usage, named.spec))
 		}
 		if named != k {
-			return nil, &apiError{http.StatusBadRequest, "IncorrectKeyException",
-				"The key ID in the request does not identify a KMS key that can perform this operation."}
+			return nil, apiErr(http.StatusBadRequest, "IncorrectKeyException",
+				"The key ID in the request does not identify a KMS key that can perform this operation.")
 		}
 		name = *req.KeyID
 	}
@@ -641,26 +455,26 @@ func (s *Server) decrypt(req *request) (any, *apiError) {
 	}
 	plain, err := k.aead.Open(nil, blob[aadSize:headerSize], blob[headerSize:], aad(blob[:aadSize], req.EncryptionContext))
 	if err != nil {
-		return nil, &apiError{http.StatusBadRequest, "InvalidCiphertextException", ""}
+		return nil, apiErr(http.StatusBadRequest, "InvalidCiphertextException", "")
 	}
 	return &decryptResponse{KeyId: keyARN(k.id), Plaintext: plain, EncryptionAlgorithm: "SYMMETRIC_DEFAULT"}, nil
 }
 
 // usableKey resolves name and applies the key's state and the context
 // condition, in KMS's order: existence, authorisation, state.
-func (s *Server) usableKey(name, op string, ctx map[string]string) (*key, *apiError) {
+func (s *Server) usableKey(name, op string, ctx map[string]string) (*key, *standin.Error) {
 	k, aerr := s.resolve(name)
 	if aerr != nil {
 		return nil, aerr
 	}
 	if k.spec != SpecSymmetric || k.usage != UsageEncrypt {
-		return nil, &apiError{http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
-			"%s key usage is %s and key spec is %s, which does not support %s", keyARN(k.id), k.usage, k.spec, op)}
+		return nil, apiErr(http.StatusBadRequest, "InvalidKeyUsageException", fmt.Sprintf(
+			"%s key usage is %s and key spec is %s, which does not support %s", keyARN(k.id), k.usage, k.spec, op))
 	}
 	if s.required != nil && !maps.Equal(s.required, ctx) {
-		return nil, &apiError{http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
+		return nil, apiErr(http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
 			"User: arn:aws:sts::%s:assumed-role/kmstest/fn is not authorized to perform: kms:%s on resource: %s because no resource-based policy allows the kms:%s action",
-			Account, op, keyARN(k.id), op)}
+			Account, op, keyARN(k.id), op))
 	}
 	if aerr := stateError(k); aerr != nil {
 		return nil, aerr
@@ -668,17 +482,17 @@ func (s *Server) usableKey(name, op string, ctx map[string]string) (*key, *apiEr
 	return k, nil
 }
 
-func stateError(k *key) *apiError {
+func stateError(k *key) *standin.Error {
 	switch k.state {
 	case Disabled:
-		return &apiError{http.StatusBadRequest, "DisabledException", keyARN(k.id) + " is disabled."}
+		return apiErr(http.StatusBadRequest, "DisabledException", keyARN(k.id)+" is disabled.")
 	case PendingDeletion:
-		return &apiError{http.StatusBadRequest, "KMSInvalidStateException", keyARN(k.id) + " is pending deletion."}
+		return apiErr(http.StatusBadRequest, "KMSInvalidStateException", keyARN(k.id)+" is pending deletion.")
 	}
 	return nil
 }
 
-func (s *Server) resolve(name string) (*key, *apiError) {
+func (s *Server) resolve(name string) (*key, *standin.Error) {
 	id := name
 	prefix := "arn:aws:kms:" + Region + ":" + Account + ":"
 	switch {
@@ -693,13 +507,28 @@ func (s *Server) resolve(name string) (*key, *apiError) {
 		return k, nil
 	}
 	if strings.Contains(name, "alias/") {
-		return nil, &apiError{http.StatusBadRequest, "NotFoundException", "Alias " + name + " is not found."}
+		return nil, apiErr(http.StatusBadRequest, "NotFoundException", "Alias "+name+" is not found.")
 	}
-	return nil, &apiError{http.StatusBadRequest, "NotFoundException", "Key '" + name + "' does not exist"}
+	return nil, apiErr(http.StatusBadRequest, "NotFoundException", "Key '"+name+"' does not exist")
 }
 
-func validation(msg string) *apiError {
-	return &apiError{http.StatusBadRequest, "ValidationException", "1 validation error detected: " + msg}
+func validation(msg string) *standin.Error { return standin.Validation(msg) }
+
+func apiErr(status int, code, message string) *standin.Error {
+	return &standin.Error{Status: status, Code: code, Message: message}
+}
+
+// locked runs an operation on the keys, under the server's lock.
+func (s *Server) locked(op func(*request) (any, *standin.Error)) func(*standin.Request, *request) (any, error) {
+	return func(_ *standin.Request, req *request) (any, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out, err := op(req)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 }
 
 // aad is the blob's header followed by the encryption context, sorted and
@@ -722,27 +551,4 @@ func keyARN(id string) string {
 func formatUUID(u [16]byte) string {
 	h := hex.EncodeToString(u[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// checkSignature checks the shape and scope ("kms") of a SigV4
-// Authorization header, answering as AWS's front end does.
-func checkSignature(r *http.Request) *apiError {
-	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
-	if !ok {
-		return &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"}
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(auth, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		fields[k] = v
-	}
-	scope := strings.Split(fields["Credential"], "/")
-	if len(scope) != 5 || scope[4] != "aws4_request" || len(fields["Signature"]) != 64 ||
-		!strings.Contains(";"+fields["SignedHeaders"]+";", ";x-amz-date;") {
-		return &apiError{http.StatusBadRequest, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature"}
-	}
-	if scope[3] != "kms" {
-		return &apiError{http.StatusBadRequest, "InvalidSignatureException", "Credential should be scoped to correct service: 'kms'."}
-	}
-	return nil
 }

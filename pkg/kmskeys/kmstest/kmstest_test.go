@@ -13,23 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
 
 var serviceContext = map[string]string{"service": "sfn-callback-urls"}
-
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
-}
 
 // TestGenerateDataKey: blob sizes are KMS's, and the key names and the
 // context condition behave as KMS's.
@@ -61,7 +50,7 @@ func TestGenerateDataKey(t *testing.T) {
 				tt.setup(srv)
 			}
 			out, err := srv.Client(ctx).GenerateDataKey(ctx, &tt.in)
-			if got := errorCode(err); got != tt.wantCode {
+			if got := standin.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("error %q, want %q", got, tt.wantCode)
 			}
 			if err != nil {
@@ -111,7 +100,7 @@ func TestDecrypt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv.RequireContext(tt.require)
 			out, err := client.Decrypt(ctx, &tt.in)
-			if got := errorCode(err); got != tt.wantCode {
+			if got := standin.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("error %q, want %q", got, tt.wantCode)
 			}
 			if err == nil && string(out.Plaintext) != string(gen.Plaintext) {
@@ -141,7 +130,7 @@ func TestFailNext(t *testing.T) {
 			_, err := srv.Client(ctx).GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 				KeyId: aws.String(kmstest.Alias), KeySpec: types.DataKeySpecAes256, EncryptionContext: serviceContext,
 			})
-			if got := errorCode(err); got != tt.code {
+			if got := standin.ErrorCode(err); got != tt.code {
 				t.Errorf("error %q, want %q", got, tt.code)
 			}
 			if got := srv.Count("GenerateDataKey"); got != tt.wantCalls {
@@ -193,7 +182,7 @@ func TestGenerateMac(t *testing.T) {
 				tt.setup(srv)
 			}
 			out, err := srv.Client(ctx).GenerateMac(ctx, &tt.in)
-			if got := errorCode(err); got != tt.wantCode {
+			if got := standin.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("error %q, want %q", got, tt.wantCode)
 			}
 			if err != nil {
@@ -251,7 +240,7 @@ func TestDescribeKey(t *testing.T) {
 				defer srv.SetKeyState(tt.keyID, kmstest.Enabled)
 			}
 			out, err := srv.Client(ctx).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(tt.keyID)})
-			if got := errorCode(err); got != tt.wantCode {
+			if got := standin.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("error %q, want %q", got, tt.wantCode)
 			}
 			if err != nil {

@@ -3,9 +3,7 @@ package sfntest_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"strings"
+	"maps"
 	"testing"
 	"time"
 
@@ -15,79 +13,55 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
 // TestProtocolErrors sends hand-made requests and checks the answers look
 // like AWS's: status, Content-Type and a __type naming the error.
 func TestProtocolErrors(t *testing.T) {
-	const goodAuth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/states/aws4_request, " +
-		"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	good := map[string]string{
-		"Authorization": goodAuth,
-		"X-Amz-Date":    "20260101T000000Z",
-		"Content-Type":  "application/x-amz-json-1.0",
-		"X-Amz-Target":  "AWSStepFunctions.SendTaskHeartbeat",
-	}
-	with := func(k, v string) map[string]string {
-		h := map[string]string{}
-		for k, v := range good {
-			h[k] = v
-		}
-		if v == "" {
-			delete(h, k)
-		} else {
-			h[k] = v
-		}
-		return h
+		"Content-Type": "application/x-amz-json-1.0",
+		"X-Amz-Target": "AWSStepFunctions.SendTaskHeartbeat",
 	}
 	tests := []struct {
 		name     string
 		method   string
-		headers  map[string]string
+		header   map[string]string // set before signing; "" deletes after
+		sign     string            // the signing service, "" for none
 		body     string
 		status   int
 		wantType string // "" means success: body {}
 	}{
-		{"well-formed", "POST", good, `{"taskToken":"tok"}`, 200, ""},
-		{"unsigned", "POST", with("Authorization", ""), `{"taskToken":"tok"}`, 400,
+		{"well-formed", "POST", nil, "states", `{"taskToken":"tok"}`, 200, ""},
+		{"unsigned", "POST", nil, "", `{"taskToken":"tok"}`, 400,
 			"com.amazon.coral.service#MissingAuthenticationTokenException"},
-		{"other scheme", "POST", with("Authorization", "Bearer x"), `{"taskToken":"tok"}`, 400,
+		{"other scheme", "POST", map[string]string{"Authorization": "Bearer x"}, "", `{"taskToken":"tok"}`, 400,
 			"com.amazon.coral.service#IncompleteSignatureException"},
-		{"wrong service", "POST", with("Authorization", strings.Replace(goodAuth, "/states/", "/lambda/", 1)), `{"taskToken":"tok"}`, 400,
+		{"wrong service", "POST", nil, "lambda", `{"taskToken":"tok"}`, 400,
 			"com.amazon.coral.service#InvalidSignatureException"},
-		{"no date", "POST", with("X-Amz-Date", ""), `{"taskToken":"tok"}`, 400,
+		{"no date", "POST", map[string]string{"X-Amz-Date": ""}, "states", `{"taskToken":"tok"}`, 400,
 			"com.amazon.coral.service#IncompleteSignatureException"},
-		{"plain JSON content type", "POST", with("Content-Type", "application/json"), `{"taskToken":"tok"}`, 400,
+		{"plain JSON content type", "POST", map[string]string{"Content-Type": "application/json"}, "states", `{"taskToken":"tok"}`, 400,
 			"com.amazon.coral.service#SerializationException"},
-		{"unknown target", "POST", with("X-Amz-Target", "AWSStepFunctions.StartExecution"), `{}`, 400,
+		{"unknown target", "POST", map[string]string{"X-Amz-Target": "AWSStepFunctions.StartExecution"}, "states", `{}`, 400,
 			"com.amazon.coral.service#UnknownOperationException"},
-		{"body not JSON", "POST", good, `taskToken=tok`, 400,
+		{"body not JSON", "POST", nil, "states", `taskToken=tok`, 400,
 			"com.amazon.coral.service#SerializationException"},
-		{"wrong member type", "POST", good, `{"taskToken":1}`, 400,
+		{"wrong member type", "POST", nil, "states", `{"taskToken":1}`, 400,
 			"com.amazon.coral.service#SerializationException"},
-		{"missing token", "POST", good, `{}`, 400,
+		{"missing token", "POST", nil, "states", `{}`, 400,
 			"com.amazon.coral.validate#ValidationException"},
-		{"GET", "GET", good, ``, 404,
+		{"GET", "GET", nil, "states", ``, 404,
 			"com.amazon.coral.service#UnknownOperationException"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := sfntest.New(t)
 			srv.AddTask("tok")
-			req, err := http.NewRequestWithContext(t.Context(), tc.method, srv.URL()+"/", strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range tc.headers {
-				req.Header.Set(k, v)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
+			header := maps.Clone(good)
+			maps.Copy(header, tc.header)
+			resp, body := srv.Do(t, standin.RawRequest{Method: tc.method, Path: "/", Header: header, Body: tc.body, Sign: tc.sign})
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d (body %s)", resp.StatusCode, tc.status, body)
 			}

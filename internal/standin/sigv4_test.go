@@ -1,4 +1,4 @@
-package sigv4check_test
+package standin_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/internal/sigv4check"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 )
 
 var creds = aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret", SessionToken: "session"}
@@ -36,7 +36,10 @@ func signed(t *testing.T, body string, signWith aws.Credentials, service, region
 	return r
 }
 
-func TestVerify(t *testing.T) {
+// TestVerifySigV4: a signature is the SDK signer's over the body, the
+// signed headers, the path and query, with the secret, for the service and
+// region, and recent.
+func TestVerifySigV4(t *testing.T) {
 	now := time.Now().UTC()
 	body := `{"token":"t"}`
 	other := creds
@@ -45,7 +48,7 @@ func TestVerify(t *testing.T) {
 		name   string
 		req    func() *http.Request
 		body   string
-		result string // the Problem's type, "" for none
+		result string // the error's code, "" for none
 	}{
 		{"valid", func() *http.Request { return signed(t, body, creds, "execute-api", "eu-west-1", now) }, body, ""},
 		{"other body", func() *http.Request { return signed(t, body, creds, "execute-api", "eu-west-1", now) }, body + " ", "InvalidSignatureException"},
@@ -81,13 +84,16 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := sigv4check.Verify(tc.req(), []byte(tc.body), creds, "execute-api", "eu-west-1")
+			e := standin.VerifySigV4(tc.req(), []byte(tc.body), creds, "execute-api", "eu-west-1")
 			got := ""
-			if p != nil {
-				got = p.Type
+			if e != nil {
+				got = e.Code
+				if e.Status != 403 {
+					t.Errorf("status %d, want 403", e.Status)
+				}
 			}
 			if got != tc.result {
-				t.Errorf("Verify: %v, want %q", p, tc.result)
+				t.Errorf("VerifySigV4: %v, want %q", e, tc.result)
 			}
 		})
 	}
