@@ -26,6 +26,11 @@ func compileSchema(raw []byte, m *meter) (*jsonschema.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
+	if depth, refs := schemaShape(doc, 0); depth > MaxSchemaDepth {
+		return nil, fmt.Errorf("the schema is nested %d levels deep, more than the %d allowed", depth, MaxSchemaDepth)
+	} else if refs > MaxSchemaRefs {
+		return nil, fmt.Errorf("the schema has %d references ($ref, $dynamicRef, $recursiveRef), more than the %d allowed", refs, MaxSchemaRefs)
+	}
 	if err := moveAssertions(doc); err != nil {
 		return nil, err
 	}
@@ -59,6 +64,28 @@ func schemaReason(err error) string {
 		}
 	}
 	return text.Truncate(where+msg[i:], maxReasonLength)
+}
+
+// schemaShape is the nesting depth of a schema document (arrays and
+// objects) and its number of references.
+func schemaShape(v any, level int) (depth, refs int) {
+	depth = level
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == "$ref" || k == "$dynamicRef" || k == "$recursiveRef" {
+				refs++
+			}
+			d, r := schemaShape(x, level+1)
+			depth, refs = max(depth, d), refs+r
+		}
+	case []any:
+		for _, x := range v {
+			d, r := schemaShape(x, level+1)
+			depth, refs = max(depth, d), refs+r
+		}
+	}
+	return depth, refs
 }
 
 // refuseLoader loads nothing: a schema comes from whoever creates URLs, and

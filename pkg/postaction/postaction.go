@@ -36,6 +36,8 @@ const (
 	MaxOutcomes       = 32       // outcomes per post action
 	MaxOutcomesBytes  = 64 << 10 // the outcome list as sent to CreateUrls
 	MaxSchemaBytes    = 32 << 10 // one schema, compacted
+	MaxSchemaDepth    = 32       // the nesting of one schema's JSON (arrays and objects)
+	MaxSchemaRefs     = 64       // references in one schema ($ref, $dynamicRef, $recursiveRef)
 	MaxPathLength     = 512      // one JSONPath expression, in bytes
 	MaxDescendants    = 2        // ".." segments in one expression
 	MaxBodyDepth      = 64       // nesting of the POSTed body

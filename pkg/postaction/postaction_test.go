@@ -331,6 +331,11 @@ func TestCompileErrors(t *testing.T) {
 			}
 			return p
 		}(), ",") + `}}}]`, callbackurls.CodeInvalidPostActionOutcome, "more than the 4000 allowed in all"},
+		{"schema nested too deep", `[{"name": "a", "type": "heartbeat", "schema": ` + strings.Repeat(`{"not":`, MaxSchemaDepth+1) + `true` + strings.Repeat(`}`, MaxSchemaDepth+1) + `}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "nested 33 levels deep, more than the 32 allowed"},
+		{"schema with too many references", `[{"name": "a", "type": "heartbeat", "schema": {"$defs": {"x": true}, "allOf": [` +
+			strings.TrimSuffix(strings.Repeat(`{"$ref": "#/$defs/x"},`, MaxSchemaRefs+1), ",") + `]}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "65 references"},
 		{"reserved keyword", `[{"name": "a", "type": "heartbeat", "schema": {"properties": {"a": {"\u0000sfncb:enum": [1]}}}}]`,
 			callbackurls.CodeInvalidPostActionOutcome, "reserved"},
 		{"match with a pattern from the body", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?match(@.a, @.b)]"}]`,
