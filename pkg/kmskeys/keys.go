@@ -97,8 +97,8 @@ type keyName struct {
 }
 
 // describeAll describes the keys named (at once: a first use waits for
-// one round trip, not one per key) and drops repeats of a key already
-// named.
+// one round trip, not one per key), one per name, a key named twice (by
+// alias and by ARN, say) being the same *key.
 func describeAll(ctx context.Context, opsFor func(string) *operations, names []keyName) ([]*key, error) {
 	keys := make([]*key, len(names))
 	errs := make([]error, len(names))
@@ -112,7 +112,6 @@ func describeAll(ctx context.Context, opsFor func(string) *operations, names []k
 		wg.Go(func() { keys[i], errs[i] = describe(ctx, ops, n) })
 	}
 	wg.Wait()
-	var out []*key
 	seen := map[string]*key{}
 	for i, k := range keys {
 		if errs[i] != nil {
@@ -120,7 +119,6 @@ func describeAll(ctx context.Context, opsFor func(string) *operations, names []k
 		}
 		if seen[k.arn] == nil {
 			seen[k.arn] = k
-			out = append(out, k)
 		}
 		keys[i] = seen[k.arn]
 	}
