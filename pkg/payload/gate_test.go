@@ -34,7 +34,9 @@ func (k *gatedKeys) DecryptionKey(_ context.Context, mode byte, ref []byte) (cip
 	return k.aead, nil
 }
 
-func (k *gatedKeys) GateKey(context.Context, byte, []byte) (*payload.GateKey, error) { return k.gate, nil }
+func (k *gatedKeys) GateKey(context.Context, byte, []byte) (*payload.GateKey, error) {
+	return k.gate, nil
+}
 
 func (k *gatedKeys) Opened(byte, []byte, cipher.AEAD) { k.confirmed++ }
 
