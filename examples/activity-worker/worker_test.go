@@ -17,6 +17,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
@@ -50,11 +51,11 @@ type setup struct {
 	sns   *awstest.SNS
 	topic string
 	w     *Worker
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 }
 
 func newSetup(t *testing.T) *setup {
-	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t), logs: &syncBuffer{}}
+	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t), logs: &testkit.Buffer{}}
 	s.topic = s.sns.AddTopic("approvals")
 	s.svc.SFN.SetPollTimeout(200 * time.Millisecond)
 	ctx := context.Background()
@@ -348,21 +349,4 @@ func TestParseSettings(t *testing.T) {
 			}
 		})
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

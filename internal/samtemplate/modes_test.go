@@ -327,6 +327,8 @@ func TestKeyModePermissions(t *testing.T) {
 				if i := slices.Index(got, sends[0]); i >= 0 && len(got) >= i+3 && slices.Equal(got[i:i+3], sends) {
 					got = slices.Replace(got, i, i+3, sendTaskGrants)
 				}
+				// Every mode: the function's own log group, for Lambda.
+				want = append(slices.Clone(want), ownLogGrants(id)...)
 				want = slices.Sorted(slices.Values(want))
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%s grants (-want +got):\n%s", id, diff)
@@ -334,6 +336,13 @@ func TestKeyModePermissions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownLogGrants is what a function's role may do with logs: write to the
+// streams of the function's own log group, which the stack creates.
+func ownLogGrants(functionID string) []string {
+	streams := "arn:aws:logs:us-east-1:123456789012:log-group:<" + strings.TrimSuffix(functionID, "Function") + "LogGroup>:*"
+	return []string{"logs:CreateLogStream on " + streams, "logs:PutLogEvents on " + streams}
 }
 
 // Settings beside the keys reach the function that uses them.
