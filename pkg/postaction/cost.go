@@ -24,11 +24,13 @@ import (
 //     (pathcost.go).
 //   - At callback, a meter counts the work as it is done: every
 //     application of a subschema to a value (weighted by what the
-//     subschema holds and the value's size) and every regular expression
-//     match (the input's length times the program's size, counted before
-//     it runs). A callback whose work would pass WorkBudget stops there
-//     and is refused (InvalidPostActionBody): the same body and URL always
-//     get the same answer.
+//     subschema holds and the value's size), enum and const
+//     (assertions.go), every regular expression match (the input's length
+//     times the program's size, counted before it runs) and every JSONPath
+//     expression (its model's estimate for the body, before it runs). A
+//     callback whose work would pass WorkBudget stops there and is refused
+//     (InvalidPostActionBody): the same body and URL always get the same
+//     answer.
 //
 // A unit is 3 to 5 ns of CPU (BenchmarkWorstCallbacks calibrates them):
 // the whole budget is 40 to 60 ms, with the body's decoding before it.
