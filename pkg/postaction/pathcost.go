@@ -13,7 +13,7 @@ import (
 const (
 	// MaxPathWork bounds the steps an expression may cost on a body of
 	// MaxPathValues values nested MaxBodyDepth deep, in the worst case
-	// (pathAnalysis's model): "$..*" is 660,000, "$..*..*" 43 million. A
+	// (pathAnalysis's model): "$..*" is 670,000, "$..*..*" 44 million. A
 	// step is about 60 ns of the library's time (pathStepWeight).
 	MaxPathWork = 1_000_000
 	// MaxPathFunctions bounds the function calls of an expression.
@@ -26,7 +26,7 @@ const (
 // estimates its worst case. The model follows a node list through the
 // segments, with L bounding its length and m how often one node of the
 // body may appear in it (duplicates: "$[0,0]", or a node reached from
-// each of its ancestors by "..")):
+// each of its ancestors by ".."):
 //
 //   - a child segment visits the L nodes; a name or index selector yields
 //     at most one node for each, a wildcard, slice or filter selector
@@ -44,9 +44,9 @@ const (
 // it returns through, so its results count D+1 times. At creation N is
 // MaxPathValues and D MaxBodyDepth; at callback they are the body's own,
 // and the estimate is charged to the callback's meter before the
-// expression runs. It also records where match() and
-// search() are called, whose pattern must be a string literal, so that
-// compilePath can give them precompiled, bounded regular expressions.
+// expression runs. It also records where match() and search() are called,
+// whose pattern must be a string literal, so that compilePath can give
+// them precompiled, bounded regular expressions.
 type pathAnalysis struct {
 	s           string
 	i           int
@@ -74,7 +74,7 @@ func analyzePath(expr string) (*pathAnalysis, error) {
 	case a.functions > MaxPathFunctions:
 		return nil, fmt.Errorf("calls %d functions, more than the %d allowed", a.functions, MaxPathFunctions)
 	case a.work > MaxPathWork:
-		return nil, fmt.Errorf("may visit about %s nodes of a body of %d values, more than the %d allowed: "+
+		return nil, fmt.Errorf("may take about %s steps on a body of %d values, more than the %d allowed: "+
 			"use fewer wildcards, descendant segments and filters", approx(a.work), MaxPathValues, MaxPathWork)
 	}
 	return a, nil

@@ -353,7 +353,7 @@ func TestCompileErrors(t *testing.T) {
 		{"too many functions", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?` + strings.TrimSuffix(strings.Repeat("length(@) > 1 && ", MaxPathFunctions+1), " && ") + `]"}]`,
 			callbackurls.CodeInvalidJSONPath, "calls 9 functions"},
 		{"descendants of descendants", `[{"name": "a", "type": "success", "schema": true, "output_path": "$..a..b"}]`,
-			callbackurls.CodeInvalidJSONPath, "may visit about"},
+			callbackurls.CodeInvalidJSONPath, "may take about"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
