@@ -559,7 +559,7 @@ func TestServeStartProblems(t *testing.T) {
 		}
 		// A server that starts anyway is stopped, and fails the case.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err := run(ctx, args, envMap(tt.env), strings.NewReader(""), io.Discard, io.Discard)
+		err := run(ctx, args, testkit.Env(tt.env), strings.NewReader(""), io.Discard, io.Discard)
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("serve %v: %v, want an error with %q", tt.args, err, tt.want)

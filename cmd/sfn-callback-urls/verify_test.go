@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
@@ -51,7 +52,7 @@ func signWith(t *testing.T, file, issuer string) (string, []byte) {
 func TestVerify(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keyring.json")
-	if err := run(context.Background(), []string{"keygen", "--file", file}, envMap(nil), strings.NewReader(""), io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"keygen", "--file", file}, testkit.Env(nil), strings.NewReader(""), io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	var jwks []byte
@@ -73,7 +74,7 @@ func TestVerify(t *testing.T) {
 	verifyOK := func(t *testing.T, args []string, stdin string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), append([]string{"verify"}, args...), envMap(nil), strings.NewReader(stdin), &out, &errOut); err != nil {
+		if err := run(context.Background(), append([]string{"verify"}, args...), testkit.Env(nil), strings.NewReader(stdin), &out, &errOut); err != nil {
 			t.Fatalf("verify %v: %v\n%s", args, err, errOut.String())
 		}
 		if !strings.HasPrefix(out.String(), "signature valid: EdDSA key ") || !strings.Contains(out.String(), `"email": "ana@example.com"`) ||
@@ -96,7 +97,7 @@ func TestVerify(t *testing.T) {
 	t.Run("after keygen --add", func(t *testing.T) {
 		// The rotated keyring signs with a new key and still publishes the
 		// old one: the old receipt verifies with the new key set.
-		if err := run(context.Background(), []string{"keygen", "--add", "--file", file}, envMap(nil), strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		if err := run(context.Background(), []string{"keygen", "--add", "--file", file}, testkit.Env(nil), strings.NewReader(""), io.Discard, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		newReceipt, newDoc := signWith(t, file, srv.URL+"/v1")
@@ -124,7 +125,7 @@ func TestVerify(t *testing.T) {
 		{"two receipts", []string{receipt, receipt}, "unexpected argument"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), append([]string{"verify"}, tt.args...), envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
+			err := run(context.Background(), append([]string{"verify"}, tt.args...), testkit.Env(nil), strings.NewReader(""), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("verify %v: %v, want an error with %q", tt.args, err, tt.want)
 			}

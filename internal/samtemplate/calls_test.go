@@ -194,9 +194,14 @@ func calledActions(t *testing.T, b *builtFunction) map[string]string {
 }
 
 // awsjsonServices are internal/awsjson's services by variable name.
-var awsjsonServices = map[string]awsjson.Service{"SecretsManager": awsjson.SecretsManager, "SSM": awsjson.SSM}
+var awsjsonServices = map[string]awsjson.Service{"SecretsManager": awsjson.SecretsManager, "SSM": awsjson.SSM,
+	"SESv2": awsjson.SESv2, "SNS": awsjson.SNS}
 
-// awsjsonCalls finds the awsjson.Call calls in the module's packages a
+// awsjsonCallers are awsjson's functions that call one operation, each
+// with (ctx, cfg, service, operation, ...).
+var awsjsonCallers = map[string]bool{"Call": true, "CallREST": true, "CallQuery": true}
+
+// awsjsonCalls finds the awsjson calls in the module's packages a
 // main package links: the enclosing function's symbol and the IAM action.
 func awsjsonCalls(t *testing.T, pkg string) map[string]string {
 	t.Helper()
@@ -241,7 +246,7 @@ func awsjsonCalls(t *testing.T, pkg string) map[string]string {
 						return true
 					}
 					sel, ok := call.Fun.(*ast.SelectorExpr)
-					if !ok || sel.Sel.Name != "Call" || !isIdent(sel.X, "awsjson") {
+					if !ok || !awsjsonCallers[sel.Sel.Name] || !isIdent(sel.X, "awsjson") {
 						return true
 					}
 					svc, ok := call.Args[2].(*ast.SelectorExpr)

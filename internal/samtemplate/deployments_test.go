@@ -95,7 +95,13 @@ var deployments = []deployment{
 			return map[string]string{"KeyringSecretArn": a.createSecret(t, "sfn-callback-urls/keyring"), "SigningKey": a.createKey(t, "ECC_NIST_P256")}
 		},
 	},
-	// Delivery (SES/SNS) comes with a later issue: its rows go here.
+	// Delivery (docs/MESSAGES.md): both functions send as the sender and
+	// publish to the listed topics.
+	{
+		name: "delivery",
+		params: map[string]string{"SenderEmail": "approvals@example.com",
+			"AllowedTopicArns": "arn:aws:sns:us-east-1:123456789012:approvals,arn:aws:sns:us-east-1:123456789012:ops"},
+	},
 }
 
 // Samples of the sign-in and receipt parameters.

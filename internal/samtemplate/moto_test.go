@@ -898,6 +898,7 @@ var exampleDeployments = []struct {
 	{template: "examples/activity-worker/template.yaml"},
 	{template: "examples/approval-email/template.yaml", name: "SNS"},
 	{template: "examples/approval-email/template.yaml", name: "SES", params: map[string]string{"SesSender": "approvals@example.com"}},
+	{template: "examples/no-code-approval/template.yaml"},
 	{template: "examples/sqs-callback/template.yaml"},
 	{template: "examples/webhook/template.yaml"},
 	{template: "examples/webhook/template.yaml", name: "trigger token", onMoto: func(t *testing.T, a *motoAccount) map[string]string {

@@ -254,6 +254,15 @@ func (s *stack) function(fn string, arg any) (v any, ok, isFn bool) {
 			return s.str(map[string]any{"Ref": name})
 		})
 		return out, true, true
+	case "Fn::Select":
+		items, _ := s.value(args[1])
+		list, _ := items.([]any)
+		i, err := strconv.Atoi(fmt.Sprint(args[0]))
+		if err != nil || i < 0 || i >= len(list) {
+			s.t.Errorf("Fn::Select %v of %v", args[0], items)
+			return "", true, true
+		}
+		return list[i], true, true
 	case "Fn::Split":
 		var out []any
 		for _, part := range strings.Split(s.str(args[1]), args[0].(string)) {

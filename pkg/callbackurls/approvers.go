@@ -61,7 +61,7 @@ func ParseApprover(entry string) (string, ApproverKind, error) {
 		return slackPrefix + id, ApproverSlack, nil
 	case strings.HasPrefix(entry, "@"):
 		d := strings.ToLower(entry[1:])
-		if !validDomain(d) {
+		if !validApproverDomain(d) {
 			return "", 0, fmt.Errorf("%q is not a domain entry: @ and a domain name with at least two labels (@example.com)", text.Truncate(entry, 32))
 		}
 		return "@" + d, ApproverDomain, nil
@@ -91,7 +91,7 @@ func ParseEmail(addr string) (string, error) {
 	if !validLocalPart(local) {
 		return "", bad("the part before @ must be letters, digits and !#$%&'*+-/=?^_`{|}~, with single dots between them")
 	}
-	if !validDomain(domain) {
+	if !validApproverDomain(domain) {
 		return "", bad("the part after @ must be a domain name with at least two labels")
 	}
 	return strings.ToLower(local) + "@" + domain, nil
@@ -113,10 +113,10 @@ func validLocalPart(s string) bool {
 	return true
 }
 
-// validDomain accepts a lower-case ASCII domain name of two labels or more
+// validApproverDomain accepts a lower-case ASCII domain name of two labels or more
 // (an internationalised one in its xn-- form), whose last label is not a
 // number: "@com" would let half the world decide.
-func validDomain(d string) bool {
+func validApproverDomain(d string) bool {
 	if len(d) > MaxDomainLength {
 		return false
 	}

@@ -86,6 +86,9 @@ type CallbackResult struct {
 	// Approval is who decided and the receipt, as sent with the decision
 	// (nil when the URL wants none).
 	Approval *Approval
+	// Confirmation says what became of the confirmation the payload asks
+	// for after a decision (deliver.confirm).
+	Confirmation ConfirmationStatus
 }
 
 // Open decodes a callback URL's query and checks it against the clock and
@@ -125,6 +128,11 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 		}
 		// The person signs in and confirms on the page: a GET never acts.
 		cb.NeedsConfirmation = cb.NeedsConfirmation || p.NeedsIdentity()
+	}
+	if !p.Type.Spec().Decides {
+		if err := s.cfg.PostActions.Check(p.Outcomes); err != nil {
+			return cb, AsError(err)
+		}
 	}
 
 	var params map[string]string
@@ -197,11 +205,25 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 	if err := s.approve(ctx, cb, &sub, &res, &d); err != nil {
 		return res, err
 	}
+	// The edge's deadline may have passed while the outcome was chosen:
+	// say so rather than send late.
+	if err := ctx.Err(); err != nil {
+		return res, errOutOfTime(err)
+	}
 	if err := s.send(ctx, cb.Payload.Target, d); err != nil {
 		return res, err
 	}
 	res.Sent = true
+	s.confirm(ctx, &res, d)
 	return res, nil
+}
+
+// errOutOfTime is the error of a callback whose deadline passed before its
+// decision was sent: nothing was, and it may be tried again.
+func errOutOfTime(err error) *Error {
+	e := Unavailablef(CodeServiceError, "the callback took longer than this service allows; nothing was sent: try again")
+	e.Err = errors.Join(ErrUnavailable, err)
+	return e
 }
 
 // send hands the decision to the target of ref's kind. A refusal becomes
@@ -265,6 +287,10 @@ type PostActions interface {
 	// returns the form to store in the payload. Problems are *Error values
 	// (InvalidPostActionOutcome, InvalidJsonPath).
 	Compile(outcomes json.RawMessage) (json.RawMessage, error)
+	// Check holds a payload's stored outcome list to Compile's limits when
+	// its URL is opened, whatever the key mode (a forged 1- payload can
+	// carry anything): a list Compile would refuse is InvalidPayload.
+	Check(outcomes json.RawMessage) error
 	// Select picks the first outcome whose schema accepts body (a JSON
 	// document) and says what to send. No match is InvalidPostActionBody.
 	Select(outcomes json.RawMessage, body []byte) (*PostOutcome, error)
@@ -382,6 +408,9 @@ func (p *Payload) check() error {
 		return bad("error or cause")
 	case !p.checkApprovers():
 		return bad("approvers")
+	}
+	if _, err := ParseConfirmRoute(p.Confirm); err != nil {
+		return err
 	}
 	return nil
 }

@@ -47,6 +47,13 @@ const (
 	CodeSignInDisabled   = "SignInDisabled"
 	CodeReceiptsDisabled = "ReceiptsDisabled"
 	CodeSignInFailed     = "SignInFailed"
+	// CodeInvalidDelivery: a request's messages or deliver cannot be
+	// made or sent as asked (an unknown channel, too many recipients, a
+	// topic the deployment does not allow, a line break in a subject).
+	CodeInvalidDelivery = "InvalidDelivery"
+	// CodeDeliveryFailed: the URLs were made but a channel did not take
+	// the message (502; 503 with Retry-After where retrying helps).
+	CodeDeliveryFailed = "DeliveryFailed"
 )
 
 // Kind sorts errors by what the caller can do about them. The edges pick a
@@ -69,12 +76,15 @@ const (
 	Unavailable
 	// Internal: a fault of this service or of its deployment.
 	Internal
+	// Upstream: a service this one relies on refused the work (a mail
+	// service rejected a message).
+	Upstream
 	// Forbidden: the person (or program) asking may not do this, or has
 	// not shown who they are.
 	Forbidden
 )
 
-var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "forbidden"}
+var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "upstream", "forbidden"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -125,6 +135,8 @@ var codeKinds = map[string]codeKind{
 	CodeSignInDisabled:           {kind: BadInput},
 	CodeReceiptsDisabled:         {kind: BadInput},
 	CodeSignInFailed:             {kind: BadInput},
+	CodeInvalidDelivery:          {kind: BadInput},
+	CodeDeliveryFailed:           {kind: Upstream, transient: true},
 }
 
 // KindOf is the kind of a contract code; an unknown code is Internal, so

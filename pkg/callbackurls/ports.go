@@ -40,6 +40,9 @@ type Payload struct {
 	Approvers []string
 	Requester string
 	Receipt   bool
+	// Confirm is where the confirmation after a decision goes, as JSON
+	// (ConfirmRoute), or nil for none.
+	Confirm json.RawMessage
 }
 
 // PayloadCodec turns a Payload into the URL's data parameter and back.
@@ -50,4 +53,12 @@ type Payload struct {
 type PayloadCodec interface {
 	Encode(ctx context.Context, p *Payload) (string, error)
 	Decode(ctx context.Context, data string) (*Payload, error)
+}
+
+// authenticates reports whether the codec's payloads are sealed, so that
+// nobody without the deployment's keys can write one. A codec says so
+// with an Authenticates method; one without it is taken to seal.
+func authenticates(c PayloadCodec) bool {
+	a, ok := c.(interface{ Authenticates() bool })
+	return !ok || a.Authenticates()
 }

@@ -49,15 +49,22 @@ type CreateRequest struct {
 	Approvers []string `json:"approvers,omitempty"`
 	Requester string   `json:"requester,omitempty"`
 	Receipt   bool     `json:"receipt,omitempty"`
+	// Messages asks for ready-made messages (email, teams, slack) in the
+	// response; MessageActions names the actions they show (default: the
+	// success and failure ones); Deliver sends the ask (see delivery.go).
+	Messages       []string `json:"messages,omitempty"`
+	MessageActions []string `json:"message_actions,omitempty"`
+	Deliver        *Deliver `json:"deliver,omitempty"`
 }
 
 // requestFields are the members of a request besides the target's
 // reference, in the order messages list them: the reference's schema
 // allows only its five (additionalProperties: false), and this service
-// adds title, description, approvers, requester and receipt. Action
-// objects stay open, as in the reference.
+// adds title and description (for the pages), messages, message_actions
+// and deliver (docs/MESSAGES.md), and approvers, requester and receipt
+// (docs/APPROVERS.md). Action objects stay open, as in the reference.
 var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description",
-	"approvers", "requester", "receipt"}
+	"messages", "message_actions", "deliver", "approvers", "requester", "receipt"}
 
 // createRequestJSON is a request's members but the reference, as encoding/json
 // reads and writes them.
@@ -350,7 +357,10 @@ func (r *CreateRequest) Validate() error {
 		}
 		seen[a.Name] = true
 	}
-	return r.validateApprovers()
+	if err := r.validateApprovers(); err != nil {
+		return err
+	}
+	return r.validateMessages()
 }
 
 // ValidActionName reports whether name matches the reference's ^\w+$, with

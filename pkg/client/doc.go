@@ -85,11 +85,16 @@
 // DecryptionUnsupported, EncryptionFailed, InvalidPostActionBody,
 // StepFunctionsError and ServiceError; and this implementation's
 // UrlTooLong, InvalidBaseUrl, MethodNotAllowed, UnsupportedMediaType,
-// RequestTooLarge, NotFound and InvalidInput. CreateUrls answers
+// RequestTooLarge, NotFound, InvalidInput, InvalidDelivery,
+// DeliveryFailed, SignInRequired, NotAnApprover, SelfApproval,
+// SignInDisabled, ReceiptsDisabled and SignInFailed. CreateUrls answers
 // InvalidJSON, DuplicateActionName, InvalidAction, InvalidDate,
 // ParametersDisabled, PostActionsDisabled, InvalidPostActionOutcome,
 // InvalidJsonPath, UrlTooLong, InvalidBaseUrl, RequestTooLarge,
-// EncryptionFailed and ServiceError; the others answer callbacks. Whatever a server says (a message, a code, an id,
+// InvalidDelivery, DeliveryFailed, SignInDisabled, ReceiptsDisabled,
+// EncryptionFailed and ServiceError; the others answer callbacks. A request with Deliver that
+// fails through a direct invoke is a function error whose message is the
+// error body: it is read back as that code, with FunctionError set. Whatever a server says (a message, a code, an id,
 // a function's error) reaches an error without control characters (line
 // breaks become spaces; escape sequences, NUL and bidi overrides are
 // dropped) and cut to 2,048 bytes for a message, 256 for the rest: it

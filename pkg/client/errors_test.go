@@ -47,6 +47,8 @@ var allCodes = []struct {
 	{client.ErrInvalidInput, 400}, {client.ErrSignInRequired, 403}, {client.ErrNotAnApprover, 403},
 	{client.ErrSelfApproval, 403}, {client.ErrSignInDisabled, 400}, {client.ErrReceiptsDisabled, 400},
 	{client.ErrSignInFailed, 400},
+	{client.ErrInvalidDelivery, 400},
+	{client.ErrDeliveryFailed, 502},
 }
 
 // TestCodesCoverCore: every Code constant of the service has its ErrorCode.

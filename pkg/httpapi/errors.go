@@ -17,6 +17,7 @@ var statusOf = [...]int{
 	callbackurls.Unavailable:      http.StatusServiceUnavailable,
 	callbackurls.Internal:         http.StatusInternalServerError,
 	callbackurls.Forbidden:        http.StatusForbidden,
+	callbackurls.Upstream:         http.StatusBadGateway,
 }
 
 // Status is the HTTP status of an error.

@@ -19,12 +19,14 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/home"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
@@ -136,6 +138,23 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	if s.Signer != nil {
 		cfg.Signer = s.Signer
 	}
+	cfg.Composer = messages.Composer{}
+	// With the local store, delivery fills its outbox; with --sfn aws, it
+	// is the functions' (SES and SNS) when a sender or topics are set.
+	dopts := delivery.Options{Sender: c.SenderEmail, Topics: c.AllowedTopicARNs, Composer: cfg.Composer, Logger: logger}
+	var d *delivery.Service
+	switch {
+	case s.Store != nil:
+		if dopts.Sender == "" {
+			dopts.Sender = LocalSender
+		}
+		d = delivery.New(outboxChannels(s.Store, cfg.Composer), dopts)
+	case delivery.Configured(c.SenderEmail, c.AllowedTopicARNs):
+		d = delivery.New(delivery.AWSChannels(awsConfig, c.SenderEmail, c.AllowedTopicARNs), dopts)
+	}
+	if d != nil {
+		cfg.Deliverer, cfg.Notifier = d, d
+	}
 	s.Service = callbackurls.New(cfg, s.Keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: target})
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
@@ -151,7 +170,8 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, ro))
 	local := ""
 	if s.Store != nil {
-		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL, DemoApprovers: c.DevSignIn}))
+		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL, Outbox: s.Store,
+			DemoApprovers: c.DevSignIn}))
 		local = localweb.Prefix
 	}
 	// The first URL a person opens: a page for browsers, the JSON 404 for

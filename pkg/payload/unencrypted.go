@@ -32,6 +32,10 @@ type jsonPayload struct {
 	Apr  []string `json:"apr,omitempty"`
 	Req  string   `json:"req,omitempty"`
 	Rcpt bool     `json:"rcpt,omitempty"`
+	// Conf is ours: where the confirmation after a decision goes. A
+	// deployment that reads this form never sends one (anyone can write
+	// it), but the member keeps the two forms alike.
+	Conf json.RawMessage `json:"conf,omitempty"`
 }
 
 type jsonData struct {
@@ -44,7 +48,7 @@ type jsonData struct {
 func encodeUnencrypted(p *callbackurls.Payload) (string, error) {
 	jp := jsonPayload{
 		Token: p.Target.ID, TID: p.TransactionID, Name: p.Action, Act: string(p.Type),
-		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation,
+		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation, Conf: p.Confirm,
 		Data: jsonData{Output: p.Output, Outcomes: p.Outcomes},
 		Apr:  p.Approvers, Req: p.Requester, Rcpt: p.Receipt,
 	}
@@ -102,7 +106,7 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 	p := &callbackurls.Payload{
 		Target: callbackurls.TargetRef{Kind: kind, ID: jp.Token}, TransactionID: jp.TID, Action: jp.Name, Type: typ,
 		Output: jp.Data.Output, Outcomes: jp.Data.Outcomes,
-		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres,
+		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres, Confirm: jp.Conf,
 		Approvers: jp.Apr, Requester: jp.Req, Receipt: jp.Rcpt,
 	}
 	if jp.IAT > 0 {

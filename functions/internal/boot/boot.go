@@ -16,8 +16,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awsenv"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 )
 
@@ -47,21 +49,32 @@ func New(ctx context.Context) (*Start, error) {
 		Logger:    config.NewLogger(os.Stdout, settings.Verbose),
 		AWSConfig: sync.OnceValues(func() (aws.Config, error) { return awsenv.Config(os.Getenv) }),
 	}
-	if s.Keys, err = keysource.Open(ctx, &s.Settings.Settings, s.AWSConfig, keysource.Options{}); err != nil {
+	// A KMS key is described at its first use: KMS failing at a cold
+	// start then gets the caller a 503 with Retry-After (and the next
+	// request another try), where an exit here would be a bare 502.
+	if s.Keys, err = keysource.Open(ctx, &s.Settings.Settings, s.AWSConfig, keysource.Options{DescribeKMSKeysOnFirstUse: true}); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Service is the core on the settings and keys, with post actions, sending
-// decisions to targets (none for a function that only creates URLs) and
-// signing receipts with signer (nil: none here; a function that only
-// creates URLs still knows whether receipts are signed).
+// Service is the core on the settings and keys, with post actions and
+// ready-made messages, sending decisions to targets (none for a function
+// that only creates URLs) and signing receipts with signer (nil: none
+// here; a function that only creates URLs still knows whether receipts are
+// signed). Delivery is wired only when the settings name a sender or
+// topics; its SES and SNS clients are made on first use.
 func (s *Start) Service(targets callbackurls.Targets, signer callbackurls.Signer) *callbackurls.Service {
 	cfg := s.Settings.Service()
 	cfg.PostActions = postaction.New()
 	cfg.Receipts = s.Keys.CanSign(s.Settings.SigningKeyID)
 	cfg.Signer = signer
+	cfg.Composer = messages.Composer{}
+	if delivery.Configured(s.Settings.SenderEmail, s.Settings.AllowedTopicARNs) {
+		d := delivery.New(delivery.AWSChannels(s.AWSConfig, s.Settings.SenderEmail, s.Settings.AllowedTopicARNs),
+			delivery.Options{Sender: s.Settings.SenderEmail, Topics: s.Settings.AllowedTopicARNs, Composer: cfg.Composer, Logger: s.Logger})
+		cfg.Deliverer, cfg.Notifier = d, d
+	}
 	return callbackurls.New(cfg, s.Keys.Codec(), targets)
 }
 
