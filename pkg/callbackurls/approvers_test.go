@@ -391,3 +391,24 @@ func TestApprovalsNeedTheDeployment(t *testing.T) {
 		t.Errorf("unsigned approval %s (%v)", e.sfn.Calls()[0].Output, err)
 	}
 }
+
+// FuzzParseApprover: an entry is refused, or its normal form is a fixed
+// point that ParseApprover accepts as it is.
+func FuzzParseApprover(f *testing.F) {
+	for _, s := range []string{"ana@example.com", "@Example.COM", "slack:u0123abcd", "a..b@x.y", "@com", "ana@1.2.3.4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, entry string) {
+		n, kind, err := callbackurls.ParseApprover(entry)
+		if err != nil {
+			return
+		}
+		again, kind2, err := callbackurls.ParseApprover(n)
+		if err != nil || again != n || kind2 != kind {
+			t.Fatalf("%q normalises to %q, which gives %q (%v)", entry, n, again, err)
+		}
+		if strings.ContainsAny(n, ", \t\r\n") {
+			t.Fatalf("%q normalises to %q, which the URL format cannot list", entry, n)
+		}
+	})
+}

@@ -111,3 +111,34 @@ func TestApprovalFlags(t *testing.T) {
 		wantInvalid(t, err)
 	}
 }
+
+// FuzzApproversField: any field either is refused or decodes to entries
+// in normal form that encode back to exactly the same bytes.
+func FuzzApproversField(f *testing.F) {
+	f.Add("alice,bob@example.com", "dave")
+	f.Add("zed@aaa.example,alice,bob@example.com", "dave")
+	f.Add("alice@example.com,@ops.example.com,slack:U0123ABCD", "dave@example.com")
+	f.Add("", "x@y.z")
+	f.Fuzz(func(t *testing.T, list, req string) {
+		var l, r []byte
+		if list != "" {
+			l = []byte(list)
+		}
+		if req != "" {
+			r = []byte(req)
+		}
+		entries, requester, err := decodeApprovers(l, r)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if n, _, err := callbackurls.ParseApprover(e); err != nil || n != e {
+				t.Fatalf("entry %q is not in normal form (%v)", e, err)
+			}
+		}
+		l2, r2 := encodeApprovers(entries, requester)
+		if string(l2) != string(l) || string(r2) != string(r) {
+			t.Fatalf("%q, %q decode to %q, %q, which encode to %q, %q", list, req, entries, requester, l2, r2)
+		}
+	})
+}

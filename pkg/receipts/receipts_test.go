@@ -260,7 +260,7 @@ func TestJOSE(t *testing.T) {
 				t.Errorf("go-jose's thumbprint of key %d differs from its kid %s (%v)", i, set.Keys[i].Kid, err)
 			}
 		}
-		obj, err := jose.ParseSigned(jws, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256})
+		obj, err := jose.ParseSignedCompact(jws, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256})
 		if err != nil {
 			t.Fatalf("go-jose parses %s: %v", key.Algorithm(), err)
 		}
@@ -370,4 +370,24 @@ func TestES256SignatureForm(t *testing.T) {
 	if !ecdsa.Verify(&ec.PublicKey, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Error("the signature does not verify")
 	}
+}
+
+// FuzzVerify: whatever the text, Verify returns an error or claims of a
+// receipt the key really signed (the only one signed here).
+func FuzzVerify(f *testing.F) {
+	s := receipts.NewSigner(issuer, receipts.NewEd25519Key(edKey(1)))
+	good, err := s.SignReceipt(context.Background(), sampleReceipt())
+	if err != nil {
+		f.Fatal(err)
+	}
+	set, _ := s.JWKS(context.Background())
+	f.Add(good)
+	f.Add(strings.Replace(good, ".", "..", 1))
+	f.Add("e30.e30.")
+	f.Fuzz(func(t *testing.T, receipt string) {
+		c, _, err := receipts.Verify(receipt, set)
+		if err == nil && (strings.TrimSpace(receipt) != good || c.TransactionID != sampleReceipt().TransactionID) {
+			t.Fatalf("Verify accepted %q", receipt)
+		}
+	})
 }
