@@ -251,8 +251,8 @@ func (s *Service) checkApprovals(approvers []string, requester string, receipt b
 		}
 		needs[approverVia(k)] = true
 	}
-	for via := range needs {
-		if !slices.Contains(s.cfg.SignIn, via) {
+	for _, via := range []string{ViaWeb, ViaSlack} {
+		if needs[via] && !slices.Contains(s.cfg.SignIn, via) {
 			what := "people to sign in"
 			if via == ViaSlack {
 				what = "Slack"
