@@ -366,11 +366,11 @@ func (s *Service) approve(ctx context.Context, cb *Callback, sub *Submission, re
 			sum := sha256.Sum256(vals)
 			r.InputSHA256 = sum[:]
 		}
-		jws, err := s.cfg.Signer.SignReceipt(ctx, r)
+		signed, err := s.cfg.Signer.SignReceipt(ctx, r)
 		if err != nil {
 			return AsError(err)
 		}
-		a.Receipt = jws
+		a.Receipt = signed
 	} else if p.Receipt {
 		return Errorf(CodeReceiptsDisabled, "this deployment has no signing key, so it cannot sign receipts")
 	}
