@@ -33,8 +33,10 @@ func NewDev(cfg Config) (*Service, error) {
 
 type devFlow struct{ svc *Service }
 
+// issuer is the development identities' issuer: this page.
 func (f *devFlow) issuer() string { return f.svc.cfg.Base + DevPath }
-func (f *devFlow) dev() bool      { return true }
+
+func (f *devFlow) dev() bool { return true }
 
 // start goes to the development sign-in page, with the state as a
 // provider would get it.

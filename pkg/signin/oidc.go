@@ -73,8 +73,7 @@ type oidcFlow struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-func (f *oidcFlow) issuer() string { return f.issuerURL }
-func (f *oidcFlow) dev() bool      { return false }
+func (f *oidcFlow) dev() bool { return false }
 
 // discover reads the provider's discovery document once it succeeds; a
 // failure is retried at the next sign-in.

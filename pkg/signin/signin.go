@@ -92,7 +92,6 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	binding string // what cookies and flows are bound to
-	secure  bool   // the base is https (else loopback http)
 	flow    flow   // the OpenID Connect flow, or the development one
 	crossOK *http.CrossOriginProtection
 }
@@ -100,13 +99,12 @@ type Service struct {
 // flow is the part that differs between the real and the development
 // sign-in.
 type flow interface {
-	// start sends the browser to sign in; id binds the flow's cookie and
-	// its state.
+	// start sends the browser to sign in, with the sealed state and the
+	// flow's nonce and PKCE verifier.
 	start(w http.ResponseWriter, r *http.Request, state, nonce, verifier string) error
-	// routes serves the flow's own paths (the callback, the dev page).
+	// serve serves the flow's own paths (the callback, the dev page) and
+	// reports whether r was one.
 	serve(w http.ResponseWriter, r *http.Request) bool
-	// issuer names who vouches for identities.
-	issuer() string
 	dev() bool
 }
 
@@ -118,9 +116,7 @@ func newService(cfg Config, f flow, bindingExtra string) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign-in: base URL %q: %w", cfg.Base, err)
 	}
-	u, _ := url.Parse(base)
-	secure := u.Scheme == "https"
-	if !secure && !config.IsLoopback(u.Hostname()) {
+	if u, _ := url.Parse(base); u.Scheme != "https" && !config.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("sign-in: base URL %s: sign-in cookies need https (plain http only on a loopback address)", base)
 	}
 	cfg.Base = base
@@ -130,7 +126,7 @@ func newService(cfg Config, f flow, bindingExtra string) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, binding: base + "\n" + bindingExtra, secure: secure, flow: f, crossOK: http.NewCrossOriginProtection()}, nil
+	return &Service{cfg: cfg, binding: base + "\n" + bindingExtra, flow: f, crossOK: http.NewCrossOriginProtection()}, nil
 }
 
 // Dev reports the development sign-in.
