@@ -24,9 +24,9 @@ type event struct {
 	// builds in ImportPath instead.
 	Package    string
 	ImportPath string
-	Test    string
-	Elapsed float64
-	Output  string
+	Test       string
+	Elapsed    float64
+	Output     string
 }
 
 func main() {
