@@ -13,6 +13,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/functions/internal/boot"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
@@ -28,9 +29,12 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 	}
 	awsCfg, err := start.AWSConfig()
 	if err != nil {
-		return nil, fmt.Errorf("step functions client: %w", err)
+		return nil, fmt.Errorf("step functions and lambda clients: %w", err)
 	}
-	svc := start.Service(callbackurls.Targets{callbackurls.TaskToken: stepfunctions.NewFromAWSConfig(awsCfg)})
+	svc := start.Service(callbackurls.Targets{
+		callbackurls.TaskToken:       stepfunctions.NewFromAWSConfig(awsCfg),
+		callbackurls.DurableCallback: durablecallbacks.NewFromAWSConfig(awsCfg),
+	})
 	api := httpapi.NewRouter(start.Logger, start.Settings.Verbose)
 	api.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: start.Logger, Verbose: start.Settings.Verbose}))
 	return lambdaapi.CallbackHandler(api, start.Logger), nil

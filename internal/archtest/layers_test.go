@@ -16,7 +16,7 @@ var layers = []struct {
 	{"utilities", []string{"internal/jsontext", "internal/text", "internal/lru", "internal/awserr", "internal/awsenv", "internal/awsjson"}},
 	{"core", []string{"pkg/callbackurls"}},
 	{"URL format", []string{"pkg/payload"}},
-	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/localstore"}},
+	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/durablecallbacks", "pkg/localstore"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
 	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb"}},
@@ -58,7 +58,7 @@ var testSupport = []string{
 	"internal/testkit", "internal/archtest", "internal/coldstart", "internal/corpus", "internal/doctest",
 	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
-	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest",
+	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/durablecallbacks/durabletest",
 	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",
 }
 
