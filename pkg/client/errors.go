@@ -107,6 +107,7 @@ const (
 	ErrRequestTooLarge      ErrorCode = callbackurls.CodeBodyTooLarge
 	ErrNotFound             ErrorCode = callbackurls.CodeNotFound
 	ErrInvalidInput         ErrorCode = callbackurls.CodeInvalidInput
+	ErrDurableCallbackError ErrorCode = callbackurls.CodeDurableCallbackError
 )
 
 // ErrMalformedResponse is wrapped by the error for an answer that is
