@@ -47,6 +47,10 @@ func TestDurableRoundTrip(t *testing.T) {
 					t.Errorf("%s: %d, want %d", step.name, got, step.status)
 				}
 			}
+			// A callback id's URLs never reach Step Functions.
+			if n := len(e.sfn.Calls()); n != 0 {
+				t.Errorf("%d calls reached Step Functions", n)
+			}
 			cb, _ := e.durable.Callback(id)
 			if diff := cmp.Diff(durabletest.CallbackState{Status: durabletest.StatusSucceeded, Result: []byte(`{"approved":true}`), Heartbeats: 2}, cb); diff != "" {
 				t.Errorf("callback (-want +got):\n%s", diff)
