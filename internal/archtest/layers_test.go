@@ -38,14 +38,15 @@ var sameLayer = map[string][]string{
 // each may import: the Go client is the state machine author's, and the
 // example applications use the service only through it.
 var apart = map[string][]string{
-	"pkg/client":               {"pkg/callbackurls", "internal/jsontext", "internal/text"},
-	"examples":                 nil,
-	"examples/internal/mail":   nil,
-	"examples/internal/links":  {"pkg/client"},
-	"examples/activity-worker": exampleImports,
-	"examples/approval-email":  exampleImports,
-	"examples/sqs-callback":    exampleImports,
-	"examples/webhook":         exampleImports,
+	"pkg/client":                {"pkg/callbackurls", "internal/jsontext", "internal/text"},
+	"examples":                  nil,
+	"examples/internal/mail":    nil,
+	"examples/internal/links":   {"pkg/client"},
+	"examples/activity-worker":  exampleImports,
+	"examples/approval-email":   exampleImports,
+	"examples/sqs-callback":     exampleImports,
+	"examples/webhook":          exampleImports,
+	"examples/durable-approval": nil, // a TypeScript example; Go only runs its npm tests
 }
 
 // exampleImports are what an example application may use of the module.
