@@ -1,8 +1,9 @@
 // Package durablecallbacks is the target of durable callback ids
 // (callbackurls.DurableCallback): it sends decisions to the callbacks of
-// AWS Lambda durable functions (waitForCallback, createCallback) with the
-// AWS SDK for Go v2, as SendDurableExecutionCallbackSuccess, ...Failure and
-// ...Heartbeat.
+// AWS Lambda durable functions (waitForCallback, createCallback) as
+// SendDurableExecutionCallbackSuccess, ...Failure and ...Heartbeat, with
+// the AWS SDK for Go v2's configuration, signer and retryer (see rest.go
+// for why not its Lambda client).
 //
 // Errors are sorted as package stepfunctions sorts Step Functions':
 //
@@ -27,6 +28,7 @@ package durablecallbacks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,8 +36,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
@@ -54,33 +54,18 @@ const ValidationException = "ValidationException"
 const MaxResultBytes = 262144
 
 // Client sends callbacks to Lambda. It is safe for concurrent use.
-//
-// It holds the three operations as method values rather than the SDK
-// client, for the reason stepfunctions.Client gives: a *lambda.Client field
-// in a binary that links text/template keeps every Lambda operation
-// (several MB).
 type Client struct {
-	success   func(context.Context, *lambda.SendDurableExecutionCallbackSuccessInput, ...func(*lambda.Options)) (*lambda.SendDurableExecutionCallbackSuccessOutput, error)
-	failure   func(context.Context, *lambda.SendDurableExecutionCallbackFailureInput, ...func(*lambda.Options)) (*lambda.SendDurableExecutionCallbackFailureOutput, error)
-	heartbeat func(context.Context, *lambda.SendDurableExecutionCallbackHeartbeatInput, ...func(*lambda.Options)) (*lambda.SendDurableExecutionCallbackHeartbeatOutput, error)
+	rest *rest
 }
 
 var _ callbackurls.Target = (*Client)(nil)
 
-// New wraps an SDK client. The client's retryer is used as is.
-func New(client *lambda.Client) *Client {
-	return &Client{
-		success:   client.SendDurableExecutionCallbackSuccess,
-		failure:   client.SendDurableExecutionCallbackFailure,
-		heartbeat: client.SendDurableExecutionCallbackHeartbeat,
-	}
-}
-
 // NewFromAWSConfig builds a client from the SDK's configuration (the
-// functions' internal/awsenv or config.LoadDefaultConfig):
-// AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL apply.
+// functions' internal/awsenv or config.LoadDefaultConfig): its region,
+// credentials, HTTP client and retryer; AWS_ENDPOINT_URL_LAMBDA, else
+// AWS_ENDPOINT_URL (BaseEndpoint), else the region's endpoint.
 func NewFromAWSConfig(cfg aws.Config) *Client {
-	return New(lambda.NewFromConfig(cfg))
+	return &Client{rest: newREST(cfg)}
 }
 
 // Send sends a decision for a callback id: a success, failure or heartbeat.
@@ -103,32 +88,33 @@ func (c *Client) Succeed(ctx context.Context, id string, result []byte) error {
 		return &callbackurls.TargetError{Code: callbackurls.InvalidParameterValueException, Refusal: callbackurls.InvalidDecision,
 			Message: fmt.Sprintf("the result is %d bytes, over Lambda's %d", len(result), MaxResultBytes)}
 	}
-	if result == nil {
-		result = []byte{} // an empty body, not an absent one
-	}
-	_, err := c.success(ctx, &lambda.SendDurableExecutionCallbackSuccessInput{CallbackId: aws.String(id), Result: result})
+	err := c.rest.call(ctx, "SendDurableExecutionCallbackSuccess", id, "succeed", result, "application/octet-stream")
 	return mapError("SendDurableExecutionCallbackSuccess", id, err)
 }
 
 // Fail fails the callback: errorType becomes the error's ErrorType and
 // message its ErrorMessage; an empty one is left out.
 func (c *Client) Fail(ctx context.Context, id, errorType, message string) error {
-	in := &lambda.SendDurableExecutionCallbackFailureInput{CallbackId: aws.String(id), Error: &types.ErrorObject{}}
-	if errorType != "" {
-		in.Error.ErrorType = aws.String(errorType)
+	body, err := json.Marshal(errorObject{ErrorType: errorType, ErrorMessage: message})
+	if err != nil {
+		return fmt.Errorf("durablecallbacks: %w", err)
 	}
-	if message != "" {
-		in.Error.ErrorMessage = aws.String(message)
-	}
-	_, err := c.failure(ctx, in)
+	err = c.rest.call(ctx, "SendDurableExecutionCallbackFailure", id, "fail", body, "application/json")
 	return mapError("SendDurableExecutionCallbackFailure", id, err)
 }
 
 // Heartbeat tells the callback it is still being worked on (it resets
 // the callback's heartbeat timeout); it may be sent any number of times.
 func (c *Client) Heartbeat(ctx context.Context, id string) error {
-	_, err := c.heartbeat(ctx, &lambda.SendDurableExecutionCallbackHeartbeatInput{CallbackId: aws.String(id)})
+	err := c.rest.call(ctx, "SendDurableExecutionCallbackHeartbeat", id, "heartbeat", nil, "")
 	return mapError("SendDurableExecutionCallbackHeartbeat", id, err)
+}
+
+// errorObject is the fail operation's body (Lambda's ErrorObject); an
+// empty member is left out.
+type errorObject struct {
+	ErrorType    string `json:",omitempty"`
+	ErrorMessage string `json:",omitempty"`
 }
 
 // classifier adds Lambda's codes to the shared judgement: a customer key
@@ -167,9 +153,9 @@ func mapError(op, id string, err error) error {
 	}
 	if classifier.Transient(err) {
 		e := &unavailableError{op: op, err: redact(err, id)}
-		var throttled *types.TooManyRequestsException
+		var throttled *APIError
 		if errors.As(err, &throttled) {
-			e.after = retryAfter(aws.ToString(throttled.RetryAfterSeconds))
+			e.after = retryAfter(throttled.RetryAfterSeconds)
 		}
 		return e
 	}
