@@ -182,7 +182,7 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 	// random counts the bytes deflate cannot shrink: a base64 token's
 	// decoded bytes and a hex transaction id.
 	random := 0
-	if tok[0] == tokenBase64 {
+	if tok[0] == tokenBase64 && !textLike(tok[1:]) {
 		random = len(tok)
 	}
 	if tid, err := hex.DecodeString(p.TransactionID); err == nil && hex.EncodeToString(tid) == p.TransactionID && len(tid) > 0 {
@@ -396,3 +396,17 @@ func offsetZone(minutes int64) *time.Location {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// textLike reports whether a base64 reference's decoded bytes are mostly
+// printable ASCII: text in base64, such as a durable callback id that is
+// base64 of JSON, which deflate shrinks, unlike a task token's random
+// bytes.
+func textLike(b []byte) bool {
+	printable := 0
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			printable++
+		}
+	}
+	return len(b) >= 32 && printable*10 >= len(b)*9
+}
