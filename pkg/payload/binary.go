@@ -397,10 +397,11 @@ func offsetZone(minutes int64) *time.Location {
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
-// textLike reports whether a base64 reference's decoded bytes are mostly
-// printable ASCII: text in base64, such as a durable callback id that is
-// base64 of JSON, which deflate shrinks, unlike a task token's random
-// bytes.
+// textLike reports whether a base64 reference's decoded bytes are long
+// and mostly printable ASCII: text in base64, such as a long durable
+// callback id that is base64 of JSON, which deflate shrinks, unlike a task
+// token's random bytes. Short ones are not worth deflate's time (about
+// 60 µs a URL): their URLs are short anyway.
 func textLike(b []byte) bool {
 	printable := 0
 	for _, c := range b {
@@ -408,5 +409,5 @@ func textLike(b []byte) bool {
 			printable++
 		}
 	}
-	return len(b) >= 32 && printable*10 >= len(b)*9
+	return len(b) >= 256 && printable*10 >= len(b)*9
 }
