@@ -19,7 +19,7 @@ import (
 )
 
 // The examples, each a directory of this one.
-var examples = []string{"activity-worker", "approval-email", "sqs-callback", "webhook"}
+var examples = []string{"activity-worker", "approval-email", "no-code-approval", "sqs-callback", "webhook"}
 
 func TestExamplesAreComplete(t *testing.T) {
 	entries, err := os.ReadDir(".")
@@ -91,6 +91,9 @@ func sampleValues(t *testing.T, dir string) map[string]string {
 			ref := v.(map[string]any)
 			var kind string
 			switch {
+			case ref["Ref"] != nil && typeOf(ref["Ref"].(string)) == "":
+				// A parameter: its name says what it holds.
+				kind = "Parameter " + ref["Ref"].(string)
 			case ref["Ref"] != nil:
 				kind = "Ref " + typeOf(ref["Ref"].(string))
 			case ref["Fn::GetAtt"] != nil:
@@ -103,6 +106,7 @@ func sampleValues(t *testing.T, dir string) map[string]string {
 				"GetAtt AWS::Serverless::Function.Arn":     "arn:aws:lambda:us-east-1:123456789012:function:example",
 				"Ref AWS::SNS::Topic":                      "arn:aws:sns:us-east-1:123456789012:example",
 				"GetAtt AWS::StepFunctions::Activity.Name": "example",
+				"Parameter FunctionArn":                    "arn:aws:lambda:us-east-1:123456789012:function:sfn-callback-urls-create-urls",
 			}[kind]
 			if !ok {
 				t.Fatalf("${%s} is %v: add a sample value for %q here", name, v, kind)

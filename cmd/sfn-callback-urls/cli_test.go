@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -289,7 +290,7 @@ func TestKeygenFileDirectories(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		if err := run(context.Background(), []string{"keygen"}, envMap(nil), strings.NewReader(""), out, &stderr); err != nil {
+		if err := run(context.Background(), []string{"keygen"}, testkit.Env(nil), strings.NewReader(""), out, &stderr); err != nil {
 			t.Fatal(err)
 		}
 		out.Close()
@@ -444,7 +445,7 @@ func TestBinary(t *testing.T) {
 		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 		cmd.Dir = t.TempDir()
 		cmd.Env = append(os.Environ(), "KEY_FILE=", "KEY_ID=", "KEYRING=", "DISABLE_ENCRYPTION=", "LISTEN_ADDR=", "STORE_FILE=")
-		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
@@ -291,7 +292,7 @@ func TestServeKMS(t *testing.T) {
 	kmsEnv(t, srv)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias},
@@ -380,12 +381,12 @@ func TestKeygenAddSaysItReadsATerminal(t *testing.T) {
 		t.Fatalf("%s is not a character device", tty.Name())
 	}
 	var stdout, stderr bytes.Buffer
-	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), tty, &stdout, &stderr)
+	_ = run(context.Background(), []string{"keygen", "--add"}, testkit.Env(nil), tty, &stdout, &stderr)
 	if !strings.Contains(stderr.String(), "reading the keyring to rotate from stdin") {
 		t.Errorf("stderr %q does not say that keygen reads stdin", stderr.String())
 	}
 	stderr.Reset()
-	_ = run(context.Background(), []string{"keygen", "--add"}, envMap(nil), strings.NewReader("{}"), &stdout, &stderr)
+	_ = run(context.Background(), []string{"keygen", "--add"}, testkit.Env(nil), strings.NewReader("{}"), &stdout, &stderr)
 	if strings.Contains(stderr.String(), "reading the keyring") {
 		t.Errorf("a pipe got the terminal's notice: %q", stderr.String())
 	}

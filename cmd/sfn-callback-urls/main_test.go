@@ -15,41 +15,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 )
-
-// syncBuffer is an output the server goroutine writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// envMap is a getenv over a map.
-func envMap(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
 
 // server is a running `serve` command.
 type server struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testkit.Buffer
 	cancel         context.CancelFunc
 	done           chan error
 	stopped        bool
@@ -77,8 +54,8 @@ const startupTimeout = 20 * time.Second
 func start(t *testing.T, args []string, env map[string]string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, args, envMap(env), strings.NewReader(""), s.stdout, s.stderr) }()
+	s := &server{stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- run(ctx, args, testkit.Env(env), strings.NewReader(""), s.stdout, s.stderr) }()
 	t.Cleanup(func() { s.stop(t) })
 
 	demo := false
@@ -461,7 +438,7 @@ func TestRunErrors(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			err := run(ctx, tt.args, envMap(tt.env), strings.NewReader(""), &stdout, &stderr)
+			err := run(ctx, tt.args, testkit.Env(tt.env), strings.NewReader(""), &stdout, &stderr)
 			switch tt.wantErr {
 			case "":
 				if err != nil {
@@ -536,7 +513,7 @@ func TestServeStartProblems(t *testing.T) {
 	}
 	defer taken.Close()
 	err = run(context.Background(), []string{"serve", "--addr", taken.Addr().String(), "--store", filepath.Join(dir, "t.db"),
-		"--key-file", filepath.Join(dir, "k.json"), "--create-key-file"}, envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
+		"--key-file", filepath.Join(dir, "k.json"), "--create-key-file"}, testkit.Env(nil), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "Use another address: --addr 127.0.0.1:8081, or LISTEN_ADDR=127.0.0.1:8081 make run") {
 		t.Errorf("port taken: %v", err)
 	}
@@ -549,7 +526,7 @@ func TestServeStartProblems(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	err = run(context.Background(), serveArgs(dir, "--sfn", "aws"), envMap(nil), strings.NewReader(""), io.Discard, io.Discard)
+	err = run(context.Background(), serveArgs(dir, "--sfn", "aws"), testkit.Env(nil), strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--sfn aws needs AWS credentials, and none were found") {
 		t.Errorf("no credentials: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/awstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
 )
 
@@ -41,7 +42,7 @@ func TestSignals(t *testing.T) {
 				"AWS_ACCESS_KEY_ID=" + lambdatest.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + lambdatest.SecretAccessKey,
 				"AWS_ENDPOINT_URL_SFN=" + svc.SFN.URL(), "AWS_ENDPOINT_URL_SNS=" + sns.URL(), "AWS_ENDPOINT_URL_LAMBDA=" + svc.Lambda.URL(),
 			}
-			var stderr syncBuffer
+			var stderr testkit.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
@@ -50,11 +51,11 @@ type setup struct {
 	sns   *awstest.SNS
 	topic string
 	w     *Worker
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 }
 
 func newSetup(t *testing.T) *setup {
-	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t), logs: &syncBuffer{}}
+	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t), logs: &testkit.Buffer{}}
 	s.topic = s.sns.AddTopic("approvals")
 	s.svc.SFN.SetPollTimeout(200 * time.Millisecond)
 	ctx := context.Background()
@@ -94,10 +95,11 @@ func start(t *testing.T, w *Worker) (stop func() error) {
 	return stop
 }
 
-// waitFor polls cond for up to 5 seconds.
+// waitFor polls cond for up to 30 seconds (a bound on a hang, not a
+// measure of speed).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -239,8 +241,8 @@ func TestGracefulStop(t *testing.T) {
 	if n := len(s.sns.Messages(s.topic)); n != 1 {
 		t.Errorf("%d mails: the task in hand was not finished", n)
 	}
+	// Run has returned: nothing can poll any more.
 	s.svc.SFN.AddActivityTask(activityARN, corpus.Tokens()[3], taskInput(t, map[string]any{"title": "Late"}))
-	time.Sleep(50 * time.Millisecond)
 	if n := countPolls(s.svc.SFN); n != polls {
 		t.Errorf("%d polls after the stop", n-polls)
 	}
@@ -248,15 +250,19 @@ func TestGracefulStop(t *testing.T) {
 		t.Error("a task was taken after the stop")
 	}
 
-	// An idle worker stops at once, long poll or not.
+	// An idle worker stops at once, long poll or not: its poll is cut
+	// short by the worker, not ended by the stand-in's timeout (an hour).
 	s2 := newSetup(t)
-	s2.svc.SFN.SetPollTimeout(time.Minute)
+	s2.svc.SFN.SetPollTimeout(time.Hour)
 	stop2 := start(t, s2.w)
-	time.Sleep(50 * time.Millisecond) // in the long poll (calls are recorded when answered)
+	waitFor(t, "a long poll", func() bool { return s2.svc.SFN.PollsWaiting() == 1 })
 	begin := time.Now()
-	if err := stop2(); err != nil || time.Since(begin) > 2*time.Second {
-		t.Errorf("idle stop: %v after %v", err, time.Since(begin))
+	if err := stop2(); err != nil {
+		t.Errorf("idle stop: %v", err)
 	}
+	t.Logf("an idle worker stopped %v after it was asked", time.Since(begin))
+	// The stand-in sees the client hang up a moment after the worker did.
+	waitFor(t, "the poll cut short by the stop", func() bool { return s2.svc.SFN.PollsCutShort() == 1 })
 }
 
 func countPolls(srv *sfntest.Server) int {
@@ -343,21 +349,4 @@ func TestParseSettings(t *testing.T) {
 			}
 		})
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -27,8 +27,10 @@ const (
 // machine catches it.
 const RejectedError = "Rejected"
 
-// rejectedCause is the rejection's cause; the approver's comment comes with
-// it (see rejection).
+// rejectedCause is what the confirmation says of a rejection; the reject
+// action sends no cause of its own (each character would be in every
+// reject link, which a plain-text mail line must hold), only the
+// approver's comment (see rejection).
 const rejectedCause = "The approver rejected the request"
 
 // Limits of the mail's title and description (the pages' limits); longer
@@ -39,9 +41,9 @@ const (
 	maxComment     = 1000
 )
 
-// maxPageDescription bounds the description the links carry for the pages
-// (HTML mail only): every character is in every link, and links over about
-// 2,000 characters break in some mail clients.
+// maxPageDescription bounds the description the mail and the links carry:
+// every character is in every link, and links over about 2,000 characters
+// break in some mail clients.
 const maxPageDescription = 300
 
 // defaultLifetime is how long the links work when the event does not say.
@@ -108,11 +110,19 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 	var (
 		msg *mail.Message
 		res = &Result{}
-		err error
 	)
 	switch ev.Step {
 	case StepAsk:
-		msg, res.TransactionID, err = h.ask(ctx, &ev, title)
+		ready, tid, err := h.ask(ctx, &ev, title)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Mail.SendReady(ctx, ready); err != nil {
+			return nil, err
+		}
+		res.TransactionID, res.Subject = tid, ready.Subject
+		h.Logger.InfoContext(ctx, "mail sent", "step", ev.Step, "execution", ev.Execution, "transaction_id", res.TransactionID)
+		return res, nil
 	case StepApproved:
 		msg = &mail.Message{
 			Subject:    "Approved: " + title,
@@ -135,9 +145,6 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("unknown step %q: want %s, %s, %s or %s", ev.Step, StepAsk, StepApproved, StepRejected, StepExpired)
 	}
-	if err != nil {
-		return nil, err
-	}
 	if err := h.Mail.Send(ctx, msg); err != nil {
 		return nil, err
 	}
@@ -146,8 +153,10 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Result, error) {
 	return res, nil
 }
 
-// ask creates the URLs and the mail that carries them.
-func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Message, string, error) {
+// ask creates the URLs and the mail that carries them: sfn-callback-urls'
+// ready-made email ("messages"), which says what the pages say and keeps
+// each link of its plain text within a mail line.
+func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Ready, string, error) {
 	if ev.Token == "" {
 		return nil, "", errors.New(`step "ask" needs the task token in "token"`)
 	}
@@ -155,62 +164,42 @@ func (h *Handler) ask(ctx context.Context, ev *Event, title string) (*mail.Messa
 	if err != nil {
 		return nil, "", err
 	}
-	description := mail.Clip(strings.TrimSpace(ev.Request.Description), maxDescription)
-	req := client.Request{Token: ev.Token, Expiration: h.Now().Add(lifetime)}
-	if h.Mail.HTML() {
-		// The pages show what is decided, with labelled buttons.
-		req.Title, req.Description = title, mail.Clip(description, maxPageDescription)
-		req.Actions = []client.Action{
+	// Every character of the title and description is in every link; the
+	// plain text's links leave them out when they would not fit a line.
+	description := mail.Clip(strings.TrimSpace(ev.Request.Description), maxPageDescription)
+	req := client.Request{
+		Token: ev.Token, Expiration: h.Now().Add(lifetime), Title: title, Description: description,
+		Actions: []client.Action{
 			client.Success("approve", map[string]any{"approved": true}).WithLabel("Approve"),
-			client.Failure("reject", RejectedError, rejectedCause).WithLabel("Reject").WithInput(commentForm),
-		}
-	} else {
-		// Plain text: each link must stay within a 998-character line, and
-		// whatever the pages show is in each link (a title costs about two
-		// characters a letter). The mail says what is decided; the links
-		// carry the outcome and the comment box only.
-		req.Actions = []client.Action{
-			client.Success("approve", map[string]any{"approved": true}),
-			client.Failure("reject", RejectedError, "").WithInput(shortCommentForm),
-		}
+			client.Failure("reject", RejectedError, "").WithLabel("Reject").WithInput(commentForm),
+		},
+		Messages: []string{client.MessageEmail},
 	}
 	urls, err := h.URLs.CreateURLs(ctx, req)
 	if err != nil {
 		return nil, "", err
 	}
 	// The mail's only links are these two, from CreateUrls, alive; the
-	// requester's text is made inert by mail (mail.Inert).
+	// service made the requester's text inert.
 	if err := links.Check(urls, h.Now(), "approve", "reject"); err != nil {
 		return nil, "", err
 	}
-	return &mail.Message{
-		Subject:    "Approval needed: " + title,
-		Paragraphs: mail.Paragraphs(description),
-		Buttons: []mail.Button{
-			{Label: "Approve", URL: urls.URLs["approve"], Style: mail.Positive},
-			{Label: "Reject", URL: urls.URLs["reject"], Hint: "you can add a comment", Style: mail.Negative},
-		},
-		Footer: []string{
-			"Each link opens a page with one button: nothing is decided until you press it. " +
-				"The links work until " + urls.Expiration.UTC().Format("2 January 2006 at 15:04 UTC") + ".",
-			"Execution " + ev.Execution + ".",
-		},
-	}, urls.TransactionID, nil
+	if urls.Messages == nil || urls.Messages.Email == nil {
+		return nil, "", errors.New("CreateUrls answered no email message: is the sfn-callback-urls stack older than ready-made messages?")
+	}
+	e := urls.Messages.Email
+	return &mail.Ready{Subject: e.Subject, Text: e.Text, HTML: e.HTML}, urls.TransactionID, nil
 }
 
 // commentForm is the reject page's form: a comment, delivered in the
-// failure's cause; shortCommentForm is the same in fewer characters.
+// failure's cause.
 var (
-	shortCommentForm = map[string]any{
-		"type":       "object",
-		"properties": map[string]any{"comment": map[string]any{"type": "string", "format": "multiline"}},
-	}
 	commentForm = map[string]any{
 		"type": "object",
 		"properties": map[string]any{
 			"comment": map[string]any{
 				"type": "string", "format": "multiline", "title": "Comment",
-				"description": "Why? The requester will read this.", "maxLength": maxComment,
+				"description": "Why? The requester will read this.",
 			},
 		},
 	}

@@ -38,8 +38,9 @@ var rules = []struct {
 
 // awsLoaders are what the functions leave to the local server: the SDK's
 // full configuration loader, the credential clients it links, and SDK
-// clients for reads internal/awsjson makes (each costs megabytes and
-// milliseconds of a cold start).
+// clients for calls internal/awsjson makes (the keyring reads, and
+// delivery's SES and SNS calls: each client costs megabytes and
+// milliseconds of every cold start).
 var awsLoaders = []string{
 	"github.com/aws/aws-sdk-go-v2/config",
 	"github.com/aws/aws-sdk-go-v2/service/sts",
@@ -47,6 +48,8 @@ var awsLoaders = []string{
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
 	"github.com/aws/aws-sdk-go-v2/service/ssm",
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager",
+	"github.com/aws/aws-sdk-go-v2/service/sesv2",
+	"github.com/aws/aws-sdk-go-v2/service/sns",
 }
 
 // pkg is the part of go list's JSON used here.

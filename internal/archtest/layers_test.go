@@ -16,7 +16,8 @@ var layers = []struct {
 	{"utilities", []string{"internal/jsontext", "internal/text", "internal/lru", "internal/awserr", "internal/awsenv", "internal/awsjson"}},
 	{"core", []string{"pkg/callbackurls"}},
 	{"URL format", []string{"pkg/payload"}},
-	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/durablecallbacks", "pkg/localstore"}},
+	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/durablecallbacks", "pkg/localstore",
+		"pkg/messages", "pkg/delivery"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
 	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb"}},
@@ -38,12 +39,14 @@ var sameLayer = map[string][]string{
 // each may import: the Go client is the state machine author's, and the
 // example applications use the service only through it.
 var apart = map[string][]string{
-	"pkg/client":                {"pkg/callbackurls", "internal/jsontext", "internal/text"},
-	"examples":                  nil,
-	"examples/internal/mail":    nil,
-	"examples/internal/links":   {"pkg/client"},
-	"examples/activity-worker":  exampleImports,
-	"examples/approval-email":   exampleImports,
+	"pkg/client":               {"pkg/callbackurls", "internal/jsontext", "internal/text"},
+	"examples":                 nil,
+	"examples/internal/mail":   nil,
+	"examples/internal/links":  {"pkg/client"},
+	"examples/activity-worker": exampleImports,
+	"examples/approval-email":  exampleImports,
+	// Its state machine is the example; the package holds its test only.
+	"examples/no-code-approval": nil,
 	"examples/sqs-callback":     exampleImports,
 	"examples/webhook":          exampleImports,
 	"examples/durable-approval": nil, // a TypeScript example; Go only runs its npm tests
@@ -57,7 +60,7 @@ var exampleImports = []string{"pkg/client", "examples/internal/mail", "examples/
 // them.
 var testSupport = []string{
 	"internal/testkit", "internal/archtest", "internal/coldstart", "internal/corpus", "internal/doctest",
-	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin",
+	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin", "internal/browsertest",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
 	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/durablecallbacks/durabletest",
 	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",

@@ -30,7 +30,7 @@ func TestSDKOperationsLinked(t *testing.T) {
 	// Lambda client, whose package costs a cold start (durablecallbacks).
 	ours := map[string]bool{"sfn": true, "kms": true, "ssm": true, "secretsmanager": true, "lambda": true}
 	allowed := map[string][]string{
-		"create-urls": {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options"},
+		"create-urls":      {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options"},
 		"process-callback": {"kms.GenerateDataKey", "kms.Decrypt", "kms.GenerateMac", "kms.DescribeKey", "kms.Options", "secretsmanager.GetSecretValue", "secretsmanager.Options", "ssm.GetParameter", "ssm.Options", "sfn.SendTaskSuccess", "sfn.SendTaskFailure", "sfn.SendTaskHeartbeat", "sfn.Options"},
 	}
 	for fn, ok := range allowed {

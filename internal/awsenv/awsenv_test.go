@@ -11,10 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awsenv"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
-
-func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 var lambdaEnv = map[string]string{
 	"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
@@ -49,7 +48,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := awsenv.Config(envOf(tt.env))
+			_, err := awsenv.Config(testkit.Env(tt.env))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one naming %s", err, tt.want)
 			}
@@ -58,7 +57,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigValues(t *testing.T) {
-	cfg, err := awsenv.Config(envOf(with(map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "us-west-2", "AWS_MAX_ATTEMPTS": "5"})))
+	cfg, err := awsenv.Config(testkit.Env(with(map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "us-west-2", "AWS_MAX_ATTEMPTS": "5"})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +97,7 @@ func TestEndpoints(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := with(tt.env)
 			env["AWS_MAX_ATTEMPTS"] = "1"
-			cfg, err := awsenv.Config(envOf(env))
+			cfg, err := awsenv.Config(testkit.Env(env))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,11 +1,15 @@
 // Package awsjson calls one operation of an AWS service that speaks the
-// JSON 1.1 protocol, with the SDK's configuration, credentials, SigV4
-// signer and retryer. It exists for the keyring reads the functions make
-// once at start (secretsmanager:GetSecretValue, ssm:GetParameter): the
-// two SDK clients cost about 1.4 MB of each function binary and, with
-// their schema tables built at package init, about 3.5 ms of each cold
-// start, for one call made only by deployments that keep their keyring
-// there. KMS and Step Functions, called on every request, use the SDK.
+// JSON 1.1 protocol (Call), REST-JSON (CallREST) or the query protocol
+// (CallQuery), with the SDK's configuration, credentials, SigV4 signer
+// and retryer. It exists for calls that only some deployments make: the
+// keyring reads the functions make once at start
+// (secretsmanager:GetSecretValue, ssm:GetParameter), and delivery
+// (ses:SendEmail, sns:Publish), which only deployments with SENDER_EMAIL
+// or ALLOWED_TOPIC_ARNS use. An SDK client costs every function binary
+// megabytes and, with its schema tables built at package init, every
+// cold start milliseconds (measured for sesv2 and sns together: 1.4 MiB,
+// 2.6 MiB of memory and about 8 ms), used or not. KMS and Step
+// Functions, called on every request, use the SDK.
 //
 // Endpoints resolve as the SDK's do: AWS_ENDPOINT_URL_<SERVICE> (through
 // the configuration's sources), then aws.Config.BaseEndpoint
@@ -47,10 +51,14 @@ type Service struct {
 	TargetPrefix string
 }
 
-// The services this module reads.
+// The services this module calls.
 var (
 	SecretsManager = Service{SDKID: "Secrets Manager", EndpointPrefix: "secretsmanager", SigningName: "secretsmanager", TargetPrefix: "secretsmanager"}
 	SSM            = Service{SDKID: "SSM", EndpointPrefix: "ssm", SigningName: "ssm", TargetPrefix: "AmazonSSM"}
+	// SESv2 speaks REST-JSON (CallREST); SNS the query protocol
+	// (CallQuery).
+	SESv2 = Service{SDKID: "SESv2", EndpointPrefix: "email", SigningName: "ses"}
+	SNS   = Service{SDKID: "SNS", EndpointPrefix: "sns", SigningName: "sns"}
 )
 
 // MaxResponseBytes bounds a response body (a secret is at most 64 KiB).
@@ -64,6 +72,33 @@ func Call(ctx context.Context, cfg aws.Config, svc Service, operation string, in
 	if err != nil {
 		return fmt.Errorf("awsjson: %s: %w", operation, err)
 	}
+	r := &request{operation: operation, path: "/", contentType: "application/x-amz-json-1.1",
+		target: svc.TargetPrefix + "." + operation, body: body, decodeError: responseError}
+	return callWithRetries(ctx, cfg, svc, r, func(data []byte) error { return json.Unmarshal(data, out) })
+}
+
+// CallREST sends one operation of a service that speaks REST-JSON (SES
+// v2): a POST of in's JSON to path, its answer's JSON decoded into out.
+// Retries are Call's.
+func CallREST(ctx context.Context, cfg aws.Config, svc Service, operation, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("awsjson: %s: %w", operation, err)
+	}
+	r := &request{operation: operation, path: path, contentType: "application/json", body: body, decodeError: responseError}
+	return callWithRetries(ctx, cfg, svc, r, func(data []byte) error { return json.Unmarshal(data, out) })
+}
+
+// request is one operation's HTTP request and how its errors read.
+type request struct {
+	operation, path, contentType, target string
+	body                                 []byte
+	decodeError                          func(resp *http.Response, data []byte) error
+}
+
+// callWithRetries sends r until it succeeds, its failure is not retryable, or the
+// retryer's attempts are spent; decode reads a successful answer.
+func callWithRetries(ctx context.Context, cfg aws.Config, svc Service, r *request, decode func([]byte) error) error {
 	endpoint, err := resolveEndpoint(ctx, cfg, svc)
 	if err != nil {
 		return err
@@ -77,8 +112,15 @@ func Call(ctx context.Context, cfg aws.Config, svc Service, operation string, in
 		attempts = max(retryer.MaxAttempts(), 1)
 	}
 	for attempt := 1; ; attempt++ {
-		err = call(ctx, cfg, svc, endpoint, operation, body, out)
-		if err == nil || attempt >= attempts || retryer == nil || !retryer.IsErrorRetryable(err) || ctx.Err() != nil {
+		var data []byte
+		data, err = send(ctx, cfg, svc, endpoint, r)
+		if err == nil {
+			if err = decode(data); err != nil {
+				return fmt.Errorf("awsjson: %s: decoding the response: %w", r.operation, err)
+			}
+			return nil
+		}
+		if attempt >= attempts || retryer == nil || !retryer.IsErrorRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 		delay, derr := retryer.RetryDelay(attempt, err)
@@ -93,23 +135,27 @@ func Call(ctx context.Context, cfg aws.Config, svc Service, operation string, in
 	}
 }
 
-func call(ctx context.Context, cfg aws.Config, svc Service, endpoint, operation string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+// send signs and sends r once and returns a successful answer's body.
+func send(ctx context.Context, cfg aws.Config, svc Service, endpoint string, r *request) ([]byte, error) {
+	operation := r.operation
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+r.path, bytes.NewReader(r.body))
 	if err != nil {
-		return fmt.Errorf("awsjson: %s: %w", operation, err)
+		return nil, fmt.Errorf("awsjson: %s: %w", operation, err)
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", svc.TargetPrefix+"."+operation)
+	req.Header.Set("Content-Type", r.contentType)
+	if r.target != "" {
+		req.Header.Set("X-Amz-Target", r.target)
+	}
 	if cfg.Credentials == nil {
-		return fmt.Errorf("awsjson: %s: no credentials", operation)
+		return nil, fmt.Errorf("awsjson: %s: no credentials", operation)
 	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("awsjson: %s: retrieving credentials: %w", operation, err)
+		return nil, fmt.Errorf("awsjson: %s: retrieving credentials: %w", operation, err)
 	}
-	sum := sha256.Sum256(body)
+	sum := sha256.Sum256(r.body)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), svc.SigningName, cfg.Region, time.Now()); err != nil {
-		return fmt.Errorf("awsjson: %s: signing: %w", operation, err)
+		return nil, fmt.Errorf("awsjson: %s: signing: %w", operation, err)
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -117,23 +163,20 @@ func call(ctx context.Context, cfg aws.Config, svc Service, endpoint, operation 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("awsjson: %s: %w", operation, err)
+		return nil, fmt.Errorf("awsjson: %s: %w", operation, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("awsjson: %s: reading the response: %w", operation, err)
+		return nil, fmt.Errorf("awsjson: %s: reading the response: %w", operation, err)
 	}
 	if len(data) > MaxResponseBytes {
-		return fmt.Errorf("awsjson: %s: the response is larger than %d bytes", operation, MaxResponseBytes)
+		return nil, fmt.Errorf("awsjson: %s: the response is larger than %d bytes", operation, MaxResponseBytes)
 	}
 	if resp.StatusCode >= 300 {
-		return responseError(resp, data)
+		return nil, r.decodeError(resp, data)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("awsjson: %s: decoding the response: %w", operation, err)
-	}
-	return nil
+	return data, nil
 }
 
 // ResponseError is an error answer: its API error and HTTP status.

@@ -26,7 +26,6 @@
 package coldstart
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -49,6 +48,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/lambdarie"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
@@ -224,8 +224,8 @@ type process struct {
 	name    string
 	rt      *runtimeAPI
 	cmd     *exec.Cmd
-	out     lockedBuffer // stdout and stderr
-	started time.Time    // just before the fork
+	out     testkit.Buffer // stdout and stderr
+	started time.Time      // just before the fork
 
 	exited  chan struct{}
 	waitErr error // set before exited is closed
@@ -311,23 +311,6 @@ func (p *process) tail() string {
 		s = "..." + s[len(s)-limit:]
 	}
 	return "output of " + p.name + ":\n" + s
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // createRequest is a CreateUrls request for token: the event of a direct

@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 )
 
 // Module and Version are the emulator's module and the version built: a
@@ -236,7 +237,7 @@ type Emulator struct {
 
 	name    string
 	cmd     *exec.Cmd
-	out     lockedBuffer // the emulator's log and the bootstrap's output
+	out     testkit.Buffer // the emulator's log and the bootstrap's output
 	exited  chan struct{}
 	waitErr error // set before exited is closed
 	client  *http.Client
@@ -452,23 +453,6 @@ func (e *Emulator) Stop() error {
 		}
 	})
 	return err
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Build builds the Lambda function in pkg (a package path or a directory

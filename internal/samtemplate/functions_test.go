@@ -160,21 +160,15 @@ func TestFunctionsBuildForLinuxArm64(t *testing.T) {
 	for _, f := range goFunctions(t) {
 		t.Run(f.name(), func(t *testing.T) {
 			t.Parallel()
-			artifacts := t.TempDir()
-			pkg := makeTarget(t, f.id, artifacts)
-			list := exec.Command(goTool(), "list", "-f", "{{.Name}}", pkg)
+			// The build the stacks on moto upload too (calls_test.go).
+			b := build(t, f)
+			list := exec.Command(goTool(), "list", "-f", "{{.Name}}", b.pkg)
 			list.Dir = repoRoot
 			out, err := list.CombinedOutput()
 			if err != nil || strings.TrimSpace(string(out)) != "main" {
-				t.Fatalf("%s is not a main package: %v %s", pkg, err, out)
+				t.Fatalf("%s is not a main package: %v %s", b.pkg, err, out)
 			}
-			build := exec.Command("make", "--no-print-directory", "build-"+f.id, "GO="+goTool())
-			build.Dir = repoRoot
-			build.Env = makeEnv("ARTIFACTS_DIR="+artifacts, "ARCH=arm64")
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("make build-%s: %v\n%s", f.id, err, out)
-			}
-			bin, err := elf.Open(filepath.Join(artifacts, "bootstrap"))
+			bin, err := elf.Open(b.bin)
 			if err != nil {
 				t.Fatalf("bootstrap: %v", err)
 			}

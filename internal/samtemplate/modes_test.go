@@ -327,6 +327,8 @@ func TestKeyModePermissions(t *testing.T) {
 				if i := slices.Index(got, sends[0]); i >= 0 && len(got) >= i+3 && slices.Equal(got[i:i+3], sends) {
 					got = slices.Replace(got, i, i+3, sendTaskGrants)
 				}
+				// Every mode: the function's own log group, for Lambda.
+				want = append(slices.Clone(want), ownLogGrants(id)...)
 				want = slices.Sorted(slices.Values(want))
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%s grants (-want +got):\n%s", id, diff)
@@ -334,6 +336,13 @@ func TestKeyModePermissions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownLogGrants is what a function's role may do with logs: write to the
+// streams of the function's own log group, which the stack creates.
+func ownLogGrants(functionID string) []string {
+	streams := "arn:aws:logs:us-east-1:123456789012:log-group:<" + strings.TrimSuffix(functionID, "Function") + "LogGroup>:*"
+	return []string{"logs:CreateLogStream on " + streams, "logs:PutLogEvents on " + streams}
 }
 
 // Settings beside the keys reach the function that uses them.
@@ -634,5 +643,60 @@ func TestCallerPolicy(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("caller policy (-want +got):\n%s", diff)
+	}
+}
+
+// Delivery is off by default; a sender and topics reach both functions,
+// which may send only as that sender and publish only to those topics.
+func TestDelivery(t *testing.T) {
+	doc := loadTemplate(t)
+	const topics = "arn:aws:sns:us-east-1:123456789012:approvals,arn:aws:sns:us-east-1:123456789012:ops"
+	def := evaluate(t, doc, nil)
+	on := evaluate(t, doc, map[string]string{"SenderEmail": "approvals@example.com", "AllowedTopicArns": topics})
+	for _, id := range functionIDs {
+		env := def.functionEnv(id)
+		if _, ok := env["SENDER_EMAIL"]; ok {
+			t.Errorf("%s: SENDER_EMAIL set by default", id)
+		}
+		for _, g := range def.grants(id) {
+			if strings.HasPrefix(g, "ses:") || strings.HasPrefix(g, "sns:") {
+				t.Errorf("%s: %s by default", id, g)
+			}
+		}
+		env = on.functionEnv(id)
+		c, err := config.FromEnv(func(k string) string { return env[k] })
+		if err == nil {
+			err = c.Check()
+		}
+		if err != nil || c.SenderEmail != "approvals@example.com" || len(c.AllowedTopicARNs) != 2 {
+			t.Errorf("%s: settings %q %q, %v", id, c.SenderEmail, c.AllowedTopicARNs, err)
+		}
+		var got []string
+		for _, g := range on.grants(id) {
+			if strings.HasPrefix(g, "ses:") || strings.HasPrefix(g, "sns:") {
+				got = append(got, g)
+			}
+		}
+		want := []string{
+			"ses:SendEmail on arn:aws:ses:us-east-1:123456789012:identity/approvals@example.com if StringEquals ses:FromAddress=approvals@example.com",
+			"ses:SendEmail on arn:aws:ses:us-east-1:123456789012:identity/example.com if StringEquals ses:FromAddress=approvals@example.com",
+			"sns:Publish on arn:aws:sns:us-east-1:123456789012:approvals",
+			"sns:Publish on arn:aws:sns:us-east-1:123456789012:ops",
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s delivery grants (-want +got):\n%s", id, diff)
+		}
+	}
+	for _, c := range []struct{ name, value string }{
+		{"SenderEmail", "Approvals <approvals@example.com>"},
+		{"SenderEmail", "approvals@example.com\r\nBcc: x@example.com"},
+		{"AllowedTopicArns", "arn:aws:sns:us-east-1:123456789012:a, arn:aws:sns:us-east-1:123456789012:b"},
+		{"AllowedTopicArns", "arn:aws:sqs:us-east-1:123456789012:q"},
+	} {
+		p := mapAt(section(doc, "Parameters"), c.name)
+		if re := regexp.MustCompile(p["AllowedPattern"].(string)); re.MatchString(c.value) {
+			t.Errorf("%s accepts %q", c.name, c.value)
+		}
 	}
 }

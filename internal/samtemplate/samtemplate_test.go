@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -337,6 +338,12 @@ func declarations(doc map[string]any) declared {
 		if generatesRole(rm) {
 			d.resources[id+"Role"] = true // the generated execution role
 		}
+		// SAM's references to what it generates for an API: !Ref Api.Stage
+		// and !Ref Api.Deployment (the transform resolves them).
+		if rm["Type"] == "AWS::Serverless::Api" {
+			d.resources[id+".Stage"] = true
+			d.resources[id+".Deployment"] = true
+		}
 	}
 	return d
 }
@@ -648,7 +655,9 @@ func dependencies(doc map[string]any) map[string][]string {
 	addRefs := func(from string, v any) {
 		collectRefs(v, from, func(r reference) {
 			if r.kind != "Condition" && d.resources[r.name] {
-				deps[from] = append(deps[from], r.name)
+				// Api.Stage is generated with the API: an edge to the API.
+				name, _, _ := strings.Cut(r.name, ".")
+				deps[from] = append(deps[from], name)
 			}
 		})
 	}
@@ -833,6 +842,70 @@ func TestSamconfig(t *testing.T) {
 				t.Errorf("parameter_overrides %q: %v", po, err)
 			}
 		}
+	}
+}
+
+// samconfigSince: the first SAM CLI release that reads each setting
+// samconfig.toml uses ("command.key"), from the SAM CLI's sources and
+// release tags (docs/DEPLOY.md, "SAM CLI version").
+var samconfigSince = map[string]string{
+	"global.stack_name":              "1.21.0", // the global section
+	"build.cached":                   "1.9.0",
+	"build.parallel":                 "1.9.0",
+	"build.build_in_source":          "1.104.0",
+	"validate.lint":                  "1.69.0",
+	"deploy.capabilities":            "0.33.1", // samconfig.toml itself
+	"deploy.confirm_changeset":       "0.33.1",
+	"deploy.fail_on_empty_changeset": "0.33.1",
+	"deploy.resolve_s3":              "1.2.0",
+	"deploy.s3_prefix":               "0.31.0",
+	"deploy.parameter_overrides":     "0.33.1",
+}
+
+// Every setting of samconfig.toml has its first release in samconfigSince,
+// and the minimum version the file and docs/DEPLOY.md state is the latest.
+func TestSamconfigMinimumVersion(t *testing.T) {
+	var cfg map[string]any
+	if _, err := toml.DecodeFile(samconfigPath, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	latest := "0.0.0"
+	newer := func(a, b string) bool {
+		pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+		for i := range pa {
+			x, _ := strconv.Atoi(pa[i])
+			y, _ := strconv.Atoi(pb[i])
+			if x != y {
+				return x > y
+			}
+		}
+		return false
+	}
+	for cmd := range mapAt(cfg, "default") {
+		for key := range mapAt(cfg, "default", cmd, "parameters") {
+			since, ok := samconfigSince[cmd+"."+key]
+			if !ok {
+				t.Errorf("samconfig.toml sets %s.%s: find the SAM CLI release that brought it and add it to samconfigSince and docs/DEPLOY.md", cmd, key)
+				continue
+			}
+			if newer(since, latest) {
+				latest = since
+			}
+		}
+	}
+	text, err := os.ReadFile(samconfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "SAM CLI " + latest + " or later"; !strings.Contains(string(text), want) {
+		t.Errorf("samconfig.toml does not say %q", want)
+	}
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "DEPLOY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "SAM CLI "+latest+"** or later") {
+		t.Errorf("docs/DEPLOY.md does not say SAM CLI %s or later", latest)
 	}
 }
 

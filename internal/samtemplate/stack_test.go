@@ -22,6 +22,7 @@ type stack struct {
 	doc    map[string]any
 	params map[string]string
 	conds  map[string]bool
+	pseudo map[string]string
 }
 
 // pseudoValues are the pseudo parameters of the evaluated stack.
@@ -39,7 +40,15 @@ var pseudoValues = map[string]string{
 // the test.
 func evaluate(t *testing.T, doc map[string]any, overrides map[string]string) *stack {
 	t.Helper()
-	s := &stack{t: t, doc: doc, params: map[string]string{}, conds: map[string]bool{}}
+	return evaluateNamed(t, doc, overrides, pseudoValues["AWS::StackName"])
+}
+
+// evaluateNamed is evaluate for a stack of another name.
+func evaluateNamed(t *testing.T, doc map[string]any, overrides map[string]string, stackName string) *stack {
+	t.Helper()
+	s := &stack{t: t, doc: doc, params: map[string]string{}, conds: map[string]bool{}, pseudo: maps.Clone(pseudoValues)}
+	s.pseudo["AWS::StackName"] = stackName
+	s.pseudo["AWS::StackId"] = "arn:aws:cloudformation:us-east-1:123456789012:stack/" + stackName + "/1"
 	for name, p := range section(doc, "Parameters") {
 		if d, ok := mapAt(p)["Default"]; ok {
 			s.params[name] = fmt.Sprint(d)
@@ -206,7 +215,7 @@ func (s *stack) function(fn string, arg any) (v any, ok, isFn bool) {
 		if p, ok := s.params[name]; ok {
 			return p, true, true
 		}
-		if p, ok := pseudoValues[name]; ok {
+		if p, ok := s.pseudo[name]; ok {
 			return p, true, true
 		}
 		return "<" + name + ">", true, true
@@ -245,6 +254,15 @@ func (s *stack) function(fn string, arg any) (v any, ok, isFn bool) {
 			return s.str(map[string]any{"Ref": name})
 		})
 		return out, true, true
+	case "Fn::Select":
+		items, _ := s.value(args[1])
+		list, _ := items.([]any)
+		i, err := strconv.Atoi(fmt.Sprint(args[0]))
+		if err != nil || i < 0 || i >= len(list) {
+			s.t.Errorf("Fn::Select %v of %v", args[0], items)
+			return "", true, true
+		}
+		return list[i], true, true
 	case "Fn::Split":
 		var out []any
 		for _, part := range strings.Split(s.str(args[1]), args[0].(string)) {
@@ -350,11 +368,13 @@ func mergeMaps(a, b map[string]any) map[string]any {
 	return out
 }
 
-// grants lists, sorted, what an IAM role may do in the stack: the
-// statements of the SAM function's Policies that reach its generated role,
-// and the key policy statements that name the role. Each is one line,
-// "action on resource [if key=value ...]"; a key policy's "*" resource is
-// the key itself ("<KeyId>").
+// grants lists, sorted, what a function's IAM role may do in the stack:
+// the statements of its role's inline policies (or of a SAM function's
+// Policies, when SAM generates the role), of the stack's AWS::IAM::Policy
+// resources attached to the role, and of the key policy statements that
+// name the role. Each is one line, "action on resource [if key=value
+// ...]"; a key policy's "*" resource is the key itself ("<KeyId>"); a
+// managed policy reads "managed-policy on ARN".
 func (s *stack) grants(functionID string) []string {
 	res := s.resources()
 	var out []string
@@ -382,12 +402,30 @@ func (s *stack) grants(functionID string) []string {
 			}
 		}
 	}
-	for _, p := range stringListOrMaps(res[functionID], "Properties", "Policies") {
-		for _, st := range p["Statement"].([]any) {
-			add(mapAt(st), "")
+	addDoc := func(doc map[string]any) {
+		for _, st := range stringListOrMaps(doc, "Statement") {
+			add(st, "")
 		}
 	}
-	role := "<" + functionID + "Role.Arn>"
+	roleID := s.roleOf(functionID)
+	if roleID == functionID+"Role" && res[roleID] == nil {
+		// SAM generates the role from the function's Policies.
+		for _, p := range stringListOrMaps(res[functionID], "Properties", "Policies") {
+			addDoc(p)
+		}
+	}
+	for _, p := range stringListOrMaps(res[roleID], "Properties", "Policies") {
+		addDoc(mapAt(p, "PolicyDocument"))
+	}
+	for _, arn := range stringList(mapAt(res[roleID], "Properties")["ManagedPolicyArns"]) {
+		out = append(out, "managed-policy on "+arn)
+	}
+	for _, r := range res {
+		if r["Type"] == "AWS::IAM::Policy" && slices.Contains(stringList(mapAt(r, "Properties")["Roles"]), "<"+roleID+">") {
+			addDoc(mapAt(r, "Properties", "PolicyDocument"))
+		}
+	}
+	role := "<" + roleID + ".Arn>"
 	for id, r := range res {
 		if r["Type"] != "AWS::KMS::Key" {
 			continue
@@ -403,11 +441,33 @@ func (s *stack) grants(functionID string) []string {
 	return out
 }
 
-// stringListOrMaps returns the policy documents of an evaluated Policies
-// list; a managed policy named by string fails the test (the functions'
-// permissions are spelt out in template.yaml).
+// roleOf returns the logical id of a function's execution role: the one
+// its Role property names, or the one SAM generates.
+func (s *stack) roleOf(functionID string) string {
+	fn := mapAt(section(s.doc, "Resources")[functionID])
+	if role, ok := mapAt(fn, "Properties")["Role"]; ok {
+		v, _ := s.value(role)
+		str, _ := v.(string)
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(str, "<"), ".Arn>"); ok {
+			return id
+		}
+		s.t.Fatalf("%s: Role %v is not a role of the stack", functionID, v)
+	}
+	return functionID + "Role"
+}
+
+// stringListOrMaps returns the policy documents (or statements) of an
+// evaluated list; a string item (a managed policy named by ARN or name in
+// a SAM function's Policies) reads as a statement "managed-policy on
+// NAME", so that it shows in the grants.
 func stringListOrMaps(v map[string]any, keys ...string) []map[string]any {
-	list, _ := mapAt(v, keys[:len(keys)-1]...)[keys[len(keys)-1]].([]any)
+	var list []any
+	switch x := mapAt(v, keys[:len(keys)-1]...)[keys[len(keys)-1]].(type) {
+	case []any:
+		list = x
+	case map[string]any:
+		list = []any{x}
+	}
 	var out []map[string]any
 	for _, e := range list {
 		if m, ok := e.(map[string]any); ok {

@@ -76,6 +76,9 @@ type CallbackResult struct {
 	// InputErrors explains, with an InvalidInput error, what is wrong with
 	// each submitted value.
 	InputErrors InputErrors
+	// Confirmation says what became of the confirmation the payload asks
+	// for after a decision (deliver.confirm).
+	Confirmation ConfirmationStatus
 }
 
 // Open decodes a callback URL's query and checks it against the clock and
@@ -173,6 +176,7 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 		return res, err
 	}
 	res.Sent = true
+	s.confirm(ctx, &res, d)
 	return res, nil
 }
 
@@ -352,6 +356,9 @@ func (p *Payload) check() error {
 		return bad("output")
 	case utf8.RuneCountInString(p.Error) > MaxErrorLength || utf8.RuneCountInString(p.Cause) > MaxCauseLength:
 		return bad("error or cause")
+	}
+	if _, err := ParseConfirmRoute(p.Confirm); err != nil {
+		return err
 	}
 	return nil
 }

@@ -38,6 +38,13 @@ const (
 	// CodeInvalidInput: the values submitted for an action's input form
 	// do not fit its schema.
 	CodeInvalidInput = "InvalidInput"
+	// CodeInvalidDelivery: a request's messages or deliver cannot be
+	// made or sent as asked (an unknown channel, too many recipients, a
+	// topic the deployment does not allow, a line break in a subject).
+	CodeInvalidDelivery = "InvalidDelivery"
+	// CodeDeliveryFailed: the URLs were made but a channel did not take
+	// the message (502; 503 with Retry-After where retrying helps).
+	CodeDeliveryFailed = "DeliveryFailed"
 )
 
 // Kind sorts errors by what the caller can do about them. The edges pick a
@@ -60,9 +67,12 @@ const (
 	Unavailable
 	// Internal: a fault of this service or of its deployment.
 	Internal
+	// Upstream: a service this one relies on refused the work (a mail
+	// service rejected a message).
+	Upstream
 )
 
-var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal"}
+var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "upstream"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -107,6 +117,8 @@ var codeKinds = map[string]codeKind{
 	CodeBodyTooLarge:             {kind: TooLarge},
 	CodeNotFound:                 {kind: NotFound},
 	CodeInvalidInput:             {kind: BadInput},
+	CodeInvalidDelivery:          {kind: BadInput},
+	CodeDeliveryFailed:           {kind: Upstream, transient: true},
 }
 
 // KindOf is the kind of a contract code; an unknown code is Internal, so

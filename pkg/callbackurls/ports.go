@@ -32,6 +32,9 @@ type Payload struct {
 	// Presentation holds fields for people (title, description, label,
 	// confirm, input form) as a JSON object, or nil.
 	Presentation json.RawMessage
+	// Confirm is where the confirmation after a decision goes, as JSON
+	// (ConfirmRoute), or nil for none.
+	Confirm json.RawMessage
 }
 
 // PayloadCodec turns a Payload into the URL's data parameter and back.
@@ -42,4 +45,12 @@ type Payload struct {
 type PayloadCodec interface {
 	Encode(ctx context.Context, p *Payload) (string, error)
 	Decode(ctx context.Context, data string) (*Payload, error)
+}
+
+// authenticates reports whether the codec's payloads are sealed, so that
+// nobody without the deployment's keys can write one. A codec says so
+// with an Authenticates method; one without it is taken to seal.
+func authenticates(c PayloadCodec) bool {
+	a, ok := c.(interface{ Authenticates() bool })
+	return !ok || a.Authenticates()
 }

@@ -42,14 +42,22 @@ type CreateRequest struct {
 	// reference's request).
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Messages asks for ready-made messages (email, teams, slack) in the
+	// response; MessageActions names the actions they show (default: the
+	// success and failure ones); Deliver sends the ask (see delivery.go).
+	Messages       []string `json:"messages,omitempty"`
+	MessageActions []string `json:"message_actions,omitempty"`
+	Deliver        *Deliver `json:"deliver,omitempty"`
 }
 
 // requestFields are the members of a request besides the target's
 // reference, in the order messages list them: the reference's schema
 // allows only its five (additionalProperties: false), and this service
-// adds title and description. Action objects stay open, as in the
+// adds title and description (for the pages), and messages,
+// message_actions and deliver (docs/MESSAGES.md). Action objects stay open, as in the
 // reference.
-var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description"}
+var requestFields = []string{"actions", "expiration", "enable_output_parameters", "base_url", "title", "description",
+	"messages", "message_actions", "deliver"}
 
 // createRequestJSON is a request's members but the reference, as encoding/json
 // reads and writes them.
@@ -342,7 +350,7 @@ func (r *CreateRequest) Validate() error {
 		}
 		seen[a.Name] = true
 	}
-	return nil
+	return r.validateMessages()
 }
 
 // ValidActionName reports whether name matches the reference's ^\w+$, with

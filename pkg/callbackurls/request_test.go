@@ -421,7 +421,7 @@ func TestParseCreateRequestUnknownFields(t *testing.T) {
 		{"nothing close", `{` + actions + `,"colour":"red"}`, `unknown field "colour": a request has token, callback_id, actions, expiration`},
 		{"a deployment switch is not a request field", `{` + actions + `,"enable_post_actions":true}`, `unknown field "enable_post_actions": a request has`},
 		{"escaped name", `{` + actions + `,"expira\u0074on":"x"}`, `unknown field "expiraton"`},
-		{"several", `{"zz":1,` + actions + `,"yy":2}`, `unknown field "zz": a request has token, callback_id, actions, expiration, enable_output_parameters, base_url, title and description; and 1 more unknown field(s)`},
+		{"several", `{"zz":1,` + actions + `,"yy":2}`, `unknown field "zz": a request has token, callback_id, actions, expiration, enable_output_parameters, base_url, title, description, messages, message_actions and deliver; and 1 more unknown field(s)`},
 		{"long name truncated", `{` + actions + `,"` + strings.Repeat("q", 500) + `":1}`, `unknown field "` + strings.Repeat("q", 64) + `..."`},
 		{"nested values are skipped", `{"token":"t","x":{"actions":[1,{"}":"]"}],"s":"\"}"},"actions":[{"name":"a","type":"heartbeat"}]}`, `unknown field "x"`},
 	}

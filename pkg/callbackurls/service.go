@@ -64,6 +64,11 @@ type Config struct {
 	// and only its POST acts, so that mail link scanners cannot answer for
 	// people.
 	BrowserGET BrowserGET
+	// Composer renders ready-made messages; Deliverer sends them and
+	// Notifier the confirmations after decisions (nil: none).
+	Composer  Composer
+	Deliverer Deliverer
+	Notifier  Notifier
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -106,6 +111,10 @@ type CreateResponse struct {
 	TransactionID string            `json:"transaction_id"`
 	URLs          map[string]string `json:"urls"`
 	Expiration    string            `json:"expiration,omitempty"`
+	// Messages are the ready-made messages asked for; Delivered says
+	// where the ask was sent.
+	Messages  *Messages  `json:"messages,omitempty"`
+	Delivered *Delivered `json:"delivered,omitempty"`
 }
 
 // NewTransactionID returns a random 128-bit id in hex, the shape of the
@@ -159,6 +168,9 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 	if err := s.checkSwitches(false, req.EnableOutputParameters); err != nil {
 		return nil, err
 	}
+	if err := s.checkDelivery(req); err != nil {
+		return nil, err
+	}
 
 	for i := range req.Actions {
 		a := &req.Actions[i]
@@ -183,6 +195,9 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 				a.Name, len(u), s.cfg.MaxURLLength)
 		}
 		resp.URLs[a.Name] = u
+	}
+	if err := s.compose(ctx, req, resp, base, now, expiration); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -254,6 +269,9 @@ func (s *Service) payloadFor(req *CreateRequest, a *Action, tid string, now, exp
 		return nil, err
 	}
 	p.Presentation = pres
+	if p.Confirm, err = s.confirmRouteFor(req, a); err != nil {
+		return nil, err
+	}
 	if a.Response != nil {
 		spec, err := jsontext.Marshal(a.Response)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/text"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
 // maxResponseBytes bounds what is read of an answer: Lambda's limit on a
@@ -30,7 +31,20 @@ type URLs struct {
 	// Expiration is when the URLs stop working, as the service enforces it
 	// (whole seconds; zero: never).
 	Expiration time.Time
+	// Messages are the ready-made messages the request asked for
+	// (Request.Messages), nil for none; Delivered says where the service
+	// sent the ask (Request.Deliver).
+	Messages  *Messages
+	Delivered *Delivered
 }
+
+// Messages, EmailMessage and Delivered are the service's ready-made
+// messages and delivery receipts (docs/MESSAGES.md).
+type (
+	Messages     = callbackurls.Messages
+	EmailMessage = callbackurls.EmailMessage
+	Delivered    = callbackurls.Delivered
+)
 
 // body is either answer of CreateUrls: URLs, or the contract's error body.
 type body struct {
@@ -40,6 +54,8 @@ type body struct {
 	Error              string            `json:"error"`
 	Message            string            `json:"message"` // also API Gateway's "Message" (keys match case-insensitively)
 	StepFunctionsError string            `json:"step_functions_error"`
+	Messages           *Messages         `json:"messages"`
+	Delivered          *Delivered        `json:"delivered"`
 }
 
 // decodeResponse reads a CreateUrls answer: the URLs, an *Error for the
@@ -55,7 +71,7 @@ func decodeResponse(data []byte) (*URLs, error) {
 	if b.URLs == nil {
 		return nil, fmt.Errorf("%w: neither urls nor an error", ErrMalformedResponse)
 	}
-	u := &URLs{TransactionID: b.TransactionID, URLs: b.URLs}
+	u := &URLs{TransactionID: b.TransactionID, URLs: b.URLs, Messages: b.Messages, Delivered: b.Delivered}
 	if b.Expiration != "" {
 		t, err := time.Parse(time.RFC3339, b.Expiration)
 		if err != nil {
@@ -116,6 +132,16 @@ func functionError(kind string, data []byte) *Error {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	msg := quote(data)
+	if json.Unmarshal(data, &fe) == nil {
+		// A request with "deliver" fails as a function error whose
+		// message is the contract's error body (lambdaapi.DeliveryError).
+		var b body
+		if json.Unmarshal([]byte(fe.ErrorMessage), &b) == nil && b.Error != "" && b.Error == fe.ErrorType {
+			e := b.apiError()
+			e.FunctionError = kind
+			return e
+		}
+	}
 	if json.Unmarshal(data, &fe) == nil && (fe.ErrorType != "" || fe.ErrorMessage != "") {
 		msg = fe.ErrorMessage
 		if fe.ErrorType != "" {

@@ -159,10 +159,24 @@ func FuzzDecode(f *testing.F) {
 		}
 
 		fe := functionError("Unhandled", data)
-		if fe.FunctionError != "Unhandled" || fe.Code != string(ErrServiceError) || len(fe.Message) > 4*maxQuotedBytes+3 || !utf8.ValidString(fe.Error()) {
+		if fe.FunctionError != "Unhandled" || fe.Code == "" || len(fe.Code) > maxFieldBytes+3 || len(fe.Message) > maxMessageBytes+3 || !utf8.ValidString(fe.Error()) {
 			t.Fatalf("functionError: %+v", fe)
 		}
 	})
+}
+
+// TestDeliveryFunctionError: a request with deliver fails as a function
+// error carrying the contract's error body, read back as that error.
+func TestDeliveryFunctionError(t *testing.T) {
+	data := []byte(`{"errorType":"DeliveryFailed","errorMessage":"{\"error\":\"DeliveryFailed\",\"message\":\"delivery by email failed: MessageRejected\",\"transaction_id\":\"abc\"}"}`)
+	e := functionError("Unhandled", data)
+	if e.Code != string(ErrDeliveryFailed) || e.Message != "delivery by email failed: MessageRejected" || e.TransactionID != "abc" || e.FunctionError != "Unhandled" {
+		t.Errorf("%+v", e)
+	}
+	other := functionError("Unhandled", []byte(`{"errorType":"Runtime.ExitError","errorMessage":"exit status 2"}`))
+	if other.Code != string(ErrServiceError) {
+		t.Errorf("%+v", other)
+	}
 }
 
 func abs(n int) int {

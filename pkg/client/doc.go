@@ -17,6 +17,14 @@
 //	})
 //	// urls.URLs["approve"], urls.URLs["reject"]
 //
+// On a laptop, the local server (make run) takes POST /urls without a
+// signature:
+//
+//	c := client.NewHTTP(aws.Config{Region: "us-east-1"}, "http://127.0.0.1:8080")
+//	urls, err := c.CreateURLs(ctx, client.Request{Token: token, Actions: []client.Action{
+//		client.Success("approve", map[string]any{"approved": true}),
+//	}})
+//
 // # Transports
 //
 // NewLambda invokes the CreateUrls function directly (lambda:InvokeFunction
@@ -69,7 +77,25 @@
 // errors are returned wrapped, so errors.As reaches smithy.APIError and
 // the SDK's typed errors (*types.ResourceNotFoundException for an unknown
 // function); an answer that is neither URLs nor an error body wraps
-// ErrMalformedResponse. Whatever a server says (a message, a code, an id,
+// ErrMalformedResponse.
+//
+// The codes (ErrorCode constants: go doc client.ErrorCode): the Python
+// sfn-callback-urls' InvalidJSON, DuplicateActionName, InvalidAction,
+// InvalidDate, ParametersDisabled, PostActionsDisabled,
+// InvalidPostActionOutcome, InvalidJsonPath, OutputFormatting,
+// InvalidPayload, ExpiredPayload, ActionMismatched, EncryptionRequired,
+// DecryptionUnsupported, EncryptionFailed, InvalidPostActionBody,
+// StepFunctionsError and ServiceError; and this implementation's
+// UrlTooLong, InvalidBaseUrl, MethodNotAllowed, UnsupportedMediaType,
+// RequestTooLarge, NotFound, InvalidInput, InvalidDelivery,
+// DeliveryFailed and DurableCallbackError (Lambda's refusal of a durable
+// callback's decision). CreateUrls answers InvalidJSON, DuplicateActionName,
+// InvalidAction, InvalidDate, ParametersDisabled, PostActionsDisabled,
+// InvalidPostActionOutcome, InvalidJsonPath, UrlTooLong, InvalidBaseUrl,
+// RequestTooLarge, InvalidDelivery, DeliveryFailed, EncryptionFailed and
+// ServiceError; the others answer callbacks. A request with Deliver that
+// fails through a direct invoke is a function error whose message is the
+// error body: it is read back as that code, with FunctionError set. Whatever a server says (a message, a code, an id,
 // a function's error) reaches an error without control characters (line
 // breaks become spaces; escape sequences, NUL and bidi overrides are
 // dropped) and cut to 2,048 bytes for a message, 256 for the rest: it

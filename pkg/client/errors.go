@@ -107,6 +107,8 @@ const (
 	ErrRequestTooLarge      ErrorCode = callbackurls.CodeBodyTooLarge
 	ErrNotFound             ErrorCode = callbackurls.CodeNotFound
 	ErrInvalidInput         ErrorCode = callbackurls.CodeInvalidInput
+	ErrInvalidDelivery      ErrorCode = callbackurls.CodeInvalidDelivery
+	ErrDeliveryFailed       ErrorCode = callbackurls.CodeDeliveryFailed
 	ErrDurableCallbackError ErrorCode = callbackurls.CodeDurableCallbackError
 )
 
@@ -116,8 +118,9 @@ var ErrMalformedResponse = errors.New("malformed CreateUrls response")
 
 // RetryableError reports whether asking again may succeed: throttling
 // (429), a 5xx from a gateway (502, 503, 504) or the service's own 500
-// ServiceError. A 500 EncryptionFailed is a deployment problem, 4xx are
-// the request's, a redirect (ErrRedirect) is never followed, and a direct
+// ServiceError. A 500 EncryptionFailed is a deployment problem, a 502
+// DeliveryFailed a mail service's refusal of the message, 4xx are the
+// request's, a redirect (ErrRedirect) is never followed, and a direct
 // invoke's error body has no status, so none of these is retried. The
 // SDK's retryers read this method.
 func (e *Error) RetryableError() bool {
@@ -125,7 +128,9 @@ func (e *Error) RetryableError() bool {
 		return false // whatever answer the redirect's target gave
 	}
 	switch e.StatusCode {
-	case 429, 502, 503, 504:
+	case 502:
+		return e.Code != string(ErrDeliveryFailed)
+	case 429, 503, 504:
 		return true
 	case 500:
 		return e.Code != string(ErrEncryptionFailed)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
@@ -43,6 +45,8 @@ var allCodes = []struct {
 	{client.ErrURLTooLong, 400}, {client.ErrInvalidBaseURL, 400}, {client.ErrMethodNotAllowed, 405},
 	{client.ErrUnsupportedMediaType, 415}, {client.ErrRequestTooLarge, 413}, {client.ErrNotFound, 404},
 	{client.ErrInvalidInput, 400},
+	{client.ErrInvalidDelivery, 400},
+	{client.ErrDeliveryFailed, 502},
 }
 
 // TestCodesCoverCore: every Code constant of the service has its ErrorCode.
@@ -617,6 +621,21 @@ func TestResponseBounds(t *testing.T) {
 		_, err := c.CreateURLs(context.Background(), req)
 		if !errors.Is(err, client.ErrMalformedResponse) || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("%s: %v, want ErrMalformedResponse for a body too large", name, err)
+		}
+	}
+}
+
+// TestDocNamesEveryCode: the package doc (what go doc shows) lists every
+// contract code.
+func TestDocNamesEveryCode(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(strings.ReplaceAll(string(doc), "//", "")), " ")
+	for _, code := range callbackurls.Codes() {
+		if !strings.Contains(text, code) {
+			t.Errorf("doc.go does not name the code %s", code)
 		}
 	}
 }

@@ -36,7 +36,30 @@ type Request struct {
 	// BaseURL overrides the base of the URLs (an absolute http or https URL
 	// without query); empty: the deployment's.
 	BaseURL string
+	// Messages asks for ready-made messages in the answer
+	// (MessageEmail, MessageTeams, MessageSlack); MessageActions names the
+	// actions they show (default: the success and failure ones). Deliver
+	// has the service send the ask (email, SNS) and, with Confirm, a
+	// confirmation after the decision. See docs/MESSAGES.md.
+	Messages       []string
+	MessageActions []string
+	Deliver        *Deliver
 }
+
+// The kinds of ready-made message.
+const (
+	MessageEmail = callbackurls.MessageEmail
+	MessageTeams = callbackurls.MessageTeams
+	MessageSlack = callbackurls.MessageSlack
+)
+
+// Deliver, EmailDelivery and SNSDelivery say where the service sends the
+// ask (Request.Deliver).
+type (
+	Deliver       = callbackurls.Deliver
+	EmailDelivery = callbackurls.EmailDelivery
+	SNSDelivery   = callbackurls.SNSDelivery
+)
 
 // The action and outcome types.
 const (
@@ -179,6 +202,9 @@ func encodeRequest(r *Request, check bool) ([]byte, error) {
 		EnableOutputParameters: r.EnableOutputParameters,
 		Title:                  r.Title,
 		Description:            r.Description,
+		Messages:               r.Messages,
+		MessageActions:         r.MessageActions,
+		Deliver:                r.Deliver,
 	}
 	if !r.Expiration.IsZero() {
 		req.Expiration = r.Expiration.UTC().Format(time.RFC3339Nano)

@@ -45,6 +45,12 @@ type Config struct {
 	APIID        string // API_ID
 	Stage        string // STAGE
 	Region       string // AWS_REGION (or AWS_DEFAULT_REGION)
+	// SenderEmail is SENDER_EMAIL: the SES identity (an address) that
+	// delivered asks and confirmations come from; "" sends no email.
+	SenderEmail string
+	// AllowedTopicARNs is ALLOWED_TOPIC_ARNS (comma-separated): the only
+	// SNS topics asks and confirmations are published to.
+	AllowedTopicARNs []string
 }
 
 // Defaults for the local server.
@@ -64,6 +70,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		APIID:     getenv("API_ID"),
 		Stage:     getenv("STAGE"),
 		Region:    getenv("AWS_REGION"),
+		// SENDER_EMAIL as the template passes it: empty when delivery is off.
+		SenderEmail:      strings.TrimSpace(getenv("SENDER_EMAIL")),
+		AllowedTopicARNs: splitList(getenv("ALLOWED_TOPIC_ARNS")),
 	}
 	for i := range keysource.Sources {
 		src := &keysource.Sources[i]
@@ -169,6 +178,14 @@ func (c *Config) Check() error {
 	if c.MaxURLLength != 0 && c.MaxURLLength < 256 {
 		return fmt.Errorf("maximum URL length %d: want at least 256 characters", c.MaxURLLength)
 	}
+	if c.SenderEmail != "" && !callbackurls.ValidEmailAddress(c.SenderEmail) {
+		return fmt.Errorf("sender email %q: want one plain address, such as approvals@example.com (an SES identity)", c.SenderEmail)
+	}
+	for _, arn := range c.AllowedTopicARNs {
+		if !callbackurls.ValidTopicARN(arn) {
+			return fmt.Errorf("allowed topic %q: want an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>", arn)
+		}
+	}
 	if c.BaseURL != "" {
 		base, err := callbackurls.CheckBaseURL(c.BaseURL)
 		if err != nil {
@@ -221,6 +238,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.EnablePostActions, "enable-post-actions", c.EnablePostActions, "allow post actions for webhooks (env ENABLE_POST_ACTIONS)")
 	fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "log queries and bodies, which hold payloads and tokens (env VERBOSE)")
 	fs.IntVar(&c.MaxURLLength, "max-url-length", c.MaxURLLength, "longest URL handed out (env MAX_URL_LENGTH; default 8192)")
+	fs.StringVar(&c.SenderEmail, "sender-email", c.SenderEmail, "the address delivered asks and confirmations come from (env SENDER_EMAIL); with the local store, mail goes to its outbox")
+	fs.Var((*listFlag)(&c.AllowedTopicARNs), "allowed-topic-arns", "comma-separated SNS topic ARNs asks may be published to (env ALLOWED_TOPIC_ARNS); with the local store, any topic goes to its outbox")
 	confirm := (*browserGETFlag)(&c.BrowserGET)
 	fs.Var(confirm, "confirm-browser-get", "browsers' GETs on success and failure URLs show a confirmation page; false: they act at once (env CONFIRM_BROWSER_GET)")
 	fs.Var(confirm, "confirm", "the same as --confirm-browser-get (its earlier name)")
@@ -267,6 +286,32 @@ func (c *Config) UseDefaultKeyFile() {
 	if c.Chosen() == nil && !c.DisableEncryption {
 		c.KeyFile = DefaultKeyFile
 	}
+}
+
+// splitList reads a comma-separated list, without blanks.
+func splitList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// listFlag is a comma-separated list flag.
+type listFlag []string
+
+func (f *listFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return strings.Join(*f, ",")
+}
+
+func (f *listFlag) Set(v string) error {
+	*f = splitList(v)
+	return nil
 }
 
 func or(v, def string) string {

@@ -9,14 +9,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
-
-func envMap(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
 
 func TestFromEnv(t *testing.T) {
 	tests := []struct {
@@ -84,7 +81,7 @@ func TestFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := config.FromEnv(envMap(tt.env))
+			got, err := config.FromEnv(testkit.Env(tt.env))
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("FromEnv: no error, want one with %q (config %+v)", tt.wantErr, got)
@@ -162,7 +159,7 @@ func TestCheck(t *testing.T) {
 // TestService: the core's settings come from the environment; the core
 // alone decides what a request's base URL is (callbackurls.Service.BaseURL).
 func TestService(t *testing.T) {
-	c, err := config.FromEnv(envMap(map[string]string{
+	c, err := config.FromEnv(testkit.Env(map[string]string{
 		"BASE_URL": "https://cb.example.com", "API_ID": "abc123", "STAGE": "prod", "AWS_REGION": "eu-west-1",
 		"MAX_URL_LENGTH": "2000", "ENABLE_OUTPUT_PARAMETERS": "true", "DISABLE_POST_ACTIONS": "false", "CONFIRM_BROWSER_GET": "false",
 	}))
@@ -181,7 +178,7 @@ func TestService(t *testing.T) {
 // TestFlags: the CLI's flags default to the environment's values and
 // override them.
 func TestFlags(t *testing.T) {
-	c, err := config.FromEnv(envMap(map[string]string{"KEY_ID": "alias/env", "LISTEN_ADDR": "127.0.0.1:9999", "CONFIRM_BROWSER_GET": "false"}))
+	c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": "alias/env", "LISTEN_ADDR": "127.0.0.1:9999", "CONFIRM_BROWSER_GET": "false"}))
 	if err != nil {
 		t.Fatal(err)
 	}

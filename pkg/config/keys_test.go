@@ -6,12 +6,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
-
-func envOf(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
 
 func TestFromEnvKeySettings(t *testing.T) {
 	type keys struct {
@@ -42,7 +39,7 @@ func TestFromEnvKeySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := FromEnv(envOf(tt.env))
+			c, err := FromEnv(testkit.Env(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one naming %s", err, tt.wantErr)

@@ -33,6 +33,22 @@ func NewCreateHandler(svc *callbackurls.Service, opts CreateOptions) http.Handle
 	return &createHandler{svc: svc, opts: opts}
 }
 
+// DeliveredText names the channels an ask went to, for log lines ("email
+// sns"; "" for none).
+func DeliveredText(d *callbackurls.Delivered) string {
+	switch {
+	case d == nil:
+		return ""
+	case d.Email != nil && d.SNS != nil:
+		return "email sns"
+	case d.Email != nil:
+		return "email"
+	case d.SNS != nil:
+		return "sns"
+	}
+	return ""
+}
+
 func (h *createHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		MethodNotAllowed(w, r, "POST")
@@ -66,6 +82,7 @@ func (h *createHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	Entry(r).Outcome = "created"
+	Entry(r).Delivery = DeliveredText(resp.Delivered)
 	NoStore(w) // the URLs are secrets
 	WriteJSON(w, http.StatusOK, resp)
 }

@@ -4,12 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
 // createBody is a CreateUrls body with fields replaced (nil deletes one).
@@ -17,7 +23,7 @@ func createBody(t testing.TB, fields map[string]any) string {
 	t.Helper()
 	req := map[string]any{
 		"token":   "AAAAKgAAAAIAAAAAAAAAAR6J3LYI50Qzc0ukkCD+d8CKvtNW3hYKR5bNUOk8j5HZOmgrRrjm57HRyb0H8nxhP",
-		"actions": []any{approveAction, rejectAction, pingAction},
+		"actions": []any{servicetest.Approve, servicetest.Reject, servicetest.Ping},
 	}
 	for k, v := range fields {
 		if v == nil {
@@ -92,7 +98,7 @@ func TestCreateURLs(t *testing.T) {
 			want: want{status: 400, code: "InvalidJSON"}},
 		{name: "bad action name", body: body(map[string]any{"actions": []any{map[string]any{"name": "a b", "type": "heartbeat"}}}),
 			want: want{status: 400, code: "InvalidJSON"}},
-		{name: "duplicate names", body: body(map[string]any{"actions": []any{approveAction, pingAction, approveAction}}),
+		{name: "duplicate names", body: body(map[string]any{"actions": []any{servicetest.Approve, servicetest.Ping, servicetest.Approve}}),
 			want: want{status: 400, code: "DuplicateActionName"}},
 		{name: "past expiration", body: body(map[string]any{"expiration": "2029-12-31T23:59:59Z"}), want: want{status: 400, code: "InvalidDate", tid: true}},
 		{name: "expiration now", body: body(map[string]any{"expiration": "2030-01-01T00:00:00Z"}), want: want{status: 400, code: "InvalidDate", tid: true}},
@@ -123,10 +129,10 @@ func TestCreateURLs(t *testing.T) {
 		{name: "post actions disabled", body: body(map[string]any{"actions": []any{map[string]any{"name": "hook", "type": "post", "outcomes": []any{}}}}),
 			want: want{status: 400, code: "PostActionsDisabled", tid: true}},
 	}
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, tt := range tests {
-			t.Run(backend+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, backend, withMaxURLLength(tt.maxURL))
+			t.Run(string(backend)+"/"+tt.name, func(t *testing.T) {
+				e := servicetest.Start(t, servicetest.Options{Backend: backend, Settings: config.Config{MaxURLLength: tt.maxURL}})
 				method := tt.method
 				if method == "" {
 					method = http.MethodPost
@@ -143,7 +149,7 @@ func TestCreateURLs(t *testing.T) {
 				if tt.body != nil {
 					b = tt.body(t)
 				}
-				resp := e.do(t, method, "/urls", header, strings.NewReader(b))
+				resp := e.Do(t, method, "/urls", header, b)
 				m := resp.JSON(t)
 				got := want{status: resp.Status, allow: resp.Header.Get("Allow")}
 				if resp.Status != http.StatusOK {
@@ -159,13 +165,13 @@ func TestCreateURLs(t *testing.T) {
 				if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 					t.Errorf("Content-Type = %q, want application/json", ct)
 				}
-				if n := e.calls(); n != 0 {
+				if n := e.Calls(); n != 0 {
 					t.Errorf("%d Step Functions calls while creating URLs", n)
 				}
 				if resp.Status != http.StatusOK {
 					return
 				}
-				var c created
+				var c servicetest.Created
 				if err := json.Unmarshal([]byte(resp.Body), &c); err != nil {
 					t.Fatal(err)
 				}
@@ -184,7 +190,7 @@ func TestCreateURLs(t *testing.T) {
 				}
 				prefix := tt.urlPrefix
 				if prefix == "" {
-					prefix = e.srv.URL + "/respond?"
+					prefix = e.URL + "/respond?"
 				}
 				for _, a := range req.Actions {
 					u := c.URLs[a.Name]
@@ -229,14 +235,13 @@ func TestCreateURLsTooLarge(t *testing.T) {
 		{"unknown length", -1, big, 413},
 		{"exactly 1 MiB of spaces around a small body", 1 << 20, createBody(t, nil) + strings.Repeat(" ", 1<<20-len(createBody(t, nil))), 200},
 	}
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, tt := range tests {
-			t.Run(backend+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, backend)
-				req := newRequest(http.MethodPost, "/urls", strings.NewReader(tt.body))
-				req.Header.Set("Content-Type", "application/json")
+			t.Run(string(backend)+"/"+tt.name, func(t *testing.T) {
+				e := servicetest.Start(t, servicetest.Options{Backend: backend})
+				req := e.NewRequest(http.MethodPost, "/urls", map[string]string{"Content-Type": "application/json"}, tt.body)
 				req.ContentLength = tt.contentLength
-				resp := e.record(req)
+				resp := e.Record(req)
 				if resp.Status != tt.want {
 					t.Fatalf("status %d, want %d: %.200s", resp.Status, tt.want, resp.Body)
 				}
@@ -246,6 +251,22 @@ func TestCreateURLsTooLarge(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+func BenchmarkCreateURLsHTTP(b *testing.B) {
+	h := servicetest.Start(b, servicetest.Options{Backend: servicetest.Double, Double: &callbackurlstest.Target{Discard: true}, NoLogs: true,
+		Settings: config.Config{BaseURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"}}).Handler
+	body := createBody(b, map[string]any{"token": corpus.Tokens()[1]})
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/urls", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
 }

@@ -19,6 +19,7 @@ var statusOf = [...]int{
 	callbackurls.UnsupportedMedia: http.StatusUnsupportedMediaType,
 	callbackurls.Unavailable:      http.StatusServiceUnavailable,
 	callbackurls.Internal:         http.StatusInternalServerError,
+	callbackurls.Upstream:         http.StatusBadGateway,
 }
 
 // Status is the HTTP status of an error.

@@ -43,9 +43,11 @@ func TestStatus(t *testing.T) {
 		callbackurls.CodeBodyTooLarge:             413,
 		callbackurls.CodeNotFound:                 404,
 		callbackurls.CodeInvalidInput:             400,
+		callbackurls.CodeInvalidDelivery:          400,
+		callbackurls.CodeDeliveryFailed:           502,
 	}
 	// Codes that also stand for a passing outage: 503 through Unavailablef.
-	transient := map[string]bool{callbackurls.CodeEncryptionFailed: true, callbackurls.CodeServiceError: true}
+	transient := map[string]bool{callbackurls.CodeEncryptionFailed: true, callbackurls.CodeServiceError: true, callbackurls.CodeDeliveryFailed: true}
 	for _, code := range callbackurls.Codes() {
 		want, ok := status[code]
 		if !ok {

@@ -78,6 +78,10 @@ type LogEntry struct {
 	Target      callbackurls.TargetKind
 	// Cause is the operator's explanation of a 5xx (never shown to callers).
 	Cause string
+	// Delivery says what was delivered: the channels of an ask ("email
+	// sns"), or what became of a decision's confirmation ("confirmation
+	// sent", "confirmation failed").
+	Delivery string
 }
 
 type logKey struct{}
@@ -108,7 +112,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, kv := range [][2]string{
 		{"transaction_id", entry.TransactionID}, {"action", entry.Action}, {"type", entry.Type},
 		{"outcome", entry.Outcome}, {"error", entry.Error}, {targetLogField(entry.Target), entry.TargetError},
-		{"cause", entry.Cause},
+		{"cause", entry.Cause}, {"delivery", entry.Delivery},
 	} {
 		if kv[1] != "" {
 			attrs = append(attrs, slog.String(kv[0], kv[1]))

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 )
 
@@ -17,9 +18,9 @@ var negotiateTests = []struct {
 	name, accept, want string
 }{
 	// Real clients.
-	{"Chrome", acceptChrome, htmlType},
-	{"Firefox", acceptFirefox, htmlType},
-	{"Safari", acceptSafari, htmlType},
+	{"Chrome", servicetest.AcceptChrome, htmlType},
+	{"Firefox", servicetest.AcceptFirefox, htmlType},
+	{"Safari", servicetest.AcceptSafari, htmlType},
 	{"Edge", "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,image/apng,*/*;q=0.8", htmlType},
 	{"Outlook Safe Links style", "text/html, application/xhtml+xml, image/jxr, */*", htmlType},
 	{"curl", "*/*", jsonType},
@@ -72,6 +73,16 @@ func TestNegotiate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := httpapi.Negotiate(tt.accept); got != tt.want {
 				t.Errorf("Negotiate(%q) = %q, want %q", tt.accept, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWantsPage(t *testing.T) {
+	for _, c := range servicetest.Clients {
+		t.Run(c.Name, func(t *testing.T) {
+			if got := httpapi.WantsPage(c.Accept, c.UserAgent); got != c.Page {
+				t.Errorf("WantsPage(%q, %q) = %t, want %t", c.Accept, c.UserAgent, got, c.Page)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
@@ -21,10 +22,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
-
-func envOf(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
 
 // loadAWS is the mains' loader: the SDK's default configuration, read from
 // the environment awsEnv sets.
@@ -83,7 +80,7 @@ func TestCodecKMS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		srv.Reset()
-		c, err := config.FromEnv(envOf(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
+		c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +123,7 @@ func TestCodecKMSSettings(t *testing.T) {
 	srv := kmstest.New(t)
 	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
 	open := func(env map[string]string) (*payload.Codec, error) {
-		c, err := config.FromEnv(envOf(env))
+		c, err := config.FromEnv(testkit.Env(env))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +220,7 @@ func TestCodecKeyringSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := config.FromEnv(envOf(tt.env))
+			c, err := config.FromEnv(testkit.Env(tt.env))
 			if err != nil {
 				t.Fatal(err)
 			}

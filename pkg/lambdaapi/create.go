@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 )
@@ -23,15 +25,16 @@ type Handler func(ctx context.Context, raw json.RawMessage) (any, error)
 // served by h through ProxyHandler; any other event is a direct invoke
 // whose body is the CreateUrls request. A direct invoke returns the
 // *callbackurls.CreateResponse, or the contract's error body
-// {"error", "message", "transaction_id"?} as the reference does; it never
-// returns a Lambda error. Both paths log to logger.
+// {"error", "message", "transaction_id"?} as the reference does; only a
+// request with "deliver" fails as a Lambda function error instead (see
+// DeliveryError). Both paths log to logger.
 func CreateURLsHandler(svc *callbackurls.Service, h http.Handler, logger *slog.Logger) Handler {
 	proxy := ProxyHandler(h, logger)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		if ev, ok := proxyEvent(raw); ok {
 			return proxy(ctx, *ev)
 		}
-		return createDirect(ctx, svc, raw, logger), nil
+		return createDirect(ctx, svc, raw, logger)
 	}
 }
 
@@ -74,9 +77,20 @@ func proxyEvent(raw json.RawMessage) (*events.APIGatewayProxyRequest, bool) {
 	return &ev, true
 }
 
+// DeliveryError is a direct invoke's failure when its request has
+// "deliver": a Lambda function error whose type is the contract's code
+// (DeliveryFailed, InvalidDelivery, ...) and whose message is the error
+// body's JSON. A state machine that invokes CreateUrls with
+// .waitForTaskToken and lets it deliver never reads the answer: only a
+// function error fails its Task, where Retry and Catch match the code.
+func DeliveryError(body *httpapi.ErrorBody) messages.InvokeResponse_Error {
+	b, _ := jsontext.Marshal(body)
+	return messages.InvokeResponse_Error{Type: body.Error, Message: string(b)}
+}
+
 // createDirect serves a direct invoke and logs one line about it (never
 // the request, which holds the task token).
-func createDirect(ctx context.Context, svc *callbackurls.Service, raw json.RawMessage, logger *slog.Logger) any {
+func createDirect(ctx context.Context, svc *callbackurls.Service, raw json.RawMessage, logger *slog.Logger) (any, error) {
 	start := time.Now()
 	var (
 		resp *callbackurls.CreateResponse
@@ -104,10 +118,22 @@ func createDirect(ctx context.Context, svc *callbackurls.Service, raw json.RawMe
 		e := callbackurls.AsError(err)
 		logInvoke(ctx, logger, "CreateUrls", e, tid, start, nil)
 		body := httpapi.NewErrorBody(e, tid)
-		return &body
+		if delivers(raw) {
+			return nil, DeliveryError(&body)
+		}
+		return &body, nil
 	}
 	logInvoke(ctx, logger, "CreateUrls", nil, tid, start, resp)
-	return resp
+	return resp, nil
+}
+
+// delivers reports whether a direct invoke's event has a top-level
+// "deliver" member (read again: the request may not have parsed).
+func delivers(raw json.RawMessage) bool {
+	var probe struct {
+		Deliver json.RawMessage `json:"deliver"`
+	}
+	return json.Unmarshal(raw, &probe) == nil && len(probe.Deliver) > 0 && string(probe.Deliver) != "null"
 }
 
 // logInvoke writes a direct invoke's one log line.
@@ -133,6 +159,9 @@ func logInvoke(ctx context.Context, logger *slog.Logger, op string, e *callbacku
 		}
 	} else {
 		attrs = append(attrs, slog.String("outcome", "created"), slog.Int("urls", len(resp.URLs)))
+		if d := httpapi.DeliveredText(resp.Delivered); d != "" {
+			attrs = append(attrs, slog.String("delivery", d))
+		}
 	}
 	if !start.IsZero() {
 		attrs = append(attrs, slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))

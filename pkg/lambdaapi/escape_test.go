@@ -1,4 +1,4 @@
-package lambdaapi
+package lambdaapi_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
 // TestJSONNotHTMLEscaped: every JSON answer keeps "&" (and "<", ">") as
@@ -17,9 +17,9 @@ import (
 // so it goes through lambda.NewHandler, as functions/create-urls starts it;
 // a proxy answer's body is written by the HTTP handlers.
 func TestJSONNotHTMLEscaped(t *testing.T) {
-	f := newFixture(t, callbackurls.Config{Region: region}, stageBase)
-	runtime := lambda.NewHandler(f.create)
-	created := mustJSON(t, approveRequest(f.newToken(t)))
+	s := start(t, true, config.Config{})
+	runtime := lambda.NewHandler(s.CreateURLsFunction())
+	created := mustJSON(t, approveRequest(s.NewTask(t)))
 	refused := `{"token":"t","a&b<c>":1,"actions":[{"name":"ok","type":"heartbeat"}]}`
 
 	proxyBody := func(body string) string {
@@ -28,7 +28,7 @@ func TestJSONNotHTMLEscaped(t *testing.T) {
 			Headers:        map[string]string{"Content-Type": "application/json"},
 			RequestContext: events.APIGatewayProxyRequestContext{APIID: "a1b2c3d4e5", Stage: "v1", HTTPMethod: "POST", ResourcePath: "/urls"},
 		}
-		resp, err := f.proxy(t.Context(), ev)
+		resp, err := s.ProxyFunction()(t.Context(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,7 @@
-package lambdaapi
+package lambdaapi_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -19,13 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 )
 
 // discard is a logger for tests that read no log.
@@ -37,73 +33,24 @@ const (
 	stageBase = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1"
 )
 
-// fixture is a real service (encrypted payloads, the SDK's Step Functions
-// client) wired to the Step Functions stand-in, behind the two Lambda
-// handlers as the functions build them.
-type fixture struct {
-	srv    *sfntest.Server
-	create func(context.Context, json.RawMessage) (any, error)
-	proxy  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
-	logs   *bytes.Buffer
-}
-
-// newFixture builds the fixture; defaultBase, stageBase or "", says
-// whether the deployment knows its own API stage (API_ID and STAGE).
-func newFixture(t *testing.T, cfg callbackurls.Config, defaultBase string) *fixture {
+// start runs the service behind the Lambda handlers as the functions
+// mount it, over the Step Functions stand-in; stage says whether the
+// deployment knows its own API stage (API_ID and STAGE): its base URL is
+// that stage's or none.
+func start(t *testing.T, stage bool, settings config.Config) *servicetest.Service {
 	t.Helper()
-	key, err := keyring.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
+	settings.Region = region
+	if stage {
+		settings.APIID, settings.Stage = "a1b2c3d4e5", "v1"
 	}
-	ring, err := keyring.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch defaultBase {
-	case stageBase:
-		cfg.API = callbackurls.Gateway{APIID: "a1b2c3d4e5", Stage: "v1"}
-	case "":
-	default:
-		t.Fatalf("defaultBase %q: want stageBase or none", defaultBase)
-	}
-	srv := sfntest.New(t)
-	svc := callbackurls.New(cfg, &payload.Codec{Keys: ring}, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(srv.Client(t.Context()))})
-	logs := &bytes.Buffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	// Both functions' endpoints on one router, as the local server has
-	// them; each function mounts its own (see functions/).
-	h := httpapi.NewRouter(logger, false)
-	h.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(svc, httpapi.CreateOptions{Logger: logger, Via: Gateway}))
-	h.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
-	return &fixture{
-		srv:    srv,
-		create: CreateURLsHandler(svc, h, logger),
-		proxy:  ProxyHandler(h, logger),
-		logs:   logs,
-	}
-}
-
-// newToken returns an open task's token shaped like a real one: 600-odd
-// characters of base64 alphabet with '=' in the middle.
-func (f *fixture) newToken(t *testing.T) string {
-	t.Helper()
-	a, b := make([]byte, 301), make([]byte, 160)
-	_, _ = rand.Read(a)
-	_, _ = rand.Read(b)
-	token := "AQCEAAAAKgAAAAMAAAAAAAAAA" + base64.StdEncoding.EncodeToString(a) + base64.StdEncoding.EncodeToString(b)
-	f.srv.AddTask(token)
-	return token
+	return servicetest.Start(t, servicetest.Options{Backend: servicetest.SFN, Lambda: true, NoBaseURL: true, Settings: settings})
 }
 
 // createDirect creates URLs through a direct invoke and fails the test
 // unless it succeeds.
-func (f *fixture) createDirect(t *testing.T, req any) *callbackurls.CreateResponse {
+func createDirect(t *testing.T, s *servicetest.Service, req any) *callbackurls.CreateResponse {
 	t.Helper()
-	raw, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := f.create(t.Context(), raw)
+	out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(mustJSON(t, req)))
 	if err != nil {
 		t.Fatalf("direct invoke returned a Lambda error: %v", err)
 	}
@@ -112,17 +59,6 @@ func (f *fixture) createDirect(t *testing.T, req any) *callbackurls.CreateRespon
 		t.Fatalf("direct invoke returned %s, want a CreateResponse", mustJSON(t, out))
 	}
 	return resp
-}
-
-// callsFor is how many requests for token reached the stand-in.
-func (f *fixture) callsFor(token string) int {
-	n := 0
-	for _, c := range f.srv.Calls() {
-		if c.TaskToken == token {
-			n++
-		}
-	}
-	return n
 }
 
 func loadEvent(t *testing.T, name string) events.APIGatewayProxyRequest {
@@ -209,19 +145,13 @@ func errorShape(t *testing.T, body string) map[string]any {
 }
 
 func approveRequest(token string) map[string]any {
-	return map[string]any{
-		"token": token,
-		"actions": []any{
-			map[string]any{"name": "approve", "type": "success", "output": map[string]any{"approved": true}},
-			map[string]any{"name": "reject", "type": "failure", "error": "Rejected", "cause": "not this time"},
-			map[string]any{"name": "ping", "type": "heartbeat"},
-		},
-	}
+	return map[string]any{"token": token, "actions": []any{servicetest.Approve, servicetest.Reject, servicetest.Ping}}
 }
 
 func TestDirectInvokeCreate(t *testing.T) {
 	const token = "AAAAKgAAAAIAAAAAAAAAAR6J3LYI50Qzc0ukkCD+d8CKvtNW3hYKR5bNUOk8j5HZOmgrRrjm57HRyb0H8nxhP/71LhZhedu9z4xlq8BRDRbDSZ6H8wOSxMMIBwwFsoLK10lV3uyOOTpZy0n/ur6Nn29R3XaHKN+gWFP+jpmMamyrdKeGd2GHxQI99u2eQ0dSb3cp1M621FnvF6nKYzAbhPHdZRjmkiGP0AdskrCczE+BCwrrXXXsMyE6RVPG2ad5KSIxeoh6pPWewDa1kHGHquii1kyQE5Jx7am3LriamSaPP7tTPs+o8J37QCjEsC1KrRCbK9lKOyPlzG6i++4qDa56RV+d2J8AltYSVbvUGPH/x2wxbKC8N66yzVRnscvFoIbNaF7R6I0LPryAlYGeJPzDAdLVOjmqoqWVweHgq7cNi0Qi3wfhf62MZRQocCwBOlaA22sWz0Csy5UP3uFmvjZG6eUQLecEfAbkpC4ZnojqPahc0thnXffbtTrqh7YKsnXp9n9M7OdKU0JoMAiEEkquTkhzB5PS8f+Za1f90iS9TqXtEFa3Yk/L+CkQUwLM8hYnk4LhOXe1MXdcRlgQYFG9dQypnmYcGlBRSabRc2zvMcPNbvPDTo6gTzh69NaLPpunMn5uT1Ln5WTl18kFn0vLTKqnKtfJwMWVGT1Y3lg="
 	valid := mustJSON(t, approveRequest(token))
+	invalidJSON := map[string]any{"error": "InvalidJSON", "message": "<message>"}
 	tests := []struct {
 		name        string
 		defaultBase string
@@ -249,38 +179,22 @@ func TestDirectInvokeCreate(t *testing.T) {
 			// the reference's schema refuses it.
 			name: "an object naming httpMethod without requestContext is a request", defaultBase: stageBase,
 			req:     `{"httpMethod":"POST","token":"t0k3n","actions":[{"name":"ok","type":"heartbeat"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
-		{
-			name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "string", defaultBase: stageBase, req: `"t0k3n"`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "null", defaultBase: stageBase, req: `null`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
-		{
-			name: "token is a number", defaultBase: stageBase,
-			req:     `{"token":42,"actions":[{"name":"ok","type":"heartbeat"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
+		{name: "array", defaultBase: stageBase, req: `[{"token":"t0k3n"}]`, wantErr: invalidJSON},
+		{name: "string", defaultBase: stageBase, req: `"t0k3n"`, wantErr: invalidJSON},
+		{name: "null", defaultBase: stageBase, req: `null`, wantErr: invalidJSON},
+		{name: "token is a number", defaultBase: stageBase, req: `{"token":42,"actions":[{"name":"ok","type":"heartbeat"}]}`, wantErr: invalidJSON},
 		{
 			name: "actions is an object", defaultBase: stageBase,
 			req:     `{"token":"t0k3n","actions":{"name":"ok","type":"heartbeat"}}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
-		{
-			name: "no actions", defaultBase: stageBase, req: `{"token":"t0k3n","actions":[]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
-		},
+		{name: "no actions", defaultBase: stageBase, req: `{"token":"t0k3n","actions":[]}`, wantErr: invalidJSON},
 		{
 			name: "success without output", defaultBase: stageBase,
 			req:     `{"token":"t0k3n","actions":[{"name":"ok","type":"success"}]}`,
-			wantErr: map[string]any{"error": "InvalidJSON", "message": "<message>"},
+			wantErr: invalidJSON,
 		},
 		{
 			name: "no base URL anywhere", defaultBase: "", req: valid,
@@ -289,8 +203,8 @@ func TestDirectInvokeCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, callbackurls.Config{Region: region}, tt.defaultBase)
-			out, err := f.create(t.Context(), json.RawMessage(tt.req))
+			s := start(t, tt.defaultBase == stageBase, config.Config{})
+			out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(tt.req))
 			if err != nil {
 				t.Fatalf("Lambda error %v; want every outcome as a result", err)
 			}
@@ -319,7 +233,7 @@ func TestDirectInvokeCreate(t *testing.T) {
 			}
 
 			// One log line per invoke, with the outcome and never the token.
-			logs := strings.TrimSpace(f.logs.String())
+			logs := strings.TrimSpace(s.Logs.String())
 			if strings.Contains(logs, token) || strings.Contains(logs, "t0k3n") {
 				t.Errorf("the log holds the task token: %s", logs)
 			}
@@ -426,11 +340,11 @@ func TestProxyCreateURLs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The direct-invoke default base must not leak into HTTP calls.
-			f := newFixture(t, callbackurls.Config{Region: region}, "")
+			s := start(t, false, config.Config{})
 			ev := loadEvent(t, "post-urls.json")
 			ev.Body = body
 			tt.mutate(&ev)
-			out, err := f.create(t.Context(), json.RawMessage(mustJSON(t, ev)))
+			out, err := s.CreateURLsFunction()(t.Context(), json.RawMessage(mustJSON(t, ev)))
 			if err != nil {
 				t.Fatalf("Lambda error %v; want an HTTP response", err)
 			}
@@ -467,8 +381,8 @@ func TestProxyCreateURLs(t *testing.T) {
 func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
-		if got := resp.Headers[k]; got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
+		if got, multi := resp.Headers[k], resp.MultiValueHeaders[k]; got != v || v != "" && !cmp.Equal(multi, []string{v}) {
+			t.Errorf("header %s = %q (%q), want %q", k, got, multi, v)
 		}
 	}
 	first := map[string]string{}
@@ -480,17 +394,63 @@ func checkHeaders(t *testing.T, resp events.APIGatewayProxyResponse, want map[st
 	}
 }
 
+// hooks is a request for a post action and an action with output
+// parameters.
+func hooks(token string) map[string]any {
+	status := func(s string) map[string]any {
+		return map[string]any{"type": "object", "required": []any{"status"}, "properties": map[string]any{"status": map[string]any{"const": s}}}
+	}
+	return map[string]any{"token": token, "enable_output_parameters": true, "actions": []any{
+		map[string]any{"name": "hook", "type": "post", "outcomes": []any{
+			map[string]any{"name": "done", "type": "success", "schema": status("done"), "output_path": "$.result"},
+			map[string]any{"name": "failed", "type": "failure", "schema": status("failed"), "error_path": "$.code", "cause_path": "$.message"},
+		}},
+		map[string]any{"name": "param", "type": "success", "output": map[string]any{"approver": "$who", "note": "$$ref: ${ref}"},
+			"response": map[string]any{"redirect": "https://example.com/done?by=$who"}},
+	}}
+}
+
+// send makes the event a request with a body (base64-encoded if b64, as
+// API Gateway may send it).
+func send(method, contentType, body string, b64 bool) func(ev *events.APIGatewayProxyRequest) {
+	return func(ev *events.APIGatewayProxyRequest) {
+		ev.HTTPMethod, ev.Body = method, body
+		if contentType != "" {
+			setHeader(ev, "Content-Type", contentType)
+		}
+		if b64 {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(body)), true
+		}
+	}
+}
+
+// query adds parameters to the event's query.
+func query(params url.Values) func(ev *events.APIGatewayProxyRequest) {
+	return func(ev *events.APIGatewayProxyRequest) {
+		q := url.Values(ev.MultiValueQueryStringParameters)
+		for k, vs := range params {
+			q[k] = vs
+		}
+		setQuery(ev, q)
+	}
+}
+
 func TestProxyRespond(t *testing.T) {
-	f := newFixture(t, callbackurls.Config{Region: region, EnableOutputParameters: true}, stageBase)
 	type want struct {
 		status      int
 		contentType string
-		body        any    // the JSON body, with "<tid>" for the transaction id
-		bodyPrefix  string // a non-JSON body's start
-		task        *sfntest.TaskState
-		calls       int // requests for the task that reached Step Functions
+		header      map[string]string // more headers
+		body        any               // the JSON body, with "<tid>" for the transaction id
+		code        string            // or the error body's code
+		bodyPrefix  string            // or a non-JSON body's start
+		task        *servicetest.Task
+		calls       int // requests that reached Step Functions
 	}
-	open := &sfntest.TaskState{Status: sfntest.StatusOpen}
+	open := &servicetest.Task{Status: "open"}
+	approved := &servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}
+	sent := func(name, typ string) any {
+		return map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": name, "type": typ}}
+	}
 	tests := []struct {
 		name   string
 		req    func(token string) map[string]any // approveRequest when nil
@@ -501,21 +461,18 @@ func TestProxyRespond(t *testing.T) {
 	}{
 		{
 			name: "GET success", action: "approve",
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 		{
 			name: "GET failure", action: "reject",
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "reject", "type": "failure"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusFailed, Error: "Rejected", Cause: "not this time"}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("reject", "failure"),
+				task: &servicetest.Task{Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}, calls: 1},
 		},
 		{
 			name: "heartbeat twice", action: "ping", before: 1,
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "ping", "type": "heartbeat"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusOpen, Heartbeats: 2}, calls: 2},
+			want: want{status: 200, contentType: "application/json", body: sent("ping", "heartbeat"),
+				task: &servicetest.Task{Status: "open", Heartbeats: 2}, calls: 2},
 		},
 		{
 			// A browser's GET (or a mail scanner's) gets the confirmation
@@ -537,7 +494,7 @@ func TestProxyRespond(t *testing.T) {
 				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(nil), true
 			},
 			want: want{status: 200, contentType: "text/html; charset=utf-8", bodyPrefix: "<!doctype html>",
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+				task: approved, calls: 1},
 		},
 		{
 			name: "HEAD has no side effect", action: "approve",
@@ -549,7 +506,7 @@ func TestProxyRespond(t *testing.T) {
 			want: want{status: 400, contentType: "application/json",
 				body: map[string]any{"error": "StepFunctionsError", "message": "<message>", "transaction_id": "<tid>",
 					"step_functions_error": "TaskTimedOut"},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 2},
+				task: approved, calls: 2},
 		},
 		{
 			name: "tampered data", action: "approve",
@@ -584,8 +541,8 @@ func TestProxyRespond(t *testing.T) {
 				setQuery(ev, q)
 			},
 			want: want{status: 200, contentType: "application/json",
-				body:  map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task:  &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
+				body:  sent("approve", "success"),
+				task:  &servicetest.Task{Status: "succeeded", Output: `{"approved":true,"by":"alice","note":"ok & done"}`},
 				calls: 1},
 		},
 		{
@@ -601,17 +558,41 @@ func TestProxyRespond(t *testing.T) {
 		{
 			name: "single-value query parameters only", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.MultiValueQueryStringParameters = nil },
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 		{
 			name: "proxy resource with the stage in the path", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) { ev.Resource, ev.Path = "/{proxy+}", "/v1/respond" },
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
+		// Post actions and output parameters through API Gateway.
+		{name: "post action", req: hooks, action: "hook",
+			mutate: send("POST", "application/json", `{"status": "done", "result": {"id": "r-1", "ok": true}}`, false),
+			want: want{status: 200, contentType: "application/json", body: sent("hook", "post"),
+				task: &servicetest.Task{Status: "succeeded", Output: `[{"id":"r-1","ok":true}]`}, calls: 1}},
+		{name: "post action, failure, base64 body, charset", req: hooks, action: "hook",
+			mutate: send("POST", "application/json; charset=utf-8", `{"status": "failed", "code": "E7", "message": "quota exceeded ✗"}`, true),
+			want: want{status: 200, contentType: "application/json", body: sent("hook", "post"),
+				task: &servicetest.Task{Status: "failed", Error: "E7", Cause: "quota exceeded ✗"}, calls: 1}},
+		{name: "post action, no match", req: hooks, action: "hook", mutate: send("POST", "application/json", `{"status": "unknown"}`, false),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeInvalidPostActionBody, task: open}},
+		{name: "post action, bad JSON", req: hooks, action: "hook", mutate: send("POST", "application/json", `{"status":`, false),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeInvalidPostActionBody, task: open}},
+		{name: "post action, not JSON", req: hooks, action: "hook", mutate: send("POST", "text/plain", `{"status": "done"}`, false),
+			want: want{status: 415, contentType: "application/json", code: callbackurls.CodeUnsupportedMedia, task: open}},
+		{name: "post action, too large", req: hooks, action: "hook",
+			mutate: send("POST", "application/json", `"`+strings.Repeat("x", callbackurls.MaxPostBodyBytes)+`"`, false),
+			want:   want{status: 413, contentType: "application/json", code: callbackurls.CodeBodyTooLarge, task: open}},
+		{name: "post action, GET", req: hooks, action: "hook",
+			want: want{status: 405, contentType: "application/json", header: map[string]string{"Allow": "POST"},
+				code: callbackurls.CodeMethodNotAllowed, task: open}},
+		{name: "output parameters", req: hooks, action: "param", mutate: query(url.Values{"who": {"Zoë"}, "ref": {"#17 — more"}}),
+			want: want{status: 303, header: map[string]string{"Location": "https://example.com/done?by=Zo%C3%AB"},
+				task: &servicetest.Task{Status: "succeeded", Output: `{"approver":"Zoë","note":"$ref: #17 — more"}`}, calls: 1}},
+		{name: "output parameters, one missing", req: hooks, action: "param", mutate: query(url.Values{"who": {"Zoë"}}),
+			want: want{status: 400, contentType: "application/json", code: callbackurls.CodeOutputFormatting, task: open}},
 		{
 			name: "POST with a base64-encoded body", action: "approve",
 			mutate: func(ev *events.APIGatewayProxyRequest) {
@@ -619,19 +600,19 @@ func TestProxyRespond(t *testing.T) {
 				setHeader(ev, "Content-Type", "application/json")
 				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(`{"from":"webhook"}`)), true
 			},
-			want: want{status: 200, contentType: "application/json",
-				body: map[string]any{"transaction_id": "<tid>", "action": map[string]any{"name": "approve", "type": "success"}},
-				task: &sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true}`}, calls: 1},
+			want: want{status: 200, contentType: "application/json", body: sent("approve", "success"),
+				task: approved, calls: 1},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			token := f.newToken(t)
+			s := start(t, true, config.Config{EnableOutputParameters: true, EnablePostActions: true})
+			token := s.NewTask(t)
 			req := approveRequest(token)
 			if tt.req != nil {
 				req = tt.req(token)
 			}
-			created := f.createDirect(t, req)
+			created := createDirect(t, s, req)
 			ev := respondEvent(t, created.URLs[tt.action])
 			if tt.mutate != nil {
 				tt.mutate(&ev)
@@ -640,7 +621,7 @@ func TestProxyRespond(t *testing.T) {
 			var resp events.APIGatewayProxyResponse
 			for range tt.before + 1 {
 				var err error
-				if resp, err = f.proxy(t.Context(), ev); err != nil {
+				if resp, err = s.ProxyFunction()(t.Context(), ev); err != nil {
 					t.Fatalf("Lambda error %v; want an HTTP response", err)
 				}
 			}
@@ -648,7 +629,11 @@ func TestProxyRespond(t *testing.T) {
 			if resp.StatusCode != tt.want.status {
 				t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.want.status, resp.Body)
 			}
-			checkHeaders(t, resp, map[string]string{"Content-Type": tt.want.contentType, "Cache-Control": "no-store"})
+			header := map[string]string{"Content-Type": tt.want.contentType, "Cache-Control": "no-store"}
+			for k, v := range tt.want.header {
+				header[k] = v
+			}
+			checkHeaders(t, resp, header)
 			if resp.IsBase64Encoded {
 				t.Errorf("a text response is base64-encoded")
 			}
@@ -670,19 +655,22 @@ func TestProxyRespond(t *testing.T) {
 				if diff := cmp.Diff(tt.want.body, got); diff != "" {
 					t.Errorf("body (-want +got):\n%s", diff)
 				}
+			case tt.want.code != "":
+				if got := errorShape(t, resp.Body)["error"]; got != tt.want.code {
+					t.Errorf("error %v, want %s: %.300s", got, tt.want.code, resp.Body)
+				}
 			default:
 				if !strings.HasPrefix(strings.ToLower(resp.Body), tt.want.bodyPrefix) {
 					t.Errorf("body starts %.60q, want %q", resp.Body, tt.want.bodyPrefix)
 				}
 			}
 			if tt.want.task != nil {
-				got, _ := f.srv.Task(token)
-				if diff := cmp.Diff(*tt.want.task, got); diff != "" {
+				if diff := cmp.Diff(*tt.want.task, s.Task(t, token)); diff != "" {
 					t.Errorf("task (-want +got):\n%s", diff)
 				}
 			}
 			if tt.want.calls >= 0 {
-				if got := f.callsFor(token); got != tt.want.calls {
+				if got := s.Calls(); got != tt.want.calls {
 					t.Errorf("%d calls reached Step Functions, want %d", got, tt.want.calls)
 				}
 			}
@@ -718,7 +706,7 @@ func TestProxyAdapter(t *testing.T) {
 		setQuery(&ev, url.Values{"a": {"1", "2"}, "b": {"x y&z"}})
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte("héllo")), true
 
-		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
+		resp, err := lambdaapi.ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("status %d, error %v", resp.StatusCode, err)
 		}
@@ -837,7 +825,7 @@ func TestProxyAdapter(t *testing.T) {
 			}
 			// The expected panic's stack goes to the logger given, not
 			// to the test output.
-			got, err := ProxyHandler(tt.handler, discard)(t.Context(), ev)
+			got, err := lambdaapi.ProxyHandler(tt.handler, discard)(t.Context(), ev)
 			if err != nil {
 				t.Fatalf("Lambda error %v", err)
 			}
@@ -845,29 +833,6 @@ func TestProxyAdapter(t *testing.T) {
 				t.Errorf("response (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestRequestPath(t *testing.T) {
-	tests := []struct {
-		resource, path, stage, want string
-	}{
-		{"/urls", "/urls", "v1", "/urls"},
-		{"/respond", "/respond", "v1", "/respond"},
-		{"/respond", "/callbacks/respond", "v1", "/respond"}, // custom domain base path
-		{"/{proxy+}", "/v1/respond", "v1", "/respond"},
-		{"/{proxy+}", "/v1", "v1", "/"},
-		{"/{proxy+}", "/v10/respond", "v1", "/v10/respond"},
-		{"/{proxy+}", "/healthz", "v1", "/healthz"},
-		{"/{proxy+}", "/v1/healthz", "", "/v1/healthz"},
-		{"", "", "v1", "/"},
-	}
-	for _, tt := range tests {
-		ev := &events.APIGatewayProxyRequest{Resource: tt.resource, Path: tt.path}
-		ev.RequestContext.Stage = tt.stage
-		if got := requestPath(ev); got != tt.want {
-			t.Errorf("requestPath(resource %q, path %q, stage %q) = %q, want %q", tt.resource, tt.path, tt.stage, got, tt.want)
-		}
 	}
 }
 
@@ -879,7 +844,7 @@ func TestProxyHealthz(t *testing.T) {
 		ev := loadEvent(t, "get-respond.json")
 		ev.HTTPMethod, ev.Resource, ev.Path = method, "/{proxy+}", "/v1/healthz"
 		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
-		resp, err := ProxyHandler(h, discard)(t.Context(), ev)
+		resp, err := lambdaapi.ProxyHandler(h, discard)(t.Context(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -898,7 +863,7 @@ func TestProxyHealthz(t *testing.T) {
 // and still serves proxy events.
 func TestCallbackHandlerDirectInvoke(t *testing.T) {
 	var logs bytes.Buffer
-	h := CallbackHandler(httpapi.NewRouter(discard, false), slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := lambdaapi.CallbackHandler(httpapi.NewRouter(discard, false), slog.New(slog.NewJSONHandler(&logs, nil)))
 	out, err := h(t.Context(), json.RawMessage(`{"hello":"world"}`))
 	if err != nil {
 		t.Fatalf("Lambda error %v", err)
@@ -924,7 +889,7 @@ func TestCallbackHandlerDirectInvoke(t *testing.T) {
 // that VERBOSE and the log format govern it like every other line.
 func TestProxyPanicLogs(t *testing.T) {
 	var logs bytes.Buffer
-	h := ProxyHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+	h := lambdaapi.ProxyHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
 		slog.New(slog.NewJSONHandler(&logs, nil)))
 	resp, err := h(t.Context(), loadEvent(t, "get-respond.json"))
 	if err != nil || resp.StatusCode != 500 {
@@ -940,9 +905,9 @@ func TestProxyPanicLogs(t *testing.T) {
 func TestEventFrom(t *testing.T) {
 	var got callbackurls.Gateway
 	var id string
-	h := ProxyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = Gateway(r)
-		if ev, ok := EventFrom(r.Context()); ok {
+	h := lambdaapi.ProxyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = lambdaapi.Gateway(r)
+		if ev, ok := lambdaapi.EventFrom(r.Context()); ok {
 			id = ev.RequestContext.RequestID
 		}
 	}), discard)
@@ -955,7 +920,7 @@ func TestEventFrom(t *testing.T) {
 		t.Errorf("Gateway %+v, want %+v; request id %q", got, want, id)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	if g := Gateway(r); g != (callbackurls.Gateway{}) {
+	if g := lambdaapi.Gateway(r); g != (callbackurls.Gateway{}) {
 		t.Errorf("outside Lambda: %+v", g)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/home"
@@ -27,6 +28,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
@@ -52,6 +54,10 @@ type Options struct {
 	Now func() time.Time
 	// Version is the home page's version line.
 	Version string
+	// Via names the API Gateway stage a request came through, as the
+	// CreateUrls function mounts POST /urls (lambdaapi.Gateway): for tests
+	// that run this composition behind the Lambda adapter. Nil for serve.
+	Via func(*http.Request) callbackurls.Gateway
 }
 
 // Server is a built local server.
@@ -123,6 +129,23 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 		cfg.PostActions = postaction.New()
 	}
 	cfg.Now = opts.Now
+	cfg.Composer = messages.Composer{}
+	// With the local store, delivery fills its outbox; with --sfn aws, it
+	// is the functions' (SES and SNS) when a sender or topics are set.
+	dopts := delivery.Options{Sender: c.SenderEmail, Topics: c.AllowedTopicARNs, Composer: cfg.Composer, Logger: logger}
+	var d *delivery.Service
+	switch {
+	case s.Store != nil:
+		if dopts.Sender == "" {
+			dopts.Sender = LocalSender
+		}
+		d = delivery.New(outboxChannels(s.Store, cfg.Composer), dopts)
+	case delivery.Configured(c.SenderEmail, c.AllowedTopicARNs):
+		d = delivery.New(delivery.AWSChannels(awsConfig, c.SenderEmail, c.AllowedTopicARNs), dopts)
+	}
+	if d != nil {
+		cfg.Deliverer, cfg.Notifier = d, d
+	}
 	targets := callbackurls.Targets{callbackurls.TaskToken: target}
 	if durable != nil {
 		targets[callbackurls.DurableCallback] = durable
@@ -130,11 +153,11 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	s.Service = callbackurls.New(cfg, s.Keys.Codec(), targets)
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
-	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose}))
+	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose, Via: opts.Via}))
 	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, respond.Options{Logger: logger, Verbose: c.Verbose}))
 	local := ""
 	if s.Store != nil {
-		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL}))
+		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL, Outbox: s.Store}))
 		local = localweb.Prefix
 	}
 	// The first URL a person opens: a page for browsers, the JSON 404 for

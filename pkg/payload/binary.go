@@ -60,7 +60,12 @@ const (
 	// one byte, never 0: absent for a task token, so that payloads for
 	// task tokens are what they were before kinds existed.
 	fieldTargetKind = 14
-	lastField       = fieldTargetKind
+	// Tags 15 to 17 are taken by the approvers' fields (issue 17).
+	// fieldConfirm is where the confirmation after a decision goes
+	// (callbackurls.ConfirmRoute as compact JSON): absent without
+	// deliver.confirm.
+	fieldConfirm = 18
+	lastField    = fieldConfirm
 )
 
 // maxOffsetMinutes bounds an expiration's UTC offset (RFC 3339 allows
@@ -172,7 +177,7 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 	if p.Parameters {
 		flags |= flagParameters
 	}
-	fields := make([]byte, 0, len(p.Target.ID)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Error)+len(p.Cause)+96)
+	fields := make([]byte, 0, len(p.Target.ID)+len(p.Output)+len(p.Response)+len(p.Outcomes)+len(p.Presentation)+len(p.Confirm)+len(p.Error)+len(p.Cause)+96)
 	var scratch [2048 * 4]byte
 	tok := appendToken(scratch[:0], p.Target.ID)
 	fields = appendField(fields, fieldToken, tok)
@@ -210,6 +215,7 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 	}{
 		{fieldOutput, p.Output}, {fieldError, []byte(p.Error)}, {fieldCause, []byte(p.Cause)},
 		{fieldResponse, p.Response}, {fieldOutcomes, p.Outcomes}, {fieldPresentation, p.Presentation},
+		{fieldConfirm, p.Confirm},
 	} {
 		if len(f.v) > 0 {
 			fields = appendField(fields, f.tag, f.v)
@@ -375,6 +381,11 @@ func setField(p *callbackurls.Payload, tag byte, v []byte) error {
 		p.Outcomes = clone(v)
 	case fieldPresentation:
 		p.Presentation = clone(v)
+	case fieldConfirm:
+		p.Confirm = clone(v)
+	default:
+		// A tag of another layout's field (15 to 17 are issue 17's).
+		return errDamaged
 	}
 	return err
 }

@@ -66,6 +66,10 @@ type Codec struct {
 var _ callbackurls.PayloadCodec = (*Codec)(nil)
 
 // Encode seals p.
+// Authenticates reports whether the payloads it writes are sealed, so that
+// nobody without the keys can write one (false: encryption is disabled).
+func (c *Codec) Authenticates() bool { return c.Keys != nil }
+
 func (c *Codec) Encode(ctx context.Context, p *callbackurls.Payload) (string, error) {
 	if c.Keys == nil {
 		return encodeUnencrypted(p)

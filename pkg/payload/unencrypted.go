@@ -27,6 +27,10 @@ type jsonPayload struct {
 	// Kind is ours: the request member of the target kind token names
 	// (TargetSpec.Field), absent for a task token.
 	Kind string `json:"kind,omitempty"`
+	// Conf is ours: where the confirmation after a decision goes. A
+	// deployment that reads this form never sends one (anyone can write
+	// it), but the member keeps the two forms alike.
+	Conf json.RawMessage `json:"conf,omitempty"`
 }
 
 type jsonData struct {
@@ -39,7 +43,7 @@ type jsonData struct {
 func encodeUnencrypted(p *callbackurls.Payload) (string, error) {
 	jp := jsonPayload{
 		Token: p.Target.ID, TID: p.TransactionID, Name: p.Action, Act: string(p.Type),
-		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation,
+		Par: p.Parameters, Resp: p.Response, Pres: p.Presentation, Conf: p.Confirm,
 		Data: jsonData{Output: p.Output, Outcomes: p.Outcomes},
 	}
 	if p.Target.Kind != callbackurls.TaskToken {
@@ -96,7 +100,7 @@ func decodeUnencrypted(b64 string) (*callbackurls.Payload, error) {
 	p := &callbackurls.Payload{
 		Target: callbackurls.TargetRef{Kind: kind, ID: jp.Token}, TransactionID: jp.TID, Action: jp.Name, Type: typ,
 		Output: jp.Data.Output, Outcomes: jp.Data.Outcomes,
-		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres,
+		Parameters: jp.Par, Response: jp.Resp, Presentation: jp.Pres, Confirm: jp.Conf,
 	}
 	if jp.IAT > 0 {
 		p.IssuedAt = time.Unix(jp.IAT, 0).UTC()

@@ -93,6 +93,15 @@ func vectorInputs() []struct {
 			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Expiration: iat.Add(time.Hour).In(time.FixedZone("", 5*3600+2700)),
 			Action:     "ping", Type: callbackurls.Heartbeat}},
+		// Added with the confirmation route (tag 18, conf).
+		{"3- approve, confirmation route", true, callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"approved":true}`),
+			Confirm: json.RawMessage(`{"t":["alice@example.com"],"s":"arn:aws:sns:eu-west-1:123456789012:approvals"}`)}},
+		{"1- reject, confirmation route", false, callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "reject", Type: callbackurls.Failure, Error: "Rejected",
+			Confirm: json.RawMessage(`{"t":["alice@example.com"],"c":["bob@example.com"],"r":"ops@example.com"}`)}},
 		// Added with durable callbacks (tag 14, target kind 1; "kind":
 		// "callback_id" in the JSON form).
 		{"3- success, durable callback id", true, callbackurls.Payload{
@@ -187,20 +196,21 @@ type vectorPayload struct {
 	Response      json.RawMessage
 	Outcomes      json.RawMessage
 	Presentation  json.RawMessage
+	Confirm       json.RawMessage `json:",omitempty"`
 }
 
 func vectorOf(p *callbackurls.Payload) vectorPayload {
 	return vectorPayload{Token: p.Target.ID, TargetKind: p.Target.Kind, TransactionID: p.TransactionID,
 		IssuedAt: p.IssuedAt, Expiration: p.Expiration, Action: p.Action, Type: p.Type, Output: p.Output,
 		Error: p.Error, Cause: p.Cause, Parameters: p.Parameters, Response: p.Response, Outcomes: p.Outcomes,
-		Presentation: p.Presentation}
+		Presentation: p.Presentation, Confirm: p.Confirm}
 }
 
 func (v *vectorPayload) payload() callbackurls.Payload {
 	return callbackurls.Payload{Target: callbackurls.TargetRef{Kind: v.TargetKind, ID: v.Token}, TransactionID: v.TransactionID,
 		IssuedAt: v.IssuedAt, Expiration: v.Expiration, Action: v.Action, Type: v.Type, Output: v.Output,
 		Error: v.Error, Cause: v.Cause, Parameters: v.Parameters, Response: v.Response, Outcomes: v.Outcomes,
-		Presentation: v.Presentation}
+		Presentation: v.Presentation, Confirm: v.Confirm}
 }
 
 func TestVectors(t *testing.T) {

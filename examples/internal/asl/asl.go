@@ -105,15 +105,22 @@ type Context struct {
 }
 
 // Parameters evaluates the member field (such as "Payload" or
-// "MessageBody") of state's Parameters, or with field "" the Parameters
-// themselves (an activity's input), as Step Functions does for the
-// paths the examples use: a key "k.$" takes the value at its path, "$" or
-// "$.a.b" in the state's input or one of Context's "$$" paths; other
-// values are copied.
+// "MessageBody") of state's Parameters (JSONPath) or Arguments (JSONata),
+// or with field "" the whole of them (an activity's input), as Step
+// Functions does for the expressions the examples use. JSONPath: a key
+// "k.$" takes the value at its path, "$" or "$.a.b" in the state's input
+// or one of Context's "$$" paths. JSONata: a string "{% expr %}" takes
+// the value of expr, $states.input or $states.input.a.b, or one of
+// Context's $states.context paths. Other values are copied; any other
+// path or expression is an error, so a test never reads a value its
+// state machine would not send.
 func Parameters(definition []byte, state, field string, input any, c Context) (json.RawMessage, error) {
 	var def struct {
-		States map[string]struct {
-			Parameters map[string]any
+		QueryLanguage string
+		States        map[string]struct {
+			QueryLanguage string
+			Parameters    map[string]any
+			Arguments     map[string]any
 		}
 	}
 	if err := json.Unmarshal(definition, &def); err != nil {
@@ -123,13 +130,25 @@ func Parameters(definition []byte, state, field string, input any, c Context) (j
 	if !ok {
 		return nil, fmt.Errorf("no state %q", state)
 	}
-	var tmpl any = st.Parameters
-	ok = st.Parameters != nil
+	lang, member, args := def.QueryLanguage, "Parameters", st.Parameters
+	if st.QueryLanguage != "" {
+		lang = st.QueryLanguage
+	}
+	if lang == "JSONata" {
+		member, args = "Arguments", st.Arguments
+		if st.Parameters != nil {
+			return nil, fmt.Errorf("state %q: a JSONata state has Arguments, not Parameters", state)
+		}
+	} else if st.Arguments != nil {
+		return nil, fmt.Errorf("state %q: a JSONPath state has Parameters, not Arguments", state)
+	}
+	var tmpl any = args
+	ok = args != nil
 	if field != "" {
-		tmpl, ok = st.Parameters[field]
+		tmpl, ok = args[field]
 	}
 	if !ok {
-		return nil, fmt.Errorf("state %q has no Parameters.%s", state, field)
+		return nil, fmt.Errorf("state %q has no %s.%s", state, member, field)
 	}
 	var in any
 	b, err := json.Marshal(input)
@@ -139,11 +158,63 @@ func Parameters(definition []byte, state, field string, input any, c Context) (j
 	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, err
 	}
-	v, err := evaluate(tmpl, in, c)
+	eval := evaluate
+	if lang == "JSONata" {
+		eval = evaluateJSONata
+	}
+	v, err := eval(tmpl, in, c)
 	if err != nil {
 		return nil, fmt.Errorf("state %q: %w", state, err)
 	}
 	return json.Marshal(v)
+}
+
+// evaluateJSONata fills a JSONata state's Arguments: "{% expr %}" strings
+// are the value of expr (see Parameters).
+func evaluateJSONata(tmpl, input any, c Context) (any, error) {
+	switch t := tmpl.(type) {
+	case string:
+		expr, ok := strings.CutPrefix(t, "{%")
+		if !ok {
+			return t, nil
+		}
+		expr, ok = strings.CutSuffix(expr, "%}")
+		if !ok {
+			return nil, fmt.Errorf("%q: a JSONata string is {%% expr %%}", t)
+		}
+		expr = strings.TrimSpace(expr)
+		if rest, ok := strings.CutPrefix(expr, "$states.context."); ok {
+			return lookup("$$."+rest, input, c)
+		}
+		if expr == "$states.input" {
+			return input, nil
+		}
+		if rest, ok := strings.CutPrefix(expr, "$states.input."); ok {
+			return lookup("$."+rest, input, c)
+		}
+		return nil, fmt.Errorf("the JSONata expression %q is not one this evaluator knows", expr)
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range t {
+			ev, err := evaluateJSONata(v, input, c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = ev
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, v := range t {
+			ev, err := evaluateJSONata(v, input, c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = ev
+		}
+		return out, nil
+	}
+	return tmpl, nil
 }
 
 func evaluate(tmpl, input any, c Context) (any, error) {

@@ -77,3 +77,32 @@ func TestReadAndParameters(t *testing.T) {
 		t.Error("a template without the state machine: no error")
 	}
 }
+
+// TestJSONataArguments: a JSONata state's Arguments, with the expressions
+// the examples use, and an error for any other.
+func TestJSONataArguments(t *testing.T) {
+	def := []byte(`{"QueryLanguage": "JSONata", "StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+	  "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+	  "Arguments": {"FunctionName": "f", "Payload": {"step": "ask", "token": "{% $states.context.Task.Token %}",
+	    "who": "{% $states.input.person.name %}", "all": "{%$states.input%}", "list": [{"n": "{% $states.context.Execution.Name %}"}]}},
+	  "End": true},
+	  "Odd": {"Type": "Task", "Resource": "r", "Arguments": {"x": "{% $uppercase($states.input.a) %}"}, "End": true},
+	  "Old": {"Type": "Task", "Resource": "r", "QueryLanguage": "JSONPath", "Parameters": {"x.$": "$.a"}, "End": true}}}`)
+	input := map[string]any{"person": map[string]any{"name": "Ann"}, "a": "b"}
+	got, err := Parameters(def, "Ask", "Payload", input, Context{TaskToken: "tok", ExecutionName: "e1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	_ = json.Unmarshal(got, &v)
+	want := map[string]any{"step": "ask", "token": "tok", "who": "Ann", "all": input, "list": []any{map[string]any{"n": "e1"}}}
+	if diff := cmp.Diff(want, v); diff != "" {
+		t.Errorf("Payload (-want +got):\n%s", diff)
+	}
+	if _, err := Parameters(def, "Odd", "x", input, Context{}); err == nil || !strings.Contains(err.Error(), "$uppercase") {
+		t.Errorf("an unknown expression: %v", err)
+	}
+	if got, err := Parameters(def, "Old", "", input, Context{}); err != nil || string(got) != `{"x":"b"}` {
+		t.Errorf("a JSONPath state in a JSONata machine: %s, %v", got, err)
+	}
+}

@@ -324,9 +324,19 @@ func SNSSubject(s string) string {
 	return out
 }
 
+// Ready is an email written elsewhere: sfn-callback-urls' ready-made
+// "messages" (docs/MESSAGES.md), whose plain text already keeps every line
+// within MaxLineLength and whose text is already inert.
+type Ready struct {
+	Subject, Text, HTML string
+}
+
 // Sender sends a message to the recipients it was made for.
 type Sender interface {
 	Send(ctx context.Context, m *Message) error
+	// SendReady sends a ready-made email (SNS: its subject and plain
+	// text; SES: all of it).
+	SendReady(ctx context.Context, r *Ready) error
 	// HTML reports whether the mail is HTML, where a link may be long and
 	// may go under a button; else it is plain text.
 	HTML() bool
@@ -389,6 +399,26 @@ func (s *SNS) Send(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// SendReady publishes r's plain text; a line longer than the limit (a
+// link plain text would break) is a *LinkTooLongError and nothing is
+// published.
+func (s *SNS) SendReady(ctx context.Context, r *Ready) error {
+	for _, line := range strings.Split(r.Text, "\n") {
+		if s.maxLink > 0 && len(line) > s.maxLink {
+			return &LinkTooLongError{Label: "a line", Length: len(line), Limit: s.maxLink}
+		}
+	}
+	_, err := s.publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(s.topicARN),
+		Subject:  aws.String(SNSSubject(r.Subject)),
+		Message:  aws.String(r.Text),
+	})
+	if err != nil {
+		return fmt.Errorf("sns publish: %w", err)
+	}
+	return nil
+}
+
 // SES sends HTML mail with a plain-text part through SES v2.
 type SES struct {
 	sendEmail func(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
@@ -415,14 +445,21 @@ func (s *SES) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return err
 	}
+	return s.send(ctx, oneLine(Inert(m.Subject)), m.text(), html)
+}
+
+func (s *SES) send(ctx context.Context, subject, text, html string) error {
+	if len(s.to) == 0 {
+		return errors.New("ses: no recipient")
+	}
 	utf8 := aws.String("UTF-8")
-	_, err = s.sendEmail(ctx, &sesv2.SendEmailInput{
+	_, err := s.sendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(s.from),
 		Destination:      &sestypes.Destination{ToAddresses: s.to},
 		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
-			Subject: &sestypes.Content{Data: aws.String(oneLine(Inert(m.Subject))), Charset: utf8},
+			Subject: &sestypes.Content{Data: aws.String(subject), Charset: utf8},
 			Body: &sestypes.Body{
-				Text: &sestypes.Content{Data: aws.String(m.text()), Charset: utf8},
+				Text: &sestypes.Content{Data: aws.String(text), Charset: utf8},
 				Html: &sestypes.Content{Data: aws.String(html), Charset: utf8},
 			},
 		}},
@@ -431,6 +468,11 @@ func (s *SES) Send(ctx context.Context, m *Message) error {
 		return fmt.Errorf("ses send email: %w", err)
 	}
 	return nil
+}
+
+// SendReady mails r.
+func (s *SES) SendReady(ctx context.Context, r *Ready) error {
+	return s.send(ctx, oneLine(r.Subject), r.Text, r.HTML)
 }
 
 // Clip shortens s to at most n characters, marking the cut with "…".

@@ -278,6 +278,36 @@ func TestSESSend(t *testing.T) {
 	}
 }
 
+// TestSendReady sends a ready-made email (sfn-callback-urls' messages):
+// SNS its subject and plain text, refusing a line plain text would break;
+// SES all of it.
+func TestSendReady(t *testing.T) {
+	ctx := context.Background()
+	r := &mail.Ready{Subject: "Expense report #4821", Text: "Approve:\nhttps://example.com/a\n", HTML: "<p>Approve</p>"}
+	sns := awstest.NewSNS(t)
+	topic := sns.AddTopic("approvals")
+	if err := mail.NewSNS(sns.Client(), topic, 0).SendReady(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]awstest.SNSMessage{{Subject: r.Subject, Message: r.Text}}, sns.Messages(topic)); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+	long := &mail.Ready{Subject: "x", Text: "https://example.com/" + strings.Repeat("a", 1000) + "\n"}
+	var tooLong *mail.LinkTooLongError
+	if err := mail.NewSNS(sns.Client(), topic, 0).SendReady(ctx, long); !errors.As(err, &tooLong) || len(sns.Messages(topic)) != 1 {
+		t.Errorf("a long line: %v", err)
+	}
+	ses := awstest.NewSES(t)
+	ses.Verify("example.com")
+	if err := mail.NewSES(ses.Client(), "approvals@example.com", "boss@example.org").SendReady(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	want := []awstest.Email{{From: "approvals@example.com", To: []string{"boss@example.org"}, Subject: r.Subject, Text: r.Text, HTML: r.HTML}}
+	if diff := cmp.Diff(want, ses.Emails()); diff != "" {
+		t.Errorf("mailed (-want +got):\n%s", diff)
+	}
+}
+
 func BenchmarkText(b *testing.B) {
 	m := approvalMessage("https://abc123defg.execute-api.us-east-1.amazonaws.com/v1/respond?action=approve&type=success&data=3-"+strings.Repeat("A", 850),
 		"https://abc123defg.execute-api.us-east-1.amazonaws.com/v1/respond?action=reject&type=failure&data=3-"+strings.Repeat("B", 870))

@@ -40,6 +40,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
@@ -101,6 +102,7 @@ func Start(t testing.TB, opts Options) *Service {
 		EnablePostActions:      opts.EnablePostActions,
 		EnableOutputParameters: opts.EnableOutputParameters,
 		PostActions:            postaction.New(),
+		Composer:               messages.Composer{},
 	}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(s.SFN.Client(context.Background()))})
 
 	rt := httpapi.NewRouter(logger, false)

@@ -16,8 +16,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awsenv"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 )
 
@@ -53,11 +55,19 @@ func New(ctx context.Context) (*Start, error) {
 	return s, nil
 }
 
-// Service is the core on the settings and keys, with post actions, sending
-// decisions to targets (none for a function that only creates URLs).
+// Service is the core on the settings and keys, with post actions and
+// ready-made messages, sending decisions to targets (none for a function
+// that only creates URLs). Delivery is wired only when the settings name
+// a sender or topics; its SES and SNS clients are made on first use.
 func (s *Start) Service(targets callbackurls.Targets) *callbackurls.Service {
 	cfg := s.Settings.Service()
 	cfg.PostActions = postaction.New()
+	cfg.Composer = messages.Composer{}
+	if delivery.Configured(s.Settings.SenderEmail, s.Settings.AllowedTopicARNs) {
+		d := delivery.New(delivery.AWSChannels(s.AWSConfig, s.Settings.SenderEmail, s.Settings.AllowedTopicARNs),
+			delivery.Options{Sender: s.Settings.SenderEmail, Topics: s.Settings.AllowedTopicARNs, Composer: cfg.Composer, Logger: s.Logger})
+		cfg.Deliverer, cfg.Notifier = d, d
+	}
 	return callbackurls.New(cfg, s.Keys.Codec(), targets)
 }
 

@@ -12,6 +12,12 @@ Usage:
     sam_translate.py TEMPLATE            # YAML or JSON file
     sam_translate.py -                   # JSON on standard input
     ... [--parameter Name=Value ...]
+    sam_translate.py --batch             # many at once (the translator's
+                                         # import is most of the time)
+
+--batch reads a JSON list of {"template": {...}, "parameters": {...}} on
+standard input and prints a JSON list with, for each, {"template": {...}}
+or {"errors": ["...", ...]}; it exits 0 unless its input is unreadable.
 
 Prints the translated template as JSON on standard output. On a
 translation error, prints each cause on standard error and exits 1.
@@ -92,7 +98,31 @@ def replace_local_artefacts(template):
     return replaced
 
 
+def translate_one(template, parameters):
+    """Returns (translated template, None) or (None, [error messages])."""
+    replace_local_artefacts(template)
+    try:
+        return transform(template, parameters, OfflinePolicyLoader()), None
+    except InvalidDocumentException as e:
+        return None, [cause.message for cause in e.causes]
+    except UnknownManagedPolicy as e:
+        return None, [str(e)]
+
+
+def batch():
+    jobs = json.load(sys.stdin)
+    results = []
+    for job in jobs:
+        translated, errors = translate_one(job["template"], job.get("parameters") or {})
+        results.append({"errors": errors} if errors else {"template": translated})
+    json.dump(results, sys.stdout, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
 def main():
+    if sys.argv[1:] == ["--batch"]:
+        return batch()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("template", help="template file (YAML or JSON), or - for JSON on stdin")
     parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
@@ -111,15 +141,10 @@ def main():
             parser.error("--parameter wants NAME=VALUE, got %r" % kv)
         parameters[name] = value
 
-    replace_local_artefacts(template)
-    try:
-        translated = transform(template, parameters, OfflinePolicyLoader())
-    except InvalidDocumentException as e:
-        for cause in e.causes:
-            print("translation error: %s" % cause.message, file=sys.stderr)
-        return 1
-    except UnknownManagedPolicy as e:
-        print("translation error: %s" % e, file=sys.stderr)
+    translated, errors = translate_one(template, parameters)
+    if errors:
+        for message in errors:
+            print("translation error: %s" % message, file=sys.stderr)
         return 1
     json.dump(translated, sys.stdout, indent=1, sort_keys=True, default=str)
     sys.stdout.write("\n")

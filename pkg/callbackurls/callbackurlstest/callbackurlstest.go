@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -221,4 +222,76 @@ func (PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.
 		}
 	}
 	return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionBody, "no outcome matches the body")
+}
+
+// Delivery is a callbackurls.Deliverer and Notifier for tests: it records
+// the asks and confirmations it is given. Its zero value delivers email
+// and any topic; the fields set its behaviour before first use.
+type Delivery struct {
+	// NoEmail refuses email; Topics, if set, are the only topics allowed.
+	NoEmail bool
+	Topics  []string
+	// Err, if set, is returned by Deliver (after recording the ask);
+	// ConfirmErr by Confirm.
+	Err, ConfirmErr error
+
+	mu            sync.Mutex
+	asks          []callbackurls.Outgoing
+	confirmations []callbackurls.Confirmation
+}
+
+var (
+	_ callbackurls.Deliverer = (*Delivery)(nil)
+	_ callbackurls.Notifier  = (*Delivery)(nil)
+)
+
+// Check refuses email when NoEmail is set and a topic not in Topics.
+func (d *Delivery) Check(spec *callbackurls.Deliver) error {
+	if spec.Email != nil && d.NoEmail {
+		return callbackurls.Errorf(callbackurls.CodeInvalidDelivery, "no email")
+	}
+	if spec.SNS != nil && d.Topics != nil && !slices.Contains(d.Topics, spec.SNS.TopicARN) {
+		return callbackurls.Errorf(callbackurls.CodeInvalidDelivery, "topic not allowed")
+	}
+	return nil
+}
+
+// Deliver records out.
+func (d *Delivery) Deliver(_ context.Context, out *callbackurls.Outgoing) (*callbackurls.Delivered, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.asks = append(d.asks, *out)
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	res := &callbackurls.Delivered{}
+	if out.Deliver.Email != nil {
+		res.Email = &callbackurls.DeliveredMessage{MessageID: fmt.Sprintf("email-%d", len(d.asks))}
+	}
+	if out.Deliver.SNS != nil {
+		res.SNS = &callbackurls.DeliveredMessage{MessageID: fmt.Sprintf("sns-%d", len(d.asks))}
+	}
+	return res, nil
+}
+
+// Confirm records c.
+func (d *Delivery) Confirm(_ context.Context, c *callbackurls.Confirmation) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.confirmations = append(d.confirmations, *c)
+	return d.ConfirmErr
+}
+
+// Asks are the asks delivered so far.
+func (d *Delivery) Asks() []callbackurls.Outgoing {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.asks)
+}
+
+// Confirmations are the confirmations sent so far.
+func (d *Delivery) Confirmations() []callbackurls.Confirmation {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.confirmations)
 }

@@ -117,6 +117,28 @@ type Dashboard struct {
 	Demo       *Demo
 	// Notice is a line above the tasks (a demo task that is gone, say).
 	Notice string
+	// HasOutbox says that the server keeps an outbox; Outbox is its
+	// newest letters.
+	HasOutbox bool
+	Outbox    []LetterView
+}
+
+// LetterView is one letter of the local outbox: what would have been sent.
+type LetterView struct {
+	ID          string
+	Kind        string // ask or confirmation
+	Channel     string // email, sns or chat
+	ChannelText string
+	Time        Time
+	From, To    string
+	CC, ReplyTo string
+	Topic       string
+	Subject     string
+	Text        string
+	// View is where the HTML letter shows as a mail client would ("": none).
+	View string
+	// Teams and Slack are the chat messages' JSON, indented.
+	Teams, Slack string
 }
 
 // TaskView is one task as the dashboard shows it. Output and Cause are

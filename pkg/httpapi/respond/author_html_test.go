@@ -4,56 +4,42 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/browsertest"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// forgedHTMLServer is an unencrypted deployment on the local server's
-// routes, and the URL of a heartbeat (which acts on a browser's GET) whose
-// forged 1- payload carries html: anyone can write one.
-func forgedHTMLServer(t *testing.T, html string) (*httptest.Server, string) {
+// forgedHTMLURL is the URL, on an unencrypted deployment with the local
+// store (whose /local/tasks has every task token to steal), of a heartbeat
+// (which acts on a browser's GET) whose forged 1- payload carries html:
+// anyone can write one.
+func forgedHTMLURL(t *testing.T, html string) string {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mux := httpapi.NewRouter(logger, false)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL}, &payload.Codec{}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
-	mux.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger}))
-	// A page of this origin with something to steal, as /local/tasks is.
-	mux.Handle("/secret", "/secret", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, `{"token":"secret-task-token"}`)
-	}))
+	s := servicetest.Start(t, servicetest.Options{NoEncryption: true})
 	spec, _ := json.Marshal(map[string]string{"html": html})
 	data, err := (&payload.Codec{}).Encode(context.Background(), &callbackurls.Payload{
-		Target: callbackurls.TargetRef{ID: "tok"}, Action: "ping", Type: callbackurls.Heartbeat, Response: spec,
+		Target: callbackurls.TargetRef{ID: s.NewTask(t)}, Action: "ping", Type: callbackurls.Heartbeat, Response: spec,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, srv.URL + callbackurls.CallbackPath + "?action=ping&type=heartbeat&data=" + data
+	return s.URL + callbackurls.CallbackPath + "?action=ping&type=heartbeat&data=" + data
 }
 
 // TestAuthorHTMLPolicy: a response spec's html is served under a
 // Content-Security-Policy that allows no script, with the private page
 // headers.
 func TestAuthorHTMLPolicy(t *testing.T) {
-	_, u := forgedHTMLServer(t, "<p>Thanks!</p>")
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req, _ := http.NewRequest(http.MethodGet, forgedHTMLURL(t, "<p>Thanks!</p>"), nil)
 	req.Header.Set("Accept", "text/html")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -82,40 +68,6 @@ func TestAuthorHTMLPolicy(t *testing.T) {
 	}
 }
 
-// browserPaths are where a Chromium is looked for, in order.
-var browserPaths = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
-// newBrowser starts a headless Chromium, or skips (fails under CI=true)
-// when there is none.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	for _, name := range browserPaths {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		msg := "no Chromium found (looked for " + strings.Join(browserPaths, ", ") + ", or $CHROMIUM): install one to run the browser tests"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return ctx
-}
-
 // TestAuthorHTMLInBrowser: in a real Chromium, the forged page's scripts
 // (inline, event handlers, javascript: links, script files) do not run,
 // while its styles and images do.
@@ -134,16 +86,16 @@ func TestAuthorHTMLInBrowser(t *testing.T) {
 		}
 	}))
 	defer assets.Close()
-	_, u := forgedHTMLServer(t, `<!doctype html><title>Thanks</title>
+	u := forgedHTMLURL(t, `<!doctype html><title>Thanks</title>
 <style>#p { color: rgb(1, 2, 3); }</style>
 <p id="p" style="font-size: 31px">Thanks!</p>
 <img id="img" src="`+assets.URL+`/pixel.gif">
 <img src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==" id="dataimg">
-<script>document.title = 'inline script ran'; fetch('/secret').then(r => r.text()).then(t => document.title = t);</script>
+<script>document.title = 'inline script ran'; fetch('/local/tasks').then(r => r.text()).then(t => document.title = t);</script>
 <script src="`+assets.URL+`/x.js"></script>
 <img src="nowhere" onerror="document.title = 'handler ran'">
 <a id="js" href="javascript:document.title='link ran'">click</a>`)
-	ctx := newBrowser(t)
+	ctx := browsertest.Tab(t, browsertest.New(t))
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(u),
 		chromedp.WaitReady(chromedp.CSS("#img")),
@@ -154,14 +106,7 @@ func TestAuthorHTMLInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	eval := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
+	eval := func(expr string) string { t.Helper(); return browsertest.Evaluate[string](t, ctx, expr) }
 	if title := eval(`document.title`); title != "Thanks" {
 		t.Errorf("title %q: a script ran", title)
 	}

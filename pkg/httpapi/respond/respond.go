@@ -104,6 +104,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.Outcome = "rejected"
 	case res.Sent:
 		l.Outcome = "sent"
+		if res.Confirmation != callbackurls.NoConfirmation {
+			l.Delivery = "confirmation " + res.Confirmation.String()
+		}
 	case res.Confirm:
 		l.Outcome = "confirmation"
 	default:

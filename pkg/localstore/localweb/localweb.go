@@ -48,6 +48,15 @@ type Tasks interface {
 
 var _ Tasks = (*localstore.Store)(nil)
 
+// Outbox is the local store's outbox as the endpoints read it: what the
+// local server would have sent.
+type Outbox interface {
+	Outbox(ctx context.Context, n int) ([]localstore.Letter, error)
+	Letter(ctx context.Context, id string) (localstore.Letter, error)
+}
+
+var _ Outbox = (*localstore.Store)(nil)
+
 // Prefix is the path the handler serves under; mount it there.
 const Prefix = "/local/"
 
@@ -55,6 +64,9 @@ const Prefix = "/local/"
 const (
 	tasksPath = Prefix + "tasks"
 	demoPath  = Prefix + "demo"
+	// outboxPath lists the outbox as JSON; outboxPath/<id> is a letter's
+	// HTML as a mail client would show it.
+	outboxPath = Prefix + "outbox"
 	// demoParam names the demo task the dashboard shows the links of.
 	demoParam = "demo"
 )
@@ -81,10 +93,13 @@ type Options struct {
 	// BaseURL is the server's base URL: besides loopback names, its host
 	// is the only Host the endpoints answer.
 	BaseURL string
+	// Outbox, if set, is shown on the dashboard and at /local/outbox.
+	Outbox Outbox
 }
 
 type handler struct {
 	tasks       Tasks
+	outbox      Outbox
 	svc         *callbackurls.Service
 	allowed     map[string]bool
 	crossOrigin *http.CrossOriginProtection
@@ -97,7 +112,7 @@ func New(o Options) http.Handler {
 	if u, err := url.Parse(o.BaseURL); err == nil && u.Hostname() != "" {
 		allowed[strings.ToLower(u.Hostname())] = true
 	}
-	return &handler{tasks: o.Store, svc: o.Service, allowed: allowed, crossOrigin: http.NewCrossOriginProtection(),
+	return &handler{tasks: o.Store, outbox: o.Outbox, svc: o.Service, allowed: allowed, crossOrigin: http.NewCrossOriginProtection(),
 		zone: time.Local}
 }
 
@@ -118,6 +133,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Prefix:
 		h.serveDashboard(w, r)
 	default:
+		if h.outbox != nil && (r.URL.Path == outboxPath || strings.HasPrefix(r.URL.Path, outboxPath+"/")) {
+			h.serveOutbox(w, r)
+			return
+		}
 		httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound, "no such page"), "")
 	}
 }
@@ -267,6 +286,18 @@ func (h *handler) serveDashboard(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+	}
+	if h.outbox != nil {
+		letters, err := h.outbox.Outbox(r.Context(), maxShownLetters)
+		if err != nil {
+			httpapi.Fail(w, r, err, "")
+			return
+		}
+		d.Outbox = make([]pages.LetterView, len(letters))
+		for i := range letters {
+			d.Outbox[i] = letterView(&letters[i], h.zone)
+		}
+		d.HasOutbox = true
 	}
 	pages.Render(w, r, http.StatusOK, pages.Page{Template: pages.DashboardTemplate, Kind: "dashboard", DocTitle: "Local tasks",
 		Heading: "Local tasks", Tone: "plain", Wide: true, Dashboard: d})

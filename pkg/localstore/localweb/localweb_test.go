@@ -1,7 +1,6 @@
 package localweb_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,67 +8,31 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localstore/localweb"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-const base = "http://127.0.0.1:8080"
-
-func openStore(t *testing.T) *localstore.Store {
-	t.Helper()
-	store, err := localstore.Open(filepath.Join(t.TempDir(), "tasks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+// sameOrigin is a browser's form POST from the dashboard itself.
+func sameOrigin(s *servicetest.Service) map[string]string {
+	return map[string]string{"Origin": s.URL, "Sec-Fetch-Site": "same-origin",
+		"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
 }
-
-// newService is the core as the local server builds it, on store.
-func newService(t *testing.T, store *localstore.Store) *callbackurls.Service {
-	t.Helper()
-	keys, err := keyring.New(keyring.Key{ID: "test", Secret: bytes.Repeat([]byte{7}, keyring.KeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return callbackurls.New(callbackurls.Config{BaseURL: base}, &payload.Codec{Keys: keys}, callbackurls.Targets{callbackurls.TaskToken: store})
-}
-
-// request runs one request on h with the Host of base and the headers
-// given.
-func request(h http.Handler, method, target string, header map[string]string, body string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, base+target, strings.NewReader(body))
-	for k, v := range header {
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// A browser's form POST from the dashboard itself.
-var sameOrigin = map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin",
-	"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
 
 // TestHostGuard: every endpoint answers only to loopback names and the
 // base URL's host (DNS rebinding), whatever mounts it.
 func TestHostGuard(t *testing.T) {
-	store := openStore(t)
-	if _, err := store.CreateTask(context.Background(), "t"); err != nil {
-		t.Fatal(err)
-	}
-	h := localweb.New(localweb.Options{Store: store, Service: newService(t, store), BaseURL: "http://devbox.example:8080"})
+	s := servicetest.Start(t, servicetest.Options{Settings: config.Config{BaseURL: "http://devbox.example:8080"}})
+	s.NewTask(t)
 	tests := []struct {
 		host, method, path string
 		want               int
@@ -92,12 +55,10 @@ func TestHostGuard(t *testing.T) {
 		{"127.0.0.1:8080", "GET", "/local/nothing", http.StatusNotFound},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest(tt.method, "http://x"+tt.path, nil)
+		r := s.NewRequest(tt.method, tt.path, nil, "")
 		r.Host = tt.host
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != tt.want {
-			t.Errorf("Host %q %s %s: %d, want %d: %s", tt.host, tt.method, tt.path, w.Code, tt.want, w.Body)
+		if resp := s.Record(r); resp.Status != tt.want {
+			t.Errorf("Host %q %s %s: %d, want %d: %s", tt.host, tt.method, tt.path, resp.Status, tt.want, resp.Body)
 		}
 	}
 }
@@ -106,8 +67,8 @@ func TestHostGuard(t *testing.T) {
 // localhost; such requests change nothing. Programs (no Origin, no
 // Sec-Fetch-Site) and the dashboard's own form are served.
 func TestCrossSiteRequests(t *testing.T) {
-	store := openStore(t)
-	h := localweb.New(localweb.Options{Store: store, Service: newService(t, store), BaseURL: base})
+	s := servicetest.Start(t, servicetest.Options{})
+	sameOrigin := sameOrigin(s)
 	tests := []struct {
 		name, path string
 		header     map[string]string
@@ -116,7 +77,7 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"dashboard form", "/local/demo", sameOrigin, http.StatusSeeOther},
 		{"program", "/local/demo", nil, http.StatusSeeOther},
 		{"program, JSON task", "/local/tasks", map[string]string{"Content-Type": "application/json"}, http.StatusCreated},
-		{"browser without Sec-Fetch-Site, same origin", "/local/demo", map[string]string{"Origin": base}, http.StatusSeeOther},
+		{"browser without Sec-Fetch-Site, same origin", "/local/demo", map[string]string{"Origin": s.URL}, http.StatusSeeOther},
 		{"cross-site form", "/local/demo", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
 		{"cross-site, Origin only", "/local/demo", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 		{"same site, another port", "/local/demo", map[string]string{"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
@@ -126,14 +87,14 @@ func TestCrossSiteRequests(t *testing.T) {
 	want := 0
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := request(h, http.MethodPost, tt.path, tt.header, "")
-			if resp.Code != tt.want {
-				t.Fatalf("%d, want %d: %s", resp.Code, tt.want, resp.Body)
+			resp := s.Do(t, http.MethodPost, tt.path, tt.header, "")
+			if resp.Status != tt.want {
+				t.Fatalf("%d, want %d: %s", resp.Status, tt.want, resp.Body)
 			}
 			if tt.want != http.StatusForbidden {
 				want++
 			}
-			list, err := store.List(context.Background())
+			list, err := s.Store.List(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,8 +105,8 @@ func TestCrossSiteRequests(t *testing.T) {
 	}
 	// Reading is not a cross-site risk the browser allows (no CORS), and
 	// a link from elsewhere to the dashboard must work.
-	if resp := request(h, http.MethodGet, "/local/", map[string]string{"Sec-Fetch-Site": "cross-site"}, ""); resp.Code != http.StatusOK {
-		t.Errorf("a link to the dashboard from another site: %d", resp.Code)
+	if resp := s.Do(t, http.MethodGet, "/local/", map[string]string{"Sec-Fetch-Site": "cross-site"}, ""); resp.Status != http.StatusOK {
+		t.Errorf("a link to the dashboard from another site: %d", resp.Status)
 	}
 }
 
@@ -153,30 +114,28 @@ func TestCrossSiteRequests(t *testing.T) {
 // dashboard, which shows the task and its three links; the links act on
 // the task.
 func TestDemo(t *testing.T) {
-	store := openStore(t)
-	svc := newService(t, store)
-	h := localweb.New(localweb.Options{Store: store, Service: svc, BaseURL: base})
+	s := servicetest.Start(t, servicetest.Options{})
 	ctx := context.Background()
 
-	resp := request(h, http.MethodPost, "/local/demo", sameOrigin, "")
-	if resp.Code != http.StatusSeeOther {
-		t.Fatalf("POST /local/demo: %d %s", resp.Code, resp.Body)
+	resp := s.Do(t, http.MethodPost, "/local/demo", sameOrigin(s), "")
+	if resp.Status != http.StatusSeeOther {
+		t.Fatalf("POST /local/demo: %d %s", resp.Status, resp.Body)
 	}
-	loc, err := url.Parse(resp.Header().Get("Location"))
+	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || loc.Path != "/local/" || loc.Fragment != "demo" {
-		t.Fatalf("Location %q", resp.Header().Get("Location"))
+		t.Fatalf("Location %q", resp.Header.Get("Location"))
 	}
 	token := loc.Query().Get("demo")
-	task, err := store.Get(ctx, token)
+	task, err := s.Store.Get(ctx, token)
 	if err != nil || task.Name != "demo" || task.Status != localstore.StatusOpen {
 		t.Fatalf("demo task %+v, %v", task, err)
 	}
 
-	page := request(h, http.MethodGet, loc.RequestURI(), nil, "")
-	if page.Code != http.StatusOK {
-		t.Fatalf("dashboard: %d", page.Code)
+	page := s.Do(t, http.MethodGet, loc.RequestURI(), nil, "")
+	if page.Status != http.StatusOK {
+		t.Fatalf("dashboard: %d", page.Status)
 	}
-	body := page.Body.String()
+	body := page.Body
 	links := map[string]string{}
 	for _, m := range regexp.MustCompile(`<a class="button (\w+)" href="([^"]+)">(\w+)</a>`).FindAllStringSubmatch(body, -1) {
 		links[m[3]] = html.UnescapeString(m[2])
@@ -186,7 +145,7 @@ func TestDemo(t *testing.T) {
 	}
 	for label, action := range map[string]string{"Approve": "approve", "Reject": "reject", "Heartbeat": "heartbeat"} {
 		u, err := url.Parse(links[label])
-		if err != nil || !strings.HasPrefix(links[label], base+"/respond?") || u.Query().Get("action") != action {
+		if err != nil || !strings.HasPrefix(links[label], s.URL+"/respond?") || u.Query().Get("action") != action {
 			t.Errorf("%s link %q", label, links[label])
 		}
 		if !strings.Contains(body, "<dd><code class=\"copy\">"+html.EscapeString(links[label])+"</code></dd>") {
@@ -198,55 +157,49 @@ func TestDemo(t *testing.T) {
 	}
 
 	// The links are the service's: acting on them reaches the store.
-	open := func(link string) error {
-		u, _ := url.Parse(link)
-		cb, err := svc.Open(ctx, u.Query())
-		if err != nil {
-			return err
+	for _, label := range []string{"Heartbeat", "Approve"} {
+		if resp := s.Click(t, links[label], nil); resp.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", label, resp.Status, resp.Body)
 		}
-		_, err = svc.Act(ctx, cb, callbackurls.Submission{Intent: callbackurls.Act})
-		return err
 	}
-	if err := open(links["Heartbeat"]); err != nil {
-		t.Fatal(err)
-	}
-	if err := open(links["Approve"]); err != nil {
-		t.Fatal(err)
-	}
-	task, _ = store.Get(ctx, token)
+	task, _ = s.Store.Get(ctx, token)
 	if diff := cmp.Diff(`{"approved":true}`, string(task.Output)); diff != "" || task.Status != localstore.StatusSucceeded || task.Heartbeats != 1 {
 		t.Errorf("after the links: %+v", task)
 	}
-	page = request(h, http.MethodGet, loc.RequestURI(), nil, "")
-	if !strings.Contains(page.Body.String(), `<span class="badge status-succeeded">`) {
+	page = s.Do(t, http.MethodGet, loc.RequestURI(), nil, "")
+	if !strings.Contains(page.Body, `<span class="badge status-succeeded">`) {
 		t.Errorf("the dashboard does not show the demo task succeeded")
 	}
 
-	gone := request(h, http.MethodGet, "/local/?demo=no-such-task", nil, "")
-	if gone.Code != http.StatusOK || !strings.Contains(gone.Body.String(), "That demo task is not in the local store any more.") {
-		t.Errorf("unknown demo task: %d %s", gone.Code, gone.Body)
+	gone := s.Do(t, http.MethodGet, "/local/?demo=no-such-task", nil, "")
+	if gone.Status != http.StatusOK || !strings.Contains(gone.Body, "That demo task is not in the local store any more.") {
+		t.Errorf("unknown demo task: %d %s", gone.Status, gone.Body)
 	}
-	if resp := request(h, http.MethodGet, "/local/demo", nil, ""); resp.Code != http.StatusMethodNotAllowed || resp.Header().Get("Allow") != "POST" {
-		t.Errorf("GET /local/demo: %d, Allow %q", resp.Code, resp.Header().Get("Allow"))
+	if resp := s.Do(t, http.MethodGet, "/local/demo", nil, ""); resp.Status != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET /local/demo: %d, Allow %q", resp.Status, resp.Header.Get("Allow"))
 	}
 }
 
 // TestNoDemoWithoutService: without the core there is no button and no
 // demo endpoint.
 func TestNoDemoWithoutService(t *testing.T) {
-	h := localweb.New(localweb.Options{Store: openStore(t), BaseURL: base})
-	if body := request(h, http.MethodGet, "/local/", nil, "").Body.String(); strings.Contains(body, "New demo task") {
+	s := servicetest.Start(t, servicetest.Options{})
+	h := localweb.New(localweb.Options{Store: s.Store, BaseURL: s.URL})
+	dashboard, demo := httptest.NewRecorder(), httptest.NewRecorder()
+	h.ServeHTTP(dashboard, s.NewRequest(http.MethodGet, "/local/", nil, ""))
+	h.ServeHTTP(demo, s.NewRequest(http.MethodPost, "/local/demo", nil, ""))
+	if strings.Contains(dashboard.Body.String(), "New demo task") {
 		t.Error("the dashboard has a demo button")
 	}
-	if resp := request(h, http.MethodPost, "/local/demo", nil, ""); resp.Code != http.StatusNotFound {
-		t.Errorf("POST /local/demo: %d", resp.Code)
+	if demo.Code != http.StatusNotFound {
+		t.Errorf("POST /local/demo: %d", demo.Code)
 	}
 }
 
 // TestDashboard checks what the dashboard shows of each kind of task.
 func TestDashboard(t *testing.T) {
-	store := openStore(t)
-	ctx := context.Background()
+	s := servicetest.Start(t, servicetest.Options{})
+	store, ctx := s.Store, context.Background()
 	mk := func(name string) localstore.Task {
 		task, err := store.CreateTask(ctx, name)
 		if err != nil {
@@ -254,7 +207,7 @@ func TestDashboard(t *testing.T) {
 		}
 		return task
 	}
-	open, done, failed, unnamed := mk("expense <42>"), mk("deploy"), mk("review"), mk("")
+	open, done, failed, unnamed := mk("<script>alert(1)</script>"), mk("deploy"), mk("review"), mk("")
 	if err := store.SendTaskHeartbeat(ctx, open.Token); err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +218,14 @@ func TestDashboard(t *testing.T) {
 	if err := store.SendTaskFailure(ctx, failed.Token, "Rejected", "Too expensive\nfor Q3"); err != nil {
 		t.Fatal(err)
 	}
-	h := localweb.New(localweb.Options{Store: store, Service: newService(t, store), BaseURL: base})
-	resp := request(h, http.MethodGet, "/local/", nil, "")
-	body := resp.Body.String()
-	if resp.Code != http.StatusOK || !strings.Contains(body, `<body class="page-dashboard">`) {
-		t.Fatalf("%d %s", resp.Code, body)
+	resp := s.Do(t, http.MethodGet, "/local/", nil, "")
+	body := resp.Body
+	if resp.Status != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(body, `<body class="page-dashboard">`) {
+		t.Fatalf("%d %s %s", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	servicetest.CheckPageHeaders(t, resp.Header, true)
+	if strings.Contains(body, "<script>") {
+		t.Errorf("the dashboard has an unescaped <script>:\n%s", body)
 	}
 	cards := regexp.MustCompile(`(?s)<article class="task status-(\w+)">.*?</article>`).FindAllStringSubmatch(body, -1)
 	var statuses []string
@@ -313,12 +269,12 @@ func TestDashboard(t *testing.T) {
 	if c := card(1); !strings.Contains(c, "<dt>Error</dt><dd><code>Rejected</code></dd>") || !strings.Contains(c, "<dd class=\"cause\">Too expensive\nfor Q3</dd>") {
 		t.Errorf("failed card:\n%s", c)
 	}
-	if c := card(3); !strings.Contains(c, "<h3 class=\"task-name\">expense &lt;42&gt;</h3>") || !strings.Contains(c, "<dt>Heartbeats</dt><dd>1</dd>") {
+	if c := card(3); !strings.Contains(c, "<h3 class=\"task-name\">&lt;script&gt;alert(1)&lt;/script&gt;</h3>") || !strings.Contains(c, "<dt>Heartbeats</dt><dd>1</dd>") {
 		t.Errorf("open card:\n%s", c)
 	}
 	// A 5 KB output is cut on the dashboard (the whole is in the JSON).
 	out := regexp.MustCompile(`<dt>Output</dt><dd><code>([^<]*)</code></dd>`).FindStringSubmatch(card(2))
-	if out == nil || len(html.UnescapeString(out[1])) > 410 || !strings.HasSuffix(out[1], "...") {
+	if out == nil || len(html.UnescapeString(out[1])) > 410 || !strings.HasSuffix(out[1], "...") || !strings.HasPrefix(out[1], "{&#34;report&#34;:") {
 		t.Errorf("output shown as %q", out)
 	}
 	if !strings.Contains(body, `<form method="post" action="/local/demo" class="dash-new"><button type="submit" class="button neutral">New demo task</button></form>`) {
@@ -329,12 +285,8 @@ func TestDashboard(t *testing.T) {
 // BenchmarkDashboard renders the dashboard of a full store (the 1,000
 // tasks it lists), and reports the page's size.
 func BenchmarkDashboard(b *testing.B) {
-	store, err := localstore.Open(filepath.Join(b.TempDir(), "tasks.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	ctx := context.Background()
+	s := servicetest.Start(b, servicetest.Options{NoLogs: true})
+	store, ctx := s.Store, context.Background()
 	var wg sync.WaitGroup
 	for i := range localstore.MaxListedTasks {
 		wg.Go(func() {
@@ -348,11 +300,12 @@ func BenchmarkDashboard(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	h := localweb.New(localweb.Options{Store: store, BaseURL: base})
+	h := localweb.New(localweb.Options{Store: store, BaseURL: s.URL})
 	var size int
 	b.ReportAllocs()
 	for b.Loop() {
-		w := request(h, http.MethodGet, "/local/", nil, "")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, s.URL+"/local/", nil))
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
@@ -364,8 +317,8 @@ func BenchmarkDashboard(b *testing.B) {
 // TestDashboardShowsTheNewest: a full store shows its 200 newest tasks
 // and says that there are more.
 func TestDashboardShowsTheNewest(t *testing.T) {
-	store := openStore(t)
-	ctx := context.Background()
+	s := servicetest.Start(t, servicetest.Options{})
+	store, ctx := s.Store, context.Background()
 	var wg sync.WaitGroup
 	for i := range 201 {
 		wg.Go(func() {
@@ -375,8 +328,7 @@ func TestDashboardShowsTheNewest(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	h := localweb.New(localweb.Options{Store: store, BaseURL: base})
-	body := request(h, http.MethodGet, "/local/", nil, "").Body.String()
+	body := s.Do(t, http.MethodGet, "/local/", nil, "").Body
 	if n := strings.Count(body, `<article class="task`); n != 200 {
 		t.Errorf("%d cards, want 200", n)
 	}
@@ -384,7 +336,158 @@ func TestDashboardShowsTheNewest(t *testing.T) {
 		t.Error("the dashboard does not say that older tasks are not shown")
 	}
 	var list struct{ Tasks []localstore.Task }
-	if err := json.Unmarshal(request(h, http.MethodGet, "/local/tasks", nil, "").Body.Bytes(), &list); err != nil || len(list.Tasks) != 201 {
+	if err := json.Unmarshal([]byte(s.Do(t, http.MethodGet, "/local/tasks", nil, "").Body), &list); err != nil || len(list.Tasks) != 201 {
 		t.Errorf("GET /local/tasks: %d tasks, %v", len(list.Tasks), err)
+	}
+}
+
+// localTask is the JSON of GET /local/tasks?token=.
+type localTask struct {
+	Token      string          `json:"token"`
+	Name       string          `json:"name"`
+	Status     string          `json:"status"`
+	Output     json.RawMessage `json:"output"`
+	Error      string          `json:"error"`
+	Cause      string          `json:"cause"`
+	Heartbeats int             `json:"heartbeats"`
+	Created    time.Time       `json:"created"`
+	Closed     time.Time       `json:"closed"`
+}
+
+// TestLocalTasks drives the /local/ endpoints of the local store.
+func TestLocalTasks(t *testing.T) {
+	e := servicetest.Start(t, servicetest.Options{})
+	newLocalTask := func(t *testing.T, contentType, body string) string {
+		t.Helper()
+		var header map[string]string
+		if contentType != "" {
+			header = map[string]string{"Content-Type": contentType}
+		}
+		resp := e.Do(t, http.MethodPost, "/local/tasks", header, body)
+		if resp.Status != http.StatusCreated {
+			t.Fatalf("POST /local/tasks %q: %d %s", body, resp.Status, resp.Body)
+		}
+		m := resp.JSON(t)
+		token, _ := m["token"].(string)
+		if len(m) != 1 || len(token) < 100 {
+			t.Fatalf("POST /local/tasks answered %s, want {\"token\": ...}", resp.Body)
+		}
+		return token
+	}
+	getTask := func(t *testing.T, token string) localTask {
+		t.Helper()
+		resp := e.Do(t, http.MethodGet, "/local/tasks?token="+url.QueryEscape(token), nil, "")
+		if resp.Status != http.StatusOK {
+			t.Fatalf("GET /local/tasks?token=: %d %s", resp.Status, resp.Body)
+		}
+		var task localTask
+		if err := json.Unmarshal([]byte(resp.Body), &task); err != nil {
+			t.Fatal(err)
+		}
+		if task.Created.IsZero() {
+			t.Errorf("task without created: %s", resp.Body)
+		}
+		if task.Status == "open" != task.Closed.IsZero() {
+			t.Errorf("status %s with closed %v", task.Status, task.Closed)
+		}
+		task.Created, task.Closed = time.Time{}, time.Time{}
+		return task
+	}
+
+	unnamed := newLocalTask(t, "", "")
+	named := newLocalTask(t, "application/json", `{"name":"x"}`)
+	xss := newLocalTask(t, "application/json; charset=utf-8", `{"name":"<script>alert(1)</script>"}`)
+	failed := newLocalTask(t, "application/json", `{"name":"to reject"}`)
+
+	urls := e.CreateURLs(t, named, servicetest.Approve, servicetest.Ping)
+	for _, u := range []string{urls["ping"], urls["approve"]} {
+		if resp := e.Click(t, u, nil); resp.Status != 200 {
+			t.Fatalf("callback: %d %s", resp.Status, resp.Body)
+		}
+	}
+	if resp := e.Do(t, http.MethodGet, e.CreateURLs(t, failed, servicetest.Reject)["reject"], nil, ""); resp.Status != 200 {
+		t.Fatalf("callback: %d %s", resp.Status, resp.Body)
+	}
+
+	tests := []struct {
+		token string
+		want  localTask
+	}{
+		{unnamed, localTask{Token: unnamed, Status: "open"}},
+		{named, localTask{Token: named, Name: "x", Status: "succeeded", Output: json.RawMessage(`{"approved":true}`), Heartbeats: 1}},
+		{xss, localTask{Token: xss, Name: "<script>alert(1)</script>", Status: "open"}},
+		{failed, localTask{Token: failed, Name: "to reject", Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}},
+	}
+	for _, tt := range tests {
+		t.Run("get "+tt.want.Name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, getTask(t, tt.token)); diff != "" {
+				t.Errorf("task (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("list", func(t *testing.T) {
+		resp := e.Do(t, http.MethodGet, "/local/tasks", nil, "")
+		var list struct{ Tasks []localTask }
+		if err := json.Unmarshal([]byte(resp.Body), &list); err != nil || resp.Status != 200 {
+			t.Fatalf("GET /local/tasks: %d %s %v", resp.Status, resp.Body, err)
+		}
+		var got []string
+		for _, task := range list.Tasks {
+			got = append(got, task.Token)
+		}
+		if diff := cmp.Diff([]string{failed, xss, named, unnamed}, got); diff != "" {
+			t.Errorf("listed tokens, newest first (-want +got):\n%s", diff)
+		}
+	})
+
+	errorsTests := []struct {
+		name, method, target, contentType, body string
+		status                                  int
+		code                                    string
+	}{
+		{"unknown token", "GET", "/local/tasks?token=nope", "", "", 404, "NotFound"},
+		{"not JSON", "POST", "/local/tasks", "application/json", "name=x", 400, "InvalidJSON"},
+		{"name not a string", "POST", "/local/tasks", "application/json", `{"name":1}`, 400, "InvalidJSON"},
+		{"name too long", "POST", "/local/tasks", "application/json", `{"name":"` + strings.Repeat("n", 257) + `"}`, 400, "InvalidJSON"},
+		{"body not JSON typed", "POST", "/local/tasks", "text/plain", `{"name":"x"}`, 415, "UnsupportedMediaType"},
+		{"body too large", "POST", "/local/tasks", "application/json", `{"name":"` + strings.Repeat("n", 5000) + `"}`, 413, "RequestTooLarge"},
+		{"PUT", "PUT", "/local/tasks", "", "", 405, "MethodNotAllowed"},
+		{"POST dashboard", "POST", "/local/", "", "", 405, "MethodNotAllowed"},
+		{"unknown page", "GET", "/local/x", "", "", 404, "NotFound"},
+	}
+	for _, tt := range errorsTests {
+		t.Run(tt.name, func(t *testing.T) {
+			var header map[string]string
+			if tt.contentType != "" {
+				header = map[string]string{"Content-Type": tt.contentType}
+			}
+			resp := e.Do(t, tt.method, tt.target, header, tt.body)
+			if resp.Status != tt.status || resp.JSON(t)["error"] != tt.code {
+				t.Errorf("%d %s, want %d %s", resp.Status, resp.Body, tt.status, tt.code)
+			}
+		})
+	}
+}
+
+// TestLocalDisabled checks that /local/ does not exist without a store.
+func TestLocalDisabled(t *testing.T) {
+	e := servicetest.Start(t, servicetest.Options{Backend: servicetest.SFN})
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/local"},
+		{"GET", "/local/"},
+		{"GET", "/local/tasks"},
+		{"GET", "/local/tasks?token=abc"},
+		{"POST", "/local/tasks"},
+	} {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			resp := e.Do(t, tt.method, tt.path, nil, "")
+			if resp.Status != 404 || resp.JSON(t)["error"] != "NotFound" {
+				t.Errorf("%d %s, want 404 NotFound", resp.Status, resp.Body)
+			}
+		})
+	}
+	if n := e.Calls(); n != 0 {
+		t.Errorf("%d Step Functions calls", n)
 	}
 }

@@ -102,8 +102,11 @@ type Server struct {
 	mu          sync.Mutex
 	tasks       map[string]*TaskState
 	pollTimeout time.Duration
-	activities  map[string][]activityTask
-	queued      chan struct{} // closed, and replaced, when a task is queued
+	// polling counts the GetActivityTask calls waiting now; cutShort
+	// those a client ended before a task or the timeout came.
+	polling, cutShort int
+	activities        map[string][]activityTask
+	queued            chan struct{} // closed, and replaced, when a task is queued
 }
 
 // activityTask is a queued task, and GetActivityTask's output.
@@ -283,6 +286,21 @@ func (s *Server) SetPollTimeout(d time.Duration) {
 	s.pollTimeout = d
 }
 
+// PollsWaiting is how many GetActivityTask calls wait for a task now.
+func (s *Server) PollsWaiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polling
+}
+
+// PollsCutShort is how many GetActivityTask calls their client ended
+// before a task or the poll timeout came (a worker that stops).
+func (s *Server) PollsCutShort() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cutShort
+}
+
 // ActivityTasksQueued is how many tasks of the activity wait for a worker.
 func (s *Server) ActivityTasksQueued(activityARN string) int {
 	s.mu.Lock()
@@ -314,6 +332,14 @@ func (s *Server) getActivityTask(r *standin.Request, in *activityInput) (any, er
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	s.mu.Lock()
+	s.polling++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.polling--
+		s.mu.Unlock()
+	}()
 	for {
 		s.mu.Lock()
 		if q := s.activities[*in.ActivityArn]; len(q) > 0 {
@@ -331,6 +357,9 @@ func (s *Server) getActivityTask(r *standin.Request, in *activityInput) (any, er
 		case <-deadline.C:
 			return nil, nil // no task: an empty answer, as Step Functions gives
 		case <-r.Context().Done():
+			s.mu.Lock()
+			s.cutShort++
+			s.mu.Unlock()
 			return nil, nil
 		}
 	}

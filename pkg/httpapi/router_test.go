@@ -1,29 +1,69 @@
 package httpapi_test
 
 import (
-	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 )
 
-// logLines decodes a log buffer's JSON lines.
-func logLines(t *testing.T, raw string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSuffix(raw, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		out = append(out, m)
+// TestHealthAndNotFound covers the endpoints outside the API.
+func TestHealthAndNotFound(t *testing.T) {
+	tests := []struct {
+		method, path string
+		status       int
+		body         map[string]any // nil: an error body with code
+		code         string
+	}{
+		{"GET", "/healthz", 200, map[string]any{"status": "ok"}, ""},
+		{"POST", "/healthz", 405, nil, "MethodNotAllowed"},
+		{"GET", "/", 404, nil, "NotFound"}, // a browser's is the home page (package home)
+		{"GET", "/nope", 404, nil, "NotFound"},
+		{"POST", "/urls/", 404, nil, "NotFound"},
+		{"GET", "/respond/x", 404, nil, "NotFound"},
 	}
-	return out
+	for _, backend := range servicetest.Backends {
+		e := servicetest.Start(t, servicetest.Options{Backend: backend})
+		for _, tt := range tests {
+			t.Run(string(backend)+"/"+tt.method+tt.path, func(t *testing.T) {
+				header := servicetest.Browser()
+				if tt.path == "/" {
+					header = nil
+				}
+				resp := e.Do(t, tt.method, tt.path, header, "")
+				if resp.Status != tt.status {
+					t.Fatalf("status %d, want %d: %s", resp.Status, tt.status, resp.Body)
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q, want application/json (even for a browser)", ct)
+				}
+				got := resp.JSON(t)
+				want := tt.body
+				if want == nil {
+					want = map[string]any{"error": tt.code, "message": got["message"]}
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("body (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	// The functions' routers have no home page: a browser's GET / gets the
+	// JSON 404 too.
+	rec, req := httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept", servicetest.AcceptChrome)
+	httpapi.NewRouter(slog.New(slog.DiscardHandler), false).ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("a browser's GET / of a function: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
 }
 
 // logScenario is what the log tests share: a task and its URLs.
@@ -39,7 +79,7 @@ type logScenario struct {
 func TestRequestLog(t *testing.T) {
 	tests := []struct {
 		name   string
-		before func(t *testing.T, e *env, s *logScenario)
+		before func(t *testing.T, e *servicetest.Service, s *logScenario)
 		req    func(t *testing.T, s *logScenario) (method, target, body string)
 		want   map[string]any // "<tid>" stands for the scenario's transaction id
 		level  string
@@ -62,8 +102,8 @@ func TestRequestLog(t *testing.T) {
 			return "HEAD", s.ping, ""
 		}, want: map[string]any{"method": "HEAD", "path": "/respond", "status": 200.0, "transaction_id": "<tid>",
 			"action": "ping", "type": "heartbeat", "outcome": "checked"}},
-		{name: "callback refused", before: func(t *testing.T, e *env, s *logScenario) {
-			if resp := e.serve("GET", s.approve, nil, ""); resp.Status != 200 {
+		{name: "callback refused", before: func(t *testing.T, e *servicetest.Service, s *logScenario) {
+			if resp := e.Serve("GET", s.approve, nil, ""); resp.Status != 200 {
 				t.Fatalf("completing the task: %d %s", resp.Status, resp.Body)
 			}
 		}, req: func(t *testing.T, s *logScenario) (string, string, string) {
@@ -71,16 +111,16 @@ func TestRequestLog(t *testing.T) {
 		}, want: map[string]any{"method": "POST", "path": "/respond", "status": 400.0, "transaction_id": "<tid>",
 			"action": "approve", "type": "success", "outcome": "rejected", "error": "StepFunctionsError", "sfn_error": "TaskTimedOut"}},
 		{name: "callback altered", req: func(t *testing.T, s *logScenario) (string, string, string) {
-			return "GET", setData(func(d string) string { return flip(d, len(d)/2) })(t, s.approve), ""
+			return "GET", servicetest.SetData(func(d string) string { return servicetest.Flip(d, len(d)/2) })(t, s.approve), ""
 		}, want: map[string]any{"method": "GET", "path": "/respond", "status": 400.0, "outcome": "rejected", "error": "InvalidPayload"}},
 		{name: "callback mismatched", req: func(t *testing.T, s *logScenario) (string, string, string) {
-			return "GET", editQuery(func(q url.Values) { q.Set("action", "other") })(t, s.approve), ""
+			return "GET", servicetest.EditQuery(func(q url.Values) { q.Set("action", "other") })(t, s.approve), ""
 		}, want: map[string]any{"method": "GET", "path": "/respond", "status": 400.0, "transaction_id": "<tid>",
 			"action": "approve", "type": "success", "outcome": "rejected", "error": "ActionMismatched"}},
 		{name: "callback PUT", req: func(t *testing.T, s *logScenario) (string, string, string) {
 			return "PUT", s.approve, ""
 		}, want: map[string]any{"method": "PUT", "path": "/respond", "status": 405.0, "error": "MethodNotAllowed"}},
-		{name: "callback unavailable", before: func(_ *testing.T, e *env, _ *logScenario) { e.failNext(500, "InternalFailure") }, req: func(t *testing.T, s *logScenario) (string, string, string) {
+		{name: "callback unavailable", before: func(_ *testing.T, e *servicetest.Service, _ *logScenario) { e.FailNext(500, "InternalFailure") }, req: func(t *testing.T, s *logScenario) (string, string, string) {
 			return "GET", s.approve, ""
 		}, want: map[string]any{"method": "GET", "path": "/respond", "status": 503.0, "transaction_id": "<tid>",
 			"action": "approve", "type": "success", "outcome": "rejected", "error": "ServiceError"}, level: "ERROR", cause: true},
@@ -91,34 +131,30 @@ func TestRequestLog(t *testing.T) {
 			return "GET", "/nope?token=" + url.QueryEscape(s.token), ""
 		}, want: map[string]any{"method": "GET", "path": "/nope", "status": 404.0, "error": "NotFound"}},
 	}
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, verbose := range []bool{false, true} {
 			for _, tt := range tests {
-				name := backend + "/" + tt.name
+				name := string(backend) + "/" + tt.name
 				if verbose {
 					name += "/verbose"
 				}
 				t.Run(name, func(t *testing.T) {
-					var opts []func(*setup)
-					if verbose {
-						opts = append(opts, withVerbose)
-					}
-					e := newEnv(t, backend, opts...)
-					s := &logScenario{token: e.newTask(t)}
-					c := e.create(t, map[string]any{"token": s.token, "actions": []any{approveAction, pingAction}})
-					s.tid, s.approve, s.ping = c.TransactionID, pathQuery(t, c.URLs["approve"]), pathQuery(t, c.URLs["ping"])
-					data := dataParam(t, c.URLs["approve"])
+					e := servicetest.Start(t, servicetest.Options{Backend: backend, Settings: config.Config{Verbose: verbose}})
+					s := &logScenario{token: e.NewTask(t)}
+					c := e.Create(t, map[string]any{"token": s.token, "actions": []any{servicetest.Approve, servicetest.Ping}})
+					s.tid, s.approve, s.ping = c.TransactionID, servicetest.PathQuery(t, c.URLs["approve"]), servicetest.PathQuery(t, c.URLs["ping"])
+					data := servicetest.DataParam(t, c.URLs["approve"])
 					if tt.before != nil {
 						tt.before(t, e, s)
 					}
 					method, target, body := tt.req(t, s)
 					header := map[string]string{"Content-Type": "application/json"}
-					e.logs.Reset()
-					resp := e.serve(method, target, header, body)
-					raw := e.logs.String()
+					e.Logs.Reset()
+					resp := e.Serve(method, target, header, body)
+					raw := e.Logs.String()
 
 					var lines []map[string]any
-					for _, l := range logLines(t, raw) {
+					for _, l := range e.LogLines(t) {
 						if l["msg"] == "request" {
 							lines = append(lines, l)
 						} else if !verbose {

@@ -1,4 +1,4 @@
-package httpapi_test
+package respond_test
 
 import (
 	"encoding/json"
@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 )
 
 // Accept headers of real clients.
 const (
-	acceptChrome  = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
-	acceptFirefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-	acceptSafari  = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	acceptChrome  = servicetest.AcceptChrome
+	acceptFirefox = servicetest.AcceptFirefox
+	acceptSafari  = servicetest.AcceptSafari
 )
 
 // step is one request in a respond scenario.
@@ -25,6 +27,7 @@ type step struct {
 	method string // GET when empty
 	action string // the URL of this action
 	accept string
+	ua     string // User-Agent
 	body   string
 
 	status      int
@@ -44,9 +47,9 @@ type step struct {
 // the answers, the task's final state and how many Step Functions calls
 // were made.
 func TestRespond(t *testing.T) {
-	open := taskState{Status: "open"}
-	approved := taskState{Status: "succeeded", Output: `{"approved":true}`}
-	rejected := taskState{Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}
+	open := servicetest.Task{Status: "open"}
+	approved := servicetest.Task{Status: "succeeded", Output: `{"approved":true}`}
+	rejected := servicetest.Task{Status: "failed", Error: "Rejected", Cause: "Rejected by a test"}
 	spec := map[string]any{"name": "custom", "type": "success", "output": map[string]any{"approved": true},
 		"response": map[string]any{"json": map[string]any{"thanks": "json"}, "html": "<p>Thanks, html</p>", "text": "Thanks, text"}}
 	redirect := map[string]any{"name": "custom", "type": "success", "output": map[string]any{"approved": true},
@@ -58,9 +61,9 @@ func TestRespond(t *testing.T) {
 		name    string
 		actions []map[string]any // default: approve, reject, ping
 		// before runs after the URLs are made, before the steps.
-		before func(e *env)
+		before func(e *servicetest.Service)
 		steps  []step
-		want   taskState
+		want   servicetest.Task
 		calls  int // Step Functions calls; -1 not checked
 	}{
 		{name: "GET success", steps: []step{{action: "approve", status: 200}}, want: approved, calls: 1},
@@ -69,12 +72,12 @@ func TestRespond(t *testing.T) {
 		{name: "GET failure", steps: []step{{action: "reject", status: 200}}, want: rejected, calls: 1},
 		{name: "POST failure", steps: []step{{method: "POST", action: "reject", status: 200}}, want: rejected, calls: 1},
 		{name: "failure without error or cause", actions: []map[string]any{{"name": "no", "type": "failure"}},
-			steps: []step{{action: "no", status: 200}}, want: taskState{Status: "failed"}, calls: 1},
-		{name: "GET heartbeat", steps: []step{{action: "ping", status: 200}}, want: taskState{Status: "open", Heartbeats: 1}, calls: 1},
+			steps: []step{{action: "no", status: 200}}, want: servicetest.Task{Status: "failed"}, calls: 1},
+		{name: "GET heartbeat", steps: []step{{action: "ping", status: 200}}, want: servicetest.Task{Status: "open", Heartbeats: 1}, calls: 1},
 		{name: "heartbeat twice", steps: []step{{action: "ping", status: 200}, {method: "POST", action: "ping", status: 200}},
-			want: taskState{Status: "open", Heartbeats: 2}, calls: 2},
+			want: servicetest.Task{Status: "open", Heartbeats: 2}, calls: 2},
 		{name: "heartbeat then success", steps: []step{{action: "ping", status: 200}, {action: "approve", status: 200}},
-			want: taskState{Status: "succeeded", Output: `{"approved":true}`, Heartbeats: 1}, calls: 2},
+			want: servicetest.Task{Status: "succeeded", Output: `{"approved":true}`, Heartbeats: 1}, calls: 2},
 		{name: "second completion", steps: []step{
 			{action: "approve", status: 200},
 			{action: "approve", status: 400, code: "StepFunctionsError", sfnCode: "TaskTimedOut"},
@@ -117,7 +120,12 @@ func TestRespond(t *testing.T) {
 		{name: "Firefox, failure", steps: []step{{method: "POST", action: "reject", accept: acceptFirefox, status: 200,
 			contentType: "text/html; charset=utf-8", bodyHas: []string{"Rejected", "(reject)"}}}, want: rejected, calls: 1},
 		{name: "Safari, heartbeat", steps: []step{{action: "ping", accept: acceptSafari, status: 200,
-			contentType: "text/html; charset=utf-8", bodyHas: []string{"Noted"}}}, want: taskState{Status: "open", Heartbeats: 1}, calls: 1},
+			contentType: "text/html; charset=utf-8", bodyHas: []string{"Noted"}}}, want: servicetest.Task{Status: "open", Heartbeats: 1}, calls: 1},
+		// A program's POST (a webhook sender whose User-Agent looks like
+		// a robot's) gets the API's answer: only a POST that asks for
+		// HTML gets a page.
+		{name: "POST with a robot's User-Agent", steps: []step{{method: "POST", action: "approve", ua: "Slackbot 1.0 (+https://api.slack.com/robots)",
+			status: 200}}, want: approved, calls: 1},
 		{name: "Accept text/plain", steps: []step{{action: "approve", accept: "text/plain", status: 200,
 			contentType: "text/plain; charset=utf-8", bodyHas: []string{`"transaction_id"`, `"name": "approve"`, `"type": "success"`}}},
 			want: approved, calls: 1},
@@ -156,38 +164,37 @@ func TestRespond(t *testing.T) {
 		}, want: approved, calls: 2},
 
 		// Step Functions unavailable.
-		{name: "unavailable 500", before: func(e *env) { e.failNext(500, "InternalFailure") },
+		{name: "unavailable 500", before: func(e *servicetest.Service) { e.FailNext(500, "InternalFailure") },
 			steps: []step{{action: "approve", status: 503, code: "ServiceError"}}, want: open, calls: -1},
-		{name: "unavailable throttled", before: func(e *env) { e.failNext(400, "ThrottlingException") },
+		{name: "unavailable throttled", before: func(e *servicetest.Service) { e.FailNext(400, "ThrottlingException") },
 			steps: []step{{action: "approve", status: 503, code: "ServiceError"}}, want: open, calls: -1},
-		{name: "unavailable, HTML", before: func(e *env) { e.failNext(503, "ServiceUnavailable") },
+		{name: "unavailable, HTML", before: func(e *servicetest.Service) { e.FailNext(503, "ServiceUnavailable") },
 			steps: []step{{method: "POST", action: "reject", accept: acceptChrome, status: 503, contentType: "text/html; charset=utf-8",
 				bodyHas: []string{"Temporarily unavailable"}}}, want: open, calls: -1},
-		{name: "unavailable then retried", before: func(e *env) { e.failNext(500, "") }, steps: []step{
+		{name: "unavailable then retried", before: func(e *servicetest.Service) { e.FailNext(500, "") }, steps: []step{
 			{action: "approve", status: 503, code: "ServiceError"},
 			{action: "approve", status: 200},
 		}, want: approved, calls: -1},
 	}
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, tt := range tests {
-			t.Run(backend+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, backend)
-				token := e.newTask(t)
+			t.Run(string(backend)+"/"+tt.name, func(t *testing.T) {
+				e := servicetest.Start(t, servicetest.Options{Backend: backend})
+				token := e.NewTask(t)
 				actions := tt.actions
 				if actions == nil {
-					actions = []map[string]any{approveAction, rejectAction, pingAction}
+					actions = []map[string]any{servicetest.Approve, servicetest.Reject, servicetest.Ping}
 				}
 				types := map[string]string{}
 				for _, a := range actions {
 					types[a["name"].(string)] = a["type"].(string)
 				}
-				c := e.create(t, map[string]any{"token": token, "actions": actions})
+				c := e.Create(t, map[string]any{"token": token, "actions": actions})
 				if tt.before != nil {
 					tt.before(e)
 				}
 				for i, s := range tt.steps {
-					u, err := url.Parse(c.URLs[s.action])
-					if err != nil || c.URLs[s.action] == "" {
+					if c.URLs[s.action] == "" {
 						t.Fatalf("step %d: no URL for %q", i, s.action)
 					}
 					method := s.method
@@ -198,23 +205,19 @@ func TestRespond(t *testing.T) {
 					if s.accept != "" {
 						header["Accept"] = s.accept
 					}
-					var body *strings.Reader
+					if s.ua != "" {
+						header["User-Agent"] = s.ua
+					}
 					if s.body != "" {
-						body = strings.NewReader(s.body)
 						header["Content-Type"] = "application/json"
 					}
-					var resp *response
-					if body != nil {
-						resp = e.do(t, method, u.String(), header, body)
-					} else {
-						resp = e.do(t, method, u.String(), header, nil)
-					}
+					resp := e.Do(t, method, c.URLs[s.action], header, s.body)
 					checkStep(t, i, method, s, c.TransactionID, types[s.action], resp)
 				}
-				if diff := cmp.Diff(tt.want, e.task(t, token)); diff != "" {
+				if diff := cmp.Diff(tt.want, e.Task(t, token)); diff != "" {
 					t.Errorf("task (-want +got):\n%s", diff)
 				}
-				if n := e.calls(); tt.calls >= 0 && n != tt.calls {
+				if n := e.Calls(); tt.calls >= 0 && n != tt.calls {
 					t.Errorf("%d Step Functions calls, want %d", n, tt.calls)
 				}
 			})
@@ -223,7 +226,7 @@ func TestRespond(t *testing.T) {
 }
 
 // checkStep checks one answer of a scenario.
-func checkStep(t *testing.T, i int, method string, s step, tid, actionType string, resp *response) {
+func checkStep(t *testing.T, i int, method string, s step, tid, actionType string, resp *servicetest.Response) {
 	t.Helper()
 	if resp.Status != s.status {
 		t.Fatalf("step %d %s %s: status %d, want %d: %s", i, method, s.action, resp.Status, s.status, resp.Body)
@@ -261,7 +264,7 @@ func checkStep(t *testing.T, i int, method string, s step, tid, actionType strin
 		}
 	}
 	if strings.HasPrefix(wantCT, "text/html") {
-		checkPageHeaders(t, resp.Header, !s.custom)
+		servicetest.CheckPageHeaders(t, resp.Header, !s.custom)
 	}
 	if wantCT != "application/json" || len(s.bodyHas) > 0 {
 		return
@@ -287,31 +290,6 @@ func checkStep(t *testing.T, i int, method string, s step, tid, actionType strin
 	}
 }
 
-// checkPageHeaders checks the headers that keep a callback page's URL out
-// of caches, referrers, indexes and other origins.
-func checkPageHeaders(t *testing.T, h http.Header, csp bool) {
-	t.Helper()
-	for name, want := range map[string]string{
-		"Cache-Control":          "no-store",
-		"Referrer-Policy":        "no-referrer",
-		"X-Robots-Tag":           "noindex, nofollow",
-		"X-Content-Type-Options": "nosniff",
-	} {
-		if got := h.Get(name); got != want {
-			t.Errorf("%s: %q, want %q", name, got, want)
-		}
-	}
-	if !csp {
-		return
-	}
-	policy := h.Get("Content-Security-Policy")
-	for _, directive := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
-		if !strings.Contains(policy, directive) {
-			t.Errorf("Content-Security-Policy %q lacks %q", policy, directive)
-		}
-	}
-}
-
 // badCallback is a callback URL made unusable one way or another.
 type badCallback struct {
 	name   string
@@ -323,66 +301,28 @@ type badCallback struct {
 	code   string
 }
 
-// setData replaces the data parameter's value, keeping the rest as is.
-func setData(f func(string) string) func(testing.TB, string) string {
-	return func(t testing.TB, pq string) string {
-		path, query, _ := strings.Cut(pq, "?")
-		parts := strings.Split(query, "&")
-		for i, p := range parts {
-			if v, ok := strings.CutPrefix(p, "data="); ok {
-				parts[i] = "data=" + f(v)
-			}
-		}
-		return path + "?" + strings.Join(parts, "&")
-	}
-}
-
-func editQuery(f func(q url.Values)) func(testing.TB, string) string {
-	return func(t testing.TB, pq string) string {
-		path, query, _ := strings.Cut(pq, "?")
-		q, err := url.ParseQuery(query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(q)
-		return path + "?" + q.Encode()
-	}
-}
-
-// flip changes the character at i of a base64url string.
-func flip(s string, i int) string {
-	if i < 0 {
-		i += len(s)
-	}
-	c := byte('A')
-	if s[i] == 'A' {
-		c = 'B'
-	}
-	return s[:i] + string(c) + s[i+1:]
-}
-
 var badCallbacks = []badCallback{
-	{name: "altered data, start", target: setData(func(d string) string { return d[:2] + flip(d[2:], 0) }), status: 400, code: "InvalidPayload"},
-	{name: "altered data, middle", target: setData(func(d string) string { return flip(d, len(d)/2) }), status: 400, code: "InvalidPayload"},
-	{name: "altered data, end", target: setData(func(d string) string { return flip(d, -1) }), status: 400, code: "InvalidPayload"},
-	{name: "truncated data", target: setData(func(d string) string { return d[:len(d)-10] }), status: 400, code: "InvalidPayload"},
-	{name: "truncated to the prefix", target: setData(func(string) string { return "3-" }), status: 400, code: "InvalidPayload"},
-	{name: "data cut to 5 characters", target: setData(func(d string) string { return d[:5] }), status: 400, code: "InvalidPayload"},
-	{name: "data with a character more", target: setData(func(d string) string { return d + "A" }), status: 400, code: "InvalidPayload"},
-	{name: "data not base64", target: setData(func(d string) string { return d[:10] + "%21%21" + d[12:] }), status: 400, code: "InvalidPayload"},
-	{name: "data unknown format", target: setData(func(d string) string { return "9-" + d[2:] }), status: 400, code: "InvalidPayload"},
-	{name: "data of the reference", target: setData(func(d string) string { return "2-" + d[2:] }), status: 400, code: "InvalidPayload"},
-	{name: "data unencrypted", target: setData(func(string) string {
+	{name: "altered data, start", target: servicetest.SetData(func(d string) string { return d[:2] + servicetest.Flip(d[2:], 0) }), status: 400, code: "InvalidPayload"},
+	{name: "altered data, middle", target: servicetest.SetData(func(d string) string { return servicetest.Flip(d, len(d)/2) }), status: 400, code: "InvalidPayload"},
+	{name: "altered data, end", target: servicetest.SetData(func(d string) string { return servicetest.Flip(d, -1) }), status: 400, code: "InvalidPayload"},
+	{name: "truncated data", target: servicetest.SetData(func(d string) string { return d[:len(d)-10] }), status: 400, code: "InvalidPayload"},
+	{name: "truncated to the prefix", target: servicetest.SetData(func(string) string { return "3-" }), status: 400, code: "InvalidPayload"},
+	{name: "data cut to 5 characters", target: servicetest.SetData(func(d string) string { return d[:5] }), status: 400, code: "InvalidPayload"},
+	{name: "data with a character more", target: servicetest.SetData(func(d string) string { return d + "A" }), status: 400, code: "InvalidPayload"},
+	{name: "data not base64", target: servicetest.SetData(func(d string) string { return d[:10] + "%21%21" + d[12:] }), status: 400, code: "InvalidPayload"},
+	{name: "data unknown format", target: servicetest.SetData(func(d string) string { return "9-" + d[2:] }), status: 400, code: "InvalidPayload"},
+	{name: "data of the reference", target: servicetest.SetData(func(d string) string { return "2-" + d[2:] }), status: 400, code: "InvalidPayload"},
+	{name: "data unencrypted", target: servicetest.SetData(func(string) string {
 		return "1-eyJ0b2tlbiI6IkFBQUEiLCJuYW1lIjoiYXBwcm92ZSIsImFjdCI6InN1Y2Nlc3MiLCJkYXRhIjp7Im91dHB1dCI6e319fQ=="
 	}), status: 400, code: "EncryptionRequired"},
-	{name: "data too long", target: setData(func(d string) string { return d + strings.Repeat("A", 20000) }), status: 400, code: "InvalidPayload"},
-	{name: "missing data", target: editQuery(func(q url.Values) { q.Del("data") }), status: 400, code: "InvalidPayload"},
-	{name: "empty data", target: editQuery(func(q url.Values) { q.Set("data", "") }), status: 400, code: "InvalidPayload"},
-	{name: "duplicate data", target: editQuery(func(q url.Values) { q.Add("data", q.Get("data")) }), status: 400, code: "InvalidPayload"},
+	{name: "data too long", target: servicetest.SetData(func(d string) string { return d + strings.Repeat("A", 20000) }), status: 400, code: "InvalidPayload"},
+	{name: "missing data", target: servicetest.EditQuery(func(q url.Values) { q.Del("data") }), status: 400, code: "InvalidPayload"},
+	{name: "empty data", target: servicetest.EditQuery(func(q url.Values) { q.Set("data", "") }), status: 400, code: "InvalidPayload"},
+	{name: "duplicate data", target: servicetest.EditQuery(func(q url.Values) { q.Add("data", q.Get("data")) }), status: 400, code: "InvalidPayload"},
 	{name: "no query", target: func(_ testing.TB, pq string) string { return "/respond" }, status: 400, code: "InvalidPayload"},
-	{name: "wrong action", target: editQuery(func(q url.Values) { q.Set("action", "reject") }), status: 400, code: "ActionMismatched"},
-	{name: "wrong type", target: editQuery(func(q url.Values) { q.Set("type", "failure") }), status: 400, code: "ActionMismatched"},
-	{name: "unknown type", target: editQuery(func(q url.Values) { q.Set("type", "post") }), status: 400, code: "ActionMismatched"},
+	{name: "wrong action", target: servicetest.EditQuery(func(q url.Values) { q.Set("action", "reject") }), status: 400, code: "ActionMismatched"},
+	{name: "wrong type", target: servicetest.EditQuery(func(q url.Values) { q.Set("type", "failure") }), status: 400, code: "ActionMismatched"},
+	{name: "unknown type", target: servicetest.EditQuery(func(q url.Values) { q.Set("type", "post") }), status: 400, code: "ActionMismatched"},
 	{name: "PUT", method: http.MethodPut, status: 405, code: "MethodNotAllowed"},
 	{name: "DELETE", method: http.MethodDelete, status: 405, code: "MethodNotAllowed"},
 	{name: "PATCH", method: http.MethodPatch, status: 405, code: "MethodNotAllowed"},
@@ -395,13 +335,13 @@ var badCallbacks = []badCallback{
 // that each gets its 4xx code, that HEAD answers the status GET does, and
 // that the task stays open.
 func TestRespondBadInput(t *testing.T) {
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, tt := range badCallbacks {
-			t.Run(backend+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, backend)
-				token := e.newTask(t)
-				c := e.create(t, map[string]any{"token": token, "actions": []any{approveAction, rejectAction}})
-				target := pathQuery(t, c.URLs["approve"])
+			t.Run(string(backend)+"/"+tt.name, func(t *testing.T) {
+				e := servicetest.Start(t, servicetest.Options{Backend: backend})
+				token := e.NewTask(t)
+				c := e.Create(t, map[string]any{"token": token, "actions": []any{servicetest.Approve, servicetest.Reject}})
+				target := servicetest.PathQuery(t, c.URLs["approve"])
 				if tt.target != nil {
 					target = tt.target(t, target)
 				}
@@ -412,11 +352,11 @@ func TestRespondBadInput(t *testing.T) {
 				for _, accept := range []string{"", acceptChrome, "text/plain"} {
 					header := map[string]string{"Accept": accept}
 					// Large bodies go to the handler directly: see TestCreateURLsTooLarge.
-					var resp *response
+					var resp *servicetest.Response
 					if len(tt.body) > 1<<20 {
-						resp = e.serve(method, target, header, tt.body)
+						resp = e.Serve(method, target, header, tt.body)
 					} else {
-						resp = e.do(t, method, target, header, strings.NewReader(tt.body))
+						resp = e.Do(t, method, target, header, tt.body)
 					}
 					if resp.Status != tt.status || resp.Status >= 500 {
 						t.Fatalf("%s (Accept %q): status %d, want %d: %s", method, accept, resp.Status, tt.status, resp.Body)
@@ -442,7 +382,7 @@ func TestRespondBadInput(t *testing.T) {
 					if method != http.MethodGet {
 						continue
 					}
-					head := e.do(t, http.MethodHead, target, header, nil)
+					head := e.Do(t, http.MethodHead, target, header, "")
 					if head.Status != resp.Status || head.Body != "" {
 						t.Errorf("HEAD (Accept %q): %d %q; GET: %d", accept, head.Status, head.Body, resp.Status)
 					}
@@ -450,10 +390,10 @@ func TestRespondBadInput(t *testing.T) {
 						t.Errorf("HEAD Content-Type %q, GET %q", got, want)
 					}
 				}
-				if n := e.calls(); n != 0 {
+				if n := e.Calls(); n != 0 {
 					t.Errorf("%d Step Functions calls for bad input", n)
 				}
-				if got := e.task(t, token); got.Status != "open" || got.Heartbeats != 0 {
+				if got := e.Task(t, token); got.Status != "open" || got.Heartbeats != 0 {
 					t.Errorf("task %+v, want open and untouched", got)
 				}
 			})
@@ -470,22 +410,22 @@ func TestRespondExpiry(t *testing.T) {
 		status int
 		want   string // error code or page heading
 	}{
-		{"a second before", epoch.Add(time.Hour - time.Second), "", 200, ""},
-		{"at expiration", epoch.Add(time.Hour), "", 400, "ExpiredPayload"},
-		{"a day after", epoch.Add(25 * time.Hour), "", 400, "ExpiredPayload"},
-		{"a day after, HTML", epoch.Add(25 * time.Hour), acceptChrome, 400, "This link has expired"},
-		{"a day after, text", epoch.Add(25 * time.Hour), "text/plain", 400, "ExpiredPayload"},
+		{"a second before", servicetest.Epoch.Add(time.Hour - time.Second), "", 200, ""},
+		{"at expiration", servicetest.Epoch.Add(time.Hour), "", 400, "ExpiredPayload"},
+		{"a day after", servicetest.Epoch.Add(25 * time.Hour), "", 400, "ExpiredPayload"},
+		{"a day after, HTML", servicetest.Epoch.Add(25 * time.Hour), acceptChrome, 400, "This link has expired"},
+		{"a day after, text", servicetest.Epoch.Add(25 * time.Hour), "text/plain", 400, "ExpiredPayload"},
 	}
-	for _, backend := range backends {
+	for _, backend := range servicetest.Backends {
 		for _, tt := range tests {
-			t.Run(backend+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, backend)
-				token := e.newTask(t)
-				c := e.create(t, map[string]any{"token": token, "actions": []any{pingAction},
-					"expiration": epoch.Add(time.Hour).In(time.FixedZone("", 2*3600)).Format(time.RFC3339)})
-				e.clock.Set(tt.now)
+			t.Run(string(backend)+"/"+tt.name, func(t *testing.T) {
+				e := servicetest.Start(t, servicetest.Options{Backend: backend})
+				token := e.NewTask(t)
+				c := e.Create(t, map[string]any{"token": token, "actions": []any{servicetest.Ping},
+					"expiration": servicetest.Epoch.Add(time.Hour).In(time.FixedZone("", 2*3600)).Format(time.RFC3339)})
+				e.Clock.Set(tt.now)
 				for _, method := range []string{http.MethodHead, http.MethodGet, http.MethodPost} {
-					resp := e.do(t, method, c.URLs["ping"], map[string]string{"Accept": tt.accept}, nil)
+					resp := e.Do(t, method, c.URLs["ping"], map[string]string{"Accept": tt.accept}, "")
 					if resp.Status != tt.status {
 						t.Fatalf("%s: status %d, want %d: %s", method, resp.Status, tt.status, resp.Body)
 					}
@@ -497,10 +437,10 @@ func TestRespondExpiry(t *testing.T) {
 				if tt.status == 200 {
 					wantCalls, wantBeats = 2, 2
 				}
-				if n := e.calls(); n != wantCalls {
+				if n := e.Calls(); n != wantCalls {
 					t.Errorf("%d Step Functions calls, want %d", n, wantCalls)
 				}
-				if diff := cmp.Diff(taskState{Status: "open", Heartbeats: wantBeats}, e.task(t, token)); diff != "" {
+				if diff := cmp.Diff(servicetest.Task{Status: "open", Heartbeats: wantBeats}, e.Task(t, token)); diff != "" {
 					t.Errorf("task (-want +got):\n%s", diff)
 				}
 			})
@@ -511,26 +451,26 @@ func TestRespondExpiry(t *testing.T) {
 // TestRespondOtherDeployment checks that a URL made with another key, or by
 // an unencrypted deployment, is refused without a call.
 func TestRespondOtherDeployment(t *testing.T) {
-	for _, backend := range backends {
-		t.Run(backend, func(t *testing.T) {
-			plain := newEnv(t, backend, withoutEncryption)
-			sealed := newEnv(t, backend)
-			token := sealed.newTask(t)
-			plainURL := plain.createURLs(t, token, approveAction)["approve"]
-			if d := dataParam(t, plainURL); !strings.HasPrefix(d, "1-") {
+	for _, backend := range servicetest.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			plain := servicetest.Start(t, servicetest.Options{Backend: backend, NoEncryption: true})
+			sealed := servicetest.Start(t, servicetest.Options{Backend: backend})
+			token := sealed.NewTask(t)
+			plainURL := plain.CreateURLs(t, token, servicetest.Approve)["approve"]
+			if d := servicetest.DataParam(t, plainURL); !strings.HasPrefix(d, "1-") {
 				t.Fatalf("unencrypted deployment made data %q", d)
 			}
-			sealedURL := sealed.createURLs(t, token, approveAction)["approve"]
+			sealedURL := sealed.CreateURLs(t, token, servicetest.Approve)["approve"]
 
-			resp := sealed.do(t, http.MethodGet, pathQuery(t, plainURL), nil, nil)
+			resp := sealed.Do(t, http.MethodGet, servicetest.PathQuery(t, plainURL), nil, "")
 			if resp.Status != 400 || resp.JSON(t)["error"] != "EncryptionRequired" {
 				t.Errorf("unencrypted URL on an encrypted deployment: %d %s", resp.Status, resp.Body)
 			}
-			resp = plain.do(t, http.MethodGet, pathQuery(t, sealedURL), nil, nil)
+			resp = plain.Do(t, http.MethodGet, servicetest.PathQuery(t, sealedURL), nil, "")
 			if resp.Status != 400 || resp.JSON(t)["error"] != "DecryptionUnsupported" {
 				t.Errorf("encrypted URL on an unencrypted deployment: %d %s", resp.Status, resp.Body)
 			}
-			if n := sealed.calls() + plain.calls(); n != 0 {
+			if n := sealed.Calls() + plain.Calls(); n != 0 {
 				t.Errorf("%d Step Functions calls", n)
 			}
 		})
@@ -541,11 +481,11 @@ func TestRespondOtherDeployment(t *testing.T) {
 // completion wins, the others are told the task is closed.
 func TestRespondRace(t *testing.T) {
 	const perAction = 4
-	for _, backend := range backends {
-		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend)
-			token := e.newTask(t)
-			urls := e.createURLs(t, token, approveAction, rejectAction)
+	for _, backend := range servicetest.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			e := servicetest.Start(t, servicetest.Options{Backend: backend})
+			token := e.NewTask(t)
+			urls := e.CreateURLs(t, token, servicetest.Approve, servicetest.Reject)
 			type result struct {
 				action string
 				status int
@@ -561,7 +501,7 @@ func TestRespondRace(t *testing.T) {
 							results <- result{action, 0, err.Error()}
 							return
 						}
-						resp, err := e.client.Do(req)
+						resp, err := e.Client.Do(req)
 						if err != nil {
 							results <- result{action, 0, err.Error()}
 							return
@@ -584,16 +524,34 @@ func TestRespondRace(t *testing.T) {
 					t.Errorf("%s: %d %s", r.action, r.status, r.body)
 				}
 			}
-			want := map[string]taskState{
+			want := map[string]servicetest.Task{
 				"approve": {Status: "succeeded", Output: `{"approved":true}`},
 				"reject":  {Status: "failed", Error: "Rejected", Cause: "Rejected by a test"},
 			}[winner]
-			if diff := cmp.Diff(want, e.task(t, token)); winner == "" || diff != "" {
+			if diff := cmp.Diff(want, e.Task(t, token)); winner == "" || diff != "" {
 				t.Errorf("winner %q; task (-want +got):\n%s", winner, diff)
 			}
-			if n := e.calls(); n != 2*perAction {
+			if n := e.Calls(); n != 2*perAction {
 				t.Errorf("%d Step Functions calls, want %d", n, 2*perAction)
 			}
 		})
+	}
+}
+
+// TestTextAnswersNotEscaped: the text/plain answers are JSON as the JSON
+// answers are, without HTML escaping ("&" stays "&", not "\u0026").
+func TestTextAnswersNotEscaped(t *testing.T) {
+	e := servicetest.Start(t, servicetest.Options{})
+	urls := e.CreateURLs(t, e.NewTask(t), servicetest.Approve)
+	target := servicetest.PathQuery(t, urls["approve"])
+	u, _ := url.Parse(target)
+	q := u.Query()
+	q.Set("action", "a&b")
+	u.RawQuery = q.Encode()
+	for _, accept := range []string{"text/plain", "application/json"} {
+		resp := e.Serve("GET", u.RequestURI(), map[string]string{"Accept": accept}, "")
+		if resp.Status != 400 || !strings.Contains(resp.Body, `a&b`) || strings.Contains(resp.Body, `\u0026`) {
+			t.Errorf("Accept %s: %d %s", accept, resp.Status, resp.Body)
+		}
 	}
 }
