@@ -113,7 +113,9 @@ func describePresentation(p *callbackurls.Presentation) *inspectedPresentation {
 }
 
 type inspectedKey struct {
-	Mode string `json:"mode"` // static or kms
+	Mode string `json:"mode"` // static, kms or kms-hmac
+	// Gated reports a URL with a gate tag (docs/FORMAT.md, modes 4 and 5).
+	Gated bool `json:"gated,omitempty"`
 	// ID is a static key's id, or the configured KMS key.
 	ID string `json:"id,omitempty"`
 	// EncryptedDataKeyBytes is the size of a KMS-encrypted data key.
@@ -176,8 +178,11 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 		switch rec.mode {
 		case payload.ModeStaticKey:
 			out.Key = &inspectedKey{Mode: "static", ID: string(rec.ref)}
-		case payload.ModeKMS:
+		case payload.ModeKMS, payload.ModeKMSGated:
 			out.Key = &inspectedKey{Mode: "kms", ID: c.KeyID, EncryptedDataKeyBytes: len(rec.ref)}
+			if rec.mode == payload.ModeKMSGated {
+				out.Key.Gated, out.Key.EncryptedDataKeyBytes = true, len(rec.ref)-4
+			}
 			// With previous keys, the key the URL names where the settings
 			// tell (the only envelope key: kmskeys.Source.KeyFor).
 			if len(c.PreviousKeyIDs) > 0 {
@@ -186,8 +191,9 @@ func inspect(ctx context.Context, args []string, getenv func(string) string, std
 					out.Key.ID = named.KeyFor(rec.mode, rec.ref)
 				}
 			}
-		case payload.ModeKMSHMAC:
+		case payload.ModeKMSHMAC, payload.ModeKMSHMACGated:
 			out.Key = &inspectedKey{Mode: "kms-hmac", ID: "none of this deployment's KMS keys (unknown key tag)"}
+			out.Key.Gated = rec.mode == payload.ModeKMSHMACGated
 			if named, ok := rec.KeySource.(interface{ KeyFor(byte, []byte) string }); ok && named.KeyFor(rec.mode, rec.ref) != "" {
 				out.Key.ID = named.KeyFor(rec.mode, rec.ref)
 			}
@@ -272,4 +278,21 @@ type recordingKeys struct {
 func (k *recordingKeys) DecryptionKey(ctx context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
 	k.mode, k.ref = mode, append([]byte(nil), ref...)
 	return k.KeySource.DecryptionKey(ctx, mode, ref)
+}
+
+// GateKey and Opened pass on what the wrapped source does, so that gated
+// URLs open as they do at a callback.
+func (k *recordingKeys) GateKey(ctx context.Context, mode byte, ref []byte) (*payload.GateKey, error) {
+	k.mode, k.ref = mode, append([]byte(nil), ref...)
+	g, ok := k.KeySource.(payload.GateKeys)
+	if !ok {
+		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "the data parameter names a key mode this deployment does not use")
+	}
+	return g.GateKey(ctx, mode, ref)
+}
+
+func (k *recordingKeys) Opened(mode byte, ref []byte, aead cipher.AEAD) {
+	if c, ok := k.KeySource.(payload.Confirmer); ok {
+		c.Opened(mode, ref, aead)
+	}
 }

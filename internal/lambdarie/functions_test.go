@@ -1,6 +1,7 @@
 package lambdarie
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -412,4 +414,79 @@ func TestMisconfigured(t *testing.T) {
 	if !strings.Contains(out, "Runtime.ExitError") {
 		t.Errorf("the emulator did not report Runtime.ExitError\n%s", e.Tail())
 	}
+}
+
+// TestKMSIncidentAtColdStart: both bootstraps start with KMS unreachable
+// or failing. They describe their key at the first request, not at start,
+// so they answer with the contract's 503 (EncryptionFailed for a create,
+// ServiceError and the error page for a click) and Retry-After, never an
+// exit API Gateway shows as a bare 502; once KMS answers, after a
+// backoff, the same processes work (issue 20).
+func TestKMSIncidentAtColdStart(t *testing.T) {
+	bins := bootstraps(t, "create-urls", "process-callback")
+	token := corpus.Tokens()[0]
+	start := func(t *testing.T, kmsURL string) *deployment {
+		d := &deployment{sfn: sfntest.New(t)}
+		d.sfn.AddCredentials(Credentials())
+		env := append(stage.Env(), "AWS_ENDPOINT_URL_SFN="+d.sfn.URL(), "KEY_ID="+kmstest.HMACAlias, "AWS_ENDPOINT_URL_KMS="+kmsURL)
+		d.create = Start(t, Config{Bootstrap: bins[0], FunctionName: "create-urls", Env: env})
+		d.callback = Start(t, Config{Bootstrap: bins[1], FunctionName: "process-callback", Env: env})
+		return d
+	}
+	// A URL of the gated HMAC mode: the callback must learn its key before
+	// it can tell anything of it.
+	raw := make([]byte, 1+16+12+40+16+8)
+	raw[0] = 4
+	madeUp := stage.URL() + "/respond?action=approve&type=success&data=3-" + base64.RawURLEncoding.EncodeToString(raw)
+	checkOutage := func(t *testing.T, d *deployment) {
+		t.Helper()
+		for i := range 2 {
+			body := invokeDirect(t, d.create, createRequest(token))
+			checkErrorBody(t, body, "EncryptionFailed")
+			r := invokeProxy(t, d.create, stage.ProxyEvent(http.MethodPost, "/urls", map[string]string{
+				"Accept": "application/json", "Content-Type": "application/json"}, nil, createRequest(token)))
+			checkStatus(t, "POST /urls", r, http.StatusServiceUnavailable, "application/json")
+			checkErrorBody(t, []byte(r.Body), "EncryptionFailed")
+			r = invokeProxy(t, d.callback, request(t, http.MethodGet, madeUp, jsonClient, ""))
+			checkStatus(t, "GET /respond", r, http.StatusServiceUnavailable, "application/json")
+			checkErrorBody(t, []byte(r.Body), "ServiceError")
+			r = invokeProxy(t, d.callback, request(t, http.MethodGet, madeUp, browserGET, ""))
+			checkStatus(t, "GET /respond, a browser", r, http.StatusServiceUnavailable, "text/html")
+			if r.Header("Retry-After") == "" {
+				t.Errorf("request %d: the page has no Retry-After", i+1)
+			}
+		}
+		for _, e := range []*Emulator{d.create, d.callback} {
+			if out := e.Output(); strings.Contains(out, "Runtime.ExitError") {
+				t.Errorf("a function exited:\n%s", e.Tail())
+			}
+		}
+	}
+
+	t.Run("KMS unreachable", func(t *testing.T) {
+		closed := kmstest.New(t)
+		url := closed.URL()
+		closed.Close()
+		checkOutage(t, start(t, url))
+	})
+
+	t.Run("KMS failing, then back", func(t *testing.T) {
+		kms := kmstest.New(t)
+		kms.AddCredentials(Credentials())
+		d := start(t, kms.URL())
+		// Every attempt of the SDK's retryer fails, for both functions'
+		// first requests (the create's direct invoke and POST, the
+		// click's two: within the backoff, only the first asks).
+		kms.FailNextOp("DescribeKey", 6, http.StatusInternalServerError, "KMSInternalException")
+		checkOutage(t, d)
+		if got := kms.Count("DescribeKey"); got != 6 {
+			t.Errorf("%d DescribeKey requests while KMS failed, want 6: one describe of three attempts a function, then the backoff", got)
+		}
+		time.Sleep(1100 * time.Millisecond) // the backoff after a first failure
+		made := checkCreate(t, invokeDirect(t, d.create, createRequest(token)), "approve", "reject")
+		d.sfn.AddTask(token)
+		r := invokeProxy(t, d.callback, request(t, http.MethodGet, made.URLs["approve"], jsonClient, ""))
+		checkStatus(t, "GET /respond after KMS is back", r, http.StatusOK, "application/json")
+		d.checkTask(t, token, sfntest.StatusSucceeded, map[string]any{"ok": true})
+	})
 }

@@ -19,8 +19,11 @@ import (
 
 // event is one line of go test -json (cmd/test2json).
 type event struct {
-	Action  string
-	Package string
+	Action string
+	// Package is the package tested; a build event names the package it
+	// builds in ImportPath instead.
+	Package    string
+	ImportPath string
 	Test    string
 	Elapsed float64
 	Output  string
@@ -52,6 +55,9 @@ func summarize(r io.Reader, w io.Writer, elapsed func() string) (failed bool, er
 		if json.Unmarshal(line, &e) != nil {
 			fmt.Fprintln(w, string(line)) // not JSON: a build error from go itself
 			continue
+		}
+		if e.Package == "" {
+			e.Package = e.ImportPath
 		}
 		key := e.Package + " " + e.Test
 		switch e.Action {

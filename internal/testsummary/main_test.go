@@ -20,6 +20,8 @@ func TestSummarize(t *testing.T) {
 		`{"Action":"fail","Package":"m/b","Test":"TestBad","Elapsed":0}`,
 		`{"Action":"fail","Package":"m/b","Elapsed":0.2}`,
 		`{"Action":"skip","Package":"m/c"}`,
+		`{"ImportPath":"m/d [m/d.test]","Action":"build-output","Output":"d.go:1:1: undefined: x\n"}`,
+		`{"ImportPath":"m/d [m/d.test]","Action":"build-fail"}`,
 	}, "\n")
 	var out strings.Builder
 	failed, err := summarize(strings.NewReader(in), &out, func() string { return "1m2s" })
@@ -27,7 +29,8 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("failed %t, err %v", failed, err)
 	}
 	for _, want := range []string{"ok  \tm/a\t1.500s\n", "b_test.go:9: wrong answer", "FAIL\tm/b\n",
-		"1m2s: 1 packages passed, 1 failed; 3 tests, 1 skipped; TOOL MISSING: chromium is not on PATH: install it (1)\n"} {
+		"d.go:1:1: undefined: x\nFAIL\tm/d [m/d.test]\n",
+		"1m2s: 1 packages passed, 2 failed; 3 tests, 1 skipped; TOOL MISSING: chromium is not on PATH: install it (1)\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -112,6 +112,11 @@ func (s *Service) Open(ctx context.Context, query url.Values) (*Callback, error)
 	if err := s.checkSwitches(!p.Type.Spec().Decides, p.Parameters); err != nil {
 		return cb, err
 	}
+	if !p.Type.Spec().Decides {
+		if err := s.cfg.PostActions.Check(p.Outcomes); err != nil {
+			return cb, AsError(err)
+		}
+	}
 
 	var params map[string]string
 	if p.Parameters {
@@ -172,12 +177,25 @@ func (s *Service) Act(ctx context.Context, cb *Callback, sub Submission) (Callba
 		}
 		res.Input = values
 	}
+	// The edge's deadline may have passed while the outcome was chosen:
+	// say so rather than send late.
+	if err := ctx.Err(); err != nil {
+		return res, errOutOfTime(err)
+	}
 	if err := s.send(ctx, cb.Payload.Target, d); err != nil {
 		return res, err
 	}
 	res.Sent = true
 	s.confirm(ctx, &res, d)
 	return res, nil
+}
+
+// errOutOfTime is the error of a callback whose deadline passed before its
+// decision was sent: nothing was, and it may be tried again.
+func errOutOfTime(err error) *Error {
+	e := Unavailablef(CodeServiceError, "the callback took longer than this service allows; nothing was sent: try again")
+	e.Err = errors.Join(ErrUnavailable, err)
+	return e
 }
 
 // send hands the decision to the target of ref's kind. A refusal becomes
@@ -241,6 +259,10 @@ type PostActions interface {
 	// returns the form to store in the payload. Problems are *Error values
 	// (InvalidPostActionOutcome, InvalidJsonPath).
 	Compile(outcomes json.RawMessage) (json.RawMessage, error)
+	// Check holds a payload's stored outcome list to Compile's limits when
+	// its URL is opened, whatever the key mode (a forged 1- payload can
+	// carry anything): a list Compile would refuse is InvalidPayload.
+	Check(outcomes json.RawMessage) error
 	// Select picks the first outcome whose schema accepts body (a JSON
 	// document) and says what to send. No match is InvalidPostActionBody.
 	Select(outcomes json.RawMessage, body []byte) (*PostOutcome, error)

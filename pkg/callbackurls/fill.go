@@ -162,8 +162,8 @@ func checkTemplates(a *Action) error {
 	return nil
 }
 
-// fillJSON substitutes parameters in every string (keys included) of a
-// JSON document.
+// fillJSON substitutes parameters in every string value of a JSON
+// document. Object keys take none (see fillKey).
 func fillJSON(raw json.RawMessage, params map[string]string) (json.RawMessage, error) {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -197,7 +197,7 @@ func fillValue(v any, params map[string]string) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, item := range v {
-			key, err := fillString(k, params)
+			key, err := fillKey(k)
 			if err != nil {
 				return nil, err
 			}
@@ -208,6 +208,26 @@ func fillValue(v any, params map[string]string) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// fillKey is an object key as delivered: "$$" is a literal "$", and a
+// placeholder is refused. A value chosen by the URL's holder must not name
+// a member: {"decision": "reject", "$k": "$v"} with k=decision would
+// replace the fixed decision. Refused at creation (checkTemplates), and at
+// callback for URLs made before the rule.
+func fillKey(k string) (string, error) {
+	for rest := k; ; {
+		i := strings.IndexByte(rest, '$')
+		if i < 0 {
+			break
+		}
+		if !strings.HasPrefix(rest[i+1:], "$") {
+			return "", Errorf(CodeOutputFormatting,
+				"output parameters cannot stand in an object key (%q): put the placeholder in the member's value", text.Truncate(k, 40))
+		}
+		rest = rest[i+2:]
+	}
+	return fillString(k, nil)
 }
 
 // fillString implements Python's string.Template.substitute: $name and

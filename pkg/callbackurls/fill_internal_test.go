@@ -71,8 +71,14 @@ func TestFillJSON(t *testing.T) {
 	}{
 		{`{}`, `{}`, ""},
 		{`"$who"`, `"Ben \"Q\" <&>"`, ""},
-		{`{"$k":"$n","list":["${who}",1.50,-0,1e400,true,null,{"deep":{"$k$k":"$$"}}]}`,
-			`{"key":"7","list":["Ben \"Q\" <&>",1.50,-0,1e400,true,null,{"deep":{"keykey":"$"}}]}`, ""},
+		{`{"k":"$n","list":["${who}",1.50,-0,1e400,true,null,{"deep":{"$$k$$":"$$"}}]}`,
+			`{"k":"7","list":["Ben \"Q\" <&>",1.50,-0,1e400,true,null,{"deep":{"$k$":"$"}}]}`, ""},
+		// A key is never a placeholder: the URL's holder would choose
+		// which member a value lands in.
+		{`{"decision":"reject","$k":"$n"}`, "", CodeOutputFormatting},
+		{`{"${k}":1}`, "", CodeOutputFormatting},
+		{`[{"deep":{"x$k":1}}]`, "", CodeOutputFormatting},
+		{`{"$$$k":1}`, "", CodeOutputFormatting},
 		{`12345678901234567890123`, `12345678901234567890123`, ""},
 		{`{"a":"$missing"}`, "", CodeOutputFormatting},
 		{`{"$missing":1}`, "", CodeOutputFormatting},

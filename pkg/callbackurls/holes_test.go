@@ -74,6 +74,28 @@ func TestForgedResponseSpecsAreChecked(t *testing.T) {
 	}
 }
 
+// TestParameterKeysRefusedAtCallback: a URL whose output has a
+// placeholder in an object key (made before CreateUrls refused them, or
+// forged with encryption off) is refused when it is used: with
+// k=decision&v=approve, {"decision": "reject", "$k": "$v"} delivered
+// {"decision": "approve"}.
+func TestParameterKeysRefusedAtCallback(t *testing.T) {
+	for _, encrypted := range []bool{false, true} {
+		e := newEnv(t, callbackurls.Config{EnableOutputParameters: true}, encrypted)
+		data, err := e.codec.Encode(context.Background(), &callbackurls.Payload{
+			Target: callbackurls.TargetRef{ID: "tok"}, Action: "reject", Type: callbackurls.Success, Parameters: true,
+			Output: json.RawMessage(`{"decision":"reject","$k":"$v"}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := url.Values{"data": {data}, "k": {"decision"}, "v": {"approve"}}
+		_, err = e.svc.Respond(context.Background(), &callbackurls.CallbackRequest{Query: q})
+		apiError(t, err, callbackurls.CodeOutputFormatting, callbackurls.BadInput)
+		e.assertNoCalls(t)
+	}
+}
+
 // TestRedirectDotSegments: an output parameter cannot make a dot-segment
 // ("." or "..", or a form browsers read as one) in a redirect's path,
 // which would move the redirect up its path. What is accepted resolves,

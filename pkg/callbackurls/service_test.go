@@ -616,7 +616,7 @@ func mustKeyring(t testing.TB, id string, seed byte) *keyring.Keyring {
 
 const paramsRequest = `{"token":"tok","enable_output_parameters":true,"actions":[
 	{"name":"approve","type":"success",
-	 "output":{"who_$key":"${greeting}, $who!","nested":{"list":["$who",1.50,true,null,{"price":"$$5","${key}2":"$action/$type"}]},"plain":"none"},
+	 "output":{"who":"${greeting}, $who!","nested":{"list":["$who",1.50,true,null,{"price":"$$5","$$k2":"$action/$type/${key}"}]},"plain":"none"},
 	 "response":{"json":{"msg":"thanks $who"},"text":"bye ${who}","html":"<p>$who</p>"}},
 	{"name":"go","type":"heartbeat","response":{"redirect":"https://example.com/done?u=$who"}},
 	{"name":"reject","type":"failure","error":"E_$code","cause":"$who said ${why} ($$)"}]}`
@@ -629,6 +629,11 @@ func TestCreateRefusesBadPlaceholders(t *testing.T) {
 		`{"name":"bad","type":"success","output":{"x":"${who"}}`,
 		`{"name":"dollar","type":"success","output":{"x":"cost: $"}}`,
 		`{"name":"key","type":"success","output":{"$":"x"}}`,
+		// A placeholder in a key would let the URL's holder choose the
+		// member: k=decision&v=approve turning a reject into an approve.
+		`{"name":"member","type":"success","output":{"decision":"reject","$k":"$v"}}`,
+		`{"name":"deep","type":"success","output":{"a":[{"${k}":1}]}}`,
+		`{"name":"jsonkey","type":"heartbeat","response":{"json":{"x$k":1}}}`,
 		`{"name":"digit","type":"failure","error":"$1"}`,
 		`{"name":"cause","type":"failure","cause":"${}"}`,
 		`{"name":"html","type":"heartbeat","response":{"html":"<p>$</p>"}}`,
@@ -686,7 +691,7 @@ func TestRespondOutputParameters(t *testing.T) {
 			if len(calls) != 3 {
 				t.Fatalf("calls %+v", calls)
 			}
-			wantOutput := `{"who_k":"Hello, Ben \"Q\" <b>!","nested":{"list":["Ben \"Q\" <b>",1.50,true,null,{"price":"$5","k2":"approve/success"}]},"plain":"none"}`
+			wantOutput := `{"who":"Hello, Ben \"Q\" <b>!","nested":{"list":["Ben \"Q\" <b>",1.50,true,null,{"price":"$5","$k2":"approve/success/k"}]},"plain":"none"}`
 			if !jsonEqual(t, calls[0].Output, wantOutput) {
 				t.Errorf("output\n got %s\nwant %s", calls[0].Output, wantOutput)
 			}

@@ -139,6 +139,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	durationVar("DATA_KEY_MAX_AGE", &c.DataKeyMaxAge)
 	intVar("DATA_KEY_MAX_USES", 1, &c.DataKeyMaxUses)
 	durationVar("DATA_KEY_CACHE_MAX_AGE", &c.DataKeyCacheMaxAge)
+	c.GateKeyID = strings.TrimSpace(getenv("GATE_KEY_ID"))
 	for id := range strings.SplitSeq(getenv("PREVIOUS_KEY_IDS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			c.PreviousKeyIDs = append(c.PreviousKeyIDs, id)

@@ -38,6 +38,10 @@ type Settings struct {
 	// PreviousKeyIDs are KMS keys (either kind) whose URLs are still
 	// opened; none makes new ones.
 	PreviousKeyIDs []string // PREVIOUS_KEY_IDS (comma-separated)
+	// GateKeyID is an HMAC KMS key whose gate key tags the URLs of an
+	// envelope KEY_ID, so that made-up URLs cost no KMS call (an HMAC
+	// KEY_ID gates its own URLs).
+	GateKeyID string // GATE_KEY_ID
 	// Data key reuse and caching in KMS mode (see pkg/kmskeys); zero
 	// values take the defaults.
 	DataKeyMaxAge      time.Duration // DATA_KEY_MAX_AGE (Go duration, e.g. 5m)
@@ -60,6 +64,11 @@ type Options struct {
 	// CreateKeyFile creates the key file with a new keyring if it does not
 	// exist (the local server's default key).
 	CreateKeyFile bool
+	// DescribeKMSKeysOnFirstUse leaves a KMS key's DescribeKey to its
+	// first use (the functions: a KMS outage at a cold start then answers
+	// 503s rather than stopping the process); without it Open describes
+	// the keys and fails as it starts (the local server, inspect).
+	DescribeKMSKeysOnFirstUse bool
 }
 
 // Source is one key source: how it is set and how it is opened.
@@ -167,6 +176,9 @@ func (s *Settings) Check() error {
 	if len(set) > 1 {
 		return fmt.Errorf("more than one key source is configured (%s): choose one", strings.Join(set, ", "))
 	}
+	if s.GateKeyID != "" && s.KeyID == "" {
+		return fmt.Errorf("GATE_KEY_ID (%s) needs KEY_ID: the gate key tags the URLs of KEY_ID's key", s.GateKeyID)
+	}
 	if len(s.PreviousKeyIDs) > 0 && s.KeyID == "" {
 		return fmt.Errorf("PREVIOUS_KEY_IDS (%s) needs KEY_ID: previous KMS keys only open URLs, and KEY_ID names the key that makes them",
 			strings.Join(s.PreviousKeyIDs, ", "))
@@ -239,10 +251,11 @@ func Open(ctx context.Context, s *Settings, awsConfig AWSConfig, opts Options) (
 	return Keys{Source: ks, Created: created}, nil
 }
 
-// openKMS opens a KMS key with one DescribeKey per key, at start: the
-// key's type chooses the mode (envelope or HMAC), and a key of no usable
-// type stops the function here rather than at its first URL.
-func openKMS(ctx context.Context, s *Settings, awsConfig AWSConfig, _ Options) (payload.KeySource, bool, error) {
+// openKMS opens a KMS key with one DescribeKey per key, at start unless
+// opts says at first use: the key's type chooses the mode (envelope or
+// HMAC), and a key of no usable type stops the local server here rather
+// than at its first URL.
+func openKMS(ctx context.Context, s *Settings, awsConfig AWSConfig, opts Options) (payload.KeySource, bool, error) {
 	cfg, err := load(awsConfig)
 	if err != nil {
 		return nil, false, err
@@ -250,6 +263,8 @@ func openKMS(ctx context.Context, s *Settings, awsConfig AWSConfig, _ Options) (
 	src, err := kmskeys.NewFromAWSConfig(ctx, cfg, kmskeys.Options{
 		KeyID:              s.KeyID,
 		PreviousKeyIDs:     s.PreviousKeyIDs,
+		GateKeyID:          s.GateKeyID,
+		DescribeOnFirstUse: opts.DescribeKMSKeysOnFirstUse,
 		DataKeyMaxAge:      s.DataKeyMaxAge,
 		DataKeyMaxUses:     s.DataKeyMaxUses,
 		CacheSize:          s.DataKeyCacheSize,

@@ -69,18 +69,21 @@ func TestCodecKMS(t *testing.T) {
 	srv := kmstest.New(t)
 	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
 	tests := []struct {
-		keyID    string
-		mode     kmskeys.Kind
-		createOp string
+		keyID, gateKeyID string
+		mode             kmskeys.Kind
+		createOp         string
+		gates            int // gate keys derived: an HMAC key's own, GATE_KEY_ID's
+		described        int
 	}{
-		{kmstest.Alias, kmskeys.Envelope, "GenerateDataKey"},
-		{srv.KeyARN(), kmskeys.Envelope, "GenerateDataKey"},
-		{kmstest.HMACAlias, kmskeys.HMAC, "GenerateMac"},
-		{srv.HMACKeyARN(), kmskeys.HMAC, "GenerateMac"},
+		{kmstest.Alias, "", kmskeys.Envelope, "GenerateDataKey", 0, 1},
+		{srv.KeyARN(), "", kmskeys.Envelope, "GenerateDataKey", 0, 1},
+		{kmstest.HMACAlias, "", kmskeys.HMAC, "GenerateMac", 1, 1},
+		{srv.HMACKeyARN(), "", kmskeys.HMAC, "GenerateMac", 1, 1},
+		{kmstest.Alias, kmstest.HMACAlias, kmskeys.Envelope, "GenerateDataKey", 1, 2},
 	}
 	for _, tt := range tests {
 		srv.Reset()
-		c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": tt.keyID, "DATA_KEY_MAX_USES": "2"}))
+		c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": tt.keyID, "GATE_KEY_ID": tt.gateKeyID, "DATA_KEY_MAX_USES": "2"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,20 +102,53 @@ func TestCodecKMS(t *testing.T) {
 		if src.Kind() != tt.mode {
 			t.Errorf("KEY_ID=%s: mode %s, want %s", tt.keyID, src.Kind(), tt.mode)
 		}
-		if got := srv.Count("DescribeKey"); got != 1 {
-			t.Errorf("KEY_ID=%s: %d DescribeKey calls at start, want 1", tt.keyID, got)
+		if got := srv.Count("DescribeKey"); got != tt.described {
+			t.Errorf("KEY_ID=%s: %d DescribeKey calls at start, want %d", tt.keyID, got, tt.described)
 		}
 		for range 3 {
 			roundTrip(t, codec)
 		}
 		// Three URLs at two per data key: two data keys, opened from the
-		// creating source's own cache.
-		if got := srv.Count(tt.createOp); got != 2 {
+		// creating source's own cache; and the gate key, derived once.
+		if got := srv.Count(tt.createOp) - tt.gates*btoi(tt.createOp == "GenerateMac"); got != 2 {
 			t.Errorf("KEY_ID=%s: %d %s calls, want 2 (DATA_KEY_MAX_USES=2)", tt.keyID, got, tt.createOp)
 		}
-		if got := len(srv.Calls()) - 3; got != 0 {
+		if got := srv.Count("GenerateMac") - 2*btoi(tt.createOp == "GenerateMac"); got != tt.gates {
+			t.Errorf("KEY_ID=%s GATE_KEY_ID=%s: %d gate keys derived, want %d", tt.keyID, tt.gateKeyID, got, tt.gates)
+		}
+		if got := len(srv.Calls()) - tt.described - 2 - tt.gates; got != 0 {
 			t.Errorf("KEY_ID=%s: %d other KMS calls, want 0: %+v", tt.keyID, got, srv.Calls())
 		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestCodecKMSDescribedOnFirstUse: the functions' keys are described at
+// their first use, not when they are opened: a KMS outage at a cold start
+// is a 503 (and a try on the next request), not a process that exits.
+func TestCodecKMSDescribedOnFirstUse(t *testing.T) {
+	srv := kmstest.New(t)
+	awsEnv(t, map[string]string{"AWS_ENDPOINT_URL_KMS": srv.URL()})
+	c, err := config.FromEnv(testkit.Env(map[string]string{"KEY_ID": kmstest.HMACAlias}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keysource.Open(context.Background(), &c.Settings, loadAWS, keysource.Options{DescribeKMSKeysOnFirstUse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("%d KMS calls when the keys are opened, want none", n)
+	}
+	roundTrip(t, keys.Codec())
+	if got := srv.Count("DescribeKey"); got != 1 {
+		t.Errorf("%d DescribeKey calls after the first use, want 1", got)
 	}
 }
 

@@ -147,8 +147,8 @@ func isIncorrectKey(err error) bool {
 // describeError explains a DescribeKey failure at start, where it stops
 // the function: the mode follows the key's type, so both roles need
 // kms:DescribeKey.
-func describeError(name string, previous bool, err error) error {
-	where := setting(name, previous)
+func describeError(n keyName, err error) error {
+	where := n.setting + " " + n.name
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
@@ -165,6 +165,32 @@ func describeError(name string, previous bool, err error) error {
 		return fmt.Errorf("%s: KMS DescribeKey is throttling or unavailable: %w", where, err)
 	}
 	return fmt.Errorf("%s: KMS DescribeKey: %w", where, err)
+}
+
+// describeCreateError is a failure to describe the keys, met while
+// creating URLs: KMS throttling or unreachable is a 503 EncryptionFailed
+// (the keys are described again on a later request); a key that is
+// missing, denied or of the wrong kind is the deployment's problem, a 500
+// EncryptionFailed saying which setting to fix.
+func describeCreateError(err error) error {
+	if classifier.Transient(err) {
+		e := callbackurls.Unavailablef(callbackurls.CodeEncryptionFailed,
+			"KMS is throttling or unavailable (DescribeKey): try again later")
+		e.Err = unavailable("DescribeKey", err)
+		return e
+	}
+	e := callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "%s", err.Error())
+	e.Err = fmt.Errorf("kmskeys: DescribeKey: %w", err)
+	return e
+}
+
+// describeOpenError is a failure to describe the keys, met while opening
+// a URL: a 503 ServiceError whatever the cause, as openError's.
+func describeOpenError(err error) error {
+	e := callbackurls.Unavailablef(callbackurls.CodeServiceError,
+		"the service cannot open URLs right now: try again later")
+	e.Err = unavailable("DescribeKey", err)
+	return e
 }
 
 func unavailable(op string, err error) error {

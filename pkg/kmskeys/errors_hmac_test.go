@@ -58,7 +58,7 @@ func TestCreateErrorsHMAC(t *testing.T) {
 					t.Errorf("message %q does not say %q", msg, tt.wantText)
 				}
 			}
-			if got := srv.Count("GenerateMac"); got != tt.wantCalls {
+			if got := dataKeyCalls(srv, "GenerateMac"); got != tt.wantCalls {
 				t.Errorf("%d GenerateMac requests, want %d", got, tt.wantCalls)
 			}
 			if got := srv.Count("GenerateDataKey") + srv.Count("Decrypt"); got != 0 {
@@ -82,25 +82,33 @@ func TestCallbackErrorsHMAC(t *testing.T) {
 		url       func(t *testing.T, srv *kmstest.Server) string
 		setup     func(srv *kmstest.Server)
 		want      apiResult
-		wantCalls int // GenerateMac requests
+		wantCalls int // GenerateMac requests for data keys
+		wantGate  int // GenerateMac requests for the gate key
 	}{
-		{name: "ok", url: hmacURL, want: succeeded, wantCalls: 1},
+		{name: "ok", url: hmacURL, want: succeeded, wantCalls: 1, wantGate: 1},
+		// The gate refuses what was changed before any data key is
+		// derived: a made-up identifier costs no call once the gate key
+		// is known.
 		{name: "identifier altered", url: func(t *testing.T, srv *kmstest.Server) string { return alterData(t, hmacURL(t, srv), 1+4+3) },
-			want: bad, wantCalls: 1},
+			want: bad, wantCalls: 0, wantGate: 1},
 		{name: "tag altered: no key has it", url: func(t *testing.T, srv *kmstest.Server) string { return alterData(t, hmacURL(t, srv), 2) },
 			want: bad, wantCalls: 0},
 		{name: "payload ciphertext altered", url: func(t *testing.T, srv *kmstest.Server) string { return alterData(t, hmacURL(t, srv), 1+16+20) },
-			want: bad, wantCalls: 1},
+			want: bad, wantCalls: 0, wantGate: 1},
+		{name: "gate tag altered", url: func(t *testing.T, srv *kmstest.Server) string { return alterData(t, hmacURL(t, srv), -1) },
+			want: bad, wantCalls: 0, wantGate: 1},
 		{name: "URL of another HMAC key", url: func(t *testing.T, srv *kmstest.Server) string {
 			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: srv.NewHMACKey()}), &callbackurlstest.Target{}, nil)
 			return mustCreate(t, svc, twoActions(token))["approve"]
 		}, want: bad, wantCalls: 0},
-		{name: "throttled", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, want: down, wantCalls: 3},
-		{name: "internal error", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(3, 500, "KMSInternalException") }, want: down, wantCalls: 3},
-		{name: "unreachable", url: hmacURL, setup: func(s *kmstest.Server) { s.Close() }, want: down, wantCalls: 0},
-		{name: "access denied (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(1, 400, "AccessDeniedException") }, want: down, wantCalls: 1},
-		{name: "validation (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(1, 400, "ValidationException") }, want: down, wantCalls: 1},
-		{name: "key disabled (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.SetKeyState(kmstest.HMACAlias, kmstest.Disabled) }, want: down, wantCalls: 1},
+		// KMS failing at the gate key, the first call a cold instance
+		// makes for a gated URL.
+		{name: "throttled", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(3, 400, "ThrottlingException") }, want: down, wantGate: 3},
+		{name: "internal error", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(3, 500, "KMSInternalException") }, want: down, wantGate: 3},
+		{name: "unreachable", url: hmacURL, setup: func(s *kmstest.Server) { s.Close() }, want: down},
+		{name: "access denied (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(1, 400, "AccessDeniedException") }, want: down, wantGate: 1},
+		{name: "validation (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.FailNext(1, 400, "ValidationException") }, want: down, wantGate: 1},
+		{name: "key disabled (deployment)", url: hmacURL, setup: func(s *kmstest.Server) { s.SetKeyState(kmstest.HMACAlias, kmstest.Disabled) }, want: down, wantGate: 1},
 		{name: "static-key URL", url: staticURL, want: bad, wantCalls: 0},
 		{name: "unencrypted URL", url: func(t *testing.T, srv *kmstest.Server) string {
 			return mustCreate(t, newService(nil, &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
@@ -121,8 +129,11 @@ func TestCallbackErrorsHMAC(t *testing.T) {
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
 				t.Errorf("result (-want +got):\n%s\nerror: %v", diff, err)
 			}
-			if got := srv.Count("GenerateMac"); got != tt.wantCalls {
-				t.Errorf("%d GenerateMac requests, want %d", got, tt.wantCalls)
+			if got := dataKeyCalls(srv, "GenerateMac"); got != tt.wantCalls {
+				t.Errorf("%d GenerateMac requests for data keys, want %d", got, tt.wantCalls)
+			}
+			if got := gateCalls(srv); got != tt.wantGate {
+				t.Errorf("%d GenerateMac requests for the gate key, want %d", got, tt.wantGate)
 			}
 			if err != nil && len(sfn.Calls()) > 0 {
 				t.Errorf("Step Functions was called: %+v", sfn.Calls())

@@ -250,6 +250,9 @@ func alterData(t *testing.T, rawURL string, offset int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if offset < 0 { // from the end
+		offset += len(raw)
+	}
 	raw[offset] ^= 0x40
 	return strings.Replace(rawURL, data, payload.PrefixEncrypted+base64.RawURLEncoding.EncodeToString(raw), 1)
 }

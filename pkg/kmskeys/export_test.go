@@ -10,7 +10,7 @@ type Stats struct {
 func (s *Source) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{CachedKeys: s.cache.Len(), RefusedCalls: s.cold.refusedCalls()}
+	return Stats{CachedKeys: s.cache.Len(), RefusedCalls: s.cold.refusedCalls() + s.gatedCold.refusedCalls()}
 }
 
 // ARNRegion is arnRegion, for its table test.

@@ -152,7 +152,7 @@ type keyMode struct {
 
 var modes = []keyMode{
 	{"envelope", kmskeys.Envelope, kmstest.Alias, "GenerateDataKey", "Decrypt", payload.ModeKMS},
-	{"hmac", kmskeys.HMAC, kmstest.HMACAlias, "GenerateMac", "GenerateMac", payload.ModeKMSHMAC},
+	{"hmac", kmskeys.HMAC, kmstest.HMACAlias, "GenerateMac", "GenerateMac", payload.ModeKMSHMACGated},
 }
 
 // calls are the KMS calls of create data keys made and open data keys
@@ -181,8 +181,10 @@ func keyRefOf(t testing.TB, rawURL string) []byte {
 	switch raw[0] {
 	case payload.ModeKMS:
 		return raw[:3+int(binary.BigEndian.Uint16(raw[1:3]))]
-	case payload.ModeKMSHMAC:
+	case payload.ModeKMSHMAC, payload.ModeKMSHMACGated:
 		return raw[:1+payload.HMACKeyRefSize]
+	case payload.ModeKMSGated:
+		return raw[:7+int(binary.BigEndian.Uint16(raw[5:7]))]
 	}
 	t.Fatalf("URL of mode %d", raw[0])
 	return nil

@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/awserr"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
@@ -49,6 +51,11 @@ const (
 	deriveVersion = 1
 	// tagLabel separates a key tag's hash from any other hash of a key id.
 	tagLabel = "sfn-callback-urls key tag"
+	// gateLabel and gateVersion start the GenerateMac message of an HMAC
+	// key's gate key (docs/FORMAT.md, "Gated modes"): no data key
+	// message starts so.
+	gateLabel   = "sfn-callback-urls gate key"
+	gateVersion = 1
 )
 
 // keyTag names an HMAC key in a URL: the first 4 bytes of
@@ -73,56 +80,62 @@ func deriveMessage(identifier []byte) []byte {
 	return append(msg, identifier...)
 }
 
-// key is one KMS key as DescribeKey described it at start.
+// key is one KMS key as DescribeKey described it.
 type key struct {
 	name string // as configured, for messages
 	arn  string
 	kind Kind
 	tag  keyTag // HMAC keys
 	ops  *operations
+	gate gate // HMAC keys: the gate key, derived on first use
 }
 
-// describeAll describes the current key and the previous ones (at once:
-// a cold start waits for one round trip, not one per key) and drops
-// repeats of a key already named.
-func describeAll(ctx context.Context, opsFor func(string) *operations, current string, previous []string) ([]*key, error) {
-	names := append([]string{current}, previous...)
+// keyName is a key as a setting names it.
+type keyName struct {
+	name    string
+	setting string // KEY_ID, PREVIOUS_KEY_IDS or GATE_KEY_ID
+}
+
+// describeAll describes the keys named (at once: a first use waits for
+// one round trip, not one per key), one per name, a key named twice (by
+// alias and by ARN, say) being the same *key.
+func describeAll(ctx context.Context, opsFor func(string) *operations, names []keyName) ([]*key, error) {
 	keys := make([]*key, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
-	for i, name := range names {
-		ops := opsFor(name)
+	for i, n := range names {
+		ops := opsFor(n.name)
 		if i == len(names)-1 {
-			keys[i], errs[i] = describe(ctx, ops, name, i > 0)
+			keys[i], errs[i] = describe(ctx, ops, n)
 			continue
 		}
-		wg.Go(func() { keys[i], errs[i] = describe(ctx, ops, name, i > 0) })
+		wg.Go(func() { keys[i], errs[i] = describe(ctx, ops, n) })
 	}
 	wg.Wait()
-	var out []*key
-	seen := map[string]bool{}
+	seen := map[string]*key{}
 	for i, k := range keys {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		if !seen[k.arn] {
-			seen[k.arn] = true
-			out = append(out, k)
+		if seen[k.arn] == nil {
+			seen[k.arn] = k
 		}
+		keys[i] = seen[k.arn]
 	}
-	return out, nil
+	return keys, nil
 }
 
-// describe asks KMS what name is, and refuses a key of a kind this
-// service cannot use.
-func describe(ctx context.Context, ops *operations, name string, previous bool) (*key, error) {
+// describe asks KMS what a setting's key is, and refuses a key of a kind
+// this service cannot use.
+func describe(ctx context.Context, ops *operations, n keyName) (*key, error) {
+	name := n.name
 	out, err := ops.describeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(name)})
 	if err != nil {
-		return nil, describeError(name, previous, err)
+		return nil, describeError(n, err)
 	}
 	md := out.KeyMetadata
 	if md == nil || aws.ToString(md.Arn) == "" || aws.ToString(md.KeyId) == "" {
-		return nil, fmt.Errorf("%s: DescribeKey returned no key metadata", setting(name, previous))
+		return nil, fmt.Errorf("%s %s: DescribeKey returned no key metadata", n.setting, name)
 	}
 	k := &key{name: name, arn: aws.ToString(md.Arn), ops: ops}
 	// Each of the two specs has one possible usage, so the spec decides; an
@@ -135,26 +148,29 @@ func describe(ctx context.Context, ops *operations, name string, previous bool) 
 		k.kind = HMAC
 		k.tag = tagOf(aws.ToString(md.KeyId))
 	default:
-		return nil, fmt.Errorf("%s: KMS key %s has key spec %s and key usage %s: use a symmetric encryption key "+
+		return nil, fmt.Errorf("%s %s: KMS key %s has key spec %s and key usage %s: use a symmetric encryption key "+
 			"(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) or an HMAC key (HMAC_256, GENERATE_VERIFY_MAC)",
-			setting(name, previous), k.arn, orNone(string(spec)), orNone(string(usage)))
+			n.setting, name, k.arn, orNone(string(spec)), orNone(string(usage)))
+	}
+	if n.setting == gateSetting && k.kind != HMAC {
+		return nil, fmt.Errorf("%s %s: KMS key %s is a symmetric encryption key: the gate key must be an HMAC key (HMAC_256, GENERATE_VERIFY_MAC)",
+			n.setting, name, k.arn)
 	}
 	return k, nil
 }
+
+// The settings that name keys, for messages.
+const (
+	currentSetting  = "KEY_ID"
+	previousSetting = "PREVIOUS_KEY_IDS"
+	gateSetting     = "GATE_KEY_ID"
+)
 
 func orNone(s string) string {
 	if s == "" {
 		return "(none)"
 	}
 	return s
-}
-
-// setting names the setting a key came from, for start-up errors.
-func setting(name string, previous bool) string {
-	if previous {
-		return "PREVIOUS_KEY_IDS " + name
-	}
-	return "KEY_ID " + name
 }
 
 func errTagCollision(a, b *key) error {
@@ -251,4 +267,89 @@ func (k *key) mac(ctx context.Context, identifier []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("GenerateMac returned a %d-byte MAC, want %d", len(out.Mac), DataKeySize)
 	}
 	return newAEAD(out.Mac)
+}
+
+// gate is an HMAC key's gate key: derived with one GenerateMac the first
+// time a gated URL needs it, then kept for the life of the process. A
+// failed derivation is not tried again for a while (the backoff doubles
+// from a second to half a minute), so that a KMS outage under a flood of
+// requests costs one call per backoff, not one per request.
+type gate struct {
+	mu      sync.Mutex
+	key     *payload.GateKey
+	flight  chan struct{}
+	err     error // the last failure
+	retryAt time.Time
+	fails   int
+}
+
+// gateMessage is the GenerateMac message of a gate key.
+func gateMessage() []byte {
+	return append([]byte(gateLabel), 0, gateVersion)
+}
+
+// gateKey is k's gate key, derived now if it must be. A failure is KMS's
+// error as it came (or the last one, within the backoff).
+func (k *key) gateKey(ctx context.Context, now func() time.Time) (*payload.GateKey, error) {
+	g := &k.gate
+	for {
+		g.mu.Lock()
+		if g.key != nil {
+			g.mu.Unlock()
+			return g.key, nil
+		}
+		if c := g.flight; c != nil {
+			g.mu.Unlock()
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		if g.err != nil && now().Before(g.retryAt) {
+			err := g.err
+			g.mu.Unlock()
+			return nil, err
+		}
+		c := make(chan struct{})
+		g.flight = c
+		g.mu.Unlock()
+
+		gk, err := k.deriveGate(ctx)
+
+		g.mu.Lock()
+		g.flight = nil
+		switch {
+		case err == nil:
+			g.key, g.err, g.fails = gk, nil, 0
+		case awserr.IsContextErr(err) && ctx.Err() != nil:
+			// The caller's deadline, not KMS's failure.
+		default:
+			g.fails++
+			g.err, g.retryAt = err, now().Add(backoff(g.fails))
+		}
+		g.mu.Unlock()
+		close(c)
+		return gk, err
+	}
+}
+
+func (k *key) deriveGate(ctx context.Context) (*payload.GateKey, error) {
+	out, err := k.ops.generateMac(ctx, &kms.GenerateMacInput{
+		KeyId:        aws.String(k.arn),
+		MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
+		Message:      gateMessage(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(out.Mac)
+	return payload.NewGateKey(out.Mac)
+}
+
+// backoff is the wait after the n-th failure in a row of a call made once
+// for the whole process (a gate key, the keys' descriptions).
+func backoff(n int) time.Duration {
+	return min(time.Second<<min(n-1, 5), 30*time.Second)
 }

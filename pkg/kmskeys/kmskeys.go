@@ -1,16 +1,25 @@
 // Package kmskeys roots the payload codec's keys in AWS KMS: a
 // payload.KeySource whose AES-256 data keys come from a KMS key, in one of
-// two modes chosen by the key's own type (one DescribeKey at start):
+// two modes chosen by the key's own type (one DescribeKey, in New or at
+// the first use with Options.DescribeOnFirstUse):
 //
 //   - Envelope mode, a symmetric encryption key (SYMMETRIC_DEFAULT,
 //     ENCRYPT_DECRYPT): GenerateDataKey yields a data key and its 184-byte
-//     KMS-encrypted form, which every URL carries (header mode 2). A
-//     callback sends that blob to Decrypt, pinned to the key.
+//     KMS-encrypted form, which every URL carries (header mode 2, or 5
+//     with a gate key). A callback sends that blob to Decrypt, pinned to
+//     the key.
 //   - HMAC mode, an HMAC key (HMAC_256, GENERATE_VERIFY_MAC): the data key
 //     is GenerateMac(HMAC_SHA_256) over a fixed label, a version and a
 //     random 96-bit identifier, and a URL carries only a 4-byte tag of the
-//     key and the identifier (header mode 3, docs/FORMAT.md). A callback
-//     derives the same key with the same call.
+//     key and the identifier (header mode 4, gated; 3 before gates;
+//     docs/FORMAT.md). A callback derives the same key with the same call.
+//
+// Gates: an HMAC key's gate key (GenerateMac of another fixed label, once
+// per process) tags every URL made with it, and Options.GateKeyID's does
+// an envelope key's, so that a callback refuses a made-up URL before it
+// looks up a data key: it costs no KMS call and takes no room in the
+// cache. URLs made before gates, and an envelope key's without a gate key,
+// still cost a call each (within their own bound).
 //
 // Creating URLs: a data key is reused for a bounded time and number of
 // URLs (Options.DataKeyMaxAge, Options.DataKeyMaxUses), as the AWS
@@ -18,11 +27,13 @@
 // makes no KMS call at all. Concurrent callers share one call.
 //
 // Opening URLs: data keys are kept in an LRU cache keyed by the URL's key
-// reference (bounded by Options.CacheSize and Options.CacheMaxAge), so a
-// warm function makes no KMS call for URLs of a data key it has seen.
+// reference (bounded by Options.CacheSize and Options.CacheMaxAge), once a
+// payload has authenticated under them (payload.Confirmer), so a warm
+// function makes no KMS call for URLs of a data key it has seen.
 // Concurrent misses for one reference share a single call, and the calls
-// for references not in the cache are bounded by a token bucket per
-// Source (Options.ColdCallsPerSecond, Options.ColdCallsBurst): beyond it a
+// for references not in the cache are bounded by two token buckets per
+// Source, one for gated URLs and one for the others
+// (Options.ColdCallsPerSecond, Options.ColdCallsBurst): beyond it a
 // callback is told to come back later (503) rather than spend KMS calls
 // on whatever an anonymous caller sends.
 //
@@ -40,7 +51,8 @@
 // an Internal (500) EncryptionFailed naming the permission or key state; a
 // reference KMS will not accept is a BadInput (400) InvalidPayload;
 // throttling and outages are Unavailable (503) and wrap
-// callbackurls.ErrUnavailable.
+// callbackurls.ErrUnavailable. Keys described at their first use that KMS
+// will not describe are a 503 until it does, tried again after a backoff.
 //
 // New takes any client implementing API (tests pass the kmstest
 // stand-in's); NewFromAWSConfig builds the SDK clients from a loaded
@@ -108,6 +120,15 @@ type Options struct {
 	// PreviousKeyIDs name keys, of either kind, whose URLs are still
 	// opened but with which no URL is made.
 	PreviousKeyIDs []string
+	// GateKeyID names an HMAC key whose gate key tags the URLs of an
+	// envelope KeyID (header mode 5), so that a made-up URL is refused
+	// without a KMS call. An HMAC KeyID gates its own URLs (mode 4);
+	// without GateKeyID an envelope key's URLs are not gated (mode 2).
+	GateKeyID string
+	// DescribeOnFirstUse describes the keys at their first use rather
+	// than in New: a KMS outage at a function's start then gets 503s
+	// until KMS answers, not a process that exits.
+	DescribeOnFirstUse bool
 	// DataKeyMaxAge and DataKeyMaxUses bound the reuse of one data key for
 	// new URLs: after either, the next URL gets a new data key. A negative
 	// DataKeyMaxUses or DataKeyMaxAge disables reuse (one call per URL).
@@ -118,8 +139,11 @@ type Options struct {
 	CacheSize   int
 	CacheMaxAge time.Duration
 	// ColdCallsPerSecond and ColdCallsBurst bound the KMS calls made to
-	// open URLs whose data key is not cached (a token bucket). A negative
-	// ColdCallsPerSecond removes the bound.
+	// open URLs whose data key is not cached: a token bucket for the
+	// gated URLs and another for the others (made before gates, or by an
+	// ungated envelope key), so that made-up ungated URLs cannot spend
+	// what gated ones need. A negative ColdCallsPerSecond removes the
+	// bound.
 	ColdCallsPerSecond float64
 	ColdCallsBurst     int
 	// Now is the clock (time.Now when nil).
@@ -129,13 +153,20 @@ type Options struct {
 // Source is a payload.KeySource backed by KMS. It is safe for concurrent
 // use.
 type Source struct {
-	opts    Options
-	current *key
-	// envelope are the keys that open mode 2 URLs, in the order tried;
-	// byTag the HMAC keys by tag.
-	envelope []*key
-	byTag    map[keyTag]*key
-	cold     *bucket
+	opts   Options
+	opsFor func(keyID string) *operations
+	// cold bounds the cold calls of ungated URLs, gatedCold of gated ones.
+	cold, gatedCold *bucket
+
+	// keys are the described keys, nil until they are; see keySet.
+	described struct {
+		sync.Mutex
+		keys    *keySet
+		flight  chan struct{}
+		err     error
+		retryAt time.Time
+		fails   int
+	}
 
 	mu      sync.Mutex
 	dataKey *dataKey    // the data key new URLs are sealed with
@@ -145,7 +176,23 @@ type Source struct {
 	flights map[string]*openCall
 }
 
-var _ payload.KeySource = (*Source)(nil)
+var (
+	_ payload.KeySource = (*Source)(nil)
+	_ payload.GateKeys  = (*Source)(nil)
+	_ payload.Confirmer = (*Source)(nil)
+)
+
+// keySet is what DescribeKey said of the configured keys.
+type keySet struct {
+	current *key
+	// envelope are the keys that open mode 2 and 5 URLs, in the order
+	// tried; byTag the HMAC keys by tag (data keys of modes 3 and 4, gate
+	// keys of modes 4 and 5).
+	envelope []*key
+	byTag    map[keyTag]*key
+	// gate is the key whose gate key tags an envelope key's URLs.
+	gate *key
+}
 
 // operations are the KMS operations a Source calls, as method values.
 // Holding the client itself would keep every KMS operation in a binary
@@ -220,40 +267,138 @@ func newSource(ctx context.Context, opsFor func(keyID string) *operations, opts 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	keys, err := describeAll(ctx, opsFor, opts.KeyID, opts.PreviousKeyIDs)
-	if err != nil {
-		return nil, err
-	}
 	s := &Source{
-		opts:    opts,
-		current: keys[0],
-		byTag:   map[keyTag]*key{},
-		cold:    newBucket(opts.ColdCallsPerSecond, opts.ColdCallsBurst, opts.Now),
+		opts:      opts,
+		opsFor:    opsFor,
+		cold:      newBucket(opts.ColdCallsPerSecond, opts.ColdCallsBurst, opts.Now),
+		gatedCold: newBucket(opts.ColdCallsPerSecond, opts.ColdCallsBurst, opts.Now),
 		// An entry is dropped past CacheMaxAge, so that a key KMS no
 		// longer honours (disabled, deleted) stops working here too.
 		cache:   lru.New[string, cipher.AEAD](opts.CacheSize, lru.MaxAge(opts.CacheMaxAge, opts.Now)),
 		flights: make(map[string]*openCall),
 	}
-	for _, k := range keys {
-		switch k.kind {
-		case Envelope:
-			s.envelope = append(s.envelope, k)
-		case HMAC:
-			if other := s.byTag[k.tag]; other != nil {
-				return nil, errTagCollision(other, k)
-			}
-			s.byTag[k.tag] = k
+	if !opts.DescribeOnFirstUse {
+		if err := s.Describe(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// Kind is the mode of the key new URLs are made with.
-func (s *Source) Kind() Kind { return s.current.kind }
+// Describe describes the configured keys now, if they are not yet: one
+// DescribeKey per key, whose type chooses the mode. Its error says which
+// setting to fix. New calls it unless Options.DescribeOnFirstUse.
+func (s *Source) Describe(ctx context.Context) error {
+	_, err := s.keySet(ctx, true)
+	return err
+}
+
+// keySet returns the described keys, describing them if they are not yet
+// (one call for all callers, not again for a while after a failure; now
+// forces an attempt whatever the backoff). The error is describe's.
+func (s *Source) keySet(ctx context.Context, now bool) (*keySet, error) {
+	d := &s.described
+	for {
+		d.Lock()
+		if d.keys != nil {
+			d.Unlock()
+			return d.keys, nil
+		}
+		if c := d.flight; c != nil {
+			d.Unlock()
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		if d.err != nil && !now && s.opts.Now().Before(d.retryAt) {
+			err := d.err
+			d.Unlock()
+			return nil, err
+		}
+		c := make(chan struct{})
+		d.flight = c
+		d.Unlock()
+
+		ks, err := s.describeKeys(ctx)
+
+		d.Lock()
+		d.flight = nil
+		switch {
+		case err == nil:
+			d.keys, d.err, d.fails = ks, nil, 0
+		case awserr.IsContextErr(err) && ctx.Err() != nil:
+		default:
+			d.fails++
+			d.err, d.retryAt = err, s.opts.Now().Add(backoff(d.fails))
+		}
+		d.Unlock()
+		close(c)
+		return ks, err
+	}
+}
+
+func (s *Source) describeKeys(ctx context.Context) (*keySet, error) {
+	names := []keyName{{s.opts.KeyID, currentSetting}}
+	for _, p := range s.opts.PreviousKeyIDs {
+		names = append(names, keyName{p, previousSetting})
+	}
+	if s.opts.GateKeyID != "" {
+		names = append(names, keyName{s.opts.GateKeyID, gateSetting})
+	}
+	keys, err := describeAll(ctx, s.opsFor, names)
+	if err != nil {
+		return nil, err
+	}
+	ks := &keySet{current: keys[0], byTag: map[keyTag]*key{}}
+	if s.opts.GateKeyID != "" {
+		ks.gate = keys[len(keys)-1]
+	}
+	seen := map[*key]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch k.kind {
+		case Envelope:
+			ks.envelope = append(ks.envelope, k)
+		case HMAC:
+			if other := ks.byTag[k.tag]; other != nil {
+				return nil, errTagCollision(other, k)
+			}
+			ks.byTag[k.tag] = k
+		}
+	}
+	return ks, nil
+}
+
+// Kind is the mode of the key new URLs are made with (0 until the keys
+// are described).
+func (s *Source) Kind() Kind {
+	if ks := s.knownKeys(); ks != nil {
+		return ks.current.kind
+	}
+	return 0
+}
 
 // KeyARN is the ARN of the key new URLs are made with, as DescribeKey
-// resolved KEY_ID at start.
-func (s *Source) KeyARN() string { return s.current.arn }
+// resolved KEY_ID ("" until the keys are described).
+func (s *Source) KeyARN() string {
+	if ks := s.knownKeys(); ks != nil {
+		return ks.current.arn
+	}
+	return ""
+}
+
+// knownKeys is the described keys, or nil.
+func (s *Source) knownKeys() *keySet {
+	s.described.Lock()
+	defer s.described.Unlock()
+	return s.described.keys
+}
 
 // arnRegion is the region of an ARN ("arn:aws:kms:eu-west-1:..."), or "".
 func arnRegion(s string) string {
@@ -280,8 +425,14 @@ type createCall struct {
 
 // EncryptionKey implements payload.KeySource: the cached data key while it
 // is young and unspent, else a new one from a single KMS call shared by
-// every caller waiting for it.
+// every caller waiting for it. Its mode is gated when the key has a gate
+// key (an HMAC key's own, or GateKeyID for an envelope key), which it
+// derives now if it must.
 func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, error) {
+	ks, err := s.keySet(ctx, false)
+	if err != nil {
+		return 0, nil, nil, describeCreateError(err)
+	}
 	for {
 		s.mu.Lock()
 		if k := s.dataKey; k != nil && s.usable(k) {
@@ -294,7 +445,7 @@ func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, 
 			select {
 			case <-c.done:
 			case <-ctx.Done():
-				return 0, nil, nil, unavailable(s.current.createOp(), ctx.Err())
+				return 0, nil, nil, unavailable(ks.current.createOp(), ctx.Err())
 			}
 			// The leader's own deadline is not ours: try again then.
 			if c.err != nil && !(awserr.IsContextErr(c.err) && ctx.Err() == nil) {
@@ -306,7 +457,7 @@ func (s *Source) EncryptionKey(ctx context.Context) (byte, []byte, cipher.AEAD, 
 		s.pending = c
 		s.mu.Unlock()
 
-		k, err := s.newDataKey(ctx)
+		k, err := s.newDataKey(ctx, ks)
 
 		s.mu.Lock()
 		s.pending = nil
@@ -334,21 +485,36 @@ func (s *Source) usable(k *dataKey) bool {
 	return k.uses < s.opts.DataKeyMaxUses && s.opts.Now().Sub(k.created) < s.opts.DataKeyMaxAge
 }
 
-func (s *Source) newDataKey(ctx context.Context) (*dataKey, error) {
+func (s *Source) newDataKey(ctx context.Context, ks *keySet) (*dataKey, error) {
 	var (
-		k   = &dataKey{created: s.opts.Now()}
-		err error
+		k    = &dataKey{created: s.opts.Now()}
+		cur  = ks.current
+		gate *key
+		err  error
 	)
-	switch s.current.kind {
+	switch cur.kind {
 	case HMAC:
-		k.mode = payload.ModeKMSHMAC
-		k.ref, k.aead, err = s.current.newDerivedKey(ctx)
+		k.mode, gate = payload.ModeKMSHMACGated, cur
+		k.ref, k.aead, err = cur.newDerivedKey(ctx)
 	default:
 		k.mode = payload.ModeKMS
-		k.ref, k.aead, err = s.current.generateDataKey(ctx)
+		var blob []byte
+		blob, k.aead, err = cur.generateDataKey(ctx)
+		k.ref = blob
+		if gate = ks.gate; gate != nil {
+			k.mode = payload.ModeKMSGated
+			k.ref = append(gate.tag[:], blob...)
+		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if gate != nil {
+		// The codec asks for it next (GateKey): derived here, its
+		// failure is a creation's.
+		if _, err := gate.gateKey(ctx, s.opts.Now); err != nil {
+			return nil, createError("GenerateMac", gate.name, err)
+		}
 	}
 	return k, nil
 }
@@ -360,37 +526,86 @@ type openCall struct {
 }
 
 // DecryptionKey implements payload.KeySource: the data key a header names,
-// from the cache, else from KMS: Decrypt for an encrypted data key (mode
-// 2), GenerateMac for a derived one (mode 3). A reference naming no key of
-// this deployment is refused without calling KMS.
+// from the cache, else from KMS: Decrypt for an encrypted data key (modes
+// 2 and 5), GenerateMac for a derived one (modes 3 and 4). A reference
+// naming no key of this deployment is refused without calling KMS. The
+// key is kept (Opened) only once a payload has authenticated under it.
 func (s *Source) DecryptionKey(ctx context.Context, mode byte, ref []byte) (cipher.AEAD, error) {
-	var fetch func(context.Context) (cipher.AEAD, error)
+	ks, err := s.keySet(ctx, false)
+	if err != nil {
+		return nil, describeOpenError(err)
+	}
+	var fetch func(context.Context, *bucket) (cipher.AEAD, error)
+	bound := s.cold
 	switch mode {
-	case payload.ModeKMS:
-		if len(s.envelope) == 0 {
+	case payload.ModeKMS, payload.ModeKMSGated:
+		if len(ks.envelope) == 0 {
 			return nil, invalidPayload("the URL was made with a KMS data key, which this deployment's keys do not open")
 		}
-		fetch = func(ctx context.Context) (cipher.AEAD, error) { return s.decryptWithAny(ctx, ref) }
-	case payload.ModeKMSHMAC:
+		blob := ref
+		if mode == payload.ModeKMSGated {
+			if len(ref) <= tagSize {
+				return nil, invalidPayload("the URL's key reference is damaged")
+			}
+			blob, bound = ref[tagSize:], s.gatedCold
+		}
+		fetch = func(ctx context.Context, b *bucket) (cipher.AEAD, error) { return s.decryptWithAny(ctx, ks, b, blob) }
+	case payload.ModeKMSHMAC, payload.ModeKMSHMACGated:
 		if len(ref) != payload.HMACKeyRefSize {
 			return nil, invalidPayload("the URL's key reference is damaged")
 		}
-		k := s.byTag[keyTag(ref[:tagSize])]
+		k := ks.byTag[keyTag(ref[:tagSize])]
 		if k == nil {
 			return nil, invalidPayload("the URL was made with a KMS key this deployment does not use")
 		}
-		fetch = func(ctx context.Context) (cipher.AEAD, error) { return k.deriveKey(ctx, ref[tagSize:]) }
+		if mode == payload.ModeKMSHMACGated {
+			bound = s.gatedCold
+		}
+		fetch = func(ctx context.Context, _ *bucket) (cipher.AEAD, error) { return k.deriveKey(ctx, ref[tagSize:]) }
 	default:
 		return nil, invalidPayload("the URL was encrypted with a static key but this deployment uses KMS")
 	}
-	return s.open(ctx, cacheKey(mode, ref), fetch)
+	return s.open(ctx, cacheKey(mode, ref), bound, fetch)
+}
+
+// GateKey implements payload.GateKeys: the gate key of the HMAC key a
+// gated header's tag names (its own in mode 4, the gate key's in mode 5),
+// derived with one GenerateMac the first time, then kept. An unknown tag
+// is refused without calling KMS.
+func (s *Source) GateKey(ctx context.Context, mode byte, ref []byte) (*payload.GateKey, error) {
+	ks, err := s.keySet(ctx, false)
+	if err != nil {
+		return nil, describeOpenError(err)
+	}
+	if !payload.Gated(mode) || len(ref) < tagSize {
+		return nil, invalidPayload("the URL's key reference is damaged")
+	}
+	k := ks.byTag[keyTag(ref[:tagSize])]
+	if k == nil {
+		return nil, invalidPayload("the URL was made with a KMS key this deployment does not use")
+	}
+	g, err := k.gateKey(ctx, s.opts.Now)
+	if err != nil {
+		return nil, openError("GenerateMac", err)
+	}
+	return g, nil
+}
+
+// Opened implements payload.Confirmer: a payload authenticated under the
+// data key of mode and ref, which is kept from now on.
+func (s *Source) Opened(mode byte, ref []byte, aead cipher.AEAD) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache.Add(cacheKey(mode, ref), aead)
 }
 
 // open is the cache, the single flight and the bound on cold calls that
 // every mode shares: the data key under name from the cache, else from
 // one call of fetch shared by every caller asking for the same name. Only
-// the caller that makes the call spends a token of the bucket.
-func (s *Source) open(ctx context.Context, name string, fetch func(context.Context) (cipher.AEAD, error)) (cipher.AEAD, error) {
+// the caller that makes the call spends a token of the bucket. Nothing is
+// cached here: a key is kept once a payload authenticates (Opened), so
+// that made-up references never push real keys out.
+func (s *Source) open(ctx context.Context, name string, b *bucket, fetch func(context.Context, *bucket) (cipher.AEAD, error)) (cipher.AEAD, error) {
 	for {
 		s.mu.Lock()
 		if aead, ok := s.cache.Get(name); ok {
@@ -409,21 +624,18 @@ func (s *Source) open(ctx context.Context, name string, fetch func(context.Conte
 			}
 			return c.aead, c.err
 		}
-		if !s.cold.take() {
+		if !b.take() {
 			s.mu.Unlock()
-			return nil, s.cold.refusal()
+			return nil, b.refusal()
 		}
 		c := &openCall{done: make(chan struct{})}
 		s.flights[name] = c
 		s.mu.Unlock()
 
-		c.aead, c.err = fetch(ctx)
+		c.aead, c.err = fetch(ctx, b)
 
 		s.mu.Lock()
 		delete(s.flights, name)
-		if c.err == nil {
-			s.cache.Add(name, c.aead)
-		}
 		s.mu.Unlock()
 		close(c.done)
 		return c.aead, c.err
@@ -435,11 +647,11 @@ func (s *Source) open(ctx context.Context, name string, fetch func(context.Conte
 // is asked only when the one before answers IncorrectKeyException (the
 // blob is a real ciphertext of another key), and each such call spends a
 // token of the bucket like the first.
-func (s *Source) decryptWithAny(ctx context.Context, blob []byte) (cipher.AEAD, error) {
+func (s *Source) decryptWithAny(ctx context.Context, ks *keySet, b *bucket, blob []byte) (cipher.AEAD, error) {
 	var err error
-	for i, k := range s.envelope {
-		if i > 0 && !s.cold.take() {
-			return nil, s.cold.refusal()
+	for i, k := range ks.envelope {
+		if i > 0 && !b.take() {
+			return nil, b.refusal()
 		}
 		var aead cipher.AEAD
 		if aead, err = k.decrypt(ctx, blob); err == nil || !isIncorrectKey(err) {
@@ -473,16 +685,18 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // KeyFor names the key of this deployment a URL's header refers to, for
-// people (sfn-callback-urls inspect): the ARN of the HMAC key a mode 3
-// tag names, or of the only envelope key for mode 2; else "" (an
-// encrypted data key names its key to KMS only, and an unknown tag names
-// none).
+// people (sfn-callback-urls inspect): the ARN of the HMAC key a mode 3 or
+// 4 tag names, or of the only envelope key for modes 2 and 5; else "" (an
+// encrypted data key names its key to KMS only, an unknown tag names
+// none, and keys not yet described name nothing).
 func (s *Source) KeyFor(mode byte, ref []byte) string {
+	ks := s.knownKeys()
 	switch {
-	case mode == payload.ModeKMS && len(s.envelope) == 1:
-		return s.envelope[0].arn
-	case mode == payload.ModeKMSHMAC && len(ref) == payload.HMACKeyRefSize:
-		if k := s.byTag[keyTag(ref[:tagSize])]; k != nil {
+	case ks == nil:
+	case (mode == payload.ModeKMS || mode == payload.ModeKMSGated) && len(ks.envelope) == 1:
+		return ks.envelope[0].arn
+	case (mode == payload.ModeKMSHMAC || mode == payload.ModeKMSHMACGated) && len(ref) == payload.HMACKeyRefSize:
+		if k := ks.byTag[keyTag(ref[:tagSize])]; k != nil {
 			return k.arn
 		}
 	}

@@ -60,7 +60,7 @@ func TestModeFromKey(t *testing.T) {
 			if got := srv.Count("DescribeKey"); got != tt.wantCall {
 				t.Errorf("%d DescribeKey requests, want %d", got, tt.wantCall)
 			}
-			if n := len(srv.Calls()) - srv.Count("DescribeKey"); n != 0 {
+			if n := len(srv.Calls()) - gateCalls(srv) - srv.Count("DescribeKey"); n != 0 {
 				t.Errorf("%d other KMS requests at start, want none", n)
 			}
 			if tt.wantErr != nil {
@@ -115,7 +115,7 @@ func TestPreviousKeys(t *testing.T) {
 				if old.kind == kmskeys.Envelope && cur.kind == kmskeys.Envelope {
 					wantCalls = 1
 				}
-				if got := len(srv.Calls()); got != wantCalls {
+				if got := len(srv.Calls()) - gateCalls(srv); got != wantCalls {
 					t.Errorf("old URL without PREVIOUS_KEY_IDS: %d KMS calls %+v, want %d", got, srv.Calls(), wantCalls)
 				}
 
@@ -131,8 +131,9 @@ func TestPreviousKeys(t *testing.T) {
 				srv.Reset()
 				mustRespond(t, after, oldURL)
 				// An envelope blob is tried on the envelope keys in order:
-				// the new key first when it is one.
-				calls := srv.Calls()
+				// the new key first when it is one. (An HMAC URL's gate
+				// key comes first: dataKeyCallLog leaves it out.)
+				calls := dataKeyCallLog(srv)
 				if old.kind == kmskeys.Envelope && cur.kind == kmskeys.Envelope {
 					if len(calls) != 2 || calls[0].KeyID != newKey || calls[0].ErrorType != "IncorrectKeyException" {
 						t.Errorf("opening the old URL: KMS calls %+v, want Decrypt with the new key (IncorrectKeyException) first", calls)
@@ -148,7 +149,7 @@ func TestPreviousKeys(t *testing.T) {
 				if raw := envelopeOf(t, newURL); raw[0] != cur.headerMode {
 					t.Errorf("new URL of mode %d, want %d", raw[0], cur.headerMode)
 				}
-				calls = srv.Calls()
+				calls = dataKeyCallLog(srv)
 				if len(calls) != 1 || calls[0].Operation != cur.createOp || calls[0].KeyID != newKey {
 					t.Errorf("creating: KMS calls %+v, want one %s with the new key", calls, cur.createOp)
 				}
@@ -178,8 +179,9 @@ func TestPreviousKeysChoice(t *testing.T) {
 		// calls are the KMS operations and keys asked, in order.
 		calls []string
 	}{
-		{"current HMAC key", urlOf(hmac1), succeeded, []string{"GenerateMac " + hmac1}},
-		{"previous HMAC key", urlOf(hmac2), succeeded, []string{"GenerateMac " + hmac2}},
+		// A gated URL: the gate key of the tag's key first, then the data key.
+		{"current HMAC key", urlOf(hmac1), succeeded, []string{"GenerateMac gate " + hmac1, "GenerateMac " + hmac1}},
+		{"previous HMAC key", urlOf(hmac2), succeeded, []string{"GenerateMac gate " + hmac2, "GenerateMac " + hmac2}},
 		{"first envelope key", urlOf(env1), succeeded, []string{"Decrypt " + env1}},
 		{"second envelope key", urlOf(env2), succeeded, []string{"Decrypt " + env1, "Decrypt " + env2}},
 		{"HMAC key of no setting: refused by its tag", urlOf(foreignHMAC), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, nil},
@@ -188,8 +190,8 @@ func TestPreviousKeysChoice(t *testing.T) {
 		// The blob no longer names a key (its key id is altered).
 		{"altered blob: one call", alterData(t, urlOf(env2), 3+5), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
 			[]string{"Decrypt " + env1}},
-		{"altered identifier: one call to the tag's key", alterData(t, urlOf(hmac2), 1+4+5), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
-			[]string{"GenerateMac " + hmac2}},
+		{"altered identifier: refused at the gate", alterData(t, urlOf(hmac2), 1+4+5), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
+			[]string{"GenerateMac gate " + hmac2}},
 		{"altered tag", alterData(t, urlOf(hmac2), 1), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, nil},
 	}
 	for _, tt := range tests {
@@ -203,7 +205,11 @@ func TestPreviousKeysChoice(t *testing.T) {
 			}
 			var calls []string
 			for _, c := range srv.Calls() {
-				calls = append(calls, c.Operation+" "+c.KeyID)
+				op := c.Operation
+				if strings.HasPrefix(string(c.Message), "sfn-callback-urls gate key") {
+					op += " gate"
+				}
+				calls = append(calls, op+" "+c.KeyID)
 			}
 			if diff := cmp.Diff(tt.calls, calls); diff != "" {
 				t.Errorf("KMS calls (-want +got):\n%s", diff)
@@ -228,7 +234,8 @@ func TestKeyNamedTwice(t *testing.T) {
 		if _, err := respond(t, svc, alterData(t, u, len(keyRefOf(t, u))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
 			t.Errorf("%s: altered URL: %v", m.name, err)
 		}
-		if got := srv.Count(m.openOp); got != 1 {
+		// An HMAC URL is refused at its key's gate, derived once.
+		if got := dataKeyCalls(srv, m.openOp) + gateCalls(srv); got != 1 {
 			t.Errorf("%s: %d %s calls for a key named three times, want 1", m.name, got, m.openOp)
 		}
 	}
@@ -250,7 +257,7 @@ func TestModeMismatch(t *testing.T) {
 			if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
 				t.Errorf("%s URL at a %s deployment (-want +got):\n%s", from.name, at.name, diff)
 			}
-			if n := len(srv.Calls()); n != 0 {
+			if n := len(srv.Calls()) - gateCalls(srv); n != 0 {
 				t.Errorf("%s URL at a %s deployment: %d KMS calls, want 0", from.name, at.name, n)
 			}
 		}

@@ -17,10 +17,12 @@ import (
 
 // The encrypted form (docs/FORMAT.md):
 //
-//	envelope  = mode(1) keyref nonce(12) ciphertext||tag(16)
+//	envelope  = mode(1) keyref nonce(12) ciphertext||tag(16) [gatetag(8)]
 //	keyref    = len(1) id            (ModeStaticKey, 1..255 bytes)
 //	          | len(2, big-endian) blob  (ModeKMS)
-//	          | keytag(4) identifier(12) (ModeKMSHMAC, no length)
+//	          | keytag(4) identifier(12) (ModeKMSHMAC, ModeKMSHMACGated)
+//	          | gatekeytag(4) len(2) blob (ModeKMSGated)
+//	gatetag   = the gated modes': GateKey.Tag of every byte before it
 //	AD        = "sfncb3" || mode || keyref
 //	plaintext = layout(1) flags(1) fields
 //	flags     = type (bits 0-2, ActionSpec.Code) | parameters (bit 3) | deflated (bit 4)
@@ -85,9 +87,17 @@ func appendHeader(dst []byte, mode byte, ref []byte) []byte {
 		dst = append(dst, byte(len(ref)))
 	case ModeKMS:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(len(ref)))
+	case ModeKMSGated:
+		// The gate key's tag, then the blob with its length.
+		dst = append(dst, ref[:gateKeyTagSize]...)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(ref)-gateKeyTagSize))
+		return append(dst, ref[gateKeyTagSize:]...)
 	}
 	return append(dst, ref...)
 }
+
+// gateKeyTagSize is the size of ModeKMSGated's gate key tag.
+const gateKeyTagSize = 4
 
 func parseHeader(raw []byte) (header, error) {
 	if len(raw) < 2 {
@@ -103,28 +113,40 @@ func parseHeader(raw []byte) (header, error) {
 			return header{}, invalid("the data parameter is truncated")
 		}
 		n, off = int(binary.BigEndian.Uint16(raw[1:])), 3
-	case ModeKMSHMAC:
+	case ModeKMSHMAC, ModeKMSHMACGated:
 		n, off = HMACKeyRefSize, 1
+	case ModeKMSGated:
+		if len(raw) < 1+gateKeyTagSize+2 {
+			return header{}, invalid("the data parameter is truncated")
+		}
+		n, off = int(binary.BigEndian.Uint16(raw[1+gateKeyTagSize:])), 1+gateKeyTagSize+2
 	default:
 		return header{}, invalid("the data parameter names an unknown key mode")
 	}
-	if n == 0 || n > MaxKeyRef || len(raw) < off+n+nonceSize+tagSize {
+	trailer := 0
+	if Gated(h.mode) {
+		trailer = GateTagSize
+	}
+	if n == 0 || n > MaxKeyRef || len(raw) < off+n+nonceSize+tagSize+trailer {
 		return header{}, invalid("the data parameter is truncated")
 	}
 	h.ref = raw[off : off+n]
+	if h.mode == ModeKMSGated {
+		h.ref = append(append(make([]byte, 0, gateKeyTagSize+n), raw[1:1+gateKeyTagSize]...), h.ref...)
+	}
 	h.end = off + n
 	return h, nil
 }
 
-func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD) (string, error) {
-	if !validRef(mode, ref) {
+func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD, gate *GateKey) (string, error) {
+	if !validRef(mode, ref) || Gated(mode) != (gate != nil) {
 		return "", callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "the key reference has an invalid length")
 	}
 	plain, err := marshalBinary(p)
 	if err != nil {
 		return "", err
 	}
-	buf := make([]byte, 0, 3+len(ref)+nonceSize+len(plain)+tagSize)
+	buf := make([]byte, 0, 3+len(ref)+2+nonceSize+len(plain)+tagSize+GateTagSize)
 	buf = appendHeader(buf, mode, ref)
 	hdrLen := len(buf)
 	ad := make([]byte, 0, len(adPrefix)+hdrLen)
@@ -134,6 +156,9 @@ func seal(p *callbackurls.Payload, mode byte, ref []byte, aead cipher.AEAD) (str
 		return "", err
 	}
 	buf = aead.Seal(buf, buf[hdrLen:], plain, ad)
+	if gate != nil {
+		buf = append(buf, gate.Tag(buf)...)
+	}
 	out := make([]byte, len(PrefixEncrypted)+base64.RawURLEncoding.EncodedLen(len(buf)))
 	copy(out, PrefixEncrypted)
 	base64.RawURLEncoding.Encode(out[len(PrefixEncrypted):], buf)
@@ -147,13 +172,17 @@ func validRef(mode byte, ref []byte) bool {
 		return len(ref) >= 1 && len(ref) <= 255
 	case ModeKMS:
 		return len(ref) >= 1 && len(ref) <= MaxKeyRef
-	case ModeKMSHMAC:
+	case ModeKMSHMAC, ModeKMSHMACGated:
 		return len(ref) == HMACKeyRefSize
+	case ModeKMSGated:
+		return len(ref) > gateKeyTagSize && len(ref)-gateKeyTagSize <= MaxKeyRef
 	}
 	return false
 }
 
-func openSealed(raw []byte, h header, aead cipher.AEAD) (*callbackurls.Payload, error) {
+// openEnvelope authenticates and decrypts an envelope (without its gate
+// tag) and returns the plaintext.
+func openEnvelope(raw []byte, h header, aead cipher.AEAD) ([]byte, error) {
 	ad := make([]byte, 0, len(adPrefix)+h.end)
 	ad = append(append(ad, adPrefix...), raw[:h.end]...)
 	nonce := raw[h.end : h.end+nonceSize]
@@ -161,11 +190,7 @@ func openSealed(raw []byte, h header, aead cipher.AEAD) (*callbackurls.Payload, 
 	if err != nil {
 		return nil, invalid("the data parameter was altered or was not made with this deployment's keys")
 	}
-	p, err := unmarshalBinary(plain)
-	if err != nil {
-		return nil, invalid("the payload is damaged")
-	}
-	return p, nil
+	return plain, nil
 }
 
 func marshalBinary(p *callbackurls.Payload) ([]byte, error) {

@@ -14,6 +14,8 @@ package payload
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -38,12 +40,36 @@ const (
 	ModeKMSHMAC byte = 3
 )
 
+// The gated modes add a gate tag to the envelope (GateKey): a payload
+// whose tag does not check is refused before its data key is looked up,
+// so a made-up key reference costs no KMS call and takes no room in a
+// cache (docs/FORMAT.md, "Gated modes").
+const (
+	// ModeKMSHMACGated is ModeKMSHMAC with a gate tag, under a gate key
+	// derived from the HMAC key its tag names.
+	ModeKMSHMACGated byte = 4
+	// ModeKMSGated is ModeKMS with a gate tag, under a gate key derived
+	// from an HMAC key named by a 4-byte tag; its key reference is that
+	// tag followed by the encrypted data key.
+	ModeKMSGated byte = 5
+)
+
+// Gated reports whether a key mode carries a gate tag.
+func Gated(mode byte) bool { return mode == ModeKMSHMACGated || mode == ModeKMSGated }
+
 // MaxKeyRef bounds a header's key reference (a KMS blob is 184 bytes).
 const MaxKeyRef = 512
 
-// HMACKeyRefSize is the size of a ModeKMSHMAC key reference: a 4-byte key
-// tag and a 12-byte (96-bit) data key identifier.
+// HMACKeyRefSize is the size of a ModeKMSHMAC (and ModeKMSHMACGated) key
+// reference: a 4-byte key tag and a 12-byte (96-bit) data key identifier.
 const HMACKeyRefSize = 16
+
+// GateTagSize is the size of a gated envelope's gate tag, and
+// GateKeySize of a gate key.
+const (
+	GateTagSize = 8
+	GateKeySize = 32
+)
 
 // KeySource provides the keys of the encrypted form. It is implemented by a
 // static keyring and by KMS (envelope encryption or HMAC derivation).
@@ -55,6 +81,45 @@ type KeySource interface {
 	// names no usable key is an *callbackurls.Error InvalidPayload; an
 	// outage wraps callbackurls.ErrUnavailable.
 	DecryptionKey(ctx context.Context, mode byte, ref []byte) (cipher.AEAD, error)
+}
+
+// GateKeys is implemented by a KeySource that makes or opens payloads of
+// the gated modes.
+type GateKeys interface {
+	// GateKey returns the gate key of a gated mode's key reference. It is
+	// called before DecryptionKey: a reference naming no gate key of this
+	// deployment is an *callbackurls.Error InvalidPayload (no KMS call);
+	// an outage wraps callbackurls.ErrUnavailable.
+	GateKey(ctx context.Context, mode byte, ref []byte) (*GateKey, error)
+}
+
+// Confirmer is implemented by a KeySource that keeps the keys it looks up:
+// Opened says that a payload authenticated under the key DecryptionKey
+// returned for mode and ref. Keys are kept only then, so that a made-up
+// reference never pushes a real key out of a cache.
+type Confirmer interface {
+	Opened(mode byte, ref []byte, aead cipher.AEAD)
+}
+
+// GateKey tags the envelopes of the gated modes: HMAC-SHA-256 under the
+// key, over every byte of the envelope before the tag, cut to GateTagSize.
+type GateKey struct{ secret [GateKeySize]byte }
+
+// NewGateKey returns a gate key holding a copy of secret.
+func NewGateKey(secret []byte) (*GateKey, error) {
+	if len(secret) != GateKeySize {
+		return nil, errors.New("payload: a gate key is 32 bytes")
+	}
+	g := &GateKey{}
+	copy(g.secret[:], secret)
+	return g, nil
+}
+
+// Tag is the gate tag of envelope (everything before the tag).
+func (g *GateKey) Tag(envelope []byte) []byte {
+	m := hmac.New(sha256.New, g.secret[:])
+	m.Write(envelope)
+	return m.Sum(nil)[:GateTagSize]
 }
 
 // Codec implements callbackurls.PayloadCodec.
@@ -78,7 +143,17 @@ func (c *Codec) Encode(ctx context.Context, p *callbackurls.Payload) (string, er
 	if err != nil {
 		return "", err
 	}
-	return seal(p, mode, ref, aead)
+	var gate *GateKey
+	if Gated(mode) {
+		g, ok := c.Keys.(GateKeys)
+		if !ok {
+			return "", callbackurls.Errorf(callbackurls.CodeEncryptionFailed, "the key source gives no gate key for key mode %d", mode)
+		}
+		if gate, err = g.GateKey(ctx, mode, ref); err != nil {
+			return "", err
+		}
+	}
+	return seal(p, mode, ref, aead, gate)
 }
 
 // Decode opens data. Every size is checked before the work it bounds.
@@ -120,11 +195,37 @@ func (c *Codec) open(ctx context.Context, b64 string) (*callbackurls.Payload, er
 	if err != nil {
 		return nil, err
 	}
+	if Gated(h.mode) {
+		g, ok := c.Keys.(GateKeys)
+		if !ok {
+			return nil, invalid("the data parameter names a key mode this deployment does not use")
+		}
+		gate, err := g.GateKey(ctx, h.mode, h.ref)
+		if err != nil {
+			return nil, err
+		}
+		body, tag := raw[:len(raw)-GateTagSize], raw[len(raw)-GateTagSize:]
+		if !hmac.Equal(gate.Tag(body), tag) {
+			return nil, invalid("the data parameter was altered or was not made with this deployment's keys")
+		}
+		raw = body
+	}
 	aead, err := c.Keys.DecryptionKey(ctx, h.mode, h.ref)
 	if err != nil {
 		return nil, err
 	}
-	return openSealed(raw, h, aead)
+	plain, err := openEnvelope(raw, h, aead)
+	if err != nil {
+		return nil, err
+	}
+	if cf, ok := c.Keys.(Confirmer); ok {
+		cf.Opened(h.mode, h.ref, aead)
+	}
+	p, err := unmarshalBinary(plain)
+	if err != nil {
+		return nil, invalid("the payload is damaged")
+	}
+	return p, nil
 }
 
 func invalid(msg string) *callbackurls.Error {

@@ -12,20 +12,20 @@ import (
 // make one URL run another's outcomes. It is safe for concurrent use.
 type cache struct {
 	mu    sync.Mutex
-	lists *lru.Cache[[32]byte, outcomeList]
+	lists *lru.Cache[[32]byte, *compiledList]
 }
 
 func newCache(size int) *cache {
-	return &cache{lists: lru.New[[32]byte, outcomeList](size)}
+	return &cache{lists: lru.New[[32]byte, *compiledList](size)}
 }
 
-func (c *cache) get(key [32]byte) (outcomeList, bool) {
+func (c *cache) get(key [32]byte) (*compiledList, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lists.Get(key)
 }
 
-func (c *cache) put(key [32]byte, l outcomeList) {
+func (c *cache) put(key [32]byte, l *compiledList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lists.Add(key, l)

@@ -3,6 +3,7 @@ package postaction
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -122,37 +123,46 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
-// BenchmarkSelectWorst: the costliest body and path the limits allow.
-func BenchmarkSelectWorst(b *testing.B) {
-	cases := map[string]struct{ outcomes, body string }{
-		"nested descendants on a deep body": {
-			`[{"name": "a", "type": "failure", "schema": true, "error_path": "$..[?@..x].y"}]`,
-			strings.Repeat(`{"x":1,"y":[`, MaxBodyDepth/2-1) + strings.Repeat(`]}`, MaxBodyDepth/2-1),
-		},
-		"nested descendants on a wide body": {
-			`[{"name": "a", "type": "failure", "schema": true, "error_path": "$..[?@..x].y"}]`,
-			"[" + strings.TrimSuffix(strings.Repeat(`[[[[[[0]]]]]],`, MaxPathValues/7), ",") + "]",
-		},
-		"regex per node": {
-			`[{"name": "a", "type": "failure", "schema": true, "error_path": "$[?match(@, '[a-z]+x')]"}]`,
-			`[` + strings.TrimSuffix(strings.Repeat(`"a",`, MaxPathValues-1), ",") + `]`,
-		},
-		"all nodes of a deep body": {
-			`[{"name": "a", "type": "success", "schema": true, "output_path": "$..*"}]`,
-			strings.Repeat(`[`, MaxBodyDepth) + strings.Repeat(`]`, MaxBodyDepth),
-		},
+// FuzzPathAnalysis: the cost analysis reads every expression the library
+// parses (it may refuse one as too costly, never fail to read it), and the
+// expression it rewrites for match() and search() means the same: both
+// select the same nodes from a body.
+func FuzzPathAnalysis(f *testing.F) {
+	for _, s := range []string{
+		`$`, `$.a`, `$..a`, `$['a', 0, 1:3, *]`, `$[?@.a == 1 && !(@.b < 2) || $.c]`, `$[?match(@.name, 'a.c')]`,
+		`$..[?search(@, "x|y") && count(@.*) > 1]`, `$[?length(@) >= 2]`, `$.a[-1:0:-1]`, `$ [ ? @ . a ]`,
+		`$[?value(@..x) == 'a']`, `$["\u00e9"]`, `$.é`, `$[?@[?@.a]]`, `$[?match(@, '.')]`, `$[?!match(@, 'a|b')]`,
+	} {
+		f.Add(s, []byte(`[{"a": 1, "name": "abc", "b": [1, 2]}, "x", "a\nb", "ab", "xb", {"a": {"x": "a"}}]`))
 	}
-	for name, c := range cases {
-		b.Run(name, func(b *testing.B) {
-			e := New()
-			stored := mustCompile(b, e, c.outcomes)
-			body := []byte(c.body)
-			if len(body) > callbackurls.MaxPostBodyBytes {
-				b.Fatalf("body is %d bytes", len(body))
+	f.Fuzz(func(t *testing.T, expr string, body []byte) {
+		want, err := pathParser.Parse(expr)
+		if err != nil || len(expr) > MaxPathLength {
+			return
+		}
+		a := pathCost(expr, MaxPathValues, MaxBodyDepth)
+		if a.err != nil && strings.Contains(a.err.Error(), "cannot read") {
+			t.Fatalf("pathCost(%q): %v", expr, a.err)
+		}
+		if a.err != nil || a.descendants > MaxDescendants || a.functions > MaxPathFunctions || a.work > MaxPathWork {
+			return
+		}
+		got, err := compilePath(0, "a", "output_path", expr, new(meter))
+		if err != nil {
+			if code(err) != callbackurls.CodeInvalidJSONPath {
+				t.Fatalf("compilePath(%q) = %v", expr, err)
 			}
-			for b.Loop() {
-				_, _ = e.Select(stored, body)
-			}
-		})
-	}
+			return // a pattern out of bounds
+		}
+		var doc any
+		if json.Unmarshal(body, &doc) != nil {
+			return
+		}
+		if strings.Contains(expr, "match") || strings.Contains(expr, "search") {
+			return // ours reads match's pattern anchored as a whole
+		}
+		if w, g := fmt.Sprint(want.Select(doc)), fmt.Sprint(got.Select(doc)); w != g {
+			t.Fatalf("%q selects %s, rewritten %s", expr, w, g)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -37,6 +38,14 @@ type outcome struct {
 
 type outcomeList []outcome
 
+// compiledList is a compiled outcome list and the meter of its callbacks,
+// which take it one at a time.
+type compiledList struct {
+	mu       sync.Mutex
+	meter    meter
+	outcomes outcomeList
+}
+
 // storedOutcome is an outcome as the URL carries it: the request's field
 // names, compacted, without fields its type does not use.
 type storedOutcome struct {
@@ -64,7 +73,7 @@ func (l outcomeList) marshal() (json.RawMessage, error) {
 
 // parseOutcomes checks and compiles an outcome list (a CreateUrls request's
 // or a stored one).
-func parseOutcomes(raw json.RawMessage) (outcomeList, error) {
+func parseOutcomes(raw json.RawMessage) (*compiledList, error) {
 	if len(raw) > MaxOutcomesBytes {
 		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome,
 			"outcomes is %d bytes, more than the %d a post action may have", len(raw), MaxOutcomesBytes)
@@ -80,10 +89,11 @@ func parseOutcomes(raw json.RawMessage) (outcomeList, error) {
 		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPostActionOutcome,
 			"outcomes lists %d outcomes, more than the %d a post action may have", len(items), MaxOutcomes)
 	}
-	list := make(outcomeList, len(items))
+	c := &compiledList{outcomes: make(outcomeList, len(items))}
+	list := c.outcomes
 	seen := make(map[string]bool, len(items))
 	for i, item := range items {
-		if err := list[i].parse(i, item); err != nil {
+		if err := list[i].parse(i, item, &c.meter); err != nil {
 			return nil, err
 		}
 		if seen[list[i].name] {
@@ -91,7 +101,7 @@ func parseOutcomes(raw json.RawMessage) (outcomeList, error) {
 		}
 		seen[list[i].name] = true
 	}
-	return list, nil
+	return c, nil
 }
 
 // fields is an outcome object. A map rather than a struct, because
@@ -113,7 +123,7 @@ func (f fields) str(key string) (string, bool, error) {
 
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-func (o *outcome) parse(i int, raw json.RawMessage) error {
+func (o *outcome) parse(i int, raw json.RawMessage, m *meter) error {
 	var f fields
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &f) != nil {
 		return outcomeError(i, "", "each outcome must be an object")
@@ -144,16 +154,16 @@ func (o *outcome) parse(i int, raw json.RawMessage) error {
 		return fail("type must be %s", callbackurls.TypeList(func(s *callbackurls.ActionSpec) bool { return s.PostOutcome }))
 	}
 
-	if err := o.parseSchema(f, fail); err != nil {
+	if err := o.parseSchema(f, m, fail); err != nil {
 		return err
 	}
 	o.stored = storedOutcome{Name: o.name, Type: o.typ, Schema: o.stored.Schema}
 
 	if spec.Output {
-		err = o.parseSuccess(i, f, fail)
+		err = o.parseSuccess(i, f, m, fail)
 	}
 	if spec.ErrorCause && err == nil {
-		err = o.parseFailure(i, f, fail)
+		err = o.parseFailure(i, f, m, fail)
 	}
 	if err != nil {
 		return err
@@ -161,7 +171,7 @@ func (o *outcome) parse(i int, raw json.RawMessage) error {
 	return o.parseResponse(f, fail)
 }
 
-func (o *outcome) parseSchema(f fields, fail func(string, ...any) error) error {
+func (o *outcome) parseSchema(f fields, m *meter, fail func(string, ...any) error) error {
 	raw, ok := f["schema"]
 	if !ok {
 		return fail("schema is required: a JSON Schema the body must match (true matches any body)")
@@ -176,16 +186,16 @@ func (o *outcome) parseSchema(f fields, fail func(string, ...any) error) error {
 	if buf.Len() > MaxSchemaBytes {
 		return fail("schema is %d bytes, more than the %d allowed", buf.Len(), MaxSchemaBytes)
 	}
-	sch, err := compileSchema(buf.Bytes())
+	sch, err := compileSchema(buf.Bytes(), m)
 	if err != nil {
-		return fail("schema: %s", reason(err))
+		return fail("schema: %s", schemaReason(err))
 	}
 	o.schema = sch
 	o.stored.Schema = buf.Bytes()
 	return nil
 }
 
-func (o *outcome) parseSuccess(i int, f fields, fail func(string, ...any) error) error {
+func (o *outcome) parseSuccess(i int, f fields, m *meter, fail func(string, ...any) error) error {
 	n := 0
 	if raw, ok := f["output"]; ok {
 		var buf bytes.Buffer
@@ -212,7 +222,7 @@ func (o *outcome) parseSuccess(i int, f fields, fail func(string, ...any) error)
 		return fail("%v", err)
 	}
 	if ok {
-		if o.outputPath, err = compilePath(i, o.name, "output_path", path); err != nil {
+		if o.outputPath, err = compilePath(i, o.name, "output_path", path, m); err != nil {
 			return err
 		}
 		o.stored.OutputPath = path
@@ -224,7 +234,7 @@ func (o *outcome) parseSuccess(i int, f fields, fail func(string, ...any) error)
 	return nil
 }
 
-func (o *outcome) parseFailure(i int, f fields, fail func(string, ...any) error) error {
+func (o *outcome) parseFailure(i int, f fields, m *meter, fail func(string, ...any) error) error {
 	for _, p := range []struct {
 		key   string
 		limit int
@@ -253,7 +263,7 @@ func (o *outcome) parseFailure(i int, f fields, fail func(string, ...any) error)
 			}
 			*p.text, *p.dst = text, text
 		case hasPath:
-			if *p.path, err = compilePath(i, o.name, p.key+"_path", path); err != nil {
+			if *p.path, err = compilePath(i, o.name, p.key+"_path", path, m); err != nil {
 				return err
 			}
 			*p.dstP = path

@@ -205,16 +205,34 @@ func TestSelect(t *testing.T) {
 			wantCode: callbackurls.CodeInvalidPostActionBody,
 		},
 		{
-			name:     "too many values for a path",
-			outcomes: `[{"name": "ok", "type": "success", "schema": true, "output_path": "$[0]"}]`,
-			body:     "[" + strings.Repeat("0,", MaxPathValues) + "0]",
+			name:     "too many values",
+			outcomes: `[{"name": "ok", "type": "success", "schema": {"type": "array"}, "output_body": true}]`,
+			body:     "[" + strings.Repeat("0,", MaxBodyValues) + "0]",
 			wantCode: callbackurls.CodeInvalidPostActionBody,
 		},
 		{
-			name:     "many values without a path",
-			outcomes: `[{"name": "ok", "type": "success", "schema": {"type": "array"}, "output_body": true}]`,
-			body:     "[" + strings.Repeat("0,", MaxPathValues) + "0]",
-			want:     &callbackurls.PostOutcome{Name: "ok", Type: callbackurls.Success, Output: json.RawMessage("[" + strings.Repeat("0,", MaxPathValues) + "0]")},
+			name:     "as many values as allowed",
+			outcomes: `[{"name": "ok", "type": "success", "schema": {"type": "array", "items": {"type": "integer"}}, "output_path": "$[0]"}]`,
+			body:     "[" + strings.Repeat("0,", MaxBodyValues-2) + "0]",
+			want:     &callbackurls.PostOutcome{Name: "ok", Type: callbackurls.Success, Output: json.RawMessage("[0]")},
+		},
+		{
+			name:     "a number with too many digits",
+			outcomes: `[{"name": "ok", "type": "success", "schema": true, "output": 1}]`,
+			body:     "[" + strings.Repeat("1", MaxNumberDigits+1) + "]",
+			wantCode: callbackurls.CodeInvalidPostActionBody,
+		},
+		{
+			name:     "a number with too large an exponent",
+			outcomes: `[{"name": "ok", "type": "success", "schema": true, "output": 1}]`,
+			body:     fmt.Sprintf(`{"a": 1E-%d}`, MaxNumberExponent+1),
+			wantCode: callbackurls.CodeInvalidPostActionBody,
+		},
+		{
+			name:     "the largest number allowed",
+			outcomes: `[{"name": "ok", "type": "success", "schema": {"items": {"maximum": 0, "multipleOf": 0.5}}, "output": 1}]`,
+			body:     fmt.Sprintf(`[-%s.%se+%d]`, strings.Repeat("9", MaxNumberDigits/2), strings.Repeat("9", MaxNumberDigits/2), MaxNumberExponent),
+			want:     &callbackurls.PostOutcome{Name: "ok", Type: callbackurls.Success, Output: json.RawMessage(`1`)},
 		},
 		{
 			name:     "output larger than Step Functions takes",
@@ -296,6 +314,46 @@ func TestCompileErrors(t *testing.T) {
 		{"jsonpath_rw extension", `[{"name": "a", "type": "success", "schema": true, "output_path": "$.a.` + "`this`" + `"}]`, callbackurls.CodeInvalidJSONPath, "output_path"},
 		{"too many descendants", `[{"name": "a", "type": "success", "schema": true, "output_path": "$..a..b..c"}]`, callbackurls.CodeInvalidJSONPath, "3 descendant segments"},
 		{"path too long", `[{"name": "a", "type": "success", "schema": true, "output_path": "$` + strings.Repeat(".a", MaxPathLength) + `"}]`, callbackurls.CodeInvalidJSONPath, "longer than"},
+
+		// The bounds on the work of a callback (issue 20).
+		{"pattern repeated 1000 times", `[{"name": "a", "type": "heartbeat", "schema": {"items": {"pattern": "\\p{L}{1000}"}}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, `schema: at /items/pattern: the regular expression "\\p{L}{1000}" repeats 1000 times, more than the 100 allowed`},
+		{"pattern too large", `[{"name": "a", "type": "heartbeat", "schema": {"pattern": "(?:\\p{L}{100}){6}"}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "compiles to 6"},
+		{"pattern too long", `[{"name": "a", "type": "heartbeat", "schema": {"pattern": "` + strings.Repeat("a", MaxPatternLength+1) + `"}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "the regular expression is 1025 bytes"},
+		{"patternProperties key repeated", `[{"name": "a", "type": "heartbeat", "schema": {"patternProperties": {"x{101}": true}}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "repeats 101 times"},
+		{"patterns too large in all", `[{"name": "a", "type": "heartbeat", "schema": {"properties": {` + strings.Join(func() []string {
+			var p []string
+			for i := range 12 {
+				p = append(p, fmt.Sprintf(`"p%d": {"pattern": "(?:\\p{L}{100}){4}%d"}`, i, i))
+			}
+			return p
+		}(), ",") + `}}}]`, callbackurls.CodeInvalidPostActionOutcome, "more than the 4000 allowed in all"},
+		{"schema nested too deep", `[{"name": "a", "type": "heartbeat", "schema": ` + strings.Repeat(`{"not":`, MaxSchemaDepth+1) + `true` + strings.Repeat(`}`, MaxSchemaDepth+1) + `}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "nested 33 levels deep, more than the 32 allowed"},
+		{"schema with too many references", `[{"name": "a", "type": "heartbeat", "schema": {"$defs": {"x": true}, "allOf": [` +
+			strings.TrimSuffix(strings.Repeat(`{"$ref": "#/$defs/x"},`, MaxSchemaRefs+1), ",") + `]}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "65 references"},
+		{"reserved keyword", `[{"name": "a", "type": "heartbeat", "schema": {"properties": {"a": {"\u0000sfncb:enum": [1]}}}}]`,
+			callbackurls.CodeInvalidPostActionOutcome, "reserved"},
+		{"match with a pattern from the body", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?match(@.a, @.b)]"}]`,
+			callbackurls.CodeInvalidJSONPath, "not a string literal"},
+		{"match repeated 1000 times", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?match(@, 'a{1000}')]"}]`,
+			callbackurls.CodeInvalidJSONPath, "match(): the regular expression"},
+		{"search too large", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?search(@, '(?:a{100}){6}')]"}]`,
+			callbackurls.CodeInvalidJSONPath, "search(): the regular expression"},
+		{"root wildcard in a filter", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?count($.*) > 1]"}]`,
+			callbackurls.CodeInvalidJSONPath, "$ may only name one node"},
+		{"descendants in a filter", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?@..a]"}]`,
+			callbackurls.CodeInvalidJSONPath, "inside a filter"},
+		{"filters three deep", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?@[?@[?@.a]]]"}]`,
+			callbackurls.CodeInvalidJSONPath, "nested 3 deep"},
+		{"too many functions", `[{"name": "a", "type": "success", "schema": true, "output_path": "$[?` + strings.TrimSuffix(strings.Repeat("length(@) > 1 && ", MaxPathFunctions+1), " && ") + `]"}]`,
+			callbackurls.CodeInvalidJSONPath, "calls 9 functions"},
+		{"descendants of descendants", `[{"name": "a", "type": "success", "schema": true, "output_path": "$..a..b"}]`,
+			callbackurls.CodeInvalidJSONPath, "may take about"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,8 +559,14 @@ func TestDescendants(t *testing.T) {
 		`$..[?@..a == ".."]`: 2,
 	}
 	for expr, want := range tests {
-		if got := descendants(expr); got != want {
-			t.Errorf("descendants(%s) = %d, want %d", expr, got, want)
+		if strings.Contains(expr, "?@..") {
+			if _, err := analyzePath(expr); err == nil {
+				t.Errorf("analyzePath(%s) accepted a descendant segment in a filter", expr)
+			}
+			continue
+		}
+		if a := pathCost(expr, 10, 2); a.err != nil || a.descendants != want {
+			t.Errorf("pathCost(%s): %d descendants, %v; want %d", expr, a.descendants, a.err, want)
 		}
 	}
 }
@@ -521,7 +585,7 @@ func TestShape(t *testing.T) {
 		{`{"\\": [[]]}`, 3, 4},
 	}
 	for _, tt := range tests {
-		d, v := shape([]byte(tt.body))
+		d, v, _, _ := shape([]byte(tt.body))
 		if d != tt.depth || v != tt.values {
 			t.Errorf("shape(%s) = %d, %d, want %d, %d", tt.body, d, v, tt.depth, tt.values)
 		}

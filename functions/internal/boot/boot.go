@@ -49,7 +49,10 @@ func New(ctx context.Context) (*Start, error) {
 		Logger:    config.NewLogger(os.Stdout, settings.Verbose),
 		AWSConfig: sync.OnceValues(func() (aws.Config, error) { return awsenv.Config(os.Getenv) }),
 	}
-	if s.Keys, err = keysource.Open(ctx, &s.Settings.Settings, s.AWSConfig, keysource.Options{}); err != nil {
+	// A KMS key is described at its first use: KMS failing at a cold
+	// start then gets the caller a 503 with Retry-After (and the next
+	// request another try), where an exit here would be a bare 502.
+	if s.Keys, err = keysource.Open(ctx, &s.Settings.Settings, s.AWSConfig, keysource.Options{DescribeKMSKeysOnFirstUse: true}); err != nil {
 		return nil, err
 	}
 	return s, nil

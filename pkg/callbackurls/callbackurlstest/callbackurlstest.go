@@ -202,6 +202,15 @@ func (PostActions) Compile(outcomes json.RawMessage) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
+// Check refuses a stored list that is not a list of Outcome.
+func (PostActions) Check(outcomes json.RawMessage) error {
+	var list []Outcome
+	if err := json.Unmarshal(outcomes, &list); err != nil {
+		return callbackurls.Errorf(callbackurls.CodeInvalidPayload, "damaged outcomes")
+	}
+	return nil
+}
+
 // Select picks the outcome whose Match is the body's "decision".
 func (PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
 	var list []Outcome

@@ -33,9 +33,9 @@ func TestOutputParameters(t *testing.T) {
 		header       map[string]string // of the answer
 		answer       string            // the answer's exact body
 	}{
-		{name: "$name and ${name} in output, keys included",
-			action: map[string]any{"type": "success", "output": map[string]any{"who": "$who", "${who}_id": "id-${id}x", "n": 5}},
-			query:  url.Values{"who": {"alice"}, "id": {"42"}}, status: 200, task: succeeded(`{"alice_id":"id-42x","n":5,"who":"alice"}`)},
+		{name: "$name and ${name} in output values, $$ in keys",
+			action: map[string]any{"type": "success", "output": map[string]any{"who": "$who", "$$id": "id-${id}x", "n": 5}},
+			query:  url.Values{"who": {"alice"}, "id": {"42"}}, status: 200, task: succeeded(`{"$id":"id-42x","n":5,"who":"alice"}`)},
 		{name: "values are strings, even numbers",
 			action: map[string]any{"type": "success", "output": map[string]any{"amount": "$amount", "ok": "$ok"}},
 			query:  url.Values{"amount": {"12.50"}, "ok": {"true"}}, status: 200, task: succeeded(`{"amount":"12.50","ok":"true"}`)},

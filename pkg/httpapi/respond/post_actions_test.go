@@ -2,7 +2,9 @@ package respond_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
 // withSwitchesOn is a deployment with post actions and output parameters
@@ -328,5 +331,45 @@ func TestPostActionURLLength(t *testing.T) {
 	t.Logf("a two-outcome post URL is the base URL plus %d characters (684-character token)", n)
 	if n > 2000 {
 		t.Errorf("a two-outcome post URL adds %d characters to the base URL; mail clients break URLs over ~2,000", n)
+	}
+}
+
+// TestPostActionOutcomesCheckedWhenOpened: a URL whose outcomes CreateUrls
+// would refuse (sealed by an older release, or forged as a 1- payload
+// with encryption off) is refused when it is opened, before any body is
+// read: the review's schema pattern \p{L}{1000} on every item of 32
+// outcomes, with a 250 KiB body, took a minute of CPU (issue 20).
+func TestPostActionOutcomesCheckedWhenOpened(t *testing.T) {
+	var outcomes []string
+	for i := range 32 {
+		outcomes = append(outcomes, fmt.Sprintf(`{"name":"o%d","type":"heartbeat","schema":{"items":{"pattern":"\\p{L}{1000}"}}}`, i))
+	}
+	body := `["` + strings.Repeat("é", 125<<10) + `"]`
+	for _, encrypted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "sealed by an older release", false: "forged, encryption off"}[encrypted], func(t *testing.T) {
+			e := servicetest.Start(t, servicetest.Options{Settings: config.Config{EnablePostActions: true}, NoEncryption: !encrypted})
+			token := e.NewTask(t)
+			codec := &payload.Codec{}
+			if encrypted {
+				codec.Keys = servicetest.Keyring(t)
+			}
+			data, err := codec.Encode(context.Background(), &callbackurls.Payload{
+				Target: callbackurls.TargetRef{ID: token}, Action: "hook", Type: callbackurls.Post,
+				Outcomes: json.RawMessage("[" + strings.Join(outcomes, ",") + "]"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := e.URL + callbackurls.CallbackPath + "?data=" + data
+			for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodHead} {
+				resp := e.Do(t, method, u, map[string]string{"Content-Type": "application/json"}, body)
+				if resp.Status != http.StatusBadRequest || (method != http.MethodHead && resp.ErrorCode(t) != callbackurls.CodeInvalidPayload) {
+					t.Errorf("%s: %d %s, want 400 InvalidPayload", method, resp.Status, resp.Body)
+				}
+			}
+			if diff := cmp.Diff(openTask, plainTask(t, e, token)); diff != "" {
+				t.Errorf("task (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -11,10 +11,12 @@ package respond
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -29,6 +31,12 @@ const ConfirmationHeader = "X-Callback-Confirmation"
 // form's fields or an API client's input values.
 const MaxBodyBytes = callbackurls.MaxPostBodyBytes
 
+// DefaultTimeout is a callback's deadline: the keys, the outcome and the
+// target must answer within it, else the caller gets 503 ServiceError
+// with Retry-After (never a dropped connection). ProcessCallback's timeout
+// is 10 s (template.yaml).
+const DefaultTimeout = 5 * time.Second
+
 // Options configure the handler.
 type Options struct {
 	// Logger receives the verbose lines (the request log line is the
@@ -36,6 +44,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Verbose logs request bodies, which may hold task outcomes.
 	Verbose bool
+	// Timeout is a callback's deadline (DefaultTimeout when zero). A
+	// request whose context ends sooner (a Lambda invocation's) keeps a
+	// tenth of what it has left, at least 500 ms, to answer.
+	Timeout time.Duration
 }
 
 type handler struct {
@@ -48,7 +60,21 @@ func NewHandler(svc *callbackurls.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	return &handler{svc: svc, opts: opts}
+}
+
+// deadline is the callback's context: the handler's timeout, or less when
+// the request's own deadline leaves less room to answer.
+func (h *handler) deadline(parent context.Context) (context.Context, context.CancelFunc) {
+	timeout := h.opts.Timeout
+	if dl, ok := parent.Deadline(); ok {
+		left := time.Until(dl)
+		timeout = min(timeout, left-max(500*time.Millisecond, left/10))
+	}
+	return context.WithTimeout(parent, timeout)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,13 +115,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	cb, err := h.svc.Open(r.Context(), r.URL.Query())
+	ctx, cancel := h.deadline(r.Context())
+	defer cancel()
+	cb, err := h.svc.Open(ctx, r.URL.Query())
 	if err == nil && !cb.Type.Spec().Decides {
 		err = checkPostRequest(r)
 	}
 	res := callbackurls.CallbackResult{Callback: cb}
 	if err == nil {
-		res, err = h.svc.Act(r.Context(), cb, sub)
+		res, err = h.svc.Act(ctx, cb, sub)
 	}
 	l := httpapi.Entry(r)
 	l.TransactionID, l.Action, l.Type = res.TransactionID, res.Action, string(res.Type)

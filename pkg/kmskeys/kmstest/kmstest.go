@@ -118,6 +118,8 @@ type Call struct {
 	Operation         string
 	KeyID             string // as sent ("" if absent)
 	EncryptionContext map[string]string
+	// Message is GenerateMac's message.
+	Message []byte
 	// Status and ErrorType are the answer ("" on success).
 	Status    int
 	ErrorType string
@@ -266,7 +268,7 @@ func (s *Server) Calls() []Call {
 	return standin.CallsAs(s.Server, func(c standin.Call) Call {
 		call := Call{Operation: c.Operation, Status: c.Status, ErrorType: c.Code}
 		if in, ok := c.Input.(*request); ok {
-			call.KeyID, call.EncryptionContext = aws.ToString(in.KeyID), in.EncryptionContext
+			call.KeyID, call.EncryptionContext, call.Message = aws.ToString(in.KeyID), in.EncryptionContext, in.Message
 		}
 		return call
 	})
