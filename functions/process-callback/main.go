@@ -15,6 +15,7 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/functions/internal/boot"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
@@ -32,7 +33,7 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 	}
 	awsCfg, err := start.AWSConfig()
 	if err != nil {
-		return nil, fmt.Errorf("step functions client: %w", err)
+		return nil, fmt.Errorf("step functions and lambda clients: %w", err)
 	}
 	signIn, err := signin.FromSettings(&start.Settings, signin.Config{Keys: start.Keys.Source, Logger: start.Logger}, start.AWSConfig)
 	if err != nil {
@@ -52,7 +53,10 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 		signer = receipts.NewSigner(base, key, previous...)
 		coreSigner = signer
 	}
-	svc := start.Service(callbackurls.Targets{callbackurls.TaskToken: stepfunctions.NewFromAWSConfig(awsCfg)}, coreSigner)
+	svc := start.Service(callbackurls.Targets{
+		callbackurls.TaskToken:       stepfunctions.NewFromAWSConfig(awsCfg),
+		callbackurls.DurableCallback: durablecallbacks.NewFromAWSConfig(awsCfg),
+	}, coreSigner)
 	api := httpapi.NewRouter(start.Logger, start.Settings.Verbose)
 	opts := respond.Options{Logger: start.Logger, Verbose: start.Settings.Verbose}
 	if signIn != nil {

@@ -16,7 +16,7 @@ var layers = []struct {
 	{"utilities", []string{"internal/jsontext", "internal/text", "internal/lru", "internal/awserr", "internal/awsenv", "internal/awsjson"}},
 	{"core", []string{"pkg/callbackurls"}},
 	{"URL format", []string{"pkg/payload"}},
-	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/localstore",
+	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/durablecallbacks", "pkg/localstore",
 		"pkg/messages", "pkg/delivery", "pkg/receipts"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
@@ -50,6 +50,7 @@ var apart = map[string][]string{
 	"examples/no-code-approval": nil,
 	"examples/sqs-callback":     exampleImports,
 	"examples/webhook":          exampleImports,
+	"examples/durable-approval": nil, // a TypeScript example; Go only runs its npm tests
 }
 
 // exampleImports are what an example application may use of the module.
@@ -62,7 +63,7 @@ var testSupport = []string{
 	"internal/testkit", "internal/archtest", "internal/coldstart", "internal/corpus", "internal/doctest",
 	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin", "internal/browsertest",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
-	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/signin/oidctest",
+	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/signin/oidctest", "pkg/durablecallbacks/durabletest",
 	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",
 }
 

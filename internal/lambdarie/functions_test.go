@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks/durabletest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
@@ -26,9 +27,11 @@ const browserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML,
 
 // deployment is both functions of one deployment, each under its own
 // emulator, with Step Functions (and KMS, in a KMS key mode) stand-ins
-// speaking the real protocols on loopback.
+// speaking the real protocols on loopback; durable is Lambda's durable
+// callback API.
 type deployment struct {
 	sfn              *sfntest.Server
+	durable          *durabletest.Server
 	kms              *kmstest.Server
 	create, callback *Emulator
 }
@@ -36,9 +39,10 @@ type deployment struct {
 func newDeployment(t *testing.T, mode string) *deployment {
 	t.Helper()
 	bins := bootstraps(t, "create-urls", "process-callback")
-	d := &deployment{sfn: sfntest.New(t)}
+	d := &deployment{sfn: sfntest.New(t), durable: durabletest.New(t)}
 	d.sfn.AddCredentials(Credentials())
-	env := append(stage.Env(), "ENABLE_POST_ACTIONS=true", "AWS_ENDPOINT_URL_SFN="+d.sfn.URL())
+	d.durable.AddCredentials(Credentials())
+	env := append(stage.Env(), "ENABLE_POST_ACTIONS=true", "AWS_ENDPOINT_URL_SFN="+d.sfn.URL(), "AWS_ENDPOINT_URL_LAMBDA="+d.durable.URL())
 	switch mode {
 	case "static":
 		env = append(env, "KEYRING="+staticKeyring(t))

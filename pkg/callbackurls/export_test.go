@@ -21,3 +21,6 @@ func (s *Service) Respond(ctx context.Context, req *CallbackRequest) (*CallbackR
 	res, err := s.Act(ctx, cb, req.Submission)
 	return &res, err
 }
+
+// ExportTargetAPIError is a refusal's contract error for a target of kind k.
+func ExportTargetAPIError(e *TargetError, k TargetKind) *Error { return e.apiError(k) }

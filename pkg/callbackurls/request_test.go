@@ -418,10 +418,10 @@ func TestParseCreateRequestUnknownFields(t *testing.T) {
 		{"camel case", `{` + actions + `,"baseUrl":"https://example.com"}`, `unknown field "baseUrl" (did you mean "base_url"?)`},
 		{"case matters", `{"Token":"t","actions":[{"name":"a","type":"heartbeat"}]}`, `unknown field "Token" (did you mean "token"?)`},
 		{"singular", `{` + actions + `,"enable_output_parameter":true}`, `(did you mean "enable_output_parameters"?)`},
-		{"nothing close", `{` + actions + `,"colour":"red"}`, `unknown field "colour": a request has token, actions, expiration`},
+		{"nothing close", `{` + actions + `,"colour":"red"}`, `unknown field "colour": a request has token, callback_id, actions, expiration`},
 		{"a deployment switch is not a request field", `{` + actions + `,"enable_post_actions":true}`, `unknown field "enable_post_actions": a request has`},
 		{"escaped name", `{` + actions + `,"expira\u0074on":"x"}`, `unknown field "expiraton"`},
-		{"several", `{"zz":1,` + actions + `,"yy":2}`, `unknown field "zz": a request has token, actions, expiration, enable_output_parameters, base_url, title, description, messages, message_actions, deliver, approvers, requester and receipt; and 1 more unknown field(s)`},
+		{"several", `{"zz":1,` + actions + `,"yy":2}`, `unknown field "zz": a request has token, callback_id, actions, expiration, enable_output_parameters, base_url, title, description, messages, message_actions, deliver, approvers, requester and receipt; and 1 more unknown field(s)`},
 		{"long name truncated", `{` + actions + `,"` + strings.Repeat("q", 500) + `":1}`, `unknown field "` + strings.Repeat("q", 64) + `..."`},
 		{"nested values are skipped", `{"token":"t","x":{"actions":[1,{"}":"]"}],"s":"\"}"},"actions":[{"name":"a","type":"heartbeat"}]}`, `unknown field "x"`},
 	}

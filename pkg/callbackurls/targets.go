@@ -19,6 +19,10 @@ const (
 	// TaskToken is an AWS Step Functions task token: decisions become
 	// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat.
 	TaskToken TargetKind = iota
+	// DurableCallback is an AWS Lambda durable function's callback id:
+	// decisions become SendDurableExecutionCallbackSuccess, ...Failure and
+	// ...Heartbeat.
+	DurableCallback
 )
 
 // Step Functions' codes for refusals of a task token's decision, as task
@@ -29,6 +33,19 @@ const (
 	InvalidToken     = "InvalidToken"
 	InvalidOutput    = "InvalidOutput"
 )
+
+// Lambda's codes for refusals of a durable callback's decision, as
+// durable callback targets report them in TargetError.Code.
+const (
+	CallbackTimeoutException       = "CallbackTimeoutException"
+	ResourceNotFoundException      = "ResourceNotFoundException"
+	InvalidParameterValueException = "InvalidParameterValueException"
+)
+
+// CodeDurableCallbackError is the contract code of a durable callback
+// target's refusals (as StepFunctionsError is a task token's); the error
+// body names Lambda's code in lambda_error.
+const CodeDurableCallbackError = "DurableCallbackError"
 
 // TargetSpec describes a kind of target: how a request names its
 // reference, what a valid reference is, and how its refusals read. Adding
@@ -42,10 +59,11 @@ type TargetSpec struct {
 	Field string
 	// MaxLength bounds the reference, in characters.
 	MaxLength int
-	// Alphabet, if set, must accept every character of the reference;
-	// AlphabetText says which they are ("the base64 alphabet").
-	Alphabet     func(rune) bool
-	AlphabetText string
+	// Format, if set, must accept the whole reference (an alphabet, where
+	// padding may stand); FormatText says what it accepts ("the base64
+	// alphabet").
+	Format     func(string) bool
+	FormatText string
 	// ErrorCode is the contract code of the target's refusals, ErrorField
 	// the error body's member that names the target's own code, and
 	// LogField the log line's.
@@ -86,6 +104,48 @@ var targetSpecs = [...]TargetSpec{
 			InvalidDecision: "the output is not valid for Step Functions",
 		},
 	},
+	DurableCallback: {
+		Kind: DurableCallback, Name: "callback id", Field: "callback_id", MaxLength: MaxCallbackIDLength,
+		Format: isBase64Text, FormatText: "the base64 alphabet (A-Z, a-z, 0-9, + and /) with at most two = at the end",
+		ErrorCode: CodeDurableCallbackError, ErrorField: "lambda_error", LogField: "lambda_error",
+		refusals: [refusalCount]string{
+			Closed:          "the callback is already closed: it was answered, failed or timed out",
+			Unknown:         "the durable execution or its callback does not exist",
+			InvalidRef:      "the callback id is not valid",
+			InvalidDecision: "the result or error is not valid for Lambda",
+		},
+	},
+}
+
+// MaxCallbackIDLength is Lambda's limit on a callback id, in characters.
+const MaxCallbackIDLength = 1024
+
+// isBase64Text reports whether s is Lambda's callback id pattern,
+// [A-Za-z0-9+/]+={0,2}: one run of the standard base64 alphabet and at
+// most two '=' at its end.
+func isBase64Text(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" || len(s)-len(body) > 2 {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// A target's refusals are the caller's problem, never a 5xx: each kind's
+// ErrorCode is bad input. Registered from targetSpecs, so that adding a
+// kind of target needs no row in codeKinds.
+func init() {
+	for i := range targetSpecs {
+		if _, ok := codeKinds[targetSpecs[i].ErrorCode]; !ok {
+			codeKinds[targetSpecs[i].ErrorCode] = codeKind{kind: BadInput}
+		}
+	}
 }
 
 // Spec describes the kind; nil for a kind this build does not know.
@@ -107,19 +167,19 @@ func (k TargetKind) String() string {
 }
 
 // Valid reports whether id is a reference this kind accepts: 1 to
-// MaxLength characters of valid UTF-8 in its alphabet.
+// MaxLength characters of valid UTF-8 in its format.
 func (s *TargetSpec) Valid(id string) bool {
 	if id == "" || !utf8.ValidString(id) || utf8.RuneCountInString(id) > s.MaxLength {
 		return false
 	}
-	return s.Alphabet == nil || strings.IndexFunc(id, func(r rune) bool { return !s.Alphabet(r) }) < 0
+	return s.Format == nil || s.Format(id)
 }
 
 // invalidText says why id is not a valid reference.
 func (s *TargetSpec) invalidText(id string) string {
 	chars := "valid UTF-8"
-	if s.AlphabetText != "" {
-		chars = s.AlphabetText
+	if s.FormatText != "" {
+		chars = s.FormatText
 	}
 	return fmt.Sprintf("%s must be 1 to %d characters of %s (got %d)", s.Field, s.MaxLength, chars, utf8.RuneCountInString(id))
 }

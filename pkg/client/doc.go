@@ -1,7 +1,8 @@
 // Package client calls sfn-callback-urls' CreateUrls from Go: a state
 // machine's Lambda function, an activity worker or any program holding a
-// task token gets one URL per outcome (Approve and Reject links, a webhook
-// URL) to hand to a person or a system.
+// task token, or a Lambda durable function's callback id
+// (Request.CallbackID), gets one URL per outcome (Approve and Reject links,
+// a webhook URL) to hand to a person or a system.
 //
 //	cfg, _ := config.LoadDefaultConfig(ctx)
 //	c := client.NewLambda(cfg, "my-stack-CreateUrls") // the stack's Function output
@@ -51,7 +52,8 @@
 // # Local checks
 //
 // Before sending, a request is checked with the service's own rules for
-// everything that does not depend on the deployment: the token's length,
+// everything that does not depend on the deployment: exactly one of the
+// token and the callback id, the token's length, the callback id's pattern,
 // 1 to 64 actions with unique names matching ^\w+$, a success's output,
 // Step Functions' limits on output, error and cause, labels, input forms,
 // the response spec, the base URL's form, and the 1 MiB body limit. A
@@ -87,7 +89,8 @@
 // UrlTooLong, InvalidBaseUrl, MethodNotAllowed, UnsupportedMediaType,
 // RequestTooLarge, NotFound, InvalidInput, InvalidDelivery,
 // DeliveryFailed, SignInRequired, NotAnApprover, SelfApproval,
-// SignInDisabled, ReceiptsDisabled and SignInFailed. CreateUrls answers
+// SignInDisabled, ReceiptsDisabled, SignInFailed and DurableCallbackError
+// (Lambda's refusal of a durable callback's decision). CreateUrls answers
 // InvalidJSON, DuplicateActionName, InvalidAction, InvalidDate,
 // ParametersDisabled, PostActionsDisabled, InvalidPostActionOutcome,
 // InvalidJsonPath, UrlTooLong, InvalidBaseUrl, RequestTooLarge,

@@ -21,6 +21,8 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks/durabletest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
@@ -43,13 +45,15 @@ const (
 // env is the real service behind both of its doors: the router with
 // POST /urls and /respond behind an httptest server that checks SigV4 as
 // API Gateway's IAM authorisation does, and the create-urls Lambda handler
-// behind the Lambda Invoke stand-in. Step Functions is sfntest.
+// behind the Lambda Invoke stand-in. Step Functions is sfntest, Lambda's
+// durable callbacks durabletest.
 type env struct {
-	svc    *callbackurls.Service
-	sfn    *sfntest.Server
-	api    *httptest.Server
-	lambda *lambdatest.Server
-	codec  *payload.Codec
+	svc     *callbackurls.Service
+	sfn     *sfntest.Server
+	durable *durabletest.Server
+	api     *httptest.Server
+	lambda  *lambdatest.Server
+	codec   *payload.Codec
 
 	mu       sync.Mutex
 	requests []apiRequest     // what reached the API, in order
@@ -87,7 +91,7 @@ func withKeys(keys payload.KeySource) envOption {
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{sfn: sfntest.New(t), lambda: lambdatest.New(t)}
+	e := &env{sfn: sfntest.New(t), durable: durabletest.New(t), lambda: lambdatest.New(t)}
 	keys, err := keyring.New(keyring.Key{ID: "test", Secret: bytes.Repeat([]byte{0x5a}, keyring.KeySize)})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +105,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg, e.codec)
 	}
-	e.svc = callbackurls.New(cfg, e.codec, callbackurls.Targets{callbackurls.TaskToken: stepfunctions.New(e.sfn.Client(context.Background()))})
+	e.svc = callbackurls.New(cfg, e.codec, callbackurls.Targets{
+		callbackurls.TaskToken:       stepfunctions.New(e.sfn.Client(context.Background())),
+		callbackurls.DurableCallback: durablecallbacks.NewFromAWSConfig(e.durable.Config()),
+	})
 	logger := slog.New(slog.DiscardHandler)
 	rt := httpapi.NewRouter(logger, false)
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(e.svc, httpapi.CreateOptions{Logger: logger}))

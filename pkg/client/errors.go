@@ -115,6 +115,7 @@ const (
 	ErrSignInFailed         ErrorCode = callbackurls.CodeSignInFailed
 	ErrInvalidDelivery      ErrorCode = callbackurls.CodeInvalidDelivery
 	ErrDeliveryFailed       ErrorCode = callbackurls.CodeDeliveryFailed
+	ErrDurableCallbackError ErrorCode = callbackurls.CodeDurableCallbackError
 )
 
 // ErrMalformedResponse is wrapped by the error for an answer that is

@@ -8,12 +8,17 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 )
 
-// Request is a CreateUrls request: a task token and the actions to make
-// URLs for.
+// Request is a CreateUrls request: a task token or a durable callback id,
+// and the actions to make URLs for.
 type Request struct {
 	// Token is the task token ($$.Task.Token in the state machine, or the
-	// activity task's token). Required.
+	// activity task's token). It or CallbackID is required, not both.
 	Token string
+	// CallbackID is a Lambda durable function's callback id (its
+	// waitForCallback submitter's or createCallback's): the URLs' actions
+	// then send SendDurableExecutionCallbackSuccess, ...Failure (error as
+	// ErrorType, cause as ErrorMessage) and ...Heartbeat.
+	CallbackID string
 	// Actions are the outcomes, one URL each. At least one; names unique.
 	Actions []Action
 	// Expiration is when the URLs stop working (zero: never). It is sent as
@@ -193,8 +198,16 @@ type Outcome struct {
 // body's size), so such mistakes are reported without a round trip and with
 // the service's codes and messages.
 func encodeRequest(r *Request, check bool) ([]byte, error) {
+	target := callbackurls.TargetRef{Kind: callbackurls.TaskToken, ID: r.Token}
+	if r.CallbackID != "" {
+		if r.Token != "" {
+			// One reference a request: the service refuses both.
+			return nil, &Error{Code: string(ErrInvalidJSON), Message: "token and callback_id: give exactly one", Local: true}
+		}
+		target = callbackurls.TargetRef{Kind: callbackurls.DurableCallback, ID: r.CallbackID}
+	}
 	req := callbackurls.CreateRequest{
-		Target:                 callbackurls.TargetRef{Kind: callbackurls.TaskToken, ID: r.Token},
+		Target:                 target,
 		Actions:                make([]callbackurls.Action, len(r.Actions)),
 		EnableOutputParameters: r.EnableOutputParameters,
 		Title:                  r.Title,

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/jsontext"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -28,8 +31,22 @@ func Status(e *callbackurls.Error) int {
 	return http.StatusInternalServerError
 }
 
-// RetryAfterSeconds is what a 503 tells the caller to wait.
+// RetryAfterSeconds is what a 503 tells the caller to wait, unless the
+// dependency said (see RetryAfter).
 const RetryAfterSeconds = "5"
+
+// RetryAfter is a 503's Retry-After: the wait the dependency asked for,
+// when an error in e's chain has a RetryAfter method (Lambda's
+// throttling), else RetryAfterSeconds.
+func RetryAfter(e *callbackurls.Error) string {
+	var w interface{ RetryAfter() time.Duration }
+	if errors.As(e, &w) {
+		if d := w.RetryAfter(); d > 0 {
+			return strconv.Itoa(int((d + time.Second - 1) / time.Second))
+		}
+	}
+	return RetryAfterSeconds
+}
 
 // ErrorBody is the contract's error body, for HTTP and direct invokes alike.
 type ErrorBody struct {
@@ -94,7 +111,7 @@ func WriteError(w http.ResponseWriter, e *callbackurls.Error, tid string) {
 	status := Status(e)
 	NoStore(w)
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", RetryAfterSeconds)
+		w.Header().Set("Retry-After", RetryAfter(e))
 	}
 	WriteJSON(w, status, NewErrorBody(e, tid))
 }

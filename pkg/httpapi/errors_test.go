@@ -34,6 +34,7 @@ func TestStatus(t *testing.T) {
 		callbackurls.CodeEncryptionFailed:         500,
 		callbackurls.CodeInvalidPostActionBody:    400,
 		callbackurls.CodeStepFunctionsError:       400,
+		callbackurls.CodeDurableCallbackError:     400,
 		callbackurls.CodeServiceError:             500,
 		callbackurls.CodeURLTooLong:               400,
 		callbackurls.CodeInvalidBaseURL:           400,

@@ -1,9 +1,10 @@
 // Package localserver is the local server's composition: every endpoint of
 // both Lambda functions (POST /urls and /respond) on one router, over the
 // local task store or AWS Step Functions, and with the local store its own
-// endpoints (/local/) and the home page. `sfn-callback-urls serve` runs it;
-// tests use it as the whole service in-process, so that what they test is
-// what serve builds.
+// endpoints (/local/) and the home page: task tokens go to the store or
+// Step Functions, callback ids to the store or Lambda. `sfn-callback-urls
+// serve` runs it; tests use it as the whole service in-process, so that
+// what they test is what serve builds.
 package localserver
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/home"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi/respond"
@@ -99,7 +101,9 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	if err := s.approvals(c, awsConfig, logger, opts.Now); err != nil {
 		return nil, err
 	}
-	var target callbackurls.Target
+	// durable receives durable callback ids: Lambda beside Step Functions,
+	// or the local store beside its tasks.
+	var target, durable callbackurls.Target
 	switch c.SFN {
 	case config.SFNAWS:
 		if opts.Target == nil {
@@ -113,6 +117,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 					"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with --sfn local", err)
 			}
 			target = stepfunctions.NewFromAWSConfig(cfg)
+			durable = durablecallbacks.NewFromAWSConfig(cfg)
 		}
 	default:
 		path := c.StorePath
@@ -123,7 +128,7 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("local task store %s: %w", path, err)
 		}
-		s.Store, target = store, store
+		s.Store, target, durable = store, store, store.Durable()
 	}
 	if opts.Target != nil {
 		target = opts.Target(s.Store)
@@ -155,7 +160,11 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	if d != nil {
 		cfg.Deliverer, cfg.Notifier = d, d
 	}
-	s.Service = callbackurls.New(cfg, s.Keys.Codec(), callbackurls.Targets{callbackurls.TaskToken: target})
+	targets := callbackurls.Targets{callbackurls.TaskToken: target}
+	if durable != nil {
+		targets[callbackurls.DurableCallback] = durable
+	}
+	s.Service = callbackurls.New(cfg, s.Keys.Codec(), targets)
 
 	rt := httpapi.NewRouter(logger, c.Verbose)
 	rt.Handle("/urls", "POST /urls", httpapi.NewCreateHandler(s.Service, httpapi.CreateOptions{Logger: logger, Verbose: c.Verbose, Via: opts.Via}))

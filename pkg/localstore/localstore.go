@@ -94,7 +94,11 @@ const (
 // Task is a stored task and its outcome. Its JSON form is also the stored
 // record and what the local server shows.
 type Task struct {
-	Token      string          `json:"token"`
+	// Token is a task's token; CallbackID a durable callback's id (Kind
+	// KindDurableCallback): one of the two is set.
+	Token      string          `json:"token,omitempty"`
+	CallbackID string          `json:"callback_id,omitempty"`
+	Kind       Kind            `json:"kind,omitempty"`
 	Name       string          `json:"name"`
 	Status     Status          `json:"status"`
 	Output     json.RawMessage `json:"output,omitempty"`
@@ -342,12 +346,16 @@ func tokenWithSeq(random []byte, seq uint64) string {
 
 // seqOfToken is the sequence a token of this store carries; any other
 // string gives a sequence that finds nothing or a record of another token.
-func seqOfToken(token string) (uint64, bool) {
-	if len(token) != tokenChars {
+func seqOfToken(token string) (uint64, bool) { return seqAt(token, tokenChars, seqChar) }
+
+// seqAt reads the sequence at character at of a reference of chars
+// characters.
+func seqAt(ref string, chars, at int) (uint64, bool) {
+	if len(ref) != chars {
 		return 0, false
 	}
 	var b [9]byte
-	if n, err := base64.StdEncoding.Decode(b[:], []byte(token[seqChar:seqChar+12])); err != nil || n != 9 {
+	if n, err := base64.StdEncoding.Decode(b[:], []byte(ref[at:at+12])); err != nil || n != 9 {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(b[:8]), true
@@ -359,16 +367,18 @@ func seqKey(seq uint64) []byte {
 	return key
 }
 
-// find returns the key and task of token, or a nil key. The candidates
-// are the sequence the token carries and, for a task of a migrated file
-// (whose tokens have the same length and alphabet), its legacy entry.
-func find(tx *bolt.Tx, token string) ([]byte, Task, error) {
+// find returns the key and task of a reference of kind k (a token or a
+// callback id), or a nil key. The candidates are the sequence the
+// reference carries and, for a task of a migrated file (whose tokens have
+// the same length and alphabet), its legacy entry. A reference finds only
+// a task of its own kind.
+func find(tx *bolt.Tx, k Kind, ref string) ([]byte, Task, error) {
 	candidates := make([][]byte, 0, 2)
-	if seq, ok := seqOfToken(token); ok {
+	if seq, ok := k.seqOf(ref); ok {
 		candidates = append(candidates, seqKey(seq))
 	}
-	if legacy := tx.Bucket(legacyTokensBucket); legacy != nil {
-		if key := legacy.Get([]byte(token)); key != nil {
+	if legacy := tx.Bucket(legacyTokensBucket); legacy != nil && k == KindTask {
+		if key := legacy.Get([]byte(ref)); key != nil {
 			candidates = append(candidates, key)
 		}
 	}
@@ -382,9 +392,10 @@ func find(tx *bolt.Tx, token string) ([]byte, Task, error) {
 		if err := json.Unmarshal(v, &t); err != nil {
 			return nil, Task{}, err
 		}
-		// The key came from the caller's token: the record must be that
-		// token's. Constant time: tokens are secrets.
-		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(token)) == 1 {
+		// The key came from the caller's reference: the record must be
+		// that reference's, of its kind. Constant time: references are
+		// secrets.
+		if t.Kind == k && subtle.ConstantTimeCompare([]byte(t.Ref()), []byte(ref)) == 1 {
 			return key, t, nil
 		}
 	}
@@ -430,19 +441,22 @@ func migrate(tx *bolt.Tx) error {
 	return tx.DeleteBucket(oldTasksBucket)
 }
 
-// Get returns the task with the given token, or ErrNotFound.
-func (s *Store) Get(ctx context.Context, token string) (Task, error) {
+// Get returns the task with the given token or callback id, or
+// ErrNotFound.
+func (s *Store) Get(ctx context.Context, ref string) (Task, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Task{}, err
 	}
 	var t Task
 	err := s.db.View(func(tx *bolt.Tx) error {
-		key, task, err := find(tx, token)
-		if err == nil && key == nil {
-			err = ErrNotFound
+		for _, k := range []Kind{KindTask, KindDurableCallback} {
+			key, task, err := find(tx, k, ref)
+			if err != nil || key != nil {
+				t = task
+				return err
+			}
 		}
-		t = task
-		return err
+		return ErrNotFound
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Task{}, ErrNotFound
@@ -511,7 +525,7 @@ func (s *Store) SendTaskSuccess(ctx context.Context, token string, output string
 	if !utf8.ValidString(output) || !json.Valid([]byte(output)) {
 		return &callbackurls.TargetError{Code: callbackurls.InvalidOutput, Refusal: callbackurls.InvalidDecision, Message: "output is not valid JSON"}
 	}
-	return s.update(ctx, token, func(t *Task, now time.Time) error {
+	return s.update(ctx, KindTask, token, func(t *Task, now time.Time) error {
 		if err := checkOpen(t); err != nil {
 			return err
 		}
@@ -526,7 +540,7 @@ func (s *Store) SendTaskFailure(ctx context.Context, token, errorCode, cause str
 	if err := checkToken(token); err != nil {
 		return err
 	}
-	return s.update(ctx, token, func(t *Task, now time.Time) error {
+	return s.update(ctx, KindTask, token, func(t *Task, now time.Time) error {
 		if err := checkOpen(t); err != nil {
 			return err
 		}
@@ -540,7 +554,7 @@ func (s *Store) SendTaskHeartbeat(ctx context.Context, token string) error {
 	if err := checkToken(token); err != nil {
 		return err
 	}
-	return s.update(ctx, token, func(t *Task, _ time.Time) error {
+	return s.update(ctx, KindTask, token, func(t *Task, _ time.Time) error {
 		if err := checkOpen(t); err != nil {
 			return err
 		}
@@ -549,22 +563,22 @@ func (s *Store) SendTaskHeartbeat(ctx context.Context, token string) error {
 	})
 }
 
-// update reads, changes and writes one task in a single write transaction,
-// which is what makes the open check and the close atomic. edit refuses
-// with a *callbackurls.TargetError and changes nothing then.
-func (s *Store) update(ctx context.Context, token string, edit func(t *Task, now time.Time) error) error {
+// update reads, changes and writes one task of kind k in a single write
+// transaction, which is what makes the open check and the close atomic.
+// edit refuses with a *callbackurls.TargetError and changes nothing then.
+func (s *Store) update(ctx context.Context, k Kind, ref string, edit func(t *Task, now time.Time) error) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	var refusal error
 	err := s.write(func(tx *bolt.Tx) error {
 		refusal = nil // this may be a second run
-		key, t, err := find(tx, token)
+		key, t, err := find(tx, k, ref)
 		if err != nil {
 			return err
 		}
 		if key == nil {
-			refusal = &callbackurls.TargetError{Code: callbackurls.TaskDoesNotExist, Refusal: callbackurls.Unknown, Message: "no task has this token"}
+			refusal = k.unknown()
 			return nil
 		}
 		if err := edit(&t, time.Now().UTC()); err != nil {

@@ -213,7 +213,7 @@ func marshalBinary(p *callbackurls.Payload) ([]byte, error) {
 	// random counts the bytes deflate cannot shrink: a base64 token's
 	// decoded bytes and a hex transaction id.
 	random := 0
-	if tok[0] == tokenBase64 {
+	if tok[0] == tokenBase64 && !textLike(tok[1:]) {
 		random = len(tok)
 	}
 	if tid, err := hex.DecodeString(p.TransactionID); err == nil && hex.EncodeToString(tid) == p.TransactionID && len(tid) > 0 {
@@ -463,3 +463,18 @@ func offsetZone(minutes int64) *time.Location {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// textLike reports whether a base64 reference's decoded bytes are long
+// and mostly printable ASCII: text in base64, such as a long durable
+// callback id that is base64 of JSON, which deflate shrinks, unlike a task
+// token's random bytes. Short ones are not worth deflate's time (about
+// 60 µs a URL): their URLs are short anyway.
+func textLike(b []byte) bool {
+	printable := 0
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			printable++
+		}
+	}
+	return len(b) >= 256 && printable*10 >= len(b)*9
+}

@@ -116,6 +116,16 @@ func vectorInputs() []struct {
 			Target: callbackurls.TargetRef{ID: tok}, TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
 			Action: "reject", Type: callbackurls.Failure, Error: "Rejected",
 			Confirm: json.RawMessage(`{"t":["alice@example.com"],"c":["bob@example.com"],"r":"ops@example.com"}`)}},
+		// Added with durable callbacks (tag 14, target kind 1; "kind":
+		// "callback_id" in the JSON form).
+		{"3- success, durable callback id", true, callbackurls.Payload{
+			Target:        callbackurls.TargetRef{Kind: callbackurls.DurableCallback, ID: "ZXhlY3V0aW9uLzEvY2FsbGJhY2sv++//AQ=="},
+			TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat, Expiration: iat.Add(24 * time.Hour),
+			Action: "approve", Type: callbackurls.Success, Output: json.RawMessage(`{"approved":true}`)}},
+		{"1- failure, durable callback id", false, callbackurls.Payload{
+			Target:        callbackurls.TargetRef{Kind: callbackurls.DurableCallback, ID: "ZXhlY3V0aW9uLzEvY2FsbGJhY2sv++//AQ=="},
+			TransactionID: "0123456789abcdef0123456789abcdef", IssuedAt: iat,
+			Action: "reject", Type: callbackurls.Failure, Error: "Rejected", Cause: "no budget"}},
 	}
 }
 

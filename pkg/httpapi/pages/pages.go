@@ -190,7 +190,12 @@ type LetterView struct {
 // TaskView is one task as the dashboard shows it. Output and Cause are
 // cut to a few hundred characters.
 type TaskView struct {
-	Name       string
+	Name string
+	// Kind says what the task stands in for ("Step Functions task",
+	// "Lambda durable callback"); Durable is set for a durable callback,
+	// whose Token is then its callback id.
+	Kind       string
+	Durable    bool
 	Token      string // in full, for the title and the copyable element
 	ShortToken string // its start and end, on one line
 	Status     string // open, succeeded or failed: the badge's colour

@@ -221,7 +221,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 	case httpapi.TypeText:
 		httpapi.NoStore(w)
 		if status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", httpapi.RetryAfterSeconds)
+			w.Header().Set("Retry-After", httpapi.RetryAfter(e))
 		}
 		httpapi.WriteRaw(w, r, httpapi.TypeText, status, indentedJSON(httpapi.NewErrorBody(e, res.TransactionID)))
 		return
@@ -230,7 +230,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 		return
 	}
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", httpapi.RetryAfterSeconds)
+		w.Header().Set("Retry-After", httpapi.RetryAfter(e))
 	}
 	if res.Presentation == nil {
 		// Not even the payload could be read: a page that says so.

@@ -1,7 +1,8 @@
 // Package localweb serves the local task store over HTTP, for a person
 // trying the service on a laptop: POST /local/tasks makes a task (a stand-in
-// for a Step Functions task waiting on .waitForTaskToken), GET /local/tasks
-// lists them or shows one, /local/ is a dashboard, and POST /local/demo
+// for a Step Functions task waiting on .waitForTaskToken, or with
+// {"kind": "durable_callback"} for a Lambda durable function waiting on a
+// callback), GET /local/tasks lists them or shows one, /local/ is a dashboard, and POST /local/demo
 // (the dashboard's "New demo task" button) makes a task with approve,
 // reject and heartbeat URLs and shows them on the dashboard.
 //
@@ -36,7 +37,10 @@ import (
 // Tasks is the local task store as the endpoints use it.
 type Tasks interface {
 	CreateTask(ctx context.Context, name string) (localstore.Task, error)
-	Get(ctx context.Context, token string) (localstore.Task, error)
+	// CreateCallback makes a durable function's callback.
+	CreateCallback(ctx context.Context, name string) (localstore.Task, error)
+	// Get finds a task by its token or callback id.
+	Get(ctx context.Context, ref string) (localstore.Task, error)
 	// Newest is the n most recent tasks (at most
 	// localstore.MaxListedTasks), newest first.
 	Newest(ctx context.Context, n int) ([]localstore.Task, error)
@@ -160,11 +164,16 @@ func (h *handler) serveTasks(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		h.createTask(w, r)
 	case http.MethodGet, http.MethodHead:
-		if token := r.URL.Query().Get("token"); token != "" {
-			task, err := h.tasks.Get(r.Context(), token)
-			if errors.Is(err, localstore.ErrNotFound) {
+		q := r.URL.Query()
+		if token, id := q.Get("token"), q.Get("callback_id"); token != "" || id != "" {
+			ref, what := token, "token"
+			if token == "" {
+				ref, what = id, "callback id"
+			}
+			task, err := h.tasks.Get(r.Context(), ref)
+			if errors.Is(err, localstore.ErrNotFound) || (err == nil && (task.Kind == localstore.KindDurableCallback) != (token == "")) {
 				httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeNotFound,
-					"no local task has this token"), "")
+					"no local task has this %s", what), "")
 				return
 			}
 			if err != nil {
@@ -188,6 +197,8 @@ func (h *handler) serveTasks(w http.ResponseWriter, r *http.Request) {
 func (h *handler) createTask(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name string `json:"name"`
+		// Kind is "task" (the default) or "durable_callback".
+		Kind string `json:"kind"`
 	}
 	body, err := httpapi.ReadBody(w, r, maxBody)
 	if err != nil {
@@ -200,17 +211,30 @@ func (h *handler) createTask(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
-			httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeInvalidJSON, `the body must be {"name": "..."} or empty`), "")
+			httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeInvalidJSON, `the body must be {"name": "...", "kind": "task" or "durable_callback"} or empty`), "")
 			return
 		}
 	}
-	task, err := h.tasks.CreateTask(r.Context(), req.Name)
+	create := h.tasks.CreateTask
+	switch req.Kind {
+	case "", "task":
+	case string(localstore.KindDurableCallback):
+		create = h.tasks.CreateCallback
+	default:
+		httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeInvalidJSON, `kind must be "task" or "durable_callback"`), "")
+		return
+	}
+	task, err := create(r.Context(), req.Name)
 	if errors.Is(err, localstore.ErrNameTooLong) {
 		httpapi.Fail(w, r, callbackurls.Errorf(callbackurls.CodeInvalidJSON, "name is too long"), "")
 		return
 	}
 	if err != nil {
 		httpapi.Fail(w, r, err, "")
+		return
+	}
+	if task.Kind == localstore.KindDurableCallback {
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"callback_id": task.CallbackID})
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"token": task.Token})
@@ -377,9 +401,12 @@ var statusText = map[localstore.Status]string{
 }
 
 func taskView(t *localstore.Task, zone *time.Location) pages.TaskView {
-	v := pages.TaskView{Name: t.Name, Token: t.Token, ShortToken: shortToken(t.Token), Status: string(t.Status),
+	v := pages.TaskView{Name: t.Name, Kind: "Step Functions task", Token: t.Ref(), ShortToken: shortToken(t.Ref()), Status: string(t.Status),
 		StatusText: statusText[t.Status], Error: t.Error, Cause: text.Truncate(t.Cause, maxShownCause),
 		Heartbeats: t.Heartbeats, Created: timeView(t.Created, zone), Closed: timeView(t.Closed, zone)}
+	if t.Kind == localstore.KindDurableCallback {
+		v.Kind, v.Durable = "Lambda durable callback", true
+	}
 	if v.StatusText == "" {
 		v.StatusText = string(t.Status)
 	}
