@@ -17,10 +17,10 @@ var layers = []struct {
 	{"core", []string{"pkg/callbackurls"}},
 	{"URL format", []string{"pkg/payload"}},
 	{"back ends", []string{"pkg/keyring", "pkg/kmskeys", "pkg/awskeyring", "pkg/postaction", "pkg/stepfunctions", "pkg/durablecallbacks", "pkg/localstore",
-		"pkg/messages", "pkg/delivery", "pkg/receipts"}},
+		"pkg/messages", "pkg/delivery", "pkg/receipts", "pkg/slack"}},
 	{"key sources", []string{"pkg/keysource"}},
 	{"settings", []string{"pkg/config"}},
-	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb", "pkg/signin"}},
+	{"adapters", []string{"pkg/httpapi/pages", "pkg/httpapi", "pkg/httpapi/respond", "pkg/httpapi/home", "pkg/lambdaapi", "pkg/localstore/localweb", "pkg/signin", "pkg/slackapp"}},
 	{"compositions", []string{"pkg/localserver", "functions/internal/boot"}},
 	{"mains", []string{"cmd/sfn-callback-urls", "functions/create-urls", "functions/process-callback"}},
 }
@@ -34,6 +34,7 @@ var sameLayer = map[string][]string{
 	"pkg/lambdaapi":           {"pkg/httpapi"},
 	"pkg/localstore/localweb": {"pkg/httpapi", "pkg/httpapi/pages"},
 	"pkg/signin":              {"pkg/httpapi", "pkg/httpapi/pages"},
+	"pkg/slackapp":            {"pkg/httpapi"},
 }
 
 // apart are packages outside the layers, with all the module packages
@@ -63,7 +64,7 @@ var testSupport = []string{
 	"internal/testkit", "internal/archtest", "internal/coldstart", "internal/corpus", "internal/doctest",
 	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin", "internal/browsertest",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
-	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/signin/oidctest", "pkg/durablecallbacks/durabletest",
+	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/signin/oidctest", "pkg/durablecallbacks/durabletest", "pkg/slack/slacktest",
 	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",
 }
 

@@ -252,6 +252,11 @@ func (s *Service) checkApprovals(approvers []string, requester string, receipt b
 		needs[approverVia(k)] = true
 	}
 	for _, via := range []string{ViaWeb, ViaSlack} {
+		if via == ViaWeb && s.slackEmails() {
+			// A Slack user's verified email, looked up with the bot
+			// token, matches address and domain entries too.
+			continue
+		}
 		if needs[via] && !slices.Contains(s.cfg.SignIn, via) {
 			what := "people to sign in"
 			if via == ViaSlack {
@@ -264,6 +269,15 @@ func (s *Service) checkApprovals(approvers []string, requester string, receipt b
 		return Errorf(CodeReceiptsDisabled, "this deployment has no signing key, so it cannot sign receipts")
 	}
 	return nil
+}
+
+// slackEmails: Slack users decide here and their emails can be looked up.
+func (s *Service) slackEmails() bool { return s.cfg.SlackBot && slices.Contains(s.cfg.SignIn, ViaSlack) }
+
+// NeedsEmail reports whether the payload's decision may turn on the
+// person's email: it names an address or domain approver, or a requester.
+func (p *Payload) NeedsEmail() bool {
+	return p.Requester != "" || slices.ContainsFunc(p.Approvers, func(e string) bool { return !strings.HasPrefix(e, slackPrefix) })
 }
 
 // NeedsIdentity reports whether the payload's decision needs a person who

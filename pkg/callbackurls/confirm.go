@@ -41,7 +41,8 @@ func validTopicRef(s string) bool {
 // deliver.confirm, and not for heartbeats, which decide nothing.
 func (s *Service) confirmRouteFor(req *CreateRequest, a *Action) (json.RawMessage, error) {
 	d := req.Deliver
-	if d == nil || !d.Confirm || a.Type == Heartbeat {
+	if d == nil || !d.Confirm || a.Type == Heartbeat || (d.Email == nil && d.SNS == nil) {
+		// A Slack message's confirmation is the message, updated in place.
 		return nil, nil
 	}
 	r := ConfirmRoute{}

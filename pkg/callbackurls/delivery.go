@@ -37,6 +37,7 @@ var MessageKinds = []string{MessageEmail, MessageTeams, MessageSlack}
 const (
 	ChannelEmail = "email"
 	ChannelSNS   = "sns"
+	ChannelSlack = "slack"
 )
 
 // Limits of "deliver".
@@ -52,12 +53,16 @@ const (
 	// MaxTextLine is RFC 5322's longest line of a message, without its
 	// CRLF: a plain-text mail's lines, links included, stay within it.
 	MaxTextLine = 998
+	// MaxSlackValue is the most characters of a Slack button's value,
+	// which carries an action's data to act in place.
+	MaxSlackValue = 2000
 )
 
 // Deliver is a request's "deliver": where the ask is sent.
 type Deliver struct {
 	Email *EmailDelivery `json:"email,omitempty"`
 	SNS   *SNSDelivery   `json:"sns,omitempty"`
+	Slack *SlackDelivery `json:"slack,omitempty"`
 	// Confirm: the callback that decides sends a confirmation to the
 	// same recipients once the target has accepted the decision.
 	Confirm bool `json:"confirm,omitempty"`
@@ -76,10 +81,43 @@ type SNSDelivery struct {
 	TopicARN string `json:"topic_arn"`
 }
 
+// SlackDelivery is a message posted to a Slack channel by the
+// deployment's Slack app (SLACK_BOT_TOKEN), which must be in the channel.
+type SlackDelivery struct {
+	Channel string `json:"channel"`
+}
+
+// UnmarshalJSON reads "deliver.slack".
+func (s *SlackDelivery) UnmarshalJSON(data []byte) error {
+	if err := strictMembers(data, "deliver.slack", []string{"channel"}, "member"); err != nil {
+		return err
+	}
+	type plain SlackDelivery
+	if err := json.Unmarshal(data, (*plain)(s)); err != nil {
+		return deliverTypeError("deliver.slack", err)
+	}
+	return nil
+}
+
+// ValidSlackChannel reports whether s is a Slack conversation id: C (a
+// channel), G (a private one) or D (a direct message), then upper-case
+// letters and digits.
+func ValidSlackChannel(s string) bool {
+	if len(s) < 3 || len(s) > MaxSlackIDLength || strings.IndexByte("CGD", s[0]) < 0 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // UnmarshalJSON reads "deliver", refusing channels and members it does
 // not know (a misspelt "emial" must not silently send nothing).
 func (d *Deliver) UnmarshalJSON(data []byte) error {
-	if err := strictMembers(data, "deliver", []string{"email", "sns", "confirm"}, "channel"); err != nil {
+	if err := strictMembers(data, "deliver", []string{"email", "sns", "slack", "confirm"}, "channel"); err != nil {
 		return err
 	}
 	type plain Deliver
@@ -184,7 +222,7 @@ func (r *CreateRequest) validateMessages() error {
 			return Errorf(CodeInvalidJSON, "the messages would have no link: they show the success and failure actions unless message_actions names others")
 		}
 	}
-	mailed := slices.Contains(r.Messages, MessageEmail) || r.Deliver != nil
+	mailed := slices.Contains(r.Messages, MessageEmail) || (r.Deliver != nil && (r.Deliver.Email != nil || r.Deliver.SNS != nil))
 	if mailed && strings.IndexFunc(r.Title, unicode.IsControl) >= 0 {
 		// The title is the mail's subject: a line break there would start
 		// a header of the requester's choosing.
@@ -197,8 +235,11 @@ func (r *CreateRequest) validateMessages() error {
 }
 
 func (d *Deliver) validate() error {
-	if d.Email == nil && d.SNS == nil {
-		return Errorf(CodeInvalidDelivery, "deliver needs a channel: email, sns or both")
+	if d.Email == nil && d.SNS == nil && d.Slack == nil {
+		return Errorf(CodeInvalidDelivery, "deliver needs a channel: email, sns, slack or more than one")
+	}
+	if s := d.Slack; s != nil && !ValidSlackChannel(s.Channel) {
+		return Errorf(CodeInvalidDelivery, "deliver.slack.channel must be a Slack channel id (C0123ABCD; a private channel's G..., a direct message's D...): a channel's name can change")
 	}
 	if e := d.Email; e != nil {
 		if len(e.To) == 0 {
@@ -369,6 +410,10 @@ type AskAction struct {
 	AsksFirst bool
 	// Form: the confirmation page asks for values (a comment, ...).
 	Form bool
+	// Value, if set, is the action's data for a Slack button that acts in
+	// place (the deployment takes Slack's clicks): the click decides, or
+	// with a form opens a Slack modal. Empty: a link button.
+	Value string
 }
 
 // Messages are the ready-made messages of a CreateUrls response.
@@ -398,13 +443,14 @@ type Composer interface {
 	Confirmation(c *Confirmation) (*EmailMessage, error)
 }
 
-// Outgoing is an ask to deliver: where to, the email that carries it, and
-// the ask itself (for a channel that shows more, such as the local
-// outbox).
+// Outgoing is an ask to deliver: where to, the email and the Slack
+// message that carry it, and the ask itself (for a channel that shows
+// more, such as the local outbox).
 type Outgoing struct {
 	TransactionID string
 	Deliver       *Deliver
 	Email         *EmailMessage
+	Slack         json.RawMessage
 	Ask           *Ask
 }
 
@@ -412,12 +458,15 @@ type Outgoing struct {
 type Delivered struct {
 	Email *DeliveredMessage `json:"email,omitempty"`
 	SNS   *DeliveredMessage `json:"sns,omitempty"`
+	Slack *DeliveredMessage `json:"slack,omitempty"`
 }
 
 // DeliveredMessage is the id a channel gave a message (SES's MessageId,
-// SNS's MessageId; the outbox's own).
+// SNS's MessageId, Slack's message ts; the outbox's own), and for Slack
+// the channel.
 type DeliveredMessage struct {
 	MessageID string `json:"message_id"`
+	Channel   string `json:"channel,omitempty"`
 }
 
 // Deliverer sends asks (package delivery, at the edge).
@@ -433,7 +482,7 @@ type Deliverer interface {
 
 // DeliveryError is a channel's failure to take a message.
 type DeliveryError struct {
-	Channel string // ChannelEmail or ChannelSNS
+	Channel string // ChannelEmail, ChannelSNS or ChannelSlack
 	// Code is the service's error code (MessageRejected, Throttling...).
 	Code string
 	// Transient: sending again later may work (throttling, an outage).
@@ -478,7 +527,7 @@ func deliveryFailed(err error) *Error {
 // cannot render or deliver.
 func (s *Service) checkDelivery(req *CreateRequest) error {
 	if req.Deliver != nil && s.cfg.Deliverer == nil {
-		return Errorf(CodeInvalidDelivery, "delivery is off in this deployment: it has no sender (SENDER_EMAIL) and no topics (ALLOWED_TOPIC_ARNS)")
+		return Errorf(CodeInvalidDelivery, "delivery is off in this deployment: it has no sender (SENDER_EMAIL), no topics (ALLOWED_TOPIC_ARNS) and no Slack bot token (SLACK_BOT_TOKEN)")
 	}
 	if (len(req.Messages) > 0 || req.Deliver != nil) && s.cfg.Composer == nil {
 		return Errorf(CodeServiceError, "this deployment renders no messages")
@@ -489,7 +538,9 @@ func (s *Service) checkDelivery(req *CreateRequest) error {
 	if err := s.cfg.Deliverer.Check(req.Deliver); err != nil {
 		return err
 	}
-	if req.Deliver.Confirm {
+	if req.Deliver.Confirm && (req.Deliver.Email != nil || req.Deliver.SNS != nil) {
+		// A Slack message's confirmation is the message itself, updated
+		// by the click that decides.
 		if s.cfg.Notifier == nil {
 			return Errorf(CodeInvalidDelivery, "deliver.confirm: this deployment sends no confirmations")
 		}
@@ -569,7 +620,7 @@ func leanPresentation(raw json.RawMessage, a *Action) (json.RawMessage, error) {
 }
 
 // ask is what the messages of a request say, its links made.
-func (r *CreateRequest) ask(tid string, urls map[string]string, expiration time.Time, get BrowserGET) *Ask {
+func (s *Service) ask(r *CreateRequest, tid string, urls, data map[string]string, expiration time.Time) (*Ask, error) {
 	a := &Ask{TransactionID: tid, Title: r.Title, Description: r.Description, Expiration: expiration}
 	for _, act := range r.messageActions() {
 		p := Presentation{Confirm: act.Confirm}
@@ -577,26 +628,64 @@ func (r *CreateRequest) ask(tid string, urls map[string]string, expiration time.
 		if form {
 			p.Input = &InputSchema{}
 		}
-		a.Actions = append(a.Actions, AskAction{
+		aa := AskAction{
 			Name: act.Name, Type: act.Type, Label: DisplayLabel(act.Label, act.Name), URL: urls[act.Name],
-			AsksFirst: p.NeedsConfirmation(act.Type, get), Form: form,
-		})
+			AsksFirst: p.NeedsConfirmation(act.Type, s.cfg.BrowserGET), Form: form,
+		}
+		var err error
+		if aa.Value, err = s.slackValue(r, act, data[act.Name]); err != nil {
+			return nil, err
+		}
+		a.Actions = append(a.Actions, aa)
 	}
-	return a
+	return a, nil
+}
+
+// slackValue is the value of an action's Slack button, or "" for a link
+// button: a deployment that takes Slack's clicks gives success, failure
+// and heartbeat actions buttons that act in place, except an action with
+// a form when it has no bot token to open a modal with. A value longer
+// than Slack's 2,000 characters falls back to the link, unless only Slack
+// users may decide: nobody could use the link's page, and the request is
+// refused.
+func (s *Service) slackValue(r *CreateRequest, a *Action, data string) (string, error) {
+	spec := a.Type.Spec()
+	if !slices.Contains(s.cfg.SignIn, ViaSlack) || !spec.ForPeople || !spec.Decides || (hasInput(a) && !s.cfg.SlackBot) ||
+		!slices.Contains(r.Messages, MessageSlack) && (r.Deliver == nil || r.Deliver.Slack == nil) {
+		return "", nil
+	}
+	if len(data) <= MaxSlackValue {
+		return data, nil
+	}
+	if spec.Approvable && len(r.Approvers) > 0 && !slices.ContainsFunc(r.Approvers, func(e string) bool {
+		_, k, err := ParseApprover(e)
+		return err != nil || k != ApproverSlack
+	}) {
+		return "", Errorf(CodeURLTooLong,
+			"the %s button's value would be %d characters, over the %d Slack takes, and only Slack users may decide, so its link is no help: "+
+				"shorten its output, error, cause or form, or name fewer approvers", a.Name, len(data), MaxSlackValue)
+	}
+	return "", nil
 }
 
 // compose renders the messages asked for and delivers the ask; it runs
 // once the URLs are made.
-func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateResponse, base string, now, expiration time.Time) error {
+func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateResponse, data map[string]string, base string, now, expiration time.Time) error {
 	if len(req.Messages) == 0 && req.Deliver == nil {
 		return nil
 	}
 	kinds := req.Messages
-	if req.Deliver != nil && !slices.Contains(kinds, MessageEmail) {
+	if d := req.Deliver; d != nil && (d.Email != nil || d.SNS != nil) && !slices.Contains(kinds, MessageEmail) {
 		// Both channels send the email's subject and text.
 		kinds = append(slices.Clip(kinds), MessageEmail)
 	}
-	ask := req.ask(resp.TransactionID, resp.URLs, expiration, s.cfg.BrowserGET)
+	if d := req.Deliver; d != nil && d.Slack != nil && !slices.Contains(kinds, MessageSlack) {
+		kinds = append(slices.Clip(kinds), MessageSlack)
+	}
+	ask, err := s.ask(req, resp.TransactionID, resp.URLs, data, expiration)
+	if err != nil {
+		return err
+	}
 	if slices.Contains(kinds, MessageEmail) {
 		for i := range ask.Actions {
 			if err := s.textURL(ctx, req, &ask.Actions[i], resp.TransactionID, base, now, expiration); err != nil {
@@ -609,7 +698,7 @@ func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateR
 		return AsError(err)
 	}
 	if req.Deliver != nil {
-		d, err := s.cfg.Deliverer.Deliver(ctx, &Outgoing{TransactionID: resp.TransactionID, Deliver: req.Deliver, Email: msgs.Email, Ask: ask})
+		d, err := s.cfg.Deliverer.Deliver(ctx, &Outgoing{TransactionID: resp.TransactionID, Deliver: req.Deliver, Email: msgs.Email, Slack: msgs.Slack, Ask: ask})
 		if err != nil {
 			return deliveryFailed(err)
 		}
@@ -620,6 +709,9 @@ func (s *Service) compose(ctx context.Context, req *CreateRequest, resp *CreateR
 	}
 	if !slices.Contains(req.Messages, MessageEmail) {
 		msgs.Email = nil
+	}
+	if !slices.Contains(req.Messages, MessageSlack) {
+		msgs.Slack = nil
 	}
 	resp.Messages = msgs
 	return nil

@@ -85,7 +85,9 @@ func TestBadDeliver(t *testing.T) {
 		name, extra, code, in string
 	}{
 		{"unknown message kind", `"messages":["fax"]`, callbackurls.CodeInvalidJSON, `unknown kind "fax"`},
-		{"unknown channel", `"deliver":{"slack":{"channel":"#x"}}`, callbackurls.CodeInvalidDelivery, `unknown channel "slack"`},
+		{"unknown channel", `"deliver":{"teams":{"channel":"x"}}`, callbackurls.CodeInvalidDelivery, `unknown channel "teams"`},
+		{"slack channel by name", `"deliver":{"slack":{"channel":"#x"}}`, callbackurls.CodeInvalidDelivery, "must be a Slack channel id"},
+		{"slack unknown member", `"deliver":{"slack":{"channel":"C0123","thread_ts":"1"}}`, callbackurls.CodeInvalidDelivery, `unknown member "thread_ts"`},
 		{"misspelt email member", `"deliver":{"email":{"to":["a@example.com"],"bcc":["b@example.com"]}}`, callbackurls.CodeInvalidDelivery, `unknown member "bcc"`},
 		{"no channel", `"deliver":{"confirm":true}`, callbackurls.CodeInvalidDelivery, "needs a channel"},
 		{"no recipient", `"deliver":{"email":{"to":[]}}`, callbackurls.CodeInvalidDelivery, "at least one address"},

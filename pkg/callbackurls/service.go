@@ -72,6 +72,13 @@ type Config struct {
 	// them (a function that only creates URLs has Receipts and no Signer).
 	Receipts bool
 	Signer   Signer
+	// SlackBot reports that the deployment has a Slack bot token: a Slack
+	// user's verified email can be looked up (so address and domain
+	// approvers can decide in Slack too), an action with an input form
+	// opens a Slack modal, and deliver.slack posts. Slack clicks reach the
+	// deployment when SignIn has ViaSlack (a signing secret): then the
+	// Slack message's buttons carry their payload and act in place.
+	SlackBot bool
 	// Composer renders ready-made messages; Deliverer sends them and
 	// Notifier the confirmations after decisions (nil: none).
 	Composer  Composer
@@ -159,6 +166,8 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		return nil, err
 	}
 	resp := &CreateResponse{TransactionID: tid, URLs: make(map[string]string, len(req.Actions))}
+	// Each action's data, for the Slack buttons that carry it.
+	data := make(map[string]string, len(req.Actions))
 
 	var expiration time.Time
 	if req.Expiration != "" {
@@ -196,17 +205,18 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		if a.Type.Spec().Approvable && req.wantsApproval() {
 			p.Approvers, p.Requester, p.Receipt = approvers, requester, req.Receipt
 		}
-		data, err := s.codec.Encode(ctx, p)
+		d, err := s.codec.Encode(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		if len(data) > MaxDataLength {
+		if len(d) > MaxDataLength {
 			// Respond refuses longer data whatever MaxURLLength allows.
 			return nil, Errorf(CodeURLTooLong,
 				"the payload for action %s would be %d characters, over the %d a callback accepts: shorten its output, error, cause or response",
-				a.Name, len(data), MaxDataLength)
+				a.Name, len(d), MaxDataLength)
 		}
-		u := CallbackURL(base, a.Name, a.Type, data)
+		data[a.Name] = d
+		u := CallbackURL(base, a.Name, a.Type, d)
 		if len(u) > s.cfg.MaxURLLength {
 			return nil, Errorf(CodeURLTooLong,
 				"the URL for action %s would be %d characters, over this deployment's limit of %d: shorten its output, error, cause or response",
@@ -214,7 +224,7 @@ func (s *Service) createURLs(ctx context.Context, req *CreateRequest, via Gatewa
 		}
 		resp.URLs[a.Name] = u
 	}
-	if err := s.compose(ctx, req, resp, base, now, expiration); err != nil {
+	if err := s.compose(ctx, req, resp, data, base, now, expiration); err != nil {
 		return nil, err
 	}
 	return resp, nil
