@@ -5,8 +5,8 @@
 // It is its own composition root: it builds only what answering callbacks
 // needs (keys, the core, post action selection, the targets, the /respond
 // endpoint and its pages), and, only when configured, the sign-in
-// (/oidc/) and the receipt signer with its key set
-// (/.well-known/jwks.json).
+// (/oidc/), the receipt signer with its key set (/.well-known/jwks.json)
+// and the Slack app's interactivity endpoint (/slack/interactions).
 package main
 
 import (
@@ -21,6 +21,8 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slack"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slackapp"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
@@ -67,5 +69,12 @@ func build(ctx context.Context) (lambdaapi.Handler, error) {
 		api.Handle(httpapi.JWKSPath, "GET "+httpapi.JWKSPath, httpapi.NewJWKSHandler(func(ctx context.Context) (any, error) { return signer.JWKS(ctx) }))
 	}
 	api.Handle("/respond", "/respond", respond.NewHandler(svc, opts))
+	st := &start.Settings
+	if secret := slack.Secret(st.SlackSigningSecret, st.SlackSigningSecretARN, start.ReadSecret); secret != nil {
+		api.Handle(slackapp.Path, "POST "+slackapp.Path, slackapp.New(slackapp.Config{
+			Service: svc, Verifier: slack.NewVerifier(secret, nil), Responder: slack.NewResponder(st.SlackAPI(), nil),
+			Bot: start.SlackBot, Logger: start.Logger, Verbose: st.Verbose,
+		}))
+	}
 	return lambdaapi.CallbackHandler(api, start.Logger), nil
 }

@@ -272,7 +272,9 @@ func (s *Service) checkApprovals(approvers []string, requester string, receipt b
 }
 
 // slackEmails: Slack users decide here and their emails can be looked up.
-func (s *Service) slackEmails() bool { return s.cfg.SlackBot && slices.Contains(s.cfg.SignIn, ViaSlack) }
+func (s *Service) slackEmails() bool {
+	return s.cfg.SlackBot && slices.Contains(s.cfg.SignIn, ViaSlack)
+}
 
 // NeedsEmail reports whether the payload's decision may turn on the
 // person's email: it names an address or domain approver, or a requester.

@@ -54,6 +54,10 @@ const (
 	// CodeDeliveryFailed: the URLs were made but a channel did not take
 	// the message (502; 503 with Retry-After where retrying helps).
 	CodeDeliveryFailed = "DeliveryFailed"
+
+	// CodeInvalidSignature: a request that must be signed (Slack's clicks)
+	// is unsigned, signed wrongly, or signed more than 5 minutes from now.
+	CodeInvalidSignature = "InvalidSignature"
 )
 
 // Kind sorts errors by what the caller can do about them. The edges pick a
@@ -82,9 +86,12 @@ const (
 	// Forbidden: the person (or program) asking may not do this, or has
 	// not shown who they are.
 	Forbidden
+	// Unauthenticated: the request does not prove where it comes from (a
+	// signature that does not verify).
+	Unauthenticated
 )
 
-var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "upstream", "forbidden"}
+var kindNames = [...]string{"bad input", "not found", "not allowed", "too large", "unsupported media", "unavailable", "internal", "upstream", "forbidden", "unauthenticated"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -137,6 +144,7 @@ var codeKinds = map[string]codeKind{
 	CodeSignInFailed:             {kind: BadInput},
 	CodeInvalidDelivery:          {kind: BadInput},
 	CodeDeliveryFailed:           {kind: Upstream, transient: true},
+	CodeInvalidSignature:         {kind: Unauthenticated},
 }
 
 // KindOf is the kind of a contract code; an unknown code is Internal, so

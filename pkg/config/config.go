@@ -56,6 +56,42 @@ type Config struct {
 	// AllowedTopicARNs is ALLOWED_TOPIC_ARNS (comma-separated): the only
 	// SNS topics asks and confirmations are published to.
 	AllowedTopicARNs []string
+	// Slack is the Slack app's settings.
+	Slack
+}
+
+// Slack is the Slack app's settings. A signing secret makes the
+// deployment take Slack's clicks (POST /slack/interactions) and its Slack
+// messages' buttons act in place; a bot token posts asks to channels
+// (deliver.slack), looks up people's emails and opens modals.
+type Slack struct {
+	SlackSigningSecret    string // SLACK_SIGNING_SECRET
+	SlackSigningSecretARN string // SLACK_SIGNING_SECRET_ARN (Secrets Manager)
+	SlackBotToken         string // SLACK_BOT_TOKEN
+	SlackBotTokenARN      string // SLACK_BOT_TOKEN_ARN (Secrets Manager)
+	// SlackAPIURL is SLACK_API_URL, the Web API's base ("": Slack's own,
+	// https://slack.com/api).
+	SlackAPIURL string
+}
+
+// SlackInteractive reports that a signing secret is configured: Slack's
+// clicks are taken.
+func (s *Slack) SlackInteractive() bool {
+	return s.SlackSigningSecret != "" || s.SlackSigningSecretARN != ""
+}
+
+// SlackBot reports that a bot token is configured.
+func (s *Slack) SlackBot() bool { return s.SlackBotToken != "" || s.SlackBotTokenARN != "" }
+
+// DefaultSlackAPIURL is the Web API's base unless SLACK_API_URL says.
+const DefaultSlackAPIURL = "https://slack.com/api"
+
+// SlackAPI is the Web API's base in use.
+func (s *Slack) SlackAPI() string {
+	if s.SlackAPIURL != "" {
+		return strings.TrimSuffix(s.SlackAPIURL, "/")
+	}
+	return DefaultSlackAPIURL
 }
 
 // SignIn is the sign-in and receipt settings.
@@ -107,6 +143,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		// SENDER_EMAIL as the template passes it: empty when delivery is off.
 		SenderEmail:      strings.TrimSpace(getenv("SENDER_EMAIL")),
 		AllowedTopicARNs: splitList(getenv("ALLOWED_TOPIC_ARNS")),
+		Slack: Slack{
+			SlackSigningSecret:    strings.TrimSpace(getenv("SLACK_SIGNING_SECRET")),
+			SlackSigningSecretARN: strings.TrimSpace(getenv("SLACK_SIGNING_SECRET_ARN")),
+			SlackBotToken:         strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
+			SlackBotTokenARN:      strings.TrimSpace(getenv("SLACK_BOT_TOKEN_ARN")),
+			SlackAPIURL:           strings.TrimSpace(getenv("SLACK_API_URL")),
+		},
 	}
 	for i := range keysource.Sources {
 		src := &keysource.Sources[i]
@@ -231,7 +274,36 @@ func (c *Config) Check() error {
 	if err := c.checkSignIn(); err != nil {
 		return err
 	}
+	if err := c.checkSlack(); err != nil {
+		return err
+	}
 	return c.Settings.Check()
+}
+
+// checkSlack reports Slack settings that cannot work: a secret given two
+// ways, a Web API base that is not https (http only on a loopback
+// address), or Slack's clicks without encryption (an unencrypted button
+// value can be rewritten without its approvers).
+func (c *Config) checkSlack() error {
+	s := &c.Slack
+	switch {
+	case s.SlackSigningSecret != "" && s.SlackSigningSecretARN != "":
+		return errors.New("SLACK_SIGNING_SECRET and SLACK_SIGNING_SECRET_ARN: set one of them")
+	case s.SlackBotToken != "" && s.SlackBotTokenARN != "":
+		return errors.New("SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_ARN: set one of them")
+	case s.SlackInteractive() && c.DisableEncryption:
+		return errors.New("Slack's clicks (SLACK_SIGNING_SECRET) need encryption: with DISABLE_ENCRYPTION anyone can write a button's value")
+	case s.SlackAPIURL == "":
+		return nil
+	}
+	u, err := url.Parse(s.SlackAPIURL)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("SLACK_API_URL %q: want an absolute URL without query, such as %s", text.Truncate(s.SlackAPIURL, 200), DefaultSlackAPIURL)
+	case u.Scheme == "https", u.Scheme == "http" && IsLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("SLACK_API_URL %q: want https (http only on a loopback address, for tests)", text.Truncate(s.SlackAPIURL, 200))
 }
 
 // checkSignIn reports sign-in settings that cannot work: half an OIDC
@@ -301,6 +373,7 @@ func (c *Config) Service() callbackurls.Config {
 		EnablePostActions:      c.EnablePostActions,
 		BrowserGET:             c.BrowserGET,
 		SignIn:                 c.signInVias(),
+		SlackBot:               c.SlackBot(),
 		// A KMS signing key is known here; a keyring's signing key, once
 		// the keys are open (the composition adds it).
 		Receipts: c.SigningKeyID != "",
@@ -309,10 +382,14 @@ func (c *Config) Service() callbackurls.Config {
 
 // signInVias are the ways people show who they are here.
 func (c *Config) signInVias() []string {
+	var vias []string
 	if c.SignIn.Enabled() {
-		return []string{callbackurls.ViaWeb}
+		vias = append(vias, callbackurls.ViaWeb)
 	}
-	return nil
+	if c.SlackInteractive() {
+		vias = append(vias, callbackurls.ViaSlack)
+	}
+	return vias
 }
 
 // NewLogger returns the JSON logger both the server and Lambda use.
@@ -353,6 +430,9 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", c.OIDCClientSecret, "OpenID Connect client secret; prefer the environment, which other users cannot read in the process list (env OIDC_CLIENT_SECRET)")
 	fs.StringVar(&c.OIDCClientSecretARN, "oidc-client-secret-arn", c.OIDCClientSecretARN, "Secrets Manager secret holding the OpenID Connect client secret (env OIDC_CLIENT_SECRET_ARN)")
 	fs.StringVar(&c.SigningKeyID, "signing-key-id", c.SigningKeyID, "ECC_NIST_P256 KMS key that signs receipts; default: the keyring's signing key (env SIGNING_KEY_ID)")
+	fs.StringVar(&c.SlackSigningSecretARN, "slack-signing-secret-arn", c.SlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret; SLACK_SIGNING_SECRET gives it directly (env SLACK_SIGNING_SECRET_ARN)")
+	fs.StringVar(&c.SlackBotTokenARN, "slack-bot-token-arn", c.SlackBotTokenARN, "Secrets Manager secret holding the Slack app's bot token; SLACK_BOT_TOKEN gives it directly (env SLACK_BOT_TOKEN_ARN)")
+	fs.StringVar(&c.SlackAPIURL, "slack-api-url", c.SlackAPIURL, "Slack Web API base, for tests (env SLACK_API_URL; default "+DefaultSlackAPIURL+")")
 	fs.BoolVar(&c.DevSignIn, "dev-signin", false, "a local sign-in page where you type an email address, to try approvers without an identity provider (loopback only; not with --oidc-issuer)")
 }
 

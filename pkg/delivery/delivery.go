@@ -18,6 +18,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -63,6 +64,10 @@ const (
 type Channels struct {
 	Mail    func(ctx context.Context, m *Mail) (string, error)
 	Publish func(ctx context.Context, p *Post) (string, error)
+	// Slack posts a message (a Block Kit {"text", "blocks"}) to a channel
+	// with the deployment's bot token and returns its ts; its failure is
+	// a *callbackurls.DeliveryError.
+	Slack func(ctx context.Context, channel string, message json.RawMessage) (string, error)
 	// AnyTopic lets Publish take any well-formed topic ARN when no topics
 	// are listed (the local outbox, which sends nothing).
 	AnyTopic bool
@@ -114,14 +119,18 @@ func New(ch Channels, opts Options) *Service {
 	return &Service{opts: opts, ch: ch}
 }
 
-// Configured reports whether settings turn delivery on: a sender or a
-// topic. Without either, a deployment builds no Service.
+// Configured reports whether settings turn delivery by AWS on: a sender
+// or a topic. Without either (and without a Slack bot token), a
+// deployment builds no Service.
 func Configured(sender string, topics []string) bool { return sender != "" || len(topics) > 0 }
 
 // Check refuses what this deployment does not deliver.
 func (s *Service) Check(d *callbackurls.Deliver) error {
 	if d.Email != nil && (s.opts.Sender == "" || s.ch.Mail == nil) {
 		return callbackurls.Errorf(callbackurls.CodeInvalidDelivery, "deliver.email: this deployment sends no email (it has no SENDER_EMAIL)")
+	}
+	if d.Slack != nil && s.ch.Slack == nil {
+		return callbackurls.Errorf(callbackurls.CodeInvalidDelivery, "deliver.slack: this deployment posts to no Slack channel (it has no SLACK_BOT_TOKEN)")
 	}
 	if d.SNS != nil {
 		if s.ch.Publish == nil {
@@ -203,6 +212,13 @@ func (s *Service) Deliver(ctx context.Context, out *callbackurls.Outgoing) (*cal
 			return nil, deliveryError(callbackurls.ChannelSNS, err)
 		}
 		d.SNS = &callbackurls.DeliveredMessage{MessageID: id}
+	}
+	if sl := out.Deliver.Slack; sl != nil {
+		ts, err := s.ch.Slack(ctx, sl.Channel, out.Slack)
+		if err != nil {
+			return nil, deliveryError(callbackurls.ChannelSlack, err)
+		}
+		d.Slack = &callbackurls.DeliveredMessage{MessageID: ts, Channel: sl.Channel}
 	}
 	return d, nil
 }

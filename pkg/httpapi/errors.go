@@ -21,6 +21,7 @@ var statusOf = [...]int{
 	callbackurls.Internal:         http.StatusInternalServerError,
 	callbackurls.Forbidden:        http.StatusForbidden,
 	callbackurls.Upstream:         http.StatusBadGateway,
+	callbackurls.Unauthenticated:  http.StatusUnauthorized,
 }
 
 // Status is the HTTP status of an error.

@@ -51,6 +51,7 @@ func TestStatus(t *testing.T) {
 		callbackurls.CodeSignInFailed:             400,
 		callbackurls.CodeInvalidDelivery:          400,
 		callbackurls.CodeDeliveryFailed:           502,
+		callbackurls.CodeInvalidSignature:         401,
 	}
 	// Codes that also stand for a passing outage: 503 through Unavailablef.
 	transient := map[string]bool{callbackurls.CodeEncryptionFailed: true, callbackurls.CodeServiceError: true, callbackurls.CodeDeliveryFailed: true}

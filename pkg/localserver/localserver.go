@@ -32,7 +32,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slack"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slackapp"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 )
 
@@ -60,6 +63,9 @@ type Options struct {
 	// CreateUrls function mounts POST /urls (lambdaapi.Gateway): for tests
 	// that run this composition behind the Lambda adapter. Nil for serve.
 	Via func(*http.Request) callbackurls.Gateway
+	// SlackHTTP sends the Slack Web API's calls and the response_url
+	// follow-ups (nil: a client with a 10 s timeout).
+	SlackHTTP *http.Client
 }
 
 // Server is a built local server.
@@ -73,6 +79,8 @@ type Server struct {
 	// a signing key).
 	SignIn *signin.Service
 	Signer *receipts.Signer
+	// SlackBot calls Slack's Web API with the bot token (nil without one).
+	SlackBot *slack.Client
 	// Handler serves every endpoint.
 	Handler http.Handler
 }
@@ -147,15 +155,34 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	// With the local store, delivery fills its outbox; with --sfn aws, it
 	// is the functions' (SES and SNS) when a sender or topics are set.
 	dopts := delivery.Options{Sender: c.SenderEmail, Topics: c.AllowedTopicARNs, Composer: cfg.Composer, Logger: logger}
+	readSecret := func(ctx context.Context, arn string) (string, error) {
+		cfg, err := awsConfig()
+		if err != nil {
+			return "", fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		return awskeyring.SecretString(ctx, cfg, arn)
+	}
+	if tok := slack.Secret(c.SlackBotToken, c.SlackBotTokenARN, readSecret); tok != nil {
+		s.SlackBot = slack.NewClient(tok, slack.Options{APIURL: c.SlackAPI(), HTTP: opts.SlackHTTP})
+	}
 	var d *delivery.Service
+	var ch delivery.Channels
 	switch {
 	case s.Store != nil:
 		if dopts.Sender == "" {
 			dopts.Sender = LocalSender
 		}
-		d = delivery.New(outboxChannels(s.Store, cfg.Composer), dopts)
+		ch = outboxChannels(s.Store, cfg.Composer)
 	case delivery.Configured(c.SenderEmail, c.AllowedTopicARNs):
-		d = delivery.New(delivery.AWSChannels(awsConfig, c.SenderEmail, c.AllowedTopicARNs), dopts)
+		ch = delivery.AWSChannels(awsConfig, c.SenderEmail, c.AllowedTopicARNs)
+	}
+	if s.SlackBot != nil {
+		// Slack is Slack's even with the local store: the message's
+		// buttons come back to this server.
+		ch.Slack = s.SlackBot.Post
+	}
+	if s.Store != nil || delivery.Configured(c.SenderEmail, c.AllowedTopicARNs) || s.SlackBot != nil {
+		d = delivery.New(ch, dopts)
 	}
 	if d != nil {
 		cfg.Deliverer, cfg.Notifier = d, d
@@ -177,6 +204,12 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 		rt.Handle(httpapi.JWKSPath, "GET "+httpapi.JWKSPath, httpapi.NewJWKSHandler(func(ctx context.Context) (any, error) { return s.Signer.JWKS(ctx) }))
 	}
 	rt.Handle("/respond", "/respond", respond.NewHandler(s.Service, ro))
+	if secret := slack.Secret(c.SlackSigningSecret, c.SlackSigningSecretARN, readSecret); secret != nil {
+		rt.Handle(slackapp.Path, "POST "+slackapp.Path, slackapp.New(slackapp.Config{
+			Service: s.Service, Verifier: slack.NewVerifier(secret, opts.Now), Responder: slack.NewResponder(c.SlackAPI(), opts.SlackHTTP),
+			Bot: s.SlackBot, Logger: logger, Verbose: c.Verbose, Now: opts.Now,
+		}))
+	}
 	local := ""
 	if s.Store != nil {
 		rt.Handle(localweb.Prefix, "", localweb.New(localweb.Options{Store: s.Store, Service: s.Service, BaseURL: c.BaseURL, Outbox: s.Store,

@@ -115,13 +115,16 @@ type slackBlock struct {
 	Fields   []slackText `json:"fields,omitempty"`
 }
 
-// slackButton is a link button. The Slack issue makes buttons act in
-// place by giving them a value; action_id is the action's name, which
-// stays.
+// slackButton is a link button (url) or, where the deployment takes
+// Slack's clicks, a button that acts in place (value: the action's data,
+// which the click sends back signed by Slack). Never both: a button with
+// a URL opens the page as well as sending the click. action_id is the
+// action's name.
 type slackButton struct {
 	Type     string    `json:"type"` // button
 	Text     slackText `json:"text"`
-	URL      string    `json:"url"`
+	URL      string    `json:"url,omitempty"`
+	Value    string    `json:"value,omitempty"`
 	ActionID string    `json:"action_id"`
 	Style    string    `json:"style,omitempty"`
 }
@@ -152,12 +155,17 @@ func (v *askView) slack() (*slackMessage, error) {
 			blk.BlockID = "actions_" + strconv.Itoa(i/slackPerActions)
 		}
 		for _, b := range v.buttons[i:min(i+slackPerActions, len(v.buttons))] {
-			if len(b.url) > slackURLMax {
+			btn := slackButton{Type: "button", Text: plain(b.label, slackButtonMax), ActionID: b.actionID}
+			switch {
+			case b.value != "" && len(b.value) <= callbackurls.MaxSlackValue:
+				btn.Value = b.value
+			case len(b.url) > slackURLMax:
 				return nil, callbackurls.Errorf(callbackurls.CodeURLTooLong,
 					"the %s link is %d characters, over the %d Slack takes for a button: shorten what every link carries",
 					b.actionID, len(b.url), slackURLMax)
+			default:
+				btn.URL = b.url
 			}
-			btn := slackButton{Type: "button", Text: plain(b.label, slackButtonMax), URL: b.url, ActionID: b.actionID}
 			switch b.tone {
 			case positive:
 				btn.Style = "primary"
@@ -165,13 +173,17 @@ func (v *askView) slack() (*slackMessage, error) {
 				btn.Style = "danger"
 			}
 			blk.Elements = append(blk.Elements, btn)
-			if b.hint != "" {
-				hints = append(hints, b.label+": "+b.hint+".")
+			hint := b.hint
+			if btn.Value != "" {
+				hint = b.slackHint
+			}
+			if hint != "" {
+				hints = append(hints, b.label+": "+hint+".")
 			}
 		}
 		m.Blocks = append(m.Blocks, blk)
 	}
-	small := append(hints, v.notes...)
+	small := append(hints, v.slackNotes...)
 	if len(small) > 0 {
 		m.Blocks = append(m.Blocks, slackBlock{Type: "context", Elements: []any{plain(strings.Join(small, "\n"), slackSectionMax)}})
 	}
@@ -179,3 +191,85 @@ func (v *askView) slack() (*slackMessage, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// SlackUpdate is a follow-up to a Slack interaction's response_url: the
+// message clicked replaced (ReplaceOriginal), or a message only the
+// person who clicked sees (ResponseType "ephemeral").
+type SlackUpdate struct {
+	ReplaceOriginal bool   `json:"replace_original"`
+	ResponseType    string `json:"response_type,omitempty"`
+	Text            string `json:"text"`
+	Blocks          []any  `json:"blocks,omitempty"`
+}
+
+type slackMrkdwn struct {
+	Type string `json:"type"` // mrkdwn
+	Text string `json:"text"`
+	// Verbatim: Slack makes no links of its own in the text.
+	Verbatim bool `json:"verbatim"`
+}
+
+// SlackDecided is what the message becomes once the target has accepted
+// a decision made in Slack: the title, what was decided, by whom (a
+// mention of user, the Slack user id) and when, the form's values, the
+// receipt's short form and the reference. No buttons: nothing is left to
+// decide. c.By is the person's name, for the fallback text.
+func SlackDecided(c *callbackurls.Confirmation, user string) *SlackUpdate {
+	v := newConfirmView(c)
+	u := &SlackUpdate{ReplaceOriginal: true, Text: slackEscape(v.subject)}
+	if v.title != "" {
+		u.Blocks = append(u.Blocks, slackBlock{Type: "header", Text: ptr(plain(v.title, slackHeaderMax))})
+	}
+	if v.description != "" {
+		u.Blocks = append(u.Blocks, slackBlock{Type: "section", Text: ptr(plain(v.description, slackSectionMax))})
+	}
+	icon := map[tone]string{positive: ":white_check_mark:", negative: ":x:"}[v.tone]
+	if icon == "" {
+		icon = ":information_source:"
+	}
+	line := icon + " *" + v.heading + "*: “" + slackEscape(oneLine(Inert(c.Label))) + "”"
+	if c.Outcome != "" {
+		line += " (" + slackEscape(oneLine(Inert(c.Outcome))) + ")"
+	}
+	if validSlackUser(user) {
+		line += " by <@" + user + ">"
+	} else if c.By != "" {
+		line += " by " + slackEscape(oneLine(Inert(c.By)))
+	}
+	if !c.DecidedAt.IsZero() {
+		line += " on " + When(c.DecidedAt)
+	}
+	u.Blocks = append(u.Blocks, map[string]any{"type": "section", "text": slackMrkdwn{Type: "mrkdwn", Text: clip(line+".", slackSectionMax), Verbatim: true}})
+	var fields []slackText
+	for _, val := range v.values {
+		if len(fields) == 10 { // Slack's most fields in a section
+			break
+		}
+		fields = append(fields, plain(val.label+": "+val.text, 2000))
+	}
+	if len(fields) > 0 {
+		u.Blocks = append(u.Blocks, slackBlock{Type: "section", Fields: fields})
+	}
+	if len(v.notes) > 0 {
+		u.Blocks = append(u.Blocks, slackBlock{Type: "context", Elements: []any{plain(strings.Join(v.notes, "\n"), slackSectionMax)}})
+	}
+	if c.By != "" {
+		u.Text += " by " + slackEscape(oneLine(Inert(c.By)))
+	}
+	return u
+}
+
+// SlackNote is a message only the person who clicked sees; the message
+// clicked stays as it is.
+func SlackNote(text string) *SlackUpdate {
+	return &SlackUpdate{ResponseType: "ephemeral", Text: slackEscape(clip(text, slackSectionMax)),
+		Blocks: []any{slackBlock{Type: "section", Text: ptr(plain(text, slackSectionMax))}}}
+}
+
+// validSlackUser accepts a Slack user id for a mention.
+func validSlackUser(id string) bool {
+	if len(id) < 3 || len(id) > 24 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	return strings.IndexFunc(id[1:], func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) < 0
+}

@@ -91,6 +91,8 @@ type askView struct {
 	// when the links expire, the reference).
 	lead  string
 	notes []string
+	// slackNotes are the Slack message's: its buttons may act in place.
+	slackNotes []string
 }
 
 type button struct {
@@ -101,6 +103,9 @@ type button struct {
 	noTextLink bool
 	tone       tone
 	actionID   string
+	// value is the Slack button's value (the action's data) when the
+	// button acts in place; slackHint says what it does then.
+	value, slackHint string
 }
 
 // tone is a button's colour and Slack style.
@@ -129,8 +134,9 @@ func newAskView(a *callbackurls.Ask) *askView {
 		v.subject = DefaultSubject
 	}
 	allAsk := len(a.Actions) > 0
+	slackAllAsk, inPlace := allAsk, false
 	for _, act := range a.Actions {
-		b := button{label: oneLine(act.Label), url: act.URL, textURL: act.URL, tone: toneOf(act.Type), actionID: act.Name}
+		b := button{label: oneLine(act.Label), url: act.URL, textURL: act.URL, tone: toneOf(act.Type), actionID: act.Name, value: act.Value}
 		if act.TextURL != "" || act.NoTextLink {
 			b.textURL, b.noTextLink = act.TextURL, act.NoTextLink
 		}
@@ -142,9 +148,22 @@ func newAskView(a *callbackurls.Ask) *askView {
 		case !act.AsksFirst:
 			b.hint = "answers at once when opened"
 		}
+		b.slackHint = b.hint
+		switch {
+		case b.value != "" && act.Form:
+			b.slackHint = "opens a form here in Slack before you answer"
+		case b.value != "" && act.Type == callbackurls.Heartbeat:
+			b.slackHint = "tells the request it is still being worked on; you can use it again"
+		case b.value != "":
+			b.slackHint = ""
+		}
 		if !act.AsksFirst {
 			allAsk = false
 		}
+		if !act.AsksFirst || b.value != "" {
+			slackAllAsk = false
+		}
+		inPlace = inPlace || b.value != ""
 		v.buttons = append(v.buttons, b)
 	}
 	if len(v.buttons) == 1 {
@@ -155,11 +174,23 @@ func newAskView(a *callbackurls.Ask) *askView {
 	if allAsk {
 		v.notes = append(v.notes, "Each link opens a page with one button: nothing is decided until you press it.")
 	}
+	if slackAllAsk {
+		v.slackNotes = append(v.slackNotes, v.notes...)
+	}
+	if inPlace {
+		v.slackNotes = append(v.slackNotes, "Your click answers here: this message then says who decided.")
+	}
 	if !a.Expiration.IsZero() {
 		v.notes = append(v.notes, "The links work until "+When(a.Expiration)+".")
+		what := "links"
+		if inPlace {
+			what = "buttons"
+		}
+		v.slackNotes = append(v.slackNotes, "The "+what+" work until "+When(a.Expiration)+".")
 	}
 	if a.TransactionID != "" {
 		v.notes = append(v.notes, "Reference: "+a.TransactionID)
+		v.slackNotes = append(v.slackNotes, "Reference: "+a.TransactionID)
 	}
 	return v
 }

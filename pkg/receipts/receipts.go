@@ -445,3 +445,12 @@ func Verify(receipt string, set *JWKS) (*Claims, *JWK, error) {
 	}
 	return &c, key, nil
 }
+
+// Fingerprint is a receipt's short form, for a message with no room for
+// the receipt itself: "sha256:" and the first 16 hex digits of the
+// SHA-256 of its text (printf %s "$RECEIPT" | sha256sum). The full
+// receipt is in the decision's approval, where the target received it.
+func Fingerprint(receipt string) string {
+	sum := sha256.Sum256([]byte(receipt))
+	return "sha256:" + hex.EncodeToString(sum[:8])
+}

@@ -20,6 +20,7 @@
 package slack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -127,4 +128,17 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Secret is a secret given directly (value) or, when value is empty, read
+// at its first use from Secrets Manager by arn with read; nil when
+// neither is set.
+func Secret(value, arn string, read func(ctx context.Context, arn string) (string, error)) func(context.Context) (string, error) {
+	switch {
+	case value != "":
+		return func(context.Context) (string, error) { return value, nil }
+	case arn != "":
+		return func(ctx context.Context) (string, error) { return read(ctx, arn) }
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/awsenv"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
@@ -21,6 +22,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/messages"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slack"
 )
 
 // Start is a function's start: its settings, logger, AWS configuration
@@ -33,6 +35,10 @@ type Start struct {
 	// no STS or SSO).
 	AWSConfig keysource.AWSConfig
 	Keys      keysource.Keys
+	// SlackBot calls Slack's Web API with the bot token (nil without
+	// SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_ARN; the token is read at the
+	// first call).
+	SlackBot *slack.Client
 }
 
 // New reads the settings from the environment and opens the keys.
@@ -55,7 +61,20 @@ func New(ctx context.Context) (*Start, error) {
 	if s.Keys, err = keysource.Open(ctx, &s.Settings.Settings, s.AWSConfig, keysource.Options{DescribeKMSKeysOnFirstUse: true}); err != nil {
 		return nil, err
 	}
+	if tok := slack.Secret(settings.SlackBotToken, settings.SlackBotTokenARN, s.ReadSecret); tok != nil {
+		s.SlackBot = slack.NewClient(tok, slack.Options{APIURL: settings.SlackAPI()})
+	}
 	return s, nil
+}
+
+// ReadSecret reads a Secrets Manager secret's string (the Slack app's
+// secrets, at their first use).
+func (s *Start) ReadSecret(ctx context.Context, arn string) (string, error) {
+	cfg, err := s.AWSConfig()
+	if err != nil {
+		return "", fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return awskeyring.SecretString(ctx, cfg, arn)
 }
 
 // Service is the core on the settings and keys, with post actions and
@@ -63,16 +82,24 @@ func New(ctx context.Context) (*Start, error) {
 // that only creates URLs) and signing receipts with signer (nil: none
 // here; a function that only creates URLs still knows whether receipts are
 // signed). Delivery is wired only when the settings name a sender or
-// topics; its SES and SNS clients are made on first use.
+// topics, or a Slack bot token; its SES and SNS clients are made on first
+// use.
 func (s *Start) Service(targets callbackurls.Targets, signer callbackurls.Signer) *callbackurls.Service {
 	cfg := s.Settings.Service()
 	cfg.PostActions = postaction.New()
 	cfg.Receipts = s.Keys.CanSign(s.Settings.SigningKeyID)
 	cfg.Signer = signer
 	cfg.Composer = messages.Composer{}
-	if delivery.Configured(s.Settings.SenderEmail, s.Settings.AllowedTopicARNs) {
-		d := delivery.New(delivery.AWSChannels(s.AWSConfig, s.Settings.SenderEmail, s.Settings.AllowedTopicARNs),
-			delivery.Options{Sender: s.Settings.SenderEmail, Topics: s.Settings.AllowedTopicARNs, Composer: cfg.Composer, Logger: s.Logger})
+	aws := delivery.Configured(s.Settings.SenderEmail, s.Settings.AllowedTopicARNs)
+	if aws || s.SlackBot != nil {
+		var ch delivery.Channels
+		if aws {
+			ch = delivery.AWSChannels(s.AWSConfig, s.Settings.SenderEmail, s.Settings.AllowedTopicARNs)
+		}
+		if s.SlackBot != nil {
+			ch.Slack = s.SlackBot.Post
+		}
+		d := delivery.New(ch, delivery.Options{Sender: s.Settings.SenderEmail, Topics: s.Settings.AllowedTopicARNs, Composer: cfg.Composer, Logger: s.Logger})
 		cfg.Deliverer, cfg.Notifier = d, d
 	}
 	return callbackurls.New(cfg, s.Keys.Codec(), targets)

@@ -209,7 +209,9 @@ func answer(w http.ResponseWriter, v map[string]any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func refuse(w http.ResponseWriter, code string) { answer(w, map[string]any{"ok": false, "error": code}) }
+func refuse(w http.ResponseWriter, code string) {
+	answer(w, map[string]any{"ok": false, "error": code})
+}
 
 // api serves the Web API methods as Slack does: a bearer token, arguments
 // as JSON or a form, 200 with {"ok": ...} (429 when rate limited).
@@ -419,8 +421,8 @@ func (s *Server) BlockActions(c *Click) []byte {
 		s.mu.Unlock()
 	}
 	p := map[string]any{
-		"type": "block_actions",
-		"user": map[string]any{"id": c.User, "username": strings.ToLower(c.Name), "name": c.Name, "team_id": c.TeamID},
+		"type":       "block_actions",
+		"user":       map[string]any{"id": c.User, "username": strings.ToLower(c.Name), "name": c.Name, "team_id": c.TeamID},
 		"api_app_id": AppID, "token": "verification-token-unused",
 		"container":    map[string]any{"type": "message", "message_ts": "1700000000.000100", "channel_id": Channel, "is_ephemeral": false},
 		"trigger_id":   c.TriggerID,
