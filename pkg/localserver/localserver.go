@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/delivery"
@@ -32,7 +33,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/postaction"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/signin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slack"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slackapp"
