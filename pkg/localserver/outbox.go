@@ -33,8 +33,12 @@ func outboxChannels(store *localstore.Store, composer callbackurls.Composer) del
 			if err != nil {
 				return // a link Slack cannot take: the email still goes
 			}
+			subject := out.Ask.Title
+			if out.Email != nil { // none for an ask only posted to Slack
+				subject = out.Email.Subject
+			}
 			_, _ = store.AddLetter(ctx, localstore.Letter{Kind: delivery.KindAsk, Channel: "chat", TransactionID: out.TransactionID,
-				Subject: out.Email.Subject, Teams: msgs.Teams, Slack: msgs.Slack})
+				Subject: subject, Teams: msgs.Teams, Slack: msgs.Slack})
 		},
 	}
 }

@@ -582,3 +582,70 @@ func TestLinkButtonsWithoutSlack(t *testing.T) {
 		t.Errorf("the endpoint: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestDeliverToSlack: deliver.slack posts the ask with chat.postMessage;
+// its buttons decide in place; Slack's refusals are DeliveryFailed naming
+// Slack's code, a rate limit 503 with Slack's wait.
+func TestDeliverToSlack(t *testing.T) {
+	e := start(t, envOptions{bot: true})
+	deliver := func(channel string) *servicetest.Response {
+		req := twoActions("slack:" + ana.ID)
+		req["token"] = e.NewTask(t)
+		req["deliver"] = map[string]any{"slack": map[string]any{"channel": channel}, "confirm": true}
+		return e.PostURLs(t, req)
+	}
+	resp := deliver(slacktest.Channel)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("%d %s", resp.Status, resp.Body)
+	}
+	var out struct {
+		Delivered map[string]map[string]string `json:"delivered"`
+		Messages  any                          `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		t.Fatal(err)
+	}
+	posts := e.sl.Posts()
+	if len(posts) != 1 || out.Messages != nil {
+		t.Fatalf("%d posts; messages %v", len(posts), out.Messages)
+	}
+	if diff := cmp.Diff(map[string]string{"message_id": posts[0].TS, "channel": slacktest.Channel}, out.Delivered["slack"]); diff != "" {
+		t.Errorf("delivered (-want +got)\n%s", diff)
+	}
+	btns := buttons(t, posts[0].Message)
+	_, rurl := e.click(t, ana, btns["approve"])
+	if u := e.oneUpdate(t, rurl); !u.ReplaceOriginal {
+		t.Errorf("follow-up %+v", u)
+	}
+
+	for _, c := range []struct {
+		name, channel string
+		fail          slacktest.Failure
+		status        int
+		in            string
+	}{
+		{"not in the channel", slacktest.NotInChannel, slacktest.Failure{}, 502, "not_in_channel: the app is not in the channel"},
+		{"no such channel", "C0UNKNOWN1", slacktest.Failure{}, 502, "channel_not_found"},
+		{"rate limited", slacktest.Channel, slacktest.Failure{Code: "ratelimited", RetryAfter: 7}, 503, "ratelimited: Slack asks to wait 7 s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.sl.Fail("chat.postMessage", c.fail)
+			defer e.sl.Fail("chat.postMessage", slacktest.Failure{})
+			resp := deliver(c.channel)
+			if resp.Status != c.status || resp.ErrorCode(t) != "DeliveryFailed" || !strings.Contains(resp.Body, "delivery by slack failed: "+c.in) {
+				t.Errorf("%d %s", resp.Status, resp.Body)
+			}
+			if c.status == 503 && resp.Header.Get("Retry-After") != "7" {
+				t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+			}
+		})
+	}
+	// Without a bot token, deliver.slack is refused before anything is made.
+	plain := start(t, envOptions{})
+	req := twoActions("slack:" + ana.ID)
+	req["token"] = plain.NewTask(t)
+	req["deliver"] = map[string]any{"slack": map[string]any{"channel": slacktest.Channel}}
+	if resp := plain.PostURLs(t, req); resp.Status != 400 || !strings.Contains(resp.Body, "no SLACK_BOT_TOKEN") {
+		t.Errorf("without a bot token: %d %s", resp.Status, resp.Body)
+	}
+}

@@ -222,27 +222,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.calls[method]++
 	f, failing := s.fail[method]
 	s.mu.Unlock()
-	if r.Header.Get("Authorization") != "Bearer "+BotToken {
-		if r.Header.Get("Authorization") == "" {
-			refuse(w, "not_authed")
-		} else {
-			refuse(w, "invalid_auth")
-		}
-		return
-	}
-	if failing {
-		if f.Code == "ratelimited" {
-			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
-			w.WriteHeader(http.StatusTooManyRequests)
-		}
-		refuse(w, f.Code)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		refuse(w, "invalid_form_data")
 		return
 	}
+	// The token: a bearer header, or (a form's) its "token" field.
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	args := map[string]json.RawMessage{}
 	ctype := r.Header.Get("Content-Type")
 	switch {
@@ -261,8 +247,27 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			v, _ := json.Marshal(form.Get(k))
 			args[k] = v
 		}
+		if token == "" {
+			token = form.Get("token")
+		}
 	default:
 		refuse(w, "invalid_form_data")
+		return
+	}
+	if token != BotToken {
+		if token == "" {
+			refuse(w, "not_authed")
+		} else {
+			refuse(w, "invalid_auth")
+		}
+		return
+	}
+	if failing {
+		if f.Code == "ratelimited" {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+		refuse(w, f.Code)
 		return
 	}
 	str := func(name string) string {
@@ -275,9 +280,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		answer(w, map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "Example", "user": "approvals",
 			"team_id": Team, "user_id": "U0BOT00001", "bot_id": "B0BOT00001"})
 	case "chat.postMessage":
-		if strings.HasPrefix(ctype, "application/x-www-form-urlencoded") {
-			refuse(w, "invalid_arguments") // the service posts JSON
-			return
+		if strings.HasPrefix(ctype, "application/x-www-form-urlencoded") && len(args["blocks"]) > 0 {
+			// A form carries the blocks as JSON text.
+			args["blocks"] = json.RawMessage(str("blocks"))
 		}
 		ch := str("channel")
 		member, known := s.channels[ch]
@@ -323,6 +328,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			"profile":            map[string]any{"email": u.Email, "real_name": u.Name, "display_name": u.Name},
 		}})
 	case "views.open":
+		if strings.HasPrefix(ctype, "application/x-www-form-urlencoded") {
+			args["view"] = json.RawMessage(str("view"))
+		}
 		trigger := str("trigger_id")
 		s.mu.Lock()
 		valid := s.triggers[trigger]
