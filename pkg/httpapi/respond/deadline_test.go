@@ -3,13 +3,11 @@ package respond_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,39 +18,18 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// stuckTarget answers only when the callback's context ends, as a Step
-// Functions client whose calls time out does.
-type stuckTarget struct{ calls atomic.Int32 }
-
-func (s *stuckTarget) Send(ctx context.Context, _ string, _ callbackurls.Decision) error {
-	s.calls.Add(1)
-	<-ctx.Done()
-	return fmt.Errorf("send: %w: %w", callbackurls.ErrUnavailable, ctx.Err())
-}
-
-// slowPostActions takes longer than the deadline to choose an outcome.
-type slowPostActions struct {
-	callbackurlstest.PostActions
-	delay time.Duration
-}
-
-func (s slowPostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
-	time.Sleep(s.delay)
-	return s.PostActions.Select(outcomes, body)
-}
-
 // TestCallbackDeadline: a callback that runs out of its time (a target
 // that does not answer, an outcome slow to choose) gets 503 ServiceError
 // with Retry-After, in JSON for programs and as a page for people, soon
 // after the deadline; nothing is sent late.
 func TestCallbackDeadline(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	target := &stuckTarget{}
+	target := &callbackurlstest.Target{Stuck: true}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := httpapi.NewRouter(logger, false)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL, EnablePostActions: true, PostActions: slowPostActions{delay: 2 * timeout}},
+	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL, EnablePostActions: true, PostActions: callbackurlstest.PostActions{Delay: 2 * timeout}},
 		&payload.Codec{}, callbackurls.Targets{callbackurls.TaskToken: target})
 	mux.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Timeout: timeout}))
 	url := func(p *callbackurls.Payload) string {
@@ -75,7 +52,7 @@ func TestCallbackDeadline(t *testing.T) {
 		{"an outcome slow to choose", http.MethodPost, hook, "application/json", `{"decision": "go"}`, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			target.calls.Store(0)
+			target.Reset()
 			req, _ := http.NewRequest(c.method, c.url, strings.NewReader(c.body))
 			req.Header.Set("Accept", c.accept)
 			req.Header.Set("Content-Type", "application/json")
@@ -96,7 +73,7 @@ func TestCallbackDeadline(t *testing.T) {
 			} else if !strings.Contains(string(body), `"error":"ServiceError"`) {
 				t.Errorf("body %s, want ServiceError", body)
 			}
-			if n := target.calls.Load(); n != c.calls {
+			if n := target.Count(); n != int(c.calls) {
 				t.Errorf("%d decisions sent, want %d", n, c.calls)
 			}
 		})
