@@ -89,8 +89,9 @@
 // UrlTooLong, InvalidBaseUrl, MethodNotAllowed, UnsupportedMediaType,
 // RequestTooLarge, NotFound, InvalidInput, InvalidDelivery,
 // DeliveryFailed, SignInRequired, NotAnApprover, SelfApproval,
-// SignInDisabled, ReceiptsDisabled, SignInFailed and DurableCallbackError
-// (Lambda's refusal of a durable callback's decision). CreateUrls answers
+// SignInDisabled, ReceiptsDisabled, SignInFailed, DurableCallbackError
+// (Lambda's refusal of a durable callback's decision) and InvalidSignature
+// (a Slack click that is not signed as Slack signs). CreateUrls answers
 // InvalidJSON, DuplicateActionName, InvalidAction, InvalidDate,
 // ParametersDisabled, PostActionsDisabled, InvalidPostActionOutcome,
 // InvalidJsonPath, UrlTooLong, InvalidBaseUrl, RequestTooLarge,

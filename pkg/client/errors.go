@@ -116,6 +116,7 @@ const (
 	ErrInvalidDelivery      ErrorCode = callbackurls.CodeInvalidDelivery
 	ErrDeliveryFailed       ErrorCode = callbackurls.CodeDeliveryFailed
 	ErrDurableCallbackError ErrorCode = callbackurls.CodeDurableCallbackError
+	ErrInvalidSignature     ErrorCode = callbackurls.CodeInvalidSignature
 )
 
 // ErrMalformedResponse is wrapped by the error for an answer that is

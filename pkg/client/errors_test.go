@@ -49,6 +49,7 @@ var allCodes = []struct {
 	{client.ErrSignInFailed, 400},
 	{client.ErrInvalidDelivery, 400},
 	{client.ErrDeliveryFailed, 502},
+	{client.ErrInvalidSignature, 401},
 }
 
 // TestCodesCoverCore: every Code constant of the service has its ErrorCode.
