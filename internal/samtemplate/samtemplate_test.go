@@ -593,6 +593,8 @@ func TestApiRoutes(t *testing.T) {
 		{"/oidc/callback", "get", "ProcessCallbackFunction", false},
 		{"/oidc/signout", "post", "ProcessCallbackFunction", false},
 		{"/.well-known/jwks.json", "get", "ProcessCallbackFunction", false},
+		// Slack's clicks (issue 19): Slack's signature, not IAM.
+		{"/slack/interactions", "post", "ProcessCallbackFunction", false},
 	}
 	paths := mapAt(props, "DefinitionBody", "paths")
 	count := 0
