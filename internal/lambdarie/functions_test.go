@@ -118,7 +118,7 @@ func checkCreate(t *testing.T, body []byte, names ...string) createResponse {
 
 // invokeDirect invokes e with event, a direct invoke: the emulator must
 // answer 200.
-func invokeDirect(t *testing.T, e *Emulator, event string) []byte {
+func invokeDirect(t testing.TB, e *Emulator, event string) []byte {
 	t.Helper()
 	r := e.Invoke(t, []byte(event))
 	if r.Status != http.StatusOK {
@@ -129,7 +129,7 @@ func invokeDirect(t *testing.T, e *Emulator, event string) []byte {
 
 // invokeProxy invokes e with a proxy event and returns the function's
 // proxy response.
-func invokeProxy(t *testing.T, e *Emulator, event []byte) ProxyResponse {
+func invokeProxy(t testing.TB, e *Emulator, event []byte) ProxyResponse {
 	t.Helper()
 	r, err := DecodeProxyResponse(invokeDirect(t, e, string(event)))
 	if err != nil {
@@ -139,7 +139,7 @@ func invokeProxy(t *testing.T, e *Emulator, event []byte) ProxyResponse {
 }
 
 // request is the proxy event of a request for a URL the functions made.
-func request(t *testing.T, method, rawURL string, header map[string]string, body string) []byte {
+func request(t testing.TB, method, rawURL string, header map[string]string, body string) []byte {
 	t.Helper()
 	ev, err := stage.URLEvent(method, rawURL, header, body)
 	if err != nil {
