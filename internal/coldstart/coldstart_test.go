@@ -70,7 +70,10 @@ var (
 	// static-signin is static with OpenID Connect sign-in configured (an
 	// issuer never called: discovery waits for the first sign-in), what
 	// issue 17's functions start with when a deployment names an issuer.
-	keyModes = []string{"static", "kms", "kms-hmac", "static-signin"}
+	// static-slack is static with the Slack app configured (a signing
+	// secret and a bot token, neither used before the first click or
+	// delivery), what issue 19's functions start with.
+	keyModes = []string{"static", "kms", "kms-hmac", "static-signin", "static-slack"}
 )
 
 // Every wait is bounded, so that a hung bootstrap fails its test rather
@@ -191,6 +194,9 @@ func newDeployment(tb testing.TB, mode string) *deployment {
 	case "static-signin":
 		d.settings = append(d.settings, "KEYRING="+staticKeyring(tb), "OIDC_ISSUER=https://login.example.com",
 			"OIDC_CLIENT_ID=sfn-callback-urls", "OIDC_CLIENT_SECRET=not-a-secret")
+	case "static-slack":
+		d.settings = append(d.settings, "KEYRING="+staticKeyring(tb), "SLACK_SIGNING_SECRET=not-a-secret",
+			"SLACK_BOT_TOKEN=xoxb-not-a-token", "SLACK_API_URL=http://127.0.0.1:9/api")
 	case "kms", "kms-hmac":
 		d.kms = kmstest.New(tb)
 		d.settings = append(d.settings, "KEY_ID="+keyAlias(mode), "AWS_ENDPOINT_URL_KMS="+d.kms.URL())
