@@ -202,6 +202,9 @@ func TestCreateWithApproversErrors(t *testing.T) {
 			callbackurls.CodeSignInDisabled, "sign in"},
 		{"slack entry without Slack", web, `{"token":` + tok + `,"approvers":["slack:U0123ABCD"],"actions":[{"name":"a","type":"success","output":{}}]}`,
 			callbackurls.CodeSignInDisabled, "Slack"},
+		{"address with Slack alone, no bot token", callbackurls.Config{SignIn: []string{callbackurls.ViaSlack}},
+			`{"token":` + tok + `,"approvers":["ana@example.com"],"actions":[{"name":"a","type":"success","output":{}}]}`,
+			callbackurls.CodeSignInDisabled, "sign in"},
 		{"receipt without a signing key", callbackurls.Config{SignIn: []string{callbackurls.ViaWeb}}, `{"token":` + tok + `,"receipt":true,"actions":[{"name":"a","type":"success","output":{}}]}`,
 			callbackurls.CodeReceiptsDisabled, "signing key"},
 		{"misspelt field", web, `{"token":` + tok + `,"aprovers":["ana@example.com"],"actions":[{"name":"a","type":"success","output":{}}]}`,
@@ -411,4 +414,42 @@ func FuzzParseApprover(f *testing.F) {
 			t.Fatalf("%q normalises to %q, which the URL format cannot list", entry, n)
 		}
 	})
+}
+
+// TestSlackEmailApprovers: with Slack and a bot token, and no web sign-in,
+// address and domain approvers and a requester are accepted, and a Slack
+// identity matches them by its (looked-up) email only.
+func TestSlackEmailApprovers(t *testing.T) {
+	e := newEnv(t, callbackurls.Config{SignIn: []string{callbackurls.ViaSlack}, SlackBot: true}, true)
+	resp := e.create(t, approversRequest(`"approvers":["@ops.example.com","slack:U0BO000001"],"requester":"cy@ops.example.com"`))
+	cb, err := e.svc.Open(context.Background(), query(t, resp.URLs["approve"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cb.Payload.NeedsEmail() {
+		t.Error("NeedsEmail false with a domain entry and a requester")
+	}
+	slack := func(sub, email string) *callbackurls.Identity {
+		return &callbackurls.Identity{Via: callbackurls.ViaSlack, Issuer: "T0TEAM0001", Subject: sub, Email: email}
+	}
+	for _, c := range []struct {
+		id   *callbackurls.Identity
+		code string
+	}{
+		{slack("U0ANA00001", "ana@ops.example.com"), ""},
+		{slack("U0ANA00001", ""), callbackurls.CodeNotAnApprover}, // the requester rule needs an email
+		{slack("U0BO000001", "bo@elsewhere.example"), ""},         // the slack: entry
+		{slack("U0CY000001", "cy@ops.example.com"), callbackurls.CodeSelfApproval},
+		{&callbackurls.Identity{Via: callbackurls.ViaWeb, Subject: "U0BO000001", Email: "x@y.example"}, callbackurls.CodeNotAnApprover},
+	} {
+		err := cb.Payload.Authorize(c.id)
+		if got := callbackurls.AsError(err); (c.code == "") != (err == nil) || (err != nil && got.Code != c.code) {
+			t.Errorf("%+v: %v, want %q", c.id, err, c.code)
+		}
+	}
+	// Only Slack approvers: no email is ever needed.
+	resp = e.create(t, approversRequest(`"approvers":["slack:U0BO000001"]`))
+	if cb, err := e.svc.Open(context.Background(), query(t, resp.URLs["approve"])); err != nil || cb.Payload.NeedsEmail() {
+		t.Errorf("%v, NeedsEmail %v", err, cb.Payload.NeedsEmail())
+	}
 }

@@ -426,3 +426,43 @@ func FuzzDeliver(f *testing.F) {
 		}
 	})
 }
+
+// TestDeliverToSlack: deliver.slack renders the Slack message (no email),
+// whose buttons carry the actions' data where the deployment takes
+// Slack's clicks; its confirmation is the message, so the payloads carry
+// no route and no Notifier is needed.
+func TestDeliverToSlack(t *testing.T) {
+	d := &callbackurlstest.Delivery{}
+	svc := callbackurls.New(callbackurls.Config{BaseURL: testBase, Now: func() time.Time { return t0 }, Composer: messages.Composer{},
+		Deliverer: d, SignIn: []string{callbackurls.ViaSlack}}, codecFor(t, true), callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
+	req, err := callbackurls.ParseCreateRequest([]byte(askBody(`"deliver":{"slack":{"channel":"C0123ABCD"},"confirm":true},"message_actions":["approve","reject","ping"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Delivered == nil || resp.Delivered.Slack == nil || resp.Delivered.Slack.Channel != "C0123ABCD" || resp.Messages != nil {
+		t.Fatalf("delivered %+v, messages %+v", resp.Delivered, resp.Messages)
+	}
+	asks := d.Asks()
+	if len(asks) != 1 || asks[0].Email != nil || len(asks[0].Slack) == 0 {
+		t.Fatalf("asks %+v", asks)
+	}
+	for _, a := range asks[0].Ask.Actions {
+		// The form's action needs a bot token to open a modal: a link.
+		if wantValue := a.Name != "reject"; (a.Value != "") != wantValue {
+			t.Errorf("%s: value %q", a.Name, a.Value)
+		}
+		if a.Value != "" && !strings.Contains(string(asks[0].Slack), a.Value) {
+			t.Errorf("%s: the message lacks its value", a.Name)
+		}
+	}
+	for name, u := range resp.URLs {
+		cb, err := svc.Open(context.Background(), query(t, u))
+		if err != nil || cb.Payload.Confirm != nil {
+			t.Errorf("%s: %v, route %s", name, err, cb.Payload.Confirm)
+		}
+	}
+}

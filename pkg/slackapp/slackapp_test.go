@@ -14,6 +14,7 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slack/slacktest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/slackapp"
 )
@@ -244,8 +245,23 @@ func TestDecideInPlace(t *testing.T) {
 				if diff := cmp.Diff(want, by); diff != "" || a["via"] != "slack" || a["receipt"] == nil {
 					t.Errorf("approval %v (by -want +got)\n%s", a, diff)
 				}
+				// The receipt covers the Slack identity, and verifies
+				// against the deployment's published keys.
+				jwks := e.Do(t, http.MethodGet, "/.well-known/jwks.json", nil, "")
+				set, err := receipts.ParseJWKS([]byte(jwks.Body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				claims, _, err := receipts.Verify(a["receipt"].(string), set)
+				if err != nil || claims.Via != "slack" || claims.By == nil || claims.By.Subject != ana.ID || claims.By.Issuer != slacktest.Team ||
+					claims.Action != action {
+					t.Errorf("receipt %+v, %v", claims, err)
+				}
 				u := e.oneUpdate(t, rurl)
 				all := u.all()
+				if !strings.Contains(all, receipts.Fingerprint(a["receipt"].(string))) {
+					t.Errorf("the message does not show the receipt's short form: %s", all)
+				}
 				heading := map[string]string{"approve": "Approved", "reject": "Rejected"}[action]
 				if !u.ReplaceOriginal || u.ResponseType == "ephemeral" || strings.Contains(all, `"actions"`) ||
 					!strings.Contains(all, "<@"+ana.ID+">") || !strings.Contains(all, heading) ||

@@ -340,6 +340,9 @@ func (d *Delivery) Deliver(_ context.Context, out *callbackurls.Outgoing) (*call
 	if out.Deliver.SNS != nil {
 		res.SNS = &callbackurls.DeliveredMessage{MessageID: fmt.Sprintf("sns-%d", len(d.asks))}
 	}
+	if s := out.Deliver.Slack; s != nil {
+		res.Slack = &callbackurls.DeliveredMessage{MessageID: fmt.Sprintf("%d.000100", len(d.asks)), Channel: s.Channel}
+	}
 	return res, nil
 }
 
