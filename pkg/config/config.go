@@ -292,7 +292,7 @@ func (c *Config) checkSlack() error {
 	case s.SlackBotToken != "" && s.SlackBotTokenARN != "":
 		return errors.New("SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_ARN: set one of them")
 	case s.SlackInteractive() && c.DisableEncryption:
-		return errors.New("Slack's clicks (SLACK_SIGNING_SECRET) need encryption: with DISABLE_ENCRYPTION anyone can write a button's value")
+		return errors.New("clicks in Slack (SLACK_SIGNING_SECRET) need encryption: with DISABLE_ENCRYPTION anyone can write a button's value")
 	case s.SlackAPIURL == "":
 		return nil
 	}

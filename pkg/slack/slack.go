@@ -22,7 +22,6 @@ package slack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -58,21 +57,6 @@ const responseHost = "hooks.slack.com"
 // ErrResponseURL is the error of a response_url the service does not
 // follow.
 var ErrResponseURL = errors.New("slack: response_url is not https://hooks.slack.com/")
-
-// CheckAPIURL accepts a Web API base: https, or http on a loopback
-// address (tests), without query or fragment.
-func CheckAPIURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("Slack API URL %q: want an absolute URL without query, such as %s", truncate(raw, 200), DefaultAPIURL)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	}
-	return fmt.Errorf("Slack API URL %q: want https (http only on a loopback address, for tests)", truncate(raw, 200))
-}
 
 // CheckResponseURL accepts the response_url of an interaction: an https
 // URL of hooks.slack.com, or, only when the Web API base apiURL is itself
@@ -115,12 +99,6 @@ func isLoopback(host string) bool {
 		}
 	}
 	return true
-}
-
-// IsLoopbackURL reports whether a URL names this machine.
-func IsLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && isLoopback(u.Hostname())
 }
 
 func truncate(s string, n int) string {
