@@ -367,7 +367,11 @@ func (s *Service) approve(ctx context.Context, cb *Callback, sub *Submission, re
 		return nil
 	}
 	a := &Approval{Via: ViaWeb, At: s.cfg.Now().UTC().Truncate(time.Second)}
-	if p.NeedsIdentity() {
+	if id := sub.Identity; id != nil && (p.NeedsIdentity() || id.Via != ViaWeb) {
+		// Who decided: a person the URL names, signed in; or, without
+		// approvers, a Slack user, whose click is who they are. Someone
+		// signed in on the pages stays anonymous where the link does
+		// not ask who.
 		a.By = sub.Identity
 		a.Via = sub.Identity.Via
 	}

@@ -453,3 +453,26 @@ func TestSlackEmailApprovers(t *testing.T) {
 		t.Errorf("%v, NeedsEmail %v", err, cb.Payload.NeedsEmail())
 	}
 }
+
+// TestReceiptOfASlackClick: without approvers, a receipt's decision made
+// through Slack still says who clicked and how; on the pages, nobody.
+func TestReceiptOfASlackClick(t *testing.T) {
+	signer := &callbackurlstest.Signer{}
+	e := newEnv(t, callbackurls.Config{SignIn: []string{callbackurls.ViaSlack}, Signer: signer}, true)
+	resp := e.create(t, approversRequest(`"receipt":true`))
+	ana := &callbackurls.Identity{Via: callbackurls.ViaSlack, Issuer: "T0TEAM0001", Subject: "U0ANA00001", Name: "Ana"}
+	res, err := actAs(t, e.svc, resp.URLs["approve"], callbackurls.Submission{Intent: callbackurls.Act, Identity: ana})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Approval; a == nil || a.Via != callbackurls.ViaSlack || a.By != ana || a.Receipt == "" {
+		t.Errorf("approval %+v", res.Approval)
+	}
+	res, err = actAs(t, e.svc, resp.URLs["reject"], callbackurls.Submission{Intent: callbackurls.Act})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Approval; a == nil || a.Via != callbackurls.ViaWeb || a.By != nil {
+		t.Errorf("approval %+v", res.Approval)
+	}
+}

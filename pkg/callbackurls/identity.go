@@ -34,8 +34,9 @@ type Identity struct {
 }
 
 // Approval is what a decision made under approvers or with a receipt
-// carries to the target: who decided (nil without approvers), how, when,
-// and the signed receipt ("" when the deployment signs none).
+// carries to the target: who decided (nil when nobody showed who they
+// are: a link without approvers, used on the pages), how, when, and the
+// signed receipt ("" when the deployment signs none).
 type Approval struct {
 	By      *Identity
 	Via     string
@@ -73,7 +74,7 @@ type Receipt struct {
 	TransactionID string
 	Action        string
 	Type          ActionType
-	// By is the person who decided, nil without approvers.
+	// By is the person who decided, nil when nobody showed who they are.
 	By  *Identity
 	Via string
 	// At is the time of the decision, in whole seconds.

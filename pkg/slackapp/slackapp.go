@@ -283,7 +283,6 @@ func (h *handler) after(ctx context.Context, r *http.Request, responseURL string
 		e := callbackurls.AsError(err)
 		httpapi.NoteError(r, e, res.TransactionID)
 		h.note(r, res.Callback, "rejected")
-		httpapi.Entry(r).Error = e.Code
 		msg = messages.SlackNote(refusalText(e))
 	case res.Sent && res.Type == callbackurls.Heartbeat:
 		h.note(r, res.Callback, "sent")
