@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/receipts"
@@ -36,6 +37,7 @@ type env struct {
 
 type envOptions struct {
 	backend servicetest.Backend
+	double  *callbackurlstest.Target // with backend Double
 	bot     bool
 }
 
@@ -54,7 +56,7 @@ func start(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{Service: servicetest.Start(t, servicetest.Options{Backend: o.backend, Settings: st, Keys: ring}), sl: sl, made: map[string]map[string]button{}}
+	return &env{Service: servicetest.Start(t, servicetest.Options{Backend: o.backend, Double: o.double, Settings: st, Keys: ring}), sl: sl, made: map[string]map[string]button{}}
 }
 
 // ask creates URLs with a Slack message and returns the token and each
@@ -663,5 +665,21 @@ func TestDeliverToSlack(t *testing.T) {
 	req["deliver"] = map[string]any{"slack": map[string]any{"channel": slacktest.Channel}}
 	if resp := plain.PostURLs(t, req); resp.Status != 400 || !strings.Contains(resp.Body, "no SLACK_BOT_TOKEN") {
 		t.Errorf("without a bot token: %d %s", resp.Status, resp.Body)
+	}
+}
+
+// TestStuckTarget: a target that does not answer in time costs the click
+// its decision, not its answer: the handler stops waiting within its
+// budget, keeps time to tell the person that nothing was sent, and
+// answers Slack.
+func TestStuckTarget(t *testing.T) {
+	e := start(t, envOptions{backend: servicetest.Double, double: &callbackurlstest.Target{Stuck: true}})
+	_, btns := e.ask(t, twoActions("slack:"+ana.ID))
+	resp, rurl := e.click(t, ana, btns["approve"])
+	if resp.Status != http.StatusOK {
+		t.Fatalf("%d %s", resp.Status, resp.Body)
+	}
+	if u := e.oneUpdate(t, rurl); u.ReplaceOriginal || !strings.Contains(u.Text, "Nothing was sent") || !strings.Contains(u.Text, "try again") {
+		t.Errorf("follow-up %+v", u)
 	}
 }
