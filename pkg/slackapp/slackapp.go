@@ -247,20 +247,24 @@ func (h *handler) identify(ctx context.Context, in *slack.Interaction, cb *callb
 }
 
 // lookupFailed: a Slack outage or rate limit is a passing failure; a
-// missing scope or a bad token is the deployment's to fix (logged).
+// missing scope, a bad token or an expired trigger is not (logged).
 func (h *handler) lookupFailed(ctx context.Context, method string, err error) error {
 	var ae *slack.APIError
 	code := "request_failed"
 	if errors.As(err, &ae) {
 		code = ae.Code
 	}
-	h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "slack lookup failed", slog.String("method", method), slog.String("slack_error", code))
+	h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "slack call failed", slog.String("method", method), slog.String("slack_error", code))
+	what, fix := "say who you are", "the deployment's Slack app needs the users:read and users:read.email scopes"
+	if method == "views.open" {
+		what, fix = "open the form", "use the request's link"
+	}
 	if ae != nil && !ae.Transient() {
-		e := callbackurls.Errorf(callbackurls.CodeServiceError, "Slack refused to say who you are (%s): the deployment's Slack app needs the users:read and users:read.email scopes", code)
+		e := callbackurls.Errorf(callbackurls.CodeServiceError, "Slack did not %s (%s): %s", what, code, fix)
 		e.Err = err
 		return e
 	}
-	e := callbackurls.Unavailablef(callbackurls.CodeServiceError, "Slack did not say who you are in time (%s); try again in a minute", code)
+	e := callbackurls.Unavailablef(callbackurls.CodeServiceError, "Slack did not %s in time (%s)", what, code)
 	e.Err = errors.Join(callbackurls.ErrUnavailable, err)
 	return e
 }
@@ -343,7 +347,7 @@ func refusalText(e *callbackurls.Error) string {
 	case e.Code == callbackurls.CodeExpiredPayload:
 		return "This request's buttons have expired. Nothing was sent."
 	case e.Kind == callbackurls.Unavailable:
-		return "Nothing was sent: " + e.Code + ": " + e.Message + " Please try again in a minute."
+		return "Nothing was sent: " + e.Code + ": " + strings.TrimSuffix(e.Message, ".") + ". Please try again in a minute."
 	}
 	return "Nothing was sent: " + e.Code + ": " + strings.TrimSuffix(e.Message, ".") + "."
 }

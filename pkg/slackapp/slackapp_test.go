@@ -486,6 +486,27 @@ func TestEmailApprovers(t *testing.T) {
 	if got := e.sl.Calls("users.info") - calls; got != 1 {
 		t.Errorf("users.info called %d times for ana, want 1", got)
 	}
+
+	// A lookup Slack refuses names its code and what to fix; a rate limit
+	// asks to try again; neither decides.
+	token, btns = e.ask(t, twoActions("ana@example.com"))
+	for _, c := range []struct {
+		fail slacktest.Failure
+		want string
+	}{
+		{slacktest.Failure{Code: "missing_scope"}, "Nothing was sent: ServiceError: Slack did not say who you are (missing_scope): the deployment's Slack app needs the users:read and users:read.email scopes."},
+		{slacktest.Failure{Code: "ratelimited", RetryAfter: 3}, "Nothing was sent: ServiceError: Slack did not say who you are in time (ratelimited). Please try again in a minute."},
+	} {
+		e.sl.Fail("users.info", c.fail)
+		_, rurl := e.click(t, ana, btns["approve"])
+		if up := e.oneUpdate(t, rurl); up.Text != c.want {
+			t.Errorf("%s: %q", c.fail.Code, up.Text)
+		}
+	}
+	e.sl.Fail("users.info", slacktest.Failure{})
+	if task := e.Task(t, token); task.Status != "open" {
+		t.Errorf("task %+v", task)
+	}
 }
 
 // TestResponseURLRefused: a response_url elsewhere than Slack's hooks (or
