@@ -424,6 +424,13 @@ func (s *Service) Do(t testing.TB, method, target string, header map[string]stri
 	if strings.HasPrefix(target, "/") {
 		target = s.URL + target
 	}
+	return Send(t, s.Client, method, target, header, body)
+}
+
+// Send sends a request with c and reads the answer: for a server the
+// harness did not start (a `serve` command). An empty body sends none.
+func Send(t testing.TB, c *http.Client, method, target string, header map[string]string, body string) *Response {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -435,7 +442,7 @@ func (s *Service) Do(t testing.TB, method, target string, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.Client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
