@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
@@ -52,6 +53,10 @@ type Target struct {
 	Next callbackurls.Target
 	// Discard keeps no calls (benchmarks: recording allocates).
 	Discard bool
+	// Stuck makes every decision wait for its context to end, then fail
+	// as an outage, as a client whose calls time out does: counted, not
+	// recorded.
+	Stuck bool
 
 	mu       sync.Mutex
 	calls    []Call
@@ -117,6 +122,13 @@ func (t *Target) task(ref string, create bool) *Task {
 
 // Send records d and answers as the fields say.
 func (t *Target) Send(ctx context.Context, ref string, d callbackurls.Decision) error {
+	if t.Stuck {
+		t.mu.Lock()
+		t.count++
+		t.mu.Unlock()
+		<-ctx.Done()
+		return fmt.Errorf("callbackurlstest: stuck: %w: %w", callbackurls.ErrUnavailable, ctx.Err())
+	}
 	if err := t.decide(ref, d); err != nil {
 		return err
 	}
@@ -174,7 +186,10 @@ func (t *Target) decide(ref string, d callbackurls.Decision) error {
 // Match equals the body's "decision" member. A body without a decision is
 // echoed twice as a success's output ("echo"), which can exceed a target's
 // limit.
-type PostActions struct{}
+type PostActions struct {
+	// Delay is how long Select takes (an outcome slow to choose).
+	Delay time.Duration
+}
 
 // Outcome is one outcome of a PostActions list.
 type Outcome struct {
@@ -212,7 +227,8 @@ func (PostActions) Check(outcomes json.RawMessage) error {
 }
 
 // Select picks the outcome whose Match is the body's "decision".
-func (PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
+func (p PostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
+	time.Sleep(p.Delay)
 	var list []Outcome
 	if err := json.Unmarshal(outcomes, &list); err != nil {
 		return nil, callbackurls.Errorf(callbackurls.CodeInvalidPayload, "damaged outcomes")

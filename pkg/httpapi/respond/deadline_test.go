@@ -3,13 +3,11 @@ package respond_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,39 +18,20 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
-// stuckTarget answers only when the callback's context ends, as a Step
-// Functions client whose calls time out does.
-type stuckTarget struct{ calls atomic.Int32 }
-
-func (s *stuckTarget) Send(ctx context.Context, _ string, _ callbackurls.Decision) error {
-	s.calls.Add(1)
-	<-ctx.Done()
-	return fmt.Errorf("send: %w: %w", callbackurls.ErrUnavailable, ctx.Err())
-}
-
-// slowPostActions takes longer than the deadline to choose an outcome.
-type slowPostActions struct {
-	callbackurlstest.PostActions
-	delay time.Duration
-}
-
-func (s slowPostActions) Select(outcomes json.RawMessage, body []byte) (*callbackurls.PostOutcome, error) {
-	time.Sleep(s.delay)
-	return s.PostActions.Select(outcomes, body)
-}
-
 // TestCallbackDeadline: a callback that runs out of its time (a target
 // that does not answer, an outcome slow to choose) gets 503 ServiceError
 // with Retry-After, in JSON for programs and as a page for people, soon
 // after the deadline; nothing is sent late.
 func TestCallbackDeadline(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	target := &stuckTarget{}
+	// A target answering only when the callback's context ends, post
+	// actions slower than the deadline.
+	target := &callbackurlstest.Target{Stuck: true}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := httpapi.NewRouter(logger, false)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL, EnablePostActions: true, PostActions: slowPostActions{delay: 2 * timeout}},
+	svc := callbackurls.New(callbackurls.Config{BaseURL: srv.URL, EnablePostActions: true, PostActions: callbackurlstest.PostActions{Delay: 2 * timeout}},
 		&payload.Codec{}, callbackurls.Targets{callbackurls.TaskToken: target})
 	mux.Handle("/respond", "/respond", respond.NewHandler(svc, respond.Options{Logger: logger, Timeout: timeout}))
 	url := func(p *callbackurls.Payload) string {
@@ -68,14 +47,14 @@ func TestCallbackDeadline(t *testing.T) {
 
 	for _, c := range []struct {
 		name, method, url, accept, body string
-		calls                           int32
+		calls                           int
 	}{
 		{"a target that does not answer", http.MethodGet, beat, "application/json", "", 1},
 		{"a target that does not answer, a person", http.MethodGet, beat, "text/html", "", 1},
 		{"an outcome slow to choose", http.MethodPost, hook, "application/json", `{"decision": "go"}`, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			target.calls.Store(0)
+			before := target.Count()
 			req, _ := http.NewRequest(c.method, c.url, strings.NewReader(c.body))
 			req.Header.Set("Accept", c.accept)
 			req.Header.Set("Content-Type", "application/json")
@@ -96,7 +75,7 @@ func TestCallbackDeadline(t *testing.T) {
 			} else if !strings.Contains(string(body), `"error":"ServiceError"`) {
 				t.Errorf("body %s, want ServiceError", body)
 			}
-			if n := target.calls.Load(); n != c.calls {
+			if n := target.Count() - before; n != c.calls {
 				t.Errorf("%d decisions sent, want %d", n, c.calls)
 			}
 		})
