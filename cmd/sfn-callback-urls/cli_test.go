@@ -22,7 +22,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 )
 
 // TestParseFlags: a boolean flag takes a separate true or false; every
@@ -275,15 +274,7 @@ func TestKeygenFileDirectories(t *testing.T) {
 // TestInspectPresentation: inspect names a page's fields as the request
 // does, not with the payload's one-letter keys.
 func TestInspectPresentation(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "keyring.json")
-	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, r := keyFile(t)
 	urls := createURLs(t, r, json.RawMessage(`{"token":`+jsonQuote(corpus.Tokens()[0])+`,
 		"title":"Deploy & release?","description":"Ships build 42.",
 		"actions":[{"name":"reject","type":"failure","error":"Rejected","label":"Reject","input":{"type":"object","required":["why"],"properties":{

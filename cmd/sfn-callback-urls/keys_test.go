@@ -151,15 +151,8 @@ func testURL(t *testing.T, keys payload.KeySource, token string) string {
 
 func TestInspect(t *testing.T) {
 	token := corpus.Tokens()[0]
-	dir := t.TempDir()
-	file := filepath.Join(dir, "keyring.json")
-	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, r := keyFile(t)
+	other, _ := keyFile(t)
 	static := testURL(t, r, token)
 	plain := testURL(t, nil, token)
 
@@ -198,7 +191,7 @@ func TestInspect(t *testing.T) {
 			want: result{Format: "3 (encrypted binary, AES-256-GCM)", Key: &inspectedKey{Mode: "static", ID: r.Current().ID},
 				Action: "approve", Type: "success", Token: masked, TokenLength: len(token), Output: ben,
 				Warnings: []string{`the URL says action "reject" but its payload is for action "approve": a callback will be refused (ActionMismatched)`}}},
-		{name: "another key", args: []string{"--key-file", otherKeyFile(t), static}, wantErr: "InvalidPayload"},
+		{name: "another key", args: []string{"--key-file", other, static}, wantErr: "InvalidPayload"},
 		{name: "altered", args: []string{"--key-file", file, static[:len(static)-3] + "AAA"}, wantErr: "InvalidPayload"},
 		{name: "no data", args: []string{"--key-file", file, "https://example.com/respond?action=a"}, wantErr: "no data parameter"},
 		{name: "no argument", args: []string{"--key-file", file}, wantErr: "give one URL"},
@@ -246,13 +239,18 @@ func TestInspect(t *testing.T) {
 	})
 }
 
-func otherKeyFile(t *testing.T) string {
+// keyFile is a key file keygen made, and its keyring.
+func keyFile(t *testing.T) (string, *keyring.Keyring) {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "other.json")
+	file := filepath.Join(t.TempDir(), "keyring.json")
 	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
 		t.Fatal(err)
 	}
-	return file
+	r, err := keyring.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, r
 }
 
 func dataOf(t *testing.T, rawURL string) string {

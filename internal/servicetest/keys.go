@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -41,6 +42,30 @@ func kmsKeys(keyID string) func(testing.TB) payload.KeySource {
 		}
 		return keys
 	}
+}
+
+// NewKeyring is a keyring of one new key, as keygen makes it.
+func NewKeyring(t testing.TB) *keyring.Keyring {
+	t.Helper()
+	k, err := keyring.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := keyring.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// KeyringDoc is r as a KEYRING value or key file holds it.
+func KeyringDoc(t testing.TB, r *keyring.Keyring) string {
+	t.Helper()
+	doc, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(doc)
 }
 
 // Lengths collects URL lengths.

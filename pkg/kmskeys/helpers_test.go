@@ -19,7 +19,6 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -185,18 +184,8 @@ func resultOf(err error) apiResult {
 	return apiResult{Code: e.Code, Kind: e.Kind, Unavailable: errors.Is(err, callbackurls.ErrUnavailable)}
 }
 
-func newKeyring(t testing.TB) *keyring.Keyring {
-	t.Helper()
-	k, err := keyring.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
+// newKeyring is a static keyring of one new key.
+var newKeyring = servicetest.NewKeyring
 
 // sealer is a KeySource sealing, and opening, with a given data key under
 // a key reference of a given mode, as no Source would: URLs whose data key
