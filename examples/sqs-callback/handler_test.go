@@ -71,17 +71,19 @@ func record(id, body string) events.SQSMessage {
 	}
 }
 
-func TestPartialBatchFailure(t *testing.T) {
-	ctx := context.Background()
+// newSetup is the service as deployed and a handler creating URLs there
+// over HTTP and mailing them to an SNS stand-in's topic.
+func newSetup(t *testing.T) (*servicetest.Service, *Handler, *awstest.SNS, string) {
 	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	sns := awstest.NewSNS(t)
 	topic := sns.AddTopic("approvals")
-	h := &Handler{
-		URLs:   client.NewHTTP(svc.Gateway.Config(), svc.URL),
-		Mail:   mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return now },
-	}
+	return svc, &Handler{URLs: client.NewHTTP(svc.Gateway.Config(), svc.URL), Mail: mail.NewSNS(sns.Client(), topic, 0),
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, sns, topic
+}
+
+func TestPartialBatchFailure(t *testing.T) {
+	ctx := context.Background()
+	svc, h, sns, topic := newSetup(t)
 	const queue = "https://sqs.us-east-1.amazonaws.com/111122223333/requests"
 	tokens := corpus.Tokens()
 	svc.SFN.AddTask(tokens[0])
@@ -138,15 +140,7 @@ func TestPartialBatchFailure(t *testing.T) {
 // retries), the message is reported failed, so SQS delivers it again.
 func TestRetryableFailures(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
-	sns := awstest.NewSNS(t)
-	topic := sns.AddTopic("approvals")
-	h := &Handler{
-		URLs:   client.NewHTTP(svc.Gateway.Config(), svc.URL),
-		Mail:   mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return now },
-	}
+	svc, h, sns, topic := newSetup(t)
 	token := corpus.Tokens()[2]
 	svc.SFN.AddTask(token)
 	ev := events.SQSEvent{Records: []events.SQSMessage{record("m1", messageBody(t, "https://q", map[string]any{"title": "x"}, token))}}
@@ -175,11 +169,7 @@ func TestRetryableFailures(t *testing.T) {
 // mailed nothing (it used to wrap around into links already expired); a
 // longer one than a year is cut to a year.
 func TestExpiresInSeconds(t *testing.T) {
-	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
-	sns := awstest.NewSNS(t)
-	topic := sns.AddTopic("approvals")
-	h := &Handler{URLs: client.NewHTTP(svc.Gateway.Config(), svc.URL), Mail: mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	svc, h, sns, topic := newSetup(t)
 	token := corpus.Tokens()[0]
 	svc.SFN.AddTask(token)
 	body := func(seconds string) string {
