@@ -31,7 +31,7 @@
 // on the stack's Function or FunctionArn output); NewHTTP POSTs to
 // {Api}/urls signed with SigV4 for execute-api (execute-api:Invoke; the
 // stack's Policy output grants both). Both send the same JSON, that of the
-// README's API section, and decode the same answers. A direct invoke has one
+// API of docs/API.md, and decode the same answers. A direct invoke has one
 // hop fewer; POST /urls also reaches the local server (make run), which
 // takes unsigned requests: pass an aws.Config without credentials.
 //

@@ -53,9 +53,8 @@ type Target struct {
 	Next callbackurls.Target
 	// Discard keeps no calls (benchmarks: recording allocates).
 	Discard bool
-	// Stuck makes every decision wait for its context to end, then fail
-	// as an outage, as a client whose calls time out does: counted, not
-	// recorded.
+	// Stuck makes every decision wait for its context to end and fail as
+	// a passing outage, as a client whose calls time out does.
 	Stuck bool
 
 	mu       sync.Mutex
@@ -96,6 +95,13 @@ func (t *Target) Count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.count
+}
+
+// Reset forgets the calls and the count (not the tasks).
+func (t *Target) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.calls, t.count = nil, 0
 }
 
 // Task reports what the target knows of ref.
@@ -187,7 +193,7 @@ func (t *Target) decide(ref string, d callbackurls.Decision) error {
 // echoed twice as a success's output ("echo"), which can exceed a target's
 // limit.
 type PostActions struct {
-	// Delay is how long Select takes (an outcome slow to choose).
+	// Delay makes Select take that long (a slow choice of outcome).
 	Delay time.Duration
 }
 
