@@ -311,7 +311,10 @@ func TestPollErrors(t *testing.T) {
 		t.Error("the throttled poll was not logged")
 	}
 
-	// An activity that does not exist ends the worker with an error.
+	// An activity that does not exist ends the worker with an error. (A
+	// deployment of its own: a poll the stop cut short may still reach
+	// the first one's Step Functions, and take the failure.)
+	s = newSetup(t)
 	s.svc.SFN.FailNext(1, http.StatusBadRequest, "ActivityDoesNotExist")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
