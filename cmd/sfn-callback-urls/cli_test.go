@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,9 +22,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
 // TestParseFlags: a boolean flag takes a separate true or false; every
@@ -218,46 +214,16 @@ func TestServeBanner(t *testing.T) {
 	}
 }
 
-// TestServeConfirmSeparateValue: "--confirm false" means --confirm=false,
-// not an unexpected argument "false".
-func TestServeConfirmSeparateValue(t *testing.T) {
-	s := start(t, serveArgs(t.TempDir(), "--confirm", "false", "--demo"), nil)
-	req, err := http.NewRequest(http.MethodGet, s.approve, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if got := getTask(t, s.status); got.Status != "succeeded" {
-		t.Errorf("a browser's GET with --confirm false: task %s, want succeeded at once", got.Status)
-	}
-}
-
 // TestServeDemoPage: the demo's confirmation page does not tell the person
 // on it to open a link to see the page.
 func TestServeDemoPage(t *testing.T) {
 	s := start(t, serveArgs(t.TempDir(), "--demo"), nil)
-	req, err := http.NewRequest(http.MethodGet, s.reject, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<form")) {
-		t.Fatalf("%d, want the confirmation page:\n%s", resp.StatusCode, page)
+	resp := httpDo(t, http.MethodGet, s.reject, map[string]string{"Accept": "text/html"}, "")
+	if resp.Status != 200 || !strings.Contains(resp.Body, "<form") {
+		t.Fatalf("%d, want the confirmation page:\n%s", resp.Status, resp.Body)
 	}
 	for _, bad := range []string{"Open a link", "open a link", "to see its page"} {
-		if bytes.Contains(page, []byte(bad)) {
+		if strings.Contains(resp.Body, bad) {
 			t.Errorf("the demo's page says %q", bad)
 		}
 	}
@@ -308,31 +274,15 @@ func TestKeygenFileDirectories(t *testing.T) {
 // TestInspectPresentation: inspect names a page's fields as the request
 // does, not with the payload's one-letter keys.
 func TestInspectPresentation(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "keyring.json")
-	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://example.com/v1"}, &payload.Codec{Keys: r}, nil)
-	req, err := callbackurls.ParseCreateRequest([]byte(`{"token":` + jsonQuote(corpus.Tokens()[0]) + `,
+	file, r := keyFile(t)
+	urls := createURLs(t, r, json.RawMessage(`{"token":`+jsonQuote(corpus.Tokens()[0])+`,
 		"title":"Deploy & release?","description":"Ships build 42.",
 		"actions":[{"name":"reject","type":"failure","error":"Rejected","label":"Reject","input":{"type":"object","required":["why"],"properties":{
 			"why":{"type":"string","format":"multiline","title":"Why?","description":"For the author.","maxLength":500},
 			"env":{"type":"string","enum":["staging","production"],"default":"staging"},
 			"retry":{"type":"boolean","default":true},
 			"hours":{"type":"integer","minimum":1,"maximum":48}}}}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _, err := runCmd(t, nil, "inspect", "--key-file", file, resp.URLs["reject"])
+	out, _, err := runCmd(t, nil, "inspect", "--key-file", file, urls["reject"])
 	if err != nil {
 		t.Fatal(err)
 	}

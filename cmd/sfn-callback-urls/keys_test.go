@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,9 +16,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -131,41 +131,30 @@ func TestKeygen(t *testing.T) {
 	}
 }
 
-// testURL makes an approve URL with codec.
-func testURL(t *testing.T, codec *payload.Codec, token string) string {
+// createURLs creates URLs for a request at a deployment sealing them
+// with keys (nil: unencrypted).
+func createURLs(t *testing.T, keys payload.KeySource, req any) map[string]string {
 	t.Helper()
-	svc := callbackurls.New(callbackurls.Config{BaseURL: "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1"}, codec, nil)
-	body, _ := json.Marshal(map[string]any{
-		"token": token,
-		"actions": []map[string]any{
-			{"name": "approve", "type": "success", "output": map[string]string{"name_in_output": "Ben"}},
-			{"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben rejected it"},
-		},
-	})
-	req, err := callbackurls.ParseCreateRequest(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _, err := svc.CreateURLs(context.Background(), req, callbackurls.Gateway{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.URLs["approve"]
+	opts := servicetest.Options{Backend: servicetest.Double, Keys: keys, NoEncryption: keys == nil, RealClock: true,
+		Settings: config.Config{BaseURL: servicetest.APIBase}}
+	return servicetest.Start(t, opts).Create(t, req).URLs
+}
+
+// testURL is the approve URL of the reference's two actions for token.
+func testURL(t *testing.T, keys payload.KeySource, token string) string {
+	t.Helper()
+	return createURLs(t, keys, map[string]any{"token": token, "actions": []map[string]any{
+		{"name": "approve", "type": "success", "output": map[string]string{"name_in_output": "Ben"}},
+		{"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben rejected it"},
+	}})["approve"]
 }
 
 func TestInspect(t *testing.T) {
 	token := corpus.Tokens()[0]
-	dir := t.TempDir()
-	file := filepath.Join(dir, "keyring.json")
-	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	static := testURL(t, &payload.Codec{Keys: r}, token)
-	plain := testURL(t, &payload.Codec{}, token)
+	file, r := keyFile(t)
+	other, _ := keyFile(t)
+	static := testURL(t, r, token)
+	plain := testURL(t, nil, token)
 
 	type result struct {
 		Format      string
@@ -202,7 +191,7 @@ func TestInspect(t *testing.T) {
 			want: result{Format: "3 (encrypted binary, AES-256-GCM)", Key: &inspectedKey{Mode: "static", ID: r.Current().ID},
 				Action: "approve", Type: "success", Token: masked, TokenLength: len(token), Output: ben,
 				Warnings: []string{`the URL says action "reject" but its payload is for action "approve": a callback will be refused (ActionMismatched)`}}},
-		{name: "another key", args: []string{"--key-file", otherKeyFile(t), static}, wantErr: "InvalidPayload"},
+		{name: "another key", args: []string{"--key-file", other, static}, wantErr: "InvalidPayload"},
 		{name: "altered", args: []string{"--key-file", file, static[:len(static)-3] + "AAA"}, wantErr: "InvalidPayload"},
 		{name: "no data", args: []string{"--key-file", file, "https://example.com/respond?action=a"}, wantErr: "no data parameter"},
 		{name: "no argument", args: []string{"--key-file", file}, wantErr: "give one URL"},
@@ -250,13 +239,18 @@ func TestInspect(t *testing.T) {
 	})
 }
 
-func otherKeyFile(t *testing.T) string {
+// keyFile is a key file keygen made, and its keyring.
+func keyFile(t *testing.T) (string, *keyring.Keyring) {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "other.json")
+	file := filepath.Join(t.TempDir(), "keyring.json")
 	if _, _, err := runCmd(t, nil, "keygen", "--file", file); err != nil {
 		t.Fatal(err)
 	}
-	return file
+	r, err := keyring.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, r
 }
 
 func dataOf(t *testing.T, rawURL string) string {
@@ -281,8 +275,8 @@ func kmsEnv(t *testing.T, srv *kmstest.Server) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
-// listeningLine finds the base URL and the key mode in serve's banner.
-var listeningLine = regexp.MustCompile(`(?s)base URL:\s+(http://\S+).*\n  keys:\s+(.*)\n`)
+// keysLine finds the key mode in serve's banner.
+var keysLine = regexp.MustCompile(`\n  keys:\s+(.*)\n`)
 
 // TestServeKMS runs the local server in KMS mode against the stand-in:
 // URLs are KMS-encrypted, a warm server makes no KMS call, and inspect
@@ -291,28 +285,13 @@ func TestServeKMS(t *testing.T) {
 	srv := kmstest.New(t)
 	kmsEnv(t, srv)
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias},
-			func(string) string { return "" }, strings.NewReader(""), stdout, stderr)
-	}()
+	s := start(t, []string{"serve", "--addr", "127.0.0.1:0", "--store", filepath.Join(dir, "tasks.db"), "--kms-key-id", kmstest.Alias}, nil)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		if err := s.stop(t); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	var m []string
-	for deadline := time.Now().Add(20 * time.Second); m == nil; m = listeningLine.FindStringSubmatch(stdout.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s\n%s", stdout, stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	base, mode := m[1], m[2]
-	if !strings.HasPrefix(mode, "KMS key "+kmstest.Alias) {
+	if mode := keysLine.FindStringSubmatch(s.stdout.String()); mode == nil || !strings.HasPrefix(mode[1], "KMS key "+kmstest.Alias) {
 		t.Errorf("start-up lines say keys: %q", mode)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keyring.json")); err == nil {
@@ -322,28 +301,18 @@ func TestServeKMS(t *testing.T) {
 	body := `{"token":"` + corpus.Tokens()[1] + `","actions":[{"name":"approve","type":"success","output":{}},{"name":"ping","type":"heartbeat"}]}`
 	var urls []string
 	for range 2 {
-		resp, err := http.Post(base+"/urls", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp := httpDo(t, http.MethodPost, s.base+"/urls", map[string]string{"Content-Type": "application/json"}, body)
 		var created callbackurls.CreateResponse
-		if resp.StatusCode != 200 || json.Unmarshal(b, &created) != nil {
-			t.Fatalf("POST /urls: %d %s", resp.StatusCode, b)
+		if resp.Status != 200 || json.Unmarshal([]byte(resp.Body), &created) != nil {
+			t.Fatalf("POST /urls: %d %s", resp.Status, resp.Body)
 		}
 		urls = append(urls, created.URLs["ping"])
 	}
 	for _, u := range urls {
-		resp, err := http.Get(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
 		// The local store does not know the token: Step Functions' refusal
 		// proves the payload was opened.
-		if resp.StatusCode != 400 && resp.StatusCode != 200 {
-			t.Errorf("GET ping: %d", resp.StatusCode)
+		if resp := httpDo(t, http.MethodGet, u, nil, ""); resp.Status != 400 && resp.Status != 200 {
+			t.Errorf("GET ping: %d", resp.Status)
 		}
 	}
 	if got := []int{srv.Count("GenerateDataKey"), srv.Count("Decrypt")}; !cmp.Equal(got, []int{1, 0}) {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 )
 
@@ -67,7 +68,8 @@ func start(t *testing.T, args []string, env map[string]string) *server {
 	for {
 		out := s.stdout.String()
 		m := listeningRE.FindStringSubmatch(out)
-		if m != nil && (!demo || statusRE.MatchString(out)) {
+		// The banner is written line by line: its keys line comes after.
+		if m != nil && keysLine.MatchString(out) && (!demo || statusRE.MatchString(out)) {
 			s.base = m[1]
 			if demo {
 				s.approve = approveRE.FindStringSubmatch(out)[1]
@@ -110,26 +112,10 @@ func (s *server) stop(t *testing.T) error {
 	}
 }
 
-// httpDo sends a request and returns the status and body.
-func httpDo(t *testing.T, method, target, contentType, body string) (int, string) {
+// httpDo sends a request to a server and reads the answer.
+func httpDo(t *testing.T, method, target string, header map[string]string, body string) *servicetest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return servicetest.Send(t, http.DefaultClient, method, target, header, body)
 }
 
 // localTask is the part of GET /local/tasks?token= the tests check.
@@ -142,12 +128,12 @@ type localTask struct {
 
 func getTask(t *testing.T, target string) localTask {
 	t.Helper()
-	status, body := httpDo(t, http.MethodGet, target, "", "")
-	if status != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", target, status, body)
+	resp := httpDo(t, http.MethodGet, target, nil, "")
+	if resp.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", target, resp.Status, resp.Body)
 	}
 	var task localTask
-	if err := json.Unmarshal([]byte(body), &task); err != nil {
+	if err := json.Unmarshal([]byte(resp.Body), &task); err != nil {
 		t.Fatal(err)
 	}
 	return task
@@ -180,18 +166,18 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("demo task %+v, want open", got)
 	}
 
-	if status, body := httpDo(t, http.MethodPost, s.approve, "", ""); status != http.StatusOK {
-		t.Fatalf("POST approve: %d %s", status, body)
+	if resp := httpDo(t, http.MethodPost, s.approve, nil, ""); resp.Status != http.StatusOK {
+		t.Fatalf("POST approve: %d %s", resp.Status, resp.Body)
 	}
 	want := localTask{Status: "succeeded", Output: json.RawMessage(`{"approved":true}`)}
 	if diff := cmp.Diff(want, getTask(t, s.status)); diff != "" {
 		t.Errorf("task (-want +got):\n%s", diff)
 	}
-	if status, body := httpDo(t, http.MethodGet, s.reject, "", ""); status != http.StatusBadRequest || !strings.Contains(body, "TaskTimedOut") {
-		t.Errorf("GET reject after approve: %d %s", status, body)
+	if resp := httpDo(t, http.MethodGet, s.reject, nil, ""); resp.Status != http.StatusBadRequest || !strings.Contains(resp.Body, "TaskTimedOut") {
+		t.Errorf("GET reject after approve: %d %s", resp.Status, resp.Body)
 	}
-	if status, _ := httpDo(t, http.MethodGet, s.base+"/healthz", "", ""); status != http.StatusOK {
-		t.Errorf("healthz: %d", status)
+	if resp := httpDo(t, http.MethodGet, s.base+"/healthz", nil, ""); resp.Status != http.StatusOK {
+		t.Errorf("healthz: %d", resp.Status)
 	}
 
 	if err := s.stop(t); err != nil {
@@ -258,8 +244,8 @@ func TestServeKeyReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, body := httpDo(t, http.MethodPost, second.base+u.RequestURI(), "", ""); status != http.StatusOK {
-		t.Fatalf("first run's approve URL on the second run: %d %s", status, body)
+	if resp := httpDo(t, http.MethodPost, second.base+u.RequestURI(), nil, ""); resp.Status != http.StatusOK {
+		t.Fatalf("first run's approve URL on the second run: %d %s", resp.Status, resp.Body)
 	}
 	statusURL := second.base + "/local/tasks?token=" + url.QueryEscape(first.token)
 	if got := getTask(t, statusURL); got.Status != "succeeded" {
@@ -287,8 +273,8 @@ func TestServeDisableEncryption(t *testing.T) {
 			t.Errorf("URL %s: data %q, want 1-...", raw, d)
 		}
 	}
-	if status, body := httpDo(t, http.MethodGet, s.reject, "", ""); status != http.StatusOK {
-		t.Fatalf("GET reject: %d %s", status, body)
+	if resp := httpDo(t, http.MethodGet, s.reject, nil, ""); resp.Status != http.StatusOK {
+		t.Fatalf("GET reject: %d %s", resp.Status, resp.Body)
 	}
 	if got := getTask(t, s.status); got.Status != "failed" || got.Error != "Rejected" {
 		t.Errorf("task %+v, want failed with Rejected", got)
@@ -359,9 +345,9 @@ func TestServeEnv(t *testing.T) {
 			if !strings.Contains(s.stdout.String(), tt.stdout) {
 				t.Errorf("start-up lines lack %q:\n%s", tt.stdout, s.stdout.String())
 			}
-			status, body := httpDo(t, http.MethodPost, s.base+"/urls", "application/json", tt.body)
-			if status != tt.status || !strings.Contains(body, tt.want) {
-				t.Errorf("POST /urls: %d %s, want %d with %q", status, body, tt.status, tt.want)
+			resp := httpDo(t, http.MethodPost, s.base+"/urls", map[string]string{"Content-Type": "application/json"}, tt.body)
+			if resp.Status != tt.status || !strings.Contains(resp.Body, tt.want) {
+				t.Errorf("POST /urls: %d %s, want %d with %q", resp.Status, resp.Body, tt.status, tt.want)
 			}
 			if err := s.stop(t); err != nil {
 				t.Fatal(err)
@@ -479,25 +465,18 @@ func TestServeConfirm(t *testing.T) {
 	}{
 		{name: "default", confirm: true},
 		{name: "--confirm=false", flags: []string{"--confirm=false"}},
+		// A separate value: not an unexpected argument "false".
+		{name: "--confirm false", flags: []string{"--confirm", "false"}},
 		{name: "CONFIRM_BROWSER_GET=false", env: map[string]string{"CONFIRM_BROWSER_GET": "false"}},
 		{name: "--confirm wins", flags: []string{"--confirm=true"}, env: map[string]string{"CONFIRM_BROWSER_GET": "false"}, confirm: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := start(t, serveArgs(t.TempDir(), append(tt.flags, "--demo")...), tt.env)
-			req, err := http.NewRequest(http.MethodGet, s.approve, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp := httpDo(t, http.MethodGet, s.approve, servicetest.Browser(), "")
 			want := map[bool]string{true: "open", false: "succeeded"}[tt.confirm]
-			if got := getTask(t, s.status); resp.StatusCode != http.StatusOK || got.Status != want {
-				t.Errorf("%d, task %s, want %s", resp.StatusCode, got.Status, want)
+			if got := getTask(t, s.status); resp.Status != http.StatusOK || got.Status != want {
+				t.Errorf("a browser's GET: %d, task %s, want %s", resp.Status, got.Status, want)
 			}
 		})
 	}

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/awstest"
-	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 )
 
 // TestSignals runs the built worker against the stand-ins, as a person
@@ -28,7 +29,7 @@ func TestSignals(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	svc := servicetest.Start(t, servicetest.Options{})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	svc.SFN.SetPollTimeout(time.Minute)
 	sns := awstest.NewSNS(t)
 	topic := sns.AddTopic("approvals")

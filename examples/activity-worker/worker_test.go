@@ -15,10 +15,11 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/awstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
-	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
@@ -55,7 +56,7 @@ type setup struct {
 }
 
 func newSetup(t *testing.T) *setup {
-	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t), logs: &testkit.Buffer{}}
+	s := &setup{svc: servicetest.Start(t, servicetest.Deployed(config.Config{})), sns: awstest.NewSNS(t), logs: &testkit.Buffer{}}
 	s.topic = s.sns.AddTopic("approvals")
 	s.svc.SFN.SetPollTimeout(200 * time.Millisecond)
 	ctx := context.Background()
@@ -137,11 +138,11 @@ func TestApproveAndReject(t *testing.T) {
 	if !strings.Contains(laptop, "A 14-inch one, EUR 1,900.") || !strings.Contains(laptop, "until 2 January 2030 at 12:00 UTC") || !strings.Contains(laptop, "Execution exp-9.") {
 		t.Errorf("mail:\n%s", laptop)
 	}
-	if status, body := s.svc.Click(t, mailedLinks(laptop)["Approve"], nil); status != http.StatusOK {
-		t.Fatalf("approve: %d %s", status, body)
+	if resp := s.svc.Click(t, mailedLinks(laptop)["Approve"], nil); resp.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", resp.Status, resp.Body)
 	}
-	if status, body := s.svc.Click(t, mailedLinks(bySubject["Approval needed: Conference ticket"])["Reject"], nil); status != http.StatusOK {
-		t.Fatalf("reject: %d %s", status, body)
+	if resp := s.svc.Click(t, mailedLinks(bySubject["Approval needed: Conference ticket"])["Reject"], nil); resp.Status != http.StatusOK {
+		t.Fatalf("reject: %d %s", resp.Status, resp.Body)
 	}
 	if st, _ := s.svc.SFN.Task(tokens[0]); st.Status != sfntest.StatusSucceeded || st.Output != `{"approved":true}` {
 		t.Errorf("approved task %+v", st)
@@ -310,7 +311,10 @@ func TestPollErrors(t *testing.T) {
 		t.Error("the throttled poll was not logged")
 	}
 
-	// An activity that does not exist ends the worker with an error.
+	// An activity that does not exist ends the worker with an error. (A
+	// deployment of its own: a poll the stop cut short may still reach
+	// the first one's Step Functions, and take the failure.)
+	s = newSetup(t)
 	s.svc.SFN.FailNext(1, http.StatusBadRequest, "ActivityDoesNotExist")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -19,10 +19,11 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/awstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
-	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
@@ -90,7 +91,7 @@ type setup struct {
 // newSetup wires the function to the in-process service through the
 // Lambda transport (as deployed) and to the SNS stand-in.
 func newSetup(t *testing.T) *setup {
-	s := &setup{svc: servicetest.Start(t, servicetest.Options{}), sns: awstest.NewSNS(t)}
+	s := &setup{svc: servicetest.Start(t, servicetest.Deployed(config.Config{})), sns: awstest.NewSNS(t)}
 	s.topic = s.sns.AddTopic("approvals")
 	s.h = &Handler{
 		URLs:   client.NewLambda(s.svc.Lambda.Config(), servicetest.FunctionARN),
@@ -145,8 +146,8 @@ func TestRejectWithComment(t *testing.T) {
 	}
 
 	// The approver presses Reject with a comment.
-	if status, body := s.svc.Click(t, urls["Reject"], url.Values{"comment": {"Over budget: EUR 1,000 at most."}}); status != http.StatusOK {
-		t.Fatalf("reject: %d %s", status, body)
+	if resp := s.svc.Click(t, urls["Reject"], url.Values{"comment": {"Over budget: EUR 1,000 at most."}}); resp.Status != http.StatusOK {
+		t.Fatalf("reject: %d %s", resp.Status, resp.Body)
 	}
 	state, _ := s.svc.SFN.Task(token)
 	if state.Status != sfntest.StatusFailed || state.Error != RejectedError {
@@ -183,8 +184,8 @@ Execution expense-4821.
 	}
 
 	// The other link is dead now, as Step Functions says.
-	if status, body := s.svc.Click(t, urls["Approve"], nil); status != http.StatusBadRequest || !strings.Contains(body, "TaskTimedOut") {
-		t.Errorf("approve after reject: %d %s", status, body)
+	if resp := s.svc.Click(t, urls["Approve"], nil); resp.Status != http.StatusBadRequest || !strings.Contains(resp.Body, "TaskTimedOut") {
+		t.Errorf("approve after reject: %d %s", resp.Status, resp.Body)
 	}
 }
 
@@ -216,8 +217,8 @@ func TestApprove(t *testing.T) {
 		t.Fatal(err)
 	}
 	urls := mailedLinks(t, s.sns.Messages(s.topic)[0].Message, true)
-	if status, body := s.svc.Click(t, urls["Approve"], nil); status != http.StatusOK {
-		t.Fatalf("approve: %d %s", status, body)
+	if resp := s.svc.Click(t, urls["Approve"], nil); resp.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", resp.Status, resp.Body)
 	}
 	state, _ := s.svc.SFN.Task(token)
 	if state.Status != sfntest.StatusSucceeded || state.Output != `{"approved":true}` {
@@ -248,11 +249,11 @@ func TestNoAnswer(t *testing.T) {
 // text; the URLs come over the HTTP transport this time.
 func TestSES(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	ses := awstest.NewSES(t)
 	ses.Verify("example.com")
 	h := &Handler{
-		URLs:   client.NewHTTP(svc.HTTPConfig(), svc.URL),
+		URLs:   client.NewHTTP(svc.Gateway.Config(), svc.URL),
 		Mail:   mail.NewSES(ses.Client(), "approvals@example.com", "boss@example.org"),
 		Logger: slog.New(slog.DiscardHandler),
 		Now:    func() time.Time { return now },
@@ -262,8 +263,8 @@ func TestSES(t *testing.T) {
 	if _, err := h.Handle(ctx, event(t, "AskForApproval", input, token)); err != nil {
 		t.Fatal(err)
 	}
-	if svc.Creates() != 1 {
-		t.Errorf("%d POST /urls", svc.Creates())
+	if svc.Gateway.Count("POST", "/urls") != 1 {
+		t.Errorf("%d POST /urls", svc.Gateway.Count("POST", "/urls"))
 	}
 	emails := ses.Emails()
 	if len(emails) != 1 {
@@ -291,8 +292,8 @@ func TestSES(t *testing.T) {
 			t.Errorf("the reject page lacks %q", want)
 		}
 	}
-	if status, _ := svc.Click(t, urls["Reject"], url.Values{"comment": {"No."}}); status != http.StatusOK {
-		t.Errorf("reject: %d", status)
+	if resp := svc.Click(t, urls["Reject"], url.Values{"comment": {"No."}}); resp.Status != http.StatusOK {
+		t.Errorf("reject: %d", resp.Status)
 	}
 	state, _ := svc.SFN.Task(token)
 	if cause, comment := rejection(&StatesError{Error: state.Error, Cause: state.Cause}); cause != rejectedCause || comment != "No." {
@@ -402,13 +403,15 @@ func TestNewHandler(t *testing.T) {
 func TestLinkLengths(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range servicetest.KeyModes {
-		t.Run(mode, func(t *testing.T) {
-			svc := servicetest.Start(t, servicetest.Options{Keys: mode})
+		t.Run(mode.Name, func(t *testing.T) {
+			opts := servicetest.Deployed(config.Config{BaseURL: servicetest.APIBase}) // as long as a deployment's; not clicked
+			opts.Keys = mode.Keys(t)
+			svc := servicetest.Start(t, opts)
 			sns := awstest.NewSNS(t)
 			topic := sns.AddTopic("approvals")
 			ses := awstest.NewSES(t)
 			ses.Verify("example.com")
-			urls := servicetest.Rebased{Next: client.NewHTTP(svc.HTTPConfig(), svc.URL), Base: servicetest.APIGatewayBase}
+			urls := client.NewHTTP(svc.Gateway.Config(), svc.URL)
 			plain := &Handler{URLs: urls, Mail: mail.NewSNS(sns.Client(), topic, 0), Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 			html := &Handler{URLs: urls, Mail: mail.NewSES(ses.Client(), "a@example.com", "b@example.com"), Logger: plain.Logger, Now: plain.Now}
 			for _, token := range corpus.Tokens() {
@@ -416,14 +419,14 @@ func TestLinkLengths(t *testing.T) {
 					_, err := h.Handle(ctx, event(t, "AskForApproval", input, token))
 					var cerr *client.Error
 					switch {
-					case mode == servicetest.KMSEnvelope && (!errors.As(err, &cerr) || cerr.Code != string(client.ErrURLTooLong)):
+					case mode.Name == servicetest.KMSEnvelope && (!errors.As(err, &cerr) || cerr.Code != string(client.ErrURLTooLong)):
 						t.Fatalf("KMS envelope links fit plain text? %v", err)
-					case mode != servicetest.KMSEnvelope && err != nil:
+					case mode.Name != servicetest.KMSEnvelope && err != nil:
 						t.Fatal(err)
 					}
 				}
 			}
-			if mode == servicetest.KMSEnvelope {
+			if mode.Name == servicetest.KMSEnvelope {
 				return
 			}
 			lengths := map[string]*servicetest.Lengths{}
@@ -503,8 +506,8 @@ func TestExpiresInSeconds(t *testing.T) {
 		_, err := s.h.Handle(context.Background(), ev)
 		msgs := s.sns.Messages(s.topic)
 		if tc.until == "" {
-			if err == nil || !strings.Contains(err.Error(), "expires_in_seconds") || len(msgs) != 0 || s.svc.Invokes() != 0 {
-				t.Errorf("%d s: %v, %d mails, %d CreateUrls calls; want an error naming expires_in_seconds and nothing else", *tc.seconds, err, len(msgs), s.svc.Invokes())
+			if err == nil || !strings.Contains(err.Error(), "expires_in_seconds") || len(msgs) != 0 || len(s.svc.Lambda.Calls()) != 0 {
+				t.Errorf("%d s: %v, %d mails, %d CreateUrls calls; want an error naming expires_in_seconds and nothing else", *tc.seconds, err, len(msgs), len(s.svc.Lambda.Calls()))
 			}
 			continue
 		}
@@ -524,7 +527,7 @@ func TestRequesterLinks(t *testing.T) {
 		"description": "The links below are broken, use these:\n\nApprove:\nhttps://evil.example/respond?action=approve\n\nReject:\nwww.evil.example/reject",
 	}
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	sns := awstest.NewSNS(t)
 	topic := sns.AddTopic("approvals")
 	ses := awstest.NewSES(t)

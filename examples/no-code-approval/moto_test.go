@@ -41,10 +41,9 @@ import (
 )
 
 const (
-	sender    = "approvals@example.com"
-	approver  = "alice@example.com"
-	title     = "Deploy release 1.4 to production"
-	waitLimit = 60 * time.Second
+	sender   = "approvals@example.com"
+	approver = "alice@example.com"
+	title    = "Deploy release 1.4 to production"
 )
 
 // tokenSource is a state machine whose one task waits on a token it
@@ -157,7 +156,7 @@ func run(t *testing.T, moto *mototest.Server, region, decision string) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("click: %s", res.Status)
 	}
-	end := waitForEnd(ctx, t, sfnc, execution)
+	end := mototest.WaitForEnd(ctx, t, sfnc, execution)
 	switch decision {
 	case "approve":
 		var output map[string]any
@@ -355,20 +354,9 @@ func notification(ctx context.Context, t *testing.T, c *sqs.Client, queue string
 
 func receive(ctx context.Context, t *testing.T, c *sqs.Client, queue string) string {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for time.Now().Before(deadline) {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queue, WaitTimeSeconds: 1, MaxNumberOfMessages: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) > 0 {
-			m := out.Messages[0]
-			must(c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queue, ReceiptHandle: m.ReceiptHandle}))(t)
-			return aws.ToString(m.Body)
-		}
-	}
-	t.Fatalf("no message on %s within %v", queue, waitLimit)
-	return ""
+	m := mototest.Receive(ctx, t, c, queue)
+	must(c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queue, ReceiptHandle: m.ReceiptHandle}))(t)
+	return aws.ToString(m.Body)
 }
 
 type sesMail struct {
@@ -399,24 +387,6 @@ func sesMessage(t *testing.T, moto *mototest.Server, subject string) sesMail {
 	}
 	t.Fatalf("SES has no message %q (it has %d)", subject, len(data.SES.Message))
 	return sesMail{}
-}
-
-func waitForEnd(ctx context.Context, t *testing.T, c *sfn.Client, arn string) *sfn.DescribeExecutionOutput {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		out, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &arn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Status != sfntypes.ExecutionStatusRunning {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("execution still running after %v", waitLimit)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func must[T any](v T, err error) func(t *testing.T) T {

@@ -16,9 +16,10 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/awstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
-	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
@@ -70,17 +71,19 @@ func record(id, body string) events.SQSMessage {
 	}
 }
 
-func TestPartialBatchFailure(t *testing.T) {
-	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{})
+// newSetup is the service as deployed and a handler creating URLs there
+// over HTTP and mailing them to an SNS stand-in's topic.
+func newSetup(t *testing.T) (*servicetest.Service, *Handler, *awstest.SNS, string) {
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	sns := awstest.NewSNS(t)
 	topic := sns.AddTopic("approvals")
-	h := &Handler{
-		URLs:   client.NewHTTP(svc.HTTPConfig(), svc.URL),
-		Mail:   mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return now },
-	}
+	return svc, &Handler{URLs: client.NewHTTP(svc.Gateway.Config(), svc.URL), Mail: mail.NewSNS(sns.Client(), topic, 0),
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}, sns, topic
+}
+
+func TestPartialBatchFailure(t *testing.T) {
+	ctx := context.Background()
+	svc, h, sns, topic := newSetup(t)
 	const queue = "https://sqs.us-east-1.amazonaws.com/111122223333/requests"
 	tokens := corpus.Tokens()
 	svc.SFN.AddTask(tokens[0])
@@ -119,11 +122,11 @@ func TestPartialBatchFailure(t *testing.T) {
 	}
 
 	// Approve one, reject the other.
-	if status, body := svc.Click(t, mailedLinks(t, lisbon)["Approve"], nil); status != http.StatusOK {
-		t.Fatalf("approve: %d %s", status, body)
+	if resp := svc.Click(t, mailedLinks(t, lisbon)["Approve"], nil); resp.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", resp.Status, resp.Body)
 	}
-	if status, body := svc.Click(t, mailedLinks(t, porto)["Reject"], nil); status != http.StatusOK {
-		t.Fatalf("reject: %d %s", status, body)
+	if resp := svc.Click(t, mailedLinks(t, porto)["Reject"], nil); resp.Status != http.StatusOK {
+		t.Fatalf("reject: %d %s", resp.Status, resp.Body)
 	}
 	if s, _ := svc.SFN.Task(tokens[0]); s.Status != sfntest.StatusSucceeded || s.Output != `{"approved":true}` {
 		t.Errorf("approved task: %+v", s)
@@ -137,15 +140,7 @@ func TestPartialBatchFailure(t *testing.T) {
 // retries), the message is reported failed, so SQS delivers it again.
 func TestRetryableFailures(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{})
-	sns := awstest.NewSNS(t)
-	topic := sns.AddTopic("approvals")
-	h := &Handler{
-		URLs:   client.NewHTTP(svc.HTTPConfig(), svc.URL),
-		Mail:   mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return now },
-	}
+	svc, h, sns, topic := newSetup(t)
 	token := corpus.Tokens()[2]
 	svc.SFN.AddTask(token)
 	ev := events.SQSEvent{Records: []events.SQSMessage{record("m1", messageBody(t, "https://q", map[string]any{"title": "x"}, token))}}
@@ -161,7 +156,7 @@ func TestRetryableFailures(t *testing.T) {
 	}
 
 	// A CreateUrls that cannot be reached.
-	down := &Handler{URLs: client.NewHTTP(svc.HTTPConfig(), "http://127.0.0.1:1"), Mail: h.Mail, Logger: h.Logger, Now: h.Now}
+	down := &Handler{URLs: client.NewHTTP(svc.Gateway.Config(), "http://127.0.0.1:1"), Mail: h.Mail, Logger: h.Logger, Now: h.Now}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if resp, _ := down.Handle(cctx, ev); len(resp.BatchItemFailures) != 1 {
@@ -174,11 +169,7 @@ func TestRetryableFailures(t *testing.T) {
 // mailed nothing (it used to wrap around into links already expired); a
 // longer one than a year is cut to a year.
 func TestExpiresInSeconds(t *testing.T) {
-	svc := servicetest.Start(t, servicetest.Options{})
-	sns := awstest.NewSNS(t)
-	topic := sns.AddTopic("approvals")
-	h := &Handler{URLs: client.NewHTTP(svc.HTTPConfig(), svc.URL), Mail: mail.NewSNS(sns.Client(), topic, 0),
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	svc, h, sns, topic := newSetup(t)
 	token := corpus.Tokens()[0]
 	svc.SFN.AddTask(token)
 	body := func(seconds string) string {
@@ -203,8 +194,8 @@ func TestExpiresInSeconds(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Subject != "Approval needed: Trip 315360000" || !strings.Contains(msgs[0].Message, "until 1 January 2031 at 12:00 UTC") {
 		t.Errorf("mails: %+v; want only the ten years', cut to a year", msgs)
 	}
-	if svc.Creates() != 1 {
-		t.Errorf("%d CreateUrls calls, want 1", svc.Creates())
+	if svc.Gateway.Count("POST", "/urls") != 1 {
+		t.Errorf("%d CreateUrls calls, want 1", svc.Gateway.Count("POST", "/urls"))
 	}
 }
 
@@ -255,12 +246,14 @@ func TestNewHandler(t *testing.T) {
 func TestLinkLengths(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range servicetest.KeyModes {
-		t.Run(mode, func(t *testing.T) {
-			svc := servicetest.Start(t, servicetest.Options{Keys: mode})
+		t.Run(mode.Name, func(t *testing.T) {
+			opts := servicetest.Deployed(config.Config{BaseURL: servicetest.APIBase}) // as long as a deployment's; not clicked
+			opts.Keys = mode.Keys(t)
+			svc := servicetest.Start(t, opts)
 			sns := awstest.NewSNS(t)
 			topic := sns.AddTopic("approvals")
 			h := &Handler{
-				URLs:   servicetest.Rebased{Next: client.NewHTTP(svc.HTTPConfig(), svc.URL), Base: servicetest.APIGatewayBase},
+				URLs:   client.NewHTTP(svc.Gateway.Config(), svc.URL),
 				Mail:   mail.NewSNS(sns.Client(), topic, -1), // no limit: measure them all
 				Logger: slog.New(slog.DiscardHandler),
 				Now:    func() time.Time { return now },
@@ -281,7 +274,7 @@ func TestLinkLengths(t *testing.T) {
 				l := lengths[label]
 				t.Logf("%s link: mean %d, longest %d characters", label, l.Mean(), l.Max())
 				fits := l.Max() <= mail.MaxLineLength
-				if want := mode != servicetest.KMSEnvelope; fits != want {
+				if want := mode.Name != servicetest.KMSEnvelope; fits != want {
 					t.Errorf("%s link: longest %d, shortest %d characters; fits a plain-text line: %v, want %v", label, l.Max(), l.Min(), fits, want)
 				}
 			}

@@ -45,15 +45,14 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/mail"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/mototest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 )
 
 // Bounds: every wait of the test ends by itself.
 const (
-	motoStartTimeout    = 60 * time.Second
-	serverStartTimeout  = 30 * time.Second
-	messageWaitTimeout  = 60 * time.Second
-	executionEndTimeout = 60 * time.Second
+	motoStartTimeout   = 60 * time.Second
+	serverStartTimeout = 30 * time.Second
 )
 
 // motoRegions: moto 5.2.1 refuses a StartExecution while another
@@ -146,7 +145,7 @@ func runExecution(t *testing.T, endpoint, cli, region, keyEnv, decision, keyMode
 	}))(t).ExecutionArn
 
 	// The task's real message, handed to the handler as Lambda would.
-	msg := receiveOne(ctx, t, sqsc, *queue)
+	msg := mototest.Receive(ctx, t, sqsc, *queue)
 	ev := events.SQSEvent{Records: []events.SQSMessage{{
 		MessageId: *msg.MessageId, ReceiptHandle: *msg.ReceiptHandle, Body: *msg.Body,
 		EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:" + region + ":123456789012:requests", AWSRegion: region,
@@ -158,7 +157,7 @@ func runExecution(t *testing.T, endpoint, cli, region, keyEnv, decision, keyMode
 	must(sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: queue, ReceiptHandle: msg.ReceiptHandle}))(t)
 
 	// The mail, as the topic's subscribers get it.
-	note := receiveOne(ctx, t, sqsc, *inbox)
+	note := mototest.Receive(ctx, t, sqsc, *inbox)
 	var envelope struct{ Type, Subject, Message string }
 	if err := json.Unmarshal([]byte(*note.Body), &envelope); err != nil || envelope.Type != "Notification" {
 		t.Fatalf("notification %q: %v", *note.Body, err)
@@ -193,7 +192,7 @@ func runExecution(t *testing.T, endpoint, cli, region, keyEnv, decision, keyMode
 		t.Fatalf("click: %d %s", clickResp.StatusCode, body)
 	}
 
-	out := waitForEnd(ctx, t, sfnc, *execution)
+	out := mototest.WaitForEnd(ctx, t, sfnc, *execution)
 	switch decision {
 	case "approve":
 		var output map[string]any
@@ -422,43 +421,4 @@ func createKey(t *testing.T, endpoint, region string, spec kmstypes.KeySpec, usa
 		t.Fatal(err)
 	}
 	return aws.ToString(out.KeyMetadata.Arn)
-}
-
-// receiveOne long-polls a queue for its next message.
-func receiveOne(ctx context.Context, t *testing.T, c *sqs.Client, queue string) *sqsMessage {
-	t.Helper()
-	deadline := time.Now().Add(messageWaitTimeout)
-	for time.Now().Before(deadline) {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queue, WaitTimeSeconds: 1, MaxNumberOfMessages: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) > 0 {
-			m := out.Messages[0]
-			return &sqsMessage{MessageId: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body}
-		}
-	}
-	t.Fatalf("no message on %s within %v", queue, messageWaitTimeout)
-	return nil
-}
-
-type sqsMessage struct{ MessageId, ReceiptHandle, Body *string }
-
-// waitForEnd polls an execution until it is no longer running.
-func waitForEnd(ctx context.Context, t *testing.T, c *sfn.Client, arn string) *sfn.DescribeExecutionOutput {
-	t.Helper()
-	deadline := time.Now().Add(executionEndTimeout)
-	for {
-		out, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &arn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Status != sfntypes.ExecutionStatusRunning {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("execution still running after %v", executionEndTimeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

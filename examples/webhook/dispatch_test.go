@@ -21,11 +21,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/asl"
-	"github.com/sfncallbackurls/sfn-callback-urls/examples/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
 
@@ -99,6 +100,16 @@ func testHandler(t *testing.T, svc *servicetest.Service, trigger string) *Handle
 	}
 }
 
+// postJSON POSTs a JSON body to a callback URL, as the CI system does.
+func postJSON(t *testing.T, svc *servicetest.Service, callbackURL, body string) (int, string) {
+	t.Helper()
+	if !strings.HasPrefix(callbackURL, svc.URL+"/respond?") {
+		t.Fatalf("%s is not a callback URL of the service", callbackURL)
+	}
+	r := svc.Do(t, http.MethodPost, callbackURL, map[string]string{"Content-Type": "application/json"}, body)
+	return r.Status, r.Body
+}
+
 func body(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("bodies", name+".json"))
@@ -111,7 +122,7 @@ func body(t *testing.T, name string) string {
 // TestBodies: what each documented body (bodies/*.json) does to the task.
 func TestBodies(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{EnablePostActions: true}))
 	c := newCI(t)
 	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
 	input := map[string]any{"ref": "main", "environment": "staging"}
@@ -142,7 +153,7 @@ func TestBodies(t *testing.T) {
 			t.Errorf("headers %v", hd)
 		}
 		for j, name := range tc.bodies {
-			status, resp := svc.PostJSON(t, d.ClientPayload.CallbackURL, body(t, name))
+			status, resp := postJSON(t, svc, d.ClientPayload.CallbackURL, body(t, name))
 			if status != tc.statuses[j] {
 				t.Errorf("case %d: POST %s: %d %s, want %d", i, name, status, resp, tc.statuses[j])
 			}
@@ -183,14 +194,14 @@ func TestErrors(t *testing.T) {
 	c := newCI(t)
 
 	// The deployment has post actions off: CreateUrls says so.
-	off := servicetest.Start(t, servicetest.Options{})
+	off := servicetest.Start(t, servicetest.Deployed(config.Config{}))
 	_, err := testHandler(t, off, c.URL+"/repos/acme/shop/dispatches").Handle(ctx, event(t, map[string]any{}, corpus.Tokens()[0]))
 	var cerr *client.Error
 	if !errors.As(err, &cerr) || cerr.Code != string(client.ErrPostActionsDisabled) {
 		t.Errorf("post actions off: %v", err)
 	}
 
-	on := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	on := servicetest.Start(t, servicetest.Deployed(config.Config{EnablePostActions: true}))
 	h := testHandler(t, on, c.URL+"/repos/acme/shop/dispatches")
 	// The trigger refuses (a bad token): the function fails, saying why.
 	c.mu.Lock()
@@ -252,7 +263,7 @@ func TestNewHandler(t *testing.T) {
 // token reach nobody else, whatever the code and the target.
 func TestTriggerRedirect(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{EnablePostActions: true}))
 	elsewhere := newCI(t) // would accept the dispatch
 	for _, status := range []int{301, 302, 303, 307, 308} {
 		for name, location := range map[string]string{
@@ -292,7 +303,7 @@ func TestTriggerRedirect(t *testing.T) {
 // 400, and the task keeps waiting.
 func TestReservedErrorNames(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{EnablePostActions: true}))
 	c := newCI(t)
 	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
 	for i, tc := range []struct {
@@ -308,7 +319,7 @@ func TestReservedErrorNames(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := c.dispatches()
-		status, resp := svc.PostJSON(t, got[len(got)-1].ClientPayload.CallbackURL,
+		status, resp := postJSON(t, svc, got[len(got)-1].ClientPayload.CallbackURL,
 			fmt.Sprintf(`{"status": "failed", "error": %q, "message": "m"}`, tc.error))
 		state, _ := svc.SFN.Task(token)
 		if tc.status == 400 {
@@ -329,7 +340,7 @@ func TestReservedErrorNames(t *testing.T) {
 // a year is cut to a year.
 func TestExpiresInSeconds(t *testing.T) {
 	ctx := context.Background()
-	svc := servicetest.Start(t, servicetest.Options{EnablePostActions: true})
+	svc := servicetest.Start(t, servicetest.Deployed(config.Config{EnablePostActions: true}))
 	c := newCI(t)
 	h := testHandler(t, svc, c.URL+"/repos/acme/shop/dispatches")
 	token := corpus.Tokens()[0]

@@ -65,7 +65,7 @@ var testSupport = []string{
 	"internal/lambdarie", "internal/loadtest", "internal/mototest", "internal/samtemplate", "internal/servicetest", "internal/testsummary", "internal/standin", "internal/browsertest",
 	"pkg/callbackurls/callbackurlstest", "pkg/kmskeys/kmstest", "pkg/stepfunctions/sfntest",
 	"pkg/client/lambdatest", "pkg/client/internal/sigv4check", "pkg/awskeyring/awskeyringtest", "pkg/signin/oidctest", "pkg/durablecallbacks/durabletest", "pkg/slack/slacktest",
-	"examples/internal/awstest", "examples/internal/servicetest", "examples/internal/asl",
+	"examples/internal/awstest", "examples/internal/asl",
 }
 
 // TestLayers checks every package of the module against the tables above

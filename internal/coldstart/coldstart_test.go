@@ -35,8 +35,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -85,75 +83,29 @@ const (
 	processTimeout = 5 * time.Minute
 )
 
-// builds are the bootstraps, by name, and their packages relative to this
-// directory. Each is built at most once per run into buildDir, which
-// TestMain removes.
-var builds = map[string]*build{
-	"create-urls":      {src: "../../functions/create-urls"},
-	"process-callback": {src: "../../functions/process-callback"},
-	"nothing":          {src: "./testdata/nothing"},
-}
-
-var buildDir string
-
-type build struct {
-	src  string
-	once sync.Once
-	path string
-	err  error
-}
+// builds are the bootstraps, built as for deployment (lambdarie.Build);
+// -short never gets to them.
+var builds = lambdarie.NewBootstraps("coldstart", map[string]string{
+	"create-urls":      "../../functions/create-urls",
+	"process-callback": "../../functions/process-callback",
+	"nothing":          "./testdata/nothing",
+})
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "coldstart-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = dir
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	builds.Close()
 	os.Exit(code)
 }
 
-// binaries are the paths of the bootstraps of names (keys of builds),
-// built concurrently by the first call that asks for each; -short never
-// gets here. Each is a build of its own, so that a package that does not
-// compile fails only the tests that need it.
+// binaries are the paths of the bootstraps of names.
 func binaries(tb testing.TB, names ...string) []string {
 	tb.Helper()
-	var wg sync.WaitGroup
-	for _, name := range names {
-		bd := builds[name]
-		if bd == nil {
-			tb.Fatalf("no bootstrap %q", name)
-		}
-		wg.Go(func() { bd.once.Do(func() { bd.path, bd.err = bd.build(name) }) })
-	}
-	wg.Wait()
-	paths := make([]string, len(names))
-	for i, name := range names {
-		if err := builds[name].err; err != nil {
-			tb.Fatal(err)
-		}
-		paths[i] = builds[name].path
-	}
-	return paths
+	return builds.Paths(tb, names...)
 }
 
 func binary(tb testing.TB, name string) string {
 	tb.Helper()
 	return binaries(tb, name)[0]
-}
-
-// build builds the bootstrap as for deployment, but for this machine.
-func (bd *build) build(name string) (string, error) {
-	out := filepath.Join(buildDir, name, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, bd.src)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build %s: %v\n%s", bd.src, err, msg)
-	}
-	return out, nil
 }
 
 // lambdaEnv is the environment Lambda gives a function, with the

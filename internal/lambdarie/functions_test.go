@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks/durabletest"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
@@ -45,7 +45,7 @@ func newDeployment(t *testing.T, mode string) *deployment {
 	env := append(stage.Env(), "ENABLE_POST_ACTIONS=true", "AWS_ENDPOINT_URL_SFN="+d.sfn.URL(), "AWS_ENDPOINT_URL_LAMBDA="+d.durable.URL())
 	switch mode {
 	case "static":
-		env = append(env, "KEYRING="+staticKeyring(t))
+		env = append(env, "KEYRING="+servicetest.KeyringDoc(t, servicetest.NewKeyring(t)))
 	case "kms", "kms-hmac":
 		d.kms = kmstest.New(t)
 		d.kms.AddCredentials(Credentials())
@@ -60,24 +60,6 @@ func newDeployment(t *testing.T, mode string) *deployment {
 	d.create = Start(t, Config{Bootstrap: bins[0], FunctionName: "create-urls", Env: env})
 	d.callback = Start(t, Config{Bootstrap: bins[1], FunctionName: "process-callback", Env: env})
 	return d
-}
-
-// staticKeyring is a KEYRING value holding one new key.
-func staticKeyring(t *testing.T) string {
-	t.Helper()
-	k, err := keyring.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := r.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(doc)
 }
 
 // createRequest is a CreateUrls request for token with an approve and a

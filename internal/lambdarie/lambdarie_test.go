@@ -4,80 +4,37 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// builds are the bootstraps the tests run, by name, and their packages
-// relative to this directory. Each is built at most once per run, on first
-// use, into buildDir, which TestMain removes.
-var builds = map[string]*build{
-	"create-urls":      {pkg: "../../functions/create-urls"},
-	"process-callback": {pkg: "../../functions/process-callback"},
-	"faulty":           {pkg: "./testdata/faulty"},
-}
-
-var buildDir string
-
-type build struct {
-	pkg  string
-	once sync.Once
-	path string
-	err  error
-}
+// builds are the bootstraps the tests run.
+var builds = NewBootstraps("lambdarie", map[string]string{
+	"create-urls":      "../../functions/create-urls",
+	"process-callback": "../../functions/process-callback",
+	"faulty":           "./testdata/faulty",
+})
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdarie-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = dir
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	builds.Close()
 	os.Exit(code)
 }
 
-// bootstraps are the paths of the named bootstraps, built concurrently by
-// the first call that asks for each. Tests that need them skip in -short
-// mode.
+// bootstraps are the paths of the named bootstraps. Tests that need them
+// skip in -short mode.
 func bootstraps(tb testing.TB, names ...string) []string {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("builds aws-lambda-rie and Lambda bootstraps")
 	}
-	var wg sync.WaitGroup
-	for _, name := range names {
-		b := builds[name]
-		if b == nil {
-			tb.Fatalf("no bootstrap %q", name)
-		}
-		wg.Go(func() {
-			b.once.Do(func() {
-				dir := filepath.Join(buildDir, name)
-				if b.err = os.MkdirAll(dir, 0o755); b.err == nil {
-					b.path, b.err = Build(b.pkg, dir)
-				}
-			})
-		})
-	}
-	wg.Wait()
-	paths := make([]string, len(names))
-	for i, name := range names {
-		if err := builds[name].err; err != nil {
-			tb.Fatal(err)
-		}
-		paths[i] = builds[name].path
-	}
-	return paths
+	return builds.Paths(tb, names...)
 }
 
 // pid asks the faulty function which process answers.

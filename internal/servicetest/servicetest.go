@@ -3,14 +3,25 @@
 // server on 127.0.0.1, with a fixed keyring and a settable clock, over one
 // of three back ends: the local task store (as serve --sfn local), the
 // sfntest Step Functions stand-in through the real SDK client (as --sfn
-// aws), or a callbackurlstest.Target double. The same service answers the
-// Lambda adapter's events (CreateURLsFunction, ProxyFunction).
+// aws, with durable callback ids going to the durabletest stand-in), or a
+// callbackurlstest.Target double. The same service answers the Lambda
+// adapter's events (CreateURLsFunction, ProxyFunction) and, with
+// Options.Invoke, Lambda Invoke requests of the real SDK (the lambdatest
+// stand-in running CreateURLsFunction as FunctionName); Options.Gateway
+// puts an API Gateway stand-in (IAM authorisation, injected answers, a
+// request log) in front of the server, as the stack does.
 //
 //	s := servicetest.Start(t, servicetest.Options{})
 //	token := s.NewTask(t)
 //	urls := s.CreateURLs(t, token, servicetest.Approve, servicetest.Reject)
 //	resp := s.Do(t, http.MethodPost, urls["approve"], nil, "")
 //	s.Task(t, token) // {Status: "succeeded", Output: `{"approved":true}`}
+//
+// A client's test, through both of the service's doors:
+//
+//	s := servicetest.Start(t, servicetest.Deployed(config.Config{}))
+//	overHTTP := client.NewHTTP(s.Gateway.Config(), s.URL)
+//	overLambda := client.NewLambda(s.Lambda.Config(), servicetest.FunctionARN)
 //
 // Only tests import it.
 package servicetest
@@ -34,10 +45,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/client/lambdatest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/durablecallbacks/durabletest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keyring"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/lambdaapi"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/localserver"
@@ -46,6 +61,17 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/stepfunctions/sfntest"
 )
+
+// FunctionName is the CreateUrls function's name in the Lambda stand-in
+// (Options.Invoke); FunctionARN its ARN there.
+const (
+	FunctionName = "sfn-callback-urls-CreateUrls"
+	FunctionARN  = "arn:aws:lambda:" + lambdatest.Region + ":" + lambdatest.AccountID + ":function:" + FunctionName
+)
+
+// APIBase is an API Gateway stage URL, as long as a deployed stack's: the
+// base URL of tests that measure URLs (Settings.BaseURL).
+const APIBase = "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1"
 
 // Epoch is where every service's clock starts: far enough ahead that the
 // expirations tests write are in its past or future on any machine.
@@ -60,7 +86,8 @@ const (
 	// local, the default).
 	Local Backend = "localstore"
 	// SFN is the sfntest stand-in through the SDK's Step Functions client
-	// (serve --sfn aws): no /local/.
+	// (serve --sfn aws), and durable callback ids the durabletest
+	// stand-in through durablecallbacks: no /local/.
 	SFN Backend = "sfntest"
 	// Double is a callbackurlstest.Target (Options.Double): no /local/.
 	Double Backend = "double"
@@ -103,9 +130,28 @@ type Options struct {
 	// NoLogs sends the log lines nowhere: benchmarks and fuzz targets
 	// would fill Logs.
 	NoLogs bool
+	// RealClock runs the service on the machine's clock (Clock is nil), for
+	// callers that compute times from it: clients, the examples.
+	RealClock bool
+	// Invoke deploys CreateURLsFunction as FunctionName in a Lambda Invoke
+	// stand-in (Service.Lambda), for client.NewLambda.
+	Invoke bool
+	// Gateway, if set, stands in front of the server (outside Wrap) as API
+	// Gateway does: Service.Gateway, whose Config signs for it.
+	Gateway *standin.Gateway
 
 	// peer is the deployment Redeploy shares keys and tasks with.
 	peer *Service
+}
+
+// Deployed are the options of a service as the stack deploys it, for the
+// tests of its callers (the client, the examples): decisions go to the
+// Step Functions and durable callback stand-ins (SFN), CreateUrls runs in
+// the Lambda stand-in (Invoke), API Gateway stands in front of the server
+// with the stand-ins' credentials (Gateway), on the machine's clock;
+// settings are the deployment's.
+func Deployed(settings config.Config) Options {
+	return Options{Backend: SFN, Settings: settings, Invoke: true, Gateway: &standin.Gateway{}, RealClock: true}
 }
 
 // Service is a running service.
@@ -120,13 +166,20 @@ type Service struct {
 	Handler http.Handler
 	// Store is the local task store serving /local/ (Local only).
 	Store *localstore.Store
-	// SFN is the Step Functions stand-in (SFN only).
-	SFN *sfntest.Server
+	// SFN is the Step Functions stand-in, Durable Lambda's durable
+	// callbacks (SFN only).
+	SFN     *sfntest.Server
+	Durable *durabletest.Server
+	// Lambda runs CreateURLsFunction as FunctionName (Options.Invoke).
+	Lambda *lambdatest.Server
+	// Gateway is Options.Gateway.
+	Gateway *standin.Gateway
 	// Double is the target (Double only).
 	Double *callbackurlstest.Target
 	// Keys encrypts the payloads (nil: encryption off).
 	Keys payload.KeySource
-	// Clock is the service's clock, at Epoch to start with.
+	// Clock is the service's clock, at Epoch to start with (nil with
+	// Options.RealClock).
 	Clock *testkit.Clock
 	// Logs receives the JSON log lines, at debug level when verbose.
 	Logs   *testkit.Buffer
@@ -138,6 +191,7 @@ type Service struct {
 	counts  *callbackurlstest.Target // Local: counts and fails the store's calls
 	made    *atomic.Int64            // SFN and Double tasks made
 	target  callbackurls.Target      // what the core sends decisions to
+	durable callbackurls.Target      // what it sends callback ids' decisions to (SFN)
 }
 
 // Keyring is the fixed keyring of every service that is given no keys, so
@@ -156,7 +210,10 @@ func Keyring(t testing.TB) *keyring.Keyring {
 // the test ends.
 func Start(t testing.TB, opts Options) *Service {
 	t.Helper()
-	s := &Service{Clock: testkit.NewClock(Epoch), Logs: &testkit.Buffer{}, made: new(atomic.Int64), backend: opts.Backend}
+	s := &Service{Logs: &testkit.Buffer{}, made: new(atomic.Int64), backend: opts.Backend, Gateway: opts.Gateway}
+	if !opts.RealClock {
+		s.Clock = testkit.NewClock(Epoch)
+	}
 	if s.backend == "" {
 		s.backend = Local
 	}
@@ -175,15 +232,16 @@ func Start(t testing.TB, opts Options) *Service {
 	switch p := opts.peer; {
 	case p != nil:
 		// A redeployment: the same tasks, reached as the peer reaches them.
-		s.backend, s.SFN, s.Double, s.tasks, s.counts, s.made, s.Clock, s.target =
-			p.backend, p.SFN, p.Double, p.tasks, p.counts, p.made, p.Clock, p.target
+		s.backend, s.SFN, s.Durable, s.Double, s.tasks, s.counts, s.made, s.Clock, s.target, s.durable =
+			p.backend, p.SFN, p.Durable, p.Double, p.tasks, p.counts, p.made, p.Clock, p.target, p.durable
 	case s.backend == Local:
 		c.SFN, c.StorePath = config.SFNLocal, filepath.Join(t.TempDir(), "tasks.db")
 		s.counts = &callbackurlstest.Target{Discard: true}
 		s.target = s.counts
 	case s.backend == SFN:
-		s.SFN = sfntest.New(t)
+		s.SFN, s.Durable = sfntest.New(t), durabletest.New(t)
 		s.target = stepfunctions.New(s.SFN.Client(context.Background()))
+		s.durable = durablecallbacks.NewFromAWSConfig(s.Durable.Config())
 	case s.backend == Double:
 		s.Double = opts.Double
 		if s.Double == nil {
@@ -204,8 +262,11 @@ func Start(t testing.TB, opts Options) *Service {
 		logs = io.Discard
 	}
 	s.Logger = config.NewLogger(logs, c.Verbose)
-	lopts := localserver.Options{Logger: s.Logger, KeySource: s.Keys, Target: target, PostActions: opts.PostActions,
-		Now: s.Clock.Now, Version: opts.Version}
+	lopts := localserver.Options{Logger: s.Logger, KeySource: s.Keys, Target: target, Durable: s.durable, PostActions: opts.PostActions,
+		Version: opts.Version}
+	if s.Clock != nil {
+		lopts.Now = s.Clock.Now
+	}
 	if opts.Lambda {
 		lopts.Via = lambdaapi.Gateway
 	}
@@ -217,7 +278,14 @@ func Start(t testing.TB, opts Options) *Service {
 	s.Core, s.Handler, s.Store = srv.Service, srv.Handler, srv.Store
 	s.served = s.Handler
 	if opts.Wrap != nil {
-		s.served = opts.Wrap(s.Handler)
+		s.served = opts.Wrap(s.served)
+	}
+	if s.Gateway != nil {
+		s.served = s.Gateway.Wrap(s.served)
+	}
+	if opts.Invoke {
+		s.Lambda = lambdatest.New(t)
+		s.Lambda.AddFunction(FunctionName, s.CreateURLsFunction())
 	}
 	return s
 }
@@ -356,6 +424,13 @@ func (s *Service) Do(t testing.TB, method, target string, header map[string]stri
 	if strings.HasPrefix(target, "/") {
 		target = s.URL + target
 	}
+	return Send(t, s.Client, method, target, header, body)
+}
+
+// Send sends a request with c and reads the answer: for a server the
+// harness did not start (a `serve` command). An empty body sends none.
+func Send(t testing.TB, c *http.Client, method, target string, header map[string]string, body string) *Response {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -367,7 +442,7 @@ func (s *Service) Do(t testing.TB, method, target string, header map[string]stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.Client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,9 +455,13 @@ func (s *Service) Do(t testing.TB, method, target string, header map[string]stri
 }
 
 // Click POSTs to a callback URL as an API client does (Accept:
-// application/json): form values as a form body, else no body.
+// application/json): form values as a form body, else no body. An
+// absolute URL must be one of this service's.
 func (s *Service) Click(t testing.TB, callbackURL string, form url.Values) *Response {
 	t.Helper()
+	if !strings.HasPrefix(callbackURL, "/") && !strings.HasPrefix(callbackURL, s.URL+"/respond?") {
+		t.Fatalf("%s is not a callback URL of this service", callbackURL)
+	}
 	header := map[string]string{"Accept": "application/json"}
 	if form != nil {
 		header["Content-Type"] = "application/x-www-form-urlencoded"

@@ -31,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	for _, tr := range e.transports() {
 		t.Run(tr.name, func(t *testing.T) {
-			token, other := e.newTask(t), e.newTask(t)
+			token, other := e.NewTask(t), e.NewTask(t)
 			expiration := time.Now().Add(time.Hour).Truncate(time.Second).Add(250 * time.Millisecond)
 			urls, err := tr.c.CreateURLs(ctx, client.Request{
 				Token:       token,
@@ -73,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 			if status := e.click(t, urls.URLs["approve"]); status != http.StatusOK {
 				t.Fatalf("approve: %d", status)
 			}
-			task, _ := e.sfn.Task(token)
+			task, _ := e.SFN.Task(token)
 			if diff := cmp.Diff(sfntest.TaskState{Status: sfntest.StatusSucceeded, Output: `{"approved":true,"note":"<b>ok</b>"}`, Heartbeats: 1}, task); diff != "" {
 				t.Errorf("task (-want +got):\n%s", diff)
 			}
@@ -87,7 +87,7 @@ func TestRoundTrip(t *testing.T) {
 			if status := e.click(t, urls.URLs["reject"]); status != http.StatusOK {
 				t.Fatalf("reject: %d", status)
 			}
-			task, _ = e.sfn.Task(other)
+			task, _ = e.SFN.Task(other)
 			if task.Status != sfntest.StatusFailed || task.Error != "Rejected" || !strings.Contains(task.Cause, "Rejected by the approver") {
 				t.Errorf("rejected task: %+v", task)
 			}
@@ -98,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 // TestPostActionRoundTrip makes a webhook URL and POSTs to it.
 func TestPostActionRoundTrip(t *testing.T) {
 	e := newEnv(t, withPostActions)
-	token := e.newTask(t)
+	token := e.NewTask(t)
 	urls, err := e.httpClient().CreateURLs(context.Background(), client.Request{Token: token, Actions: []client.Action{
 		client.Post("ci",
 			client.Outcome{Name: "passed", Type: client.TypeSuccess, OutputPath: "$.build.url",
@@ -114,7 +114,7 @@ func TestPostActionRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	task, _ := e.sfn.Task(token)
+	task, _ := e.SFN.Task(token)
 	if resp.StatusCode != http.StatusOK || task.Status != sfntest.StatusSucceeded || task.Output != `["https://ci.example.com/1"]` {
 		t.Errorf("POST answered %d; task %+v", resp.StatusCode, task)
 	}
@@ -157,7 +157,7 @@ func TestWireRequest(t *testing.T) {
 	// matters here.
 	_, _ = e.httpClient().CreateURLs(context.Background(), req)
 	_, _ = e.lambdaClient().CreateURLs(context.Background(), req)
-	reqs, calls := e.apiRequests(), e.lambda.Calls()
+	reqs, calls := e.Gateway.Requests(), e.Lambda.Calls()
 	if len(reqs) != 1 || len(calls) != 1 {
 		t.Fatalf("%d requests to the API and %d invocations, want 1 each", len(reqs), len(calls))
 	}
@@ -195,7 +195,7 @@ func TestWireApprovers(t *testing.T) {
 	if !errors.Is(err, client.ErrSignInDisabled) {
 		t.Errorf("CreateURLs on a deployment without sign-in: %v, want %s", err, client.ErrSignInDisabled)
 	}
-	reqs := e.apiRequests()
+	reqs := e.Gateway.Requests()
 	if len(reqs) != 1 || string(reqs[0].Body) != want {
 		t.Fatalf("%d requests; body %s\nwant %s", len(reqs), reqs[len(reqs)-1].Body, want)
 	}
@@ -206,7 +206,7 @@ func TestWireApprovers(t *testing.T) {
 func TestReferenceRequest(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.lambdaClient().CreateURLs(context.Background(), client.Request{
-		Token:      e.newTask(t),
+		Token:      e.NewTask(t),
 		Expiration: time.Now().Add(time.Hour),
 		Actions: []client.Action{
 			client.Success("approve", map[string]any{"approved": true}).WithResponse(client.Response{Text: "Thanks"}),
@@ -218,7 +218,7 @@ func TestReferenceRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var body map[string]json.RawMessage
-	if err := json.Unmarshal(e.lambda.Calls()[0].Payload, &body); err != nil {
+	if err := json.Unmarshal(e.Lambda.Calls()[0].Payload, &body); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"actions", "expiration", "token"}, sortedKeys(body)); diff != "" {
@@ -294,13 +294,13 @@ func TestLocalChecks(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before, calls := len(e.apiRequests()), len(e.lambda.Calls())
+			before, calls := len(e.Gateway.Requests()), len(e.Lambda.Calls())
 			_, err := e.httpClient().CreateURLs(ctx, tc.req)
 			local := asError(t, err, tc.code)
 			if !local.Local || local.StatusCode != 0 || local.TransactionID != "" {
 				t.Errorf("local error %+v: want Local, no status, no transaction", local)
 			}
-			if n, m := len(e.apiRequests()), len(e.lambda.Calls()); n != before || m != calls {
+			if n, m := len(e.Gateway.Requests()), len(e.Lambda.Calls()); n != before || m != calls {
 				t.Errorf("a locally refused request was sent")
 			}
 
@@ -342,7 +342,7 @@ func TestUnencodable(t *testing.T) {
 			t.Errorf("%v: want a local error wrapping *json.UnsupportedValueError", err)
 		}
 	}
-	if n := len(e.lambda.Calls()); n != 0 {
+	if n := len(e.Lambda.Calls()); n != 0 {
 		t.Errorf("%d invocations, want none", n)
 	}
 }
@@ -366,7 +366,7 @@ func asError(t *testing.T, err error, code client.ErrorCode) *client.Error {
 // and BenchmarkDecodeResponse.
 func BenchmarkCreateURLs(b *testing.B) {
 	e := newEnv(b)
-	token := e.newTask(b)
+	token := e.NewTask(b)
 	req := client.Request{Token: token, Title: "Expense report #4821", Expiration: time.Now().Add(time.Hour),
 		Actions: []client.Action{
 			client.Success("approve", map[string]any{"approved": true}).WithLabel("Approve"),

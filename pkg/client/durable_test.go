@@ -22,7 +22,7 @@ func TestDurableRoundTrip(t *testing.T) {
 	for i, tr := range e.transports() {
 		t.Run(tr.name, func(t *testing.T) {
 			id := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "execution %d/callback+%d", i, i))
-			e.durable.AddCallback(id)
+			e.Durable.AddCallback(id)
 			urls, err := tr.c.CreateURLs(ctx, client.Request{
 				CallbackID: id,
 				Title:      "Approve the release",
@@ -48,10 +48,10 @@ func TestDurableRoundTrip(t *testing.T) {
 				}
 			}
 			// A callback id's URLs never reach Step Functions.
-			if n := len(e.sfn.Calls()); n != 0 {
+			if n := len(e.SFN.Calls()); n != 0 {
 				t.Errorf("%d calls reached Step Functions", n)
 			}
-			cb, _ := e.durable.Callback(id)
+			cb, _ := e.Durable.Callback(id)
 			if diff := cmp.Diff(durabletest.CallbackState{Status: durabletest.StatusSucceeded, Result: []byte(`{"approved":true}`), Heartbeats: 2}, cb); diff != "" {
 				t.Errorf("callback (-want +got):\n%s", diff)
 			}
@@ -83,7 +83,7 @@ func TestDurableRequestChecks(t *testing.T) {
 			}
 		})
 	}
-	if n := len(e.lambda.Calls()); n != 0 {
+	if n := len(e.Lambda.Calls()); n != 0 {
 		t.Errorf("%d invokes reached Lambda", n)
 	}
 }

@@ -94,15 +94,15 @@ func TestErrorBodies(t *testing.T) {
 			body := fmt.Sprintf(`{"error":%q,"message":"what went wrong","transaction_id":"tid-1","step_functions_error":"TaskTimedOut"}`, tc.code)
 			want := client.Error{Code: string(tc.code), Message: "what went wrong", TransactionID: "tid-1", StepFunctionsError: "TaskTimedOut"}
 
-			e.failNext(1, answer{status: tc.status, header: map[string]string{"Content-Type": "application/json", "X-Amzn-Requestid": "req-1"}, body: body})
-			cfg := e.apiConfig()
+			e.Gateway.FailNext(1, answer{Status: tc.status, Header: map[string]string{"Content-Type": "application/json", "X-Amzn-Requestid": "req-1"}, Body: body})
+			cfg := e.Gateway.Config()
 			cfg.RetryMaxAttempts = 1
-			_, err := client.NewHTTP(cfg, e.api.URL).CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
+			_, err := client.NewHTTP(cfg, e.URL).CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
 			checkError(t, err, tc.code, want, tc.status, "req-1")
 
 			name := "body-" + string(tc.code)
-			e.lambda.AddFunction(name, func(context.Context, json.RawMessage) (any, error) { return json.RawMessage(body), nil })
-			_, err = client.NewLambda(e.lambda.Config(), name).CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
+			e.Lambda.AddFunction(name, func(context.Context, json.RawMessage) (any, error) { return json.RawMessage(body), nil })
+			_, err = client.NewLambda(e.Lambda.Config(), name).CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
 			checkError(t, err, tc.code, want, 0, "")
 		})
 	}
@@ -179,7 +179,7 @@ func TestServiceErrors(t *testing.T) {
 				}
 			}
 			// A deployment problem is not retried.
-			if n := len(e.apiRequests()); n != 1 {
+			if n := len(e.Gateway.Requests()); n != 1 {
 				t.Errorf("%d POSTs, want 1", n)
 			}
 		})
@@ -187,7 +187,7 @@ func TestServiceErrors(t *testing.T) {
 
 	t.Run("not found", func(t *testing.T) {
 		e := newEnv(t)
-		_, err := client.NewHTTP(e.apiConfig(), e.api.URL+"/nowhere").CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
+		_, err := client.NewHTTP(e.Gateway.Config(), e.URL+"/nowhere").CreateURLs(ctx, client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}})
 		if got := asError(t, err, client.ErrNotFound); got.StatusCode != http.StatusNotFound {
 			t.Errorf("%+v", got)
 		}
@@ -328,11 +328,11 @@ func TestLambdaFunctionNames(t *testing.T) {
 		if tc.qualifier != "" {
 			opts = append(opts, client.WithQualifier(tc.qualifier))
 		}
-		if _, err := client.NewLambda(e.lambda.Config(), tc.function, opts...).CreateURLs(context.Background(),
-			client.Request{Token: e.newTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
+		if _, err := client.NewLambda(e.Lambda.Config(), tc.function, opts...).CreateURLs(context.Background(),
+			client.Request{Token: e.NewTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
 			t.Fatalf("%+v: %v", tc, err)
 		}
-		calls := e.lambda.Calls()
+		calls := e.Lambda.Calls()
 		if last := calls[len(calls)-1]; last.Function != functionName || last.Qualifier != tc.qualifier {
 			t.Errorf("%+v: the call reached %q qualified %q", tc, last.Function, last.Qualifier)
 		}
@@ -342,8 +342,8 @@ func TestLambdaFunctionNames(t *testing.T) {
 // TestHTTPRetries: throttling and gateway failures are retried, each
 // attempt signed anew; the request's own errors are not.
 func TestHTTPRetries(t *testing.T) {
-	serviceUnavailable := answer{status: 503, header: map[string]string{"Retry-After": "5", "Content-Type": "application/json"},
-		body: `{"error":"ServiceError","message":"a dependency is temporarily unavailable; try again later"}`}
+	serviceUnavailable := answer{Status: 503, Header: map[string]string{"Retry-After": "5", "Content-Type": "application/json"},
+		Body: `{"error":"ServiceError","message":"a dependency is temporarily unavailable; try again later"}`}
 	tests := []struct {
 		name     string
 		faults   []answer
@@ -355,11 +355,11 @@ func TestHTTPRetries(t *testing.T) {
 	}{
 		{name: "503 twice, then fine", faults: []answer{serviceUnavailable, serviceUnavailable}, attempts: 3},
 		{name: "503 three times", faults: []answer{serviceUnavailable, serviceUnavailable, serviceUnavailable}, attempts: 3, code: client.ErrServiceError, status: 503},
-		{name: "API Gateway throttling", faults: []answer{{status: 429, header: map[string]string{"X-Amzn-Errortype": "TooManyRequestsException"}, body: `{"message":"Too Many Requests"}`}}, attempts: 2},
-		{name: "502 page", faults: []answer{{status: 502, body: "<html>Bad Gateway</html>"}}, attempts: 2},
-		{name: "504", faults: []answer{{status: 504, body: `{"message": "Endpoint request timed out"}`}}, attempts: 2},
-		{name: "500 ServiceError", faults: []answer{{status: 500, body: `{"error":"ServiceError","message":"internal error"}`}}, attempts: 2},
-		{name: "500 EncryptionFailed", faults: []answer{{status: 500, body: `{"error":"EncryptionFailed","message":"kms:GenerateDataKey is not allowed"}`}}, attempts: 1, code: client.ErrEncryptionFailed, status: 500},
+		{name: "API Gateway throttling", faults: []answer{{Status: 429, Header: map[string]string{"X-Amzn-Errortype": "TooManyRequestsException"}, Body: `{"message":"Too Many Requests"}`}}, attempts: 2},
+		{name: "502 page", faults: []answer{{Status: 502, Body: "<html>Bad Gateway</html>"}}, attempts: 2},
+		{name: "504", faults: []answer{{Status: 504, Body: `{"message": "Endpoint request timed out"}`}}, attempts: 2},
+		{name: "500 ServiceError", faults: []answer{{Status: 500, Body: `{"error":"ServiceError","message":"internal error"}`}}, attempts: 2},
+		{name: "500 EncryptionFailed", faults: []answer{{Status: 500, Body: `{"error":"EncryptionFailed","message":"kms:GenerateDataKey is not allowed"}`}}, attempts: 1, code: client.ErrEncryptionFailed, status: 500},
 		{name: "400", past: true, attempts: 1, code: client.ErrInvalidDate, status: 400},
 		{name: "RetryMaxAttempts 1", faults: []answer{serviceUnavailable}, max: 1, attempts: 1, code: client.ErrServiceError, status: 503},
 	}
@@ -367,16 +367,16 @@ func TestHTTPRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			for _, f := range tc.faults {
-				e.failNext(1, f)
+				e.Gateway.FailNext(1, f)
 			}
-			cfg := e.apiConfig()
+			cfg := e.Gateway.Config()
 			cfg.RetryMaxAttempts = tc.max
-			req := client.Request{Token: e.newTask(t), Actions: []client.Action{client.Heartbeat("a")}}
+			req := client.Request{Token: e.NewTask(t), Actions: []client.Action{client.Heartbeat("a")}}
 			if tc.past {
 				req.Expiration = time.Now().Add(-time.Hour)
 			}
-			urls, err := client.NewHTTP(cfg, e.api.URL).CreateURLs(context.Background(), req)
-			reqs := e.apiRequests()
+			urls, err := client.NewHTTP(cfg, e.URL).CreateURLs(context.Background(), req)
+			reqs := e.Gateway.Requests()
 			if len(reqs) != tc.attempts {
 				t.Errorf("%d attempts, want %d", len(reqs), tc.attempts)
 			}
@@ -410,39 +410,37 @@ func (delayRetryer) RetryDelay(int, error) (time.Duration, error) { return 10 * 
 // TestHTTPRetryHonoursContext: no wait that the deadline would cut, and a
 // cancelled wait ends at once.
 func TestHTTPRetryHonoursContext(t *testing.T) {
-	unavailable := answer{status: 503, body: `{"error":"ServiceError","message":"try again later"}`}
+	unavailable := answer{Status: 503, Body: `{"error":"ServiceError","message":"try again later"}`}
 	req := client.Request{Token: "t", Actions: []client.Action{client.Heartbeat("a")}}
 
 	t.Run("deadline", func(t *testing.T) {
 		e := newEnv(t)
-		e.failNext(1, unavailable)
-		cfg := e.apiConfig()
+		e.Gateway.FailNext(1, unavailable)
+		cfg := e.Gateway.Config()
 		cfg.Retryer = slowRetryer
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err := client.NewHTTP(cfg, e.api.URL).CreateURLs(ctx, req)
+		_, err := client.NewHTTP(cfg, e.URL).CreateURLs(ctx, req)
 		// The last answer, not the context's error: it did not wait.
 		asError(t, err, client.ErrServiceError)
-		if errors.Is(err, context.DeadlineExceeded) || len(e.apiRequests()) != 1 {
-			t.Errorf("%v after %d attempts: want the 503 after one", err, len(e.apiRequests()))
+		if errors.Is(err, context.DeadlineExceeded) || len(e.Gateway.Requests()) != 1 {
+			t.Errorf("%v after %d attempts: want the 503 after one", err, len(e.Gateway.Requests()))
 		}
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		e := newEnv(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		e.mu.Lock()
-		e.faults = append(e.faults, func() *answer {
+		e.Gateway.Inject(func() answer {
 			// Cancel once the answer is on its way.
 			time.AfterFunc(50*time.Millisecond, cancel)
-			return &unavailable
+			return unavailable
 		})
-		e.mu.Unlock()
-		cfg := e.apiConfig()
+		cfg := e.Gateway.Config()
 		cfg.Retryer = slowRetryer
-		_, err := client.NewHTTP(cfg, e.api.URL).CreateURLs(ctx, req)
-		if !errors.Is(err, context.Canceled) || len(e.apiRequests()) != 1 {
-			t.Errorf("%v after %d attempts: want the context's cancellation after one", err, len(e.apiRequests()))
+		_, err := client.NewHTTP(cfg, e.URL).CreateURLs(ctx, req)
+		if !errors.Is(err, context.Canceled) || len(e.Gateway.Requests()) != 1 {
+			t.Errorf("%v after %d attempts: want the context's cancellation after one", err, len(e.Gateway.Requests()))
 		}
 	})
 }
@@ -499,22 +497,22 @@ func TestGatewayErrors(t *testing.T) {
 		{name: "wrong region", status: 403, code: "InvalidSignatureException", message: "Credential should be scoped to a valid region",
 			opts: []client.Option{client.WithSigningRegion("us-east-2")}},
 		{name: "IAM denial", status: 403, code: "AccessDeniedException", message: "User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized",
-			fault: &answer{status: 403, header: map[string]string{"X-Amzn-Errortype": "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/"},
-				body: `{"Message":"User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:eu-west-1:********1234:abc/Prod/POST/urls"}`}},
+			fault: &answer{Status: 403, Header: map[string]string{"X-Amzn-Errortype": "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/"},
+				Body: `{"Message":"User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:eu-west-1:********1234:abc/Prod/POST/urls"}`}},
 		{name: "HTML page", status: 502, message: "<html><body>Bad Gateway</body></html>",
-			fault: &answer{status: 502, body: "<html><body>Bad Gateway</body></html>\n"}},
+			fault: &answer{Status: 502, Body: "<html><body>Bad Gateway</body></html>\n"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			if tc.fault != nil {
-				e.failNext(3, *tc.fault)
+				e.Gateway.FailNext(3, *tc.fault)
 			}
-			cfg := e.apiConfig()
+			cfg := e.Gateway.Config()
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			_, err := client.NewHTTP(cfg, e.api.URL, tc.opts...).CreateURLs(context.Background(), req)
+			_, err := client.NewHTTP(cfg, e.URL, tc.opts...).CreateURLs(context.Background(), req)
 			var got *client.Error
 			if !errors.As(err, &got) {
 				t.Fatalf("%v is not a *client.Error", err)
@@ -529,14 +527,14 @@ func TestGatewayErrors(t *testing.T) {
 // TestUnsigned: without credentials nothing is signed, for the local server.
 func TestUnsigned(t *testing.T) {
 	e := newEnv(t)
-	e.unsigned = true
+	e.Gateway.Unsigned = true
 	for _, cfg := range []aws.Config{{}, {Credentials: aws.AnonymousCredentials{}}} {
-		if _, err := client.NewHTTP(cfg, e.api.URL).CreateURLs(context.Background(),
-			client.Request{Token: e.newTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
+		if _, err := client.NewHTTP(cfg, e.URL).CreateURLs(context.Background(),
+			client.Request{Token: e.NewTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range e.apiRequests() {
+	for _, r := range e.Gateway.Requests() {
 		if auth := r.Header.Get("Authorization"); auth != "" {
 			t.Errorf("an unsigned request has Authorization %q", auth)
 		}
@@ -547,17 +545,17 @@ func TestUnsigned(t *testing.T) {
 // wins over the configuration's.
 func TestSigningRegionFromHost(t *testing.T) {
 	e := newEnv(t)
-	addr := strings.TrimPrefix(e.api.URL, "http://")
+	addr := strings.TrimPrefix(e.URL, "http://")
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}}
-	cfg := e.apiConfig()
+	cfg := e.Gateway.Config()
 	cfg.Region = "us-east-1"
 	c := client.NewHTTP(cfg, "http://abc123.execute-api."+apiRegion+".amazonaws.com/", client.WithHTTPClient(hc))
-	if _, err := c.CreateURLs(context.Background(), client.Request{Token: e.newTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
+	if _, err := c.CreateURLs(context.Background(), client.Request{Token: e.NewTask(t), Actions: []client.Action{client.Heartbeat("a")}}); err != nil {
 		t.Fatal(err)
 	}
-	reqs := e.apiRequests()
+	reqs := e.Gateway.Requests()
 	if auth := reqs[0].Header.Get("Authorization"); !strings.Contains(auth, "/"+apiRegion+"/execute-api/aws4_request") {
 		t.Errorf("Authorization %q is not scoped to %s/execute-api", auth, apiRegion)
 	}

@@ -10,11 +10,16 @@ import (
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
 )
 
+// TestFromEnvKeySettings: the key sources, the data keys' reuse and
+// cache, the previous keys and the bound on cold KMS calls.
 func TestFromEnvKeySettings(t *testing.T) {
 	type keys struct {
 		KeyID, KeyringSecretID, KeyringParameter string
 		DataKeyMaxAge, DataKeyCacheMaxAge        time.Duration
 		DataKeyMaxUses, DataKeyCacheSize         int
+		PreviousKeyIDs                           []string
+		ColdCallsPerSecond                       float64
+		ColdCallsBurst                           int
 	}
 	tests := []struct {
 		name    string
@@ -36,6 +41,14 @@ func TestFromEnvKeySettings(t *testing.T) {
 		{"zero max uses", map[string]string{"DATA_KEY_MAX_USES": "0"}, keys{}, "DATA_KEY_MAX_USES"},
 		{"bad cache size", map[string]string{"DATA_KEY_CACHE_SIZE": "lots"}, keys{}, "DATA_KEY_CACHE_SIZE"},
 		{"bad cache age", map[string]string{"DATA_KEY_CACHE_MAX_AGE": "0s"}, keys{}, "DATA_KEY_CACHE_MAX_AGE"},
+		{"previous keys, spaces and empty items dropped", map[string]string{"PREVIOUS_KEY_IDS": " alias/old , ,arn:aws:kms:eu-west-1:111122223333:key/k,"},
+			keys{PreviousKeyIDs: []string{"alias/old", "arn:aws:kms:eu-west-1:111122223333:key/k"}}, ""},
+		{"bound", map[string]string{"KMS_COLD_CALLS_PER_SECOND": "0.5", "KMS_COLD_CALLS_BURST": "3"}, keys{ColdCallsPerSecond: 0.5, ColdCallsBurst: 3}, ""},
+		{"zero rate", map[string]string{"KMS_COLD_CALLS_PER_SECOND": "0"}, keys{}, "KMS_COLD_CALLS_PER_SECOND"},
+		{"negative rate", map[string]string{"KMS_COLD_CALLS_PER_SECOND": "-1"}, keys{}, "KMS_COLD_CALLS_PER_SECOND"},
+		{"NaN rate", map[string]string{"KMS_COLD_CALLS_PER_SECOND": "NaN"}, keys{}, "KMS_COLD_CALLS_PER_SECOND"},
+		{"word rate", map[string]string{"KMS_COLD_CALLS_PER_SECOND": "ten"}, keys{}, "KMS_COLD_CALLS_PER_SECOND"},
+		{"zero burst", map[string]string{"KMS_COLD_CALLS_BURST": "0"}, keys{}, "KMS_COLD_CALLS_BURST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +62,8 @@ func TestFromEnvKeySettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := keys{c.KeyID, c.KeyringSecretID, c.KeyringParameter, c.DataKeyMaxAge, c.DataKeyCacheMaxAge, c.DataKeyMaxUses, c.DataKeyCacheSize}
+			got := keys{c.KeyID, c.KeyringSecretID, c.KeyringParameter, c.DataKeyMaxAge, c.DataKeyCacheMaxAge, c.DataKeyMaxUses, c.DataKeyCacheSize,
+				c.PreviousKeyIDs, c.KMSColdCallsPerSecond, c.KMSColdCallsBurst}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -81,5 +95,16 @@ func TestCheckKeySources(t *testing.T) {
 				t.Errorf("Check: %v, want an error saying %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestCheckPreviousKeys(t *testing.T) {
+	c := Config{Settings: keysource.Settings{KeyFile: "k.json", PreviousKeyIDs: []string{"alias/old"}}}
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "PREVIOUS_KEY_IDS (alias/old) needs KEY_ID") {
+		t.Errorf("previous keys without KEY_ID: %v", err)
+	}
+	c = Config{Settings: keysource.Settings{KeyID: "alias/new", PreviousKeyIDs: []string{"alias/old"}}}
+	if err := c.Check(); err != nil {
+		t.Errorf("previous keys with KEY_ID: %v", err)
 	}
 }

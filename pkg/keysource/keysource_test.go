@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/testkit"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/awskeyring/awskeyringtest"
@@ -216,27 +217,11 @@ func mustSource(t *testing.T, srv *kmstest.Server) *kmskeys.Source {
 	return src
 }
 
-func keyringDoc(t *testing.T) (string, *keyring.Keyring) {
-	t.Helper()
-	k, err := keyring.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := keyring.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := r.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(doc), r
-}
-
 // TestCodecKeyringSources: the keyring sources read through the SDK's
 // default configuration, once.
 func TestCodecKeyringSources(t *testing.T) {
-	doc, want := keyringDoc(t)
+	want := servicetest.NewKeyring(t)
+	doc := servicetest.KeyringDoc(t, want)
 	sm := awskeyringtest.NewSecretsManager(t)
 	sm.Put("sfn-callback-urls/keyring", doc)
 	ps := awskeyringtest.NewParameterStore(t)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/standin"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -84,8 +83,8 @@ func TestNewFromAWSConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := newService(src, &callbackurlstest.Target{}, nil)
-			if _, err := respond(t, svc, mustCreate(t, svc, twoActions(token))["approve"]); err != nil {
+			svc := newFn(src, nil)
+			if err := svc.respond(t, svc.mustCreate(t, twoActions(token))["approve"]); err != nil {
 				t.Fatalf("Respond: %v", callbackurls.AsError(err))
 			}
 			// DescribeKey at start, then GenerateDataKey.

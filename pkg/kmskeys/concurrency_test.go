@@ -14,7 +14,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/corpus"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -37,7 +36,7 @@ func TestConcurrentCreate(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
+			svc := newFn(newSource(t, srv, m.opts()), nil)
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -48,7 +47,7 @@ func TestConcurrentCreate(t *testing.T) {
 			errs := make([]error, callers)
 			for i := range callers {
 				wg.Go(func() {
-					urls, err := create(t, svc, threeActions(token))
+					urls, err := svc.create(t, threeActions(token))
 					errs[i] = err
 					if err == nil {
 						refs[i] = string(keyRefOf(t, urls["approve"]))
@@ -80,17 +79,17 @@ func TestConcurrentDecrypt(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
 			// Three URLs per data key, four data keys.
-			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: 3}), &callbackurlstest.Target{}, nil)
+			creator := newFn(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: 3}), nil)
 			var urls []string
 			for range 4 {
-				for _, u := range mustCreate(t, creator, threeActions(token)) {
+				for _, u := range creator.mustCreate(t, threeActions(token)) {
 					urls = append(urls, u)
 				}
 			}
-			opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
+			opener := newFn(newSource(t, srv, m.opts()), nil)
 			// A gated mode's first callback derives the gate key: done
 			// here, with a URL of another data key.
-			mustRespond(t, opener, distinctURLs(t, srv, m.keyID, 1)[0])
+			opener.mustRespond(t, distinctURLs(t, srv, m.opts(), 1)[0])
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -100,7 +99,7 @@ func TestConcurrentDecrypt(t *testing.T) {
 			errs := make([]error, callers)
 			for i := range callers {
 				wg.Go(func() {
-					_, errs[i] = respond(t, opener, urls[i%len(urls)])
+					errs[i] = opener.respond(t, urls[i%len(urls)])
 				})
 			}
 			waitHeld(t, srv, 4)
@@ -126,7 +125,7 @@ func TestLeaderCanceled(t *testing.T) {
 
 func testLeaderCanceled(t *testing.T, m keyMode) {
 	srv := kmstest.New(t)
-	src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID})
+	src := newSource(t, srv, m.opts())
 	release := srv.Hold()
 	defer release()
 
@@ -164,9 +163,8 @@ func TestRoundTripTokens(t *testing.T) {
 
 func testRoundTripTokens(t *testing.T, m keyMode) {
 	srv := kmstest.New(t)
-	sfn := &callbackurlstest.Target{}
-	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil)
-	opener := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), sfn, nil)
+	creator := newFn(newSource(t, srv, m.opts()), nil)
+	opener := newFn(newSource(t, srv, m.opts()), nil)
 	srv.Reset()
 	alphabets := []string{
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
@@ -196,13 +194,13 @@ func testRoundTripTokens(t *testing.T, m keyMode) {
 	}
 	for i, tok := range tokens {
 		n := utf8.RuneCountInString(tok)
-		urls := mustCreate(t, creator, twoActions(tok))
+		urls := creator.mustCreate(t, twoActions(tok))
 		for _, name := range []string{"approve", "reject"} {
-			if _, err := respond(t, opener, urls[name]); err != nil {
+			if err := opener.respond(t, urls[name]); err != nil {
 				t.Fatalf("token %d (%d characters): %s: %v", i, n, name, err)
 			}
 		}
-		calls := sfn.Calls()
+		calls := opener.target.Calls()
 		want := []sfnCall{
 			{Type: "success", Ref: tok, Output: `{"name_in_output":"Ben"}`},
 			{Type: "failure", Ref: tok, Error: "rejected", Cause: "Ben rejected it"},

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -63,7 +62,7 @@ func TestCallbackIDURLLengths(t *testing.T) {
 		{"unencrypted", nil},
 	}
 	for _, m := range modes {
-		svc := newService(m.keys, &callbackurlstest.Target{}, nil)
+		svc := newFn(m.keys, nil)
 		var line []string
 		for _, n := range []int{1, 64, 1024} {
 			for _, structured := range []bool{false, true} {
@@ -76,7 +75,7 @@ func TestCallbackIDURLLengths(t *testing.T) {
 					kind = "JSON"
 				}
 				body := strings.Replace(twoActions("x"), `"token":"x"`, `"callback_id":`+quote(id), 1)
-				urls := mustCreate(t, svc, body)
+				urls := svc.mustCreate(t, body)
 				line = append(line, fmt.Sprintf("%d (%s): %d", n, kind, len(urls["approve"])))
 				// An id's bytes cost at most 4/3 of themselves plus the
 				// envelope and the rest of the request; a text id is

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/servicetest"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -67,22 +65,18 @@ func (r floodResult) opened() (opened, first int) {
 func flood(t testing.TB, m int, rate int, d time.Duration, reals int) floodResult {
 	mode := floodModes[m]
 	srv := kmstest.New(t)
-	// The URL a person clicks: made by another instance (CreateUrls), so
-	// that the callback instance has not got its data key.
-	creatorOpts := mode.opts
-	creatorOpts.DataKeyMaxUses = -1
-	creator := newSource(t, srv, creatorOpts)
-	callbackKeys := newSource(t, srv, mode.opts)
-	svc := servicetest.Start(t, servicetest.Options{Backend: servicetest.Double, Keys: callbackKeys, NoLogs: true})
-	creatorSvc := callbackurls.New(callbackurls.Config{BaseURL: svc.URL}, &payload.Codec{Keys: creator}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
+	svc := servicetest.Start(t, servicetest.Options{Backend: servicetest.Double, Keys: newSource(t, srv, mode.opts), NoLogs: true})
+	local := func(u string) string { return strings.Replace(u, apiBase, svc.URL, 1) }
+	// The URLs a person clicks: made by another instance (CreateUrls), so
+	// that the callback instance has not got their data keys.
 	var realURLs []string
-	for range reals {
-		realURLs = append(realURLs, mustCreate(t, creatorSvc, oneAction(token))["ping"])
+	for _, u := range distinctURLs(t, srv, mode.opts, reals+1) {
+		realURLs = append(realURLs, local(u))
 	}
 	// The callback instance is warm: it has opened another URL (its keys
 	// described, its gate key derived), of another data key.
-	local := func(u string) string { return strings.Replace(u, apiBase, svc.URL, 1) }
-	warm := local(distinctURLs2(t, srv, mode.opts, 1)[0])
+	warm := realURLs[reals]
+	realURLs = realURLs[:reals]
 	if resp := svc.Do(t, http.MethodGet, warm, nil, ""); resp.Status != http.StatusOK {
 		t.Fatalf("a first URL: %d %s", resp.Status, resp.Body)
 	}

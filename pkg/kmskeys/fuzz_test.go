@@ -30,7 +30,7 @@ func FuzzDecodeKMS(f *testing.F) {
 	}
 	codec := &payload.Codec{Keys: opener}
 	for _, m := range modes {
-		creator, err := kmskeys.New(ctx, srv.Client(ctx), kmskeys.Options{KeyID: m.keyID})
+		creator, err := kmskeys.New(ctx, srv.Client(ctx), m.opts())
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -2,8 +2,6 @@ package kmskeys_test
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"strings"
 	"testing"
@@ -12,35 +10,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
-
-// forger seals payloads as an attacker would: under a key reference of
-// its choosing (a real key's tag, a made-up identifier or blob) with a
-// random data key, and, for the gated modes, a random gate key.
-type forger struct {
-	mode byte
-	ref  []byte
-}
-
-func (f *forger) EncryptionKey(context.Context) (byte, []byte, cipher.AEAD, error) {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	block, _ := aes.NewCipher(key)
-	aead, err := cipher.NewGCM(block)
-	return f.mode, f.ref, aead, err
-}
-
-func (f *forger) DecryptionKey(context.Context, byte, []byte) (cipher.AEAD, error) { return nil, nil }
-
-func (f *forger) GateKey(context.Context, byte, []byte) (*payload.GateKey, error) {
-	secret := make([]byte, payload.GateKeySize)
-	_, _ = rand.Read(secret)
-	return payload.NewGateKey(secret)
-}
 
 // forgedURL is a URL of mode whose key reference starts with prefix (a
 // real key's tag) and goes on with n random bytes.
@@ -49,8 +22,9 @@ func forgedURL(t testing.TB, mode byte, prefix []byte, n int) string {
 	ref := make([]byte, len(prefix)+n)
 	copy(ref, prefix)
 	_, _ = rand.Read(ref[len(prefix):])
-	svc := newService(&forger{mode: mode, ref: ref}, &callbackurlstest.Target{}, nil)
-	return mustCreate(t, svc, oneAction(token))["ping"]
+	// Sealed as an attacker would: a random data key, and for the gated
+	// modes a random gate key.
+	return newFn(newSealer(t, mode, ref, randomBytes(32), randomBytes(payload.GateKeySize)), nil).mustCreate(t, oneAction(token))["ping"]
 }
 
 // hmacTag is the URL tag of the stand-in's HMAC key.
@@ -78,23 +52,23 @@ func TestGatedModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			creator := newService(newSource(t, srv, tt.opts), &callbackurlstest.Target{}, nil)
-			u := mustCreate(t, creator, twoActions(token))["approve"]
+			creator := newFn(newSource(t, srv, tt.opts), nil)
+			u := creator.mustCreate(t, twoActions(token))["approve"]
 			if mode := envelopeOf(t, u)[0]; mode != tt.mode {
 				t.Errorf("URL of mode %d, want %d", mode, tt.mode)
 			}
 			src := newSource(t, srv, tt.opts)
-			opener := newService(src, &callbackurlstest.Target{}, nil)
+			opener := newFn(src, nil)
 			srv.Reset()
-			mustRespond(t, opener, u)
+			opener.mustRespond(t, u)
 			if tt.forge == nil {
 				return
 			}
 			// The opener knows its gate key now: made-up URLs cost nothing.
 			srv.Reset()
 			for range 20 {
-				_, err := respond(t, opener, tt.forge())
-				if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
+				err := opener.respond(t, tt.forge())
+				if diff := cmp.Diff(refused, resultOf(err)); diff != "" {
 					t.Fatalf("made-up URL (-want +got):\n%s", diff)
 				}
 			}
@@ -117,14 +91,14 @@ func TestMadeUpKeysNotCached(t *testing.T) {
 	const cacheSize = 50
 	clk := newClock()
 	src := newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias, CacheSize: cacheSize, ColdCallsPerSecond: -1, Now: clk.Now})
-	svc := newService(src, &callbackurlstest.Target{}, clk.Now)
-	real := distinctURLs(t, srv, kmstest.HMACAlias, 3)
+	svc := newFn(src, clk.Now)
+	real := distinctURLs(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}, 3)
 	for _, u := range real {
-		mustRespond(t, svc, u)
+		svc.mustRespond(t, u)
 	}
 	srv.Reset()
 	for range 2 * cacheSize {
-		_, err := respond(t, svc, forgedURL(t, payload.ModeKMSHMAC, hmacTag(srv), kmskeys.IdentifierSize))
+		err := svc.respond(t, forgedURL(t, payload.ModeKMSHMAC, hmacTag(srv), kmskeys.IdentifierSize))
 		if callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
 			t.Fatalf("made-up URL: %v", err)
 		}
@@ -137,7 +111,7 @@ func TestMadeUpKeysNotCached(t *testing.T) {
 	}
 	srv.Reset()
 	for _, u := range real {
-		mustRespond(t, svc, u)
+		svc.mustRespond(t, u)
 	}
 	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("real URLs after the made-up ones: %d KMS calls, want none (still cached)", n)
@@ -158,17 +132,17 @@ func TestBoundsApart(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			real := distinctURLs2(t, srv, tt.opts, 3)
+			real := distinctURLs(t, srv, tt.opts, 3)
 			clk := newClock()
 			opts := tt.opts
 			opts.ColdCallsPerSecond, opts.ColdCallsBurst, opts.Now = 1, 2, clk.Now
-			svc := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, clk.Now)
+			svc := newFn(newSource(t, srv, opts), clk.Now)
 			prefix := []byte(nil)
 			if tt.ungated == payload.ModeKMSHMAC {
 				prefix = hmacTag(srv)
 			}
 			for i := range 10 {
-				_, err := respond(t, svc, forgedURL(t, tt.ungated, prefix, tt.refBytes))
+				err := svc.respond(t, forgedURL(t, tt.ungated, prefix, tt.refBytes))
 				want := callbackurls.CodeInvalidPayload
 				if i >= 2 {
 					want = callbackurls.CodeServiceError // the ungated bucket is empty
@@ -179,28 +153,16 @@ func TestBoundsApart(t *testing.T) {
 			}
 			// Its own bucket (burst 2) pays for a gated cold URL and its
 			// gate key's derivation is not a cold call.
-			mustRespond(t, svc, real[0])
-			mustRespond(t, svc, real[1])
-			_, err := respond(t, svc, real[2])
+			svc.mustRespond(t, real[0])
+			svc.mustRespond(t, real[1])
+			err := svc.respond(t, real[2])
 			if got := callbackurls.AsError(err).Code; got != callbackurls.CodeServiceError {
 				t.Errorf("a third cold gated URL in the same second: %v, want the bound's 503", err)
 			}
 			clk.Advance(time.Second)
-			mustRespond(t, svc, real[2])
+			svc.mustRespond(t, real[2])
 		})
 	}
-}
-
-// distinctURLs2 is distinctURLs with options.
-func distinctURLs2(t testing.TB, srv *kmstest.Server, opts kmskeys.Options, n int) []string {
-	t.Helper()
-	opts.DataKeyMaxUses = -1
-	creator := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, nil)
-	var urls []string
-	for range n {
-		urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
-	}
-	return urls
 }
 
 // TestGateKeyID: GATE_KEY_ID must be an HMAC key, and an unknown gate tag
@@ -211,10 +173,10 @@ func TestGateKeyID(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "GATE_KEY_ID") || !strings.Contains(err.Error(), "HMAC") {
 		t.Errorf("a symmetric gate key: %v", err)
 	}
-	svc := newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias, GateKeyID: kmstest.HMACAlias}), &callbackurlstest.Target{}, nil)
+	svc := newFn(newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias, GateKeyID: kmstest.HMACAlias}), nil)
 	srv.Reset()
-	_, err = respond(t, svc, forgedURL(t, payload.ModeKMSGated, []byte{1, 2, 3, 4}, 184))
-	if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
+	err = svc.respond(t, forgedURL(t, payload.ModeKMSGated, []byte{1, 2, 3, 4}, 184))
+	if diff := cmp.Diff(refused, resultOf(err)); diff != "" {
 		t.Errorf("unknown gate tag (-want +got):\n%s", diff)
 	}
 	if n := len(srv.Calls()); n != 0 {
@@ -234,22 +196,22 @@ func TestDescribeOnFirstUse(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			u := distinctURLs(t, srv, m.keyID, 1)[0]
+			u := distinctURLs(t, srv, m.opts(), 1)[0]
 			clk := newClock()
 			opts := kmskeys.Options{KeyID: m.keyID, DescribeOnFirstUse: true, Now: clk.Now}
-			creator := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, clk.Now)
-			opener := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, clk.Now)
+			creator := newFn(newSource(t, srv, opts), clk.Now)
+			opener := newFn(newSource(t, srv, opts), clk.Now)
 			srv.Reset()
 			if n := len(srv.Calls()); n != 0 {
 				t.Fatalf("%d KMS calls before the first use", n)
 			}
 			srv.FailNextOp("DescribeKey", 6, 500, "KMSInternalException")
 			for range 3 {
-				_, err := create(t, creator, oneAction(token))
+				_, err := creator.create(t, oneAction(token))
 				if diff := cmp.Diff(unavailable(callbackurls.CodeEncryptionFailed), resultOf(err)); diff != "" {
 					t.Errorf("create while KMS fails (-want +got):\n%s", diff)
 				}
-				_, err = respond(t, opener, u)
+				err = opener.respond(t, u)
 				if diff := cmp.Diff(unavailable(callbackurls.CodeServiceError), resultOf(err)); diff != "" {
 					t.Errorf("callback while KMS fails (-want +got):\n%s", diff)
 				}
@@ -260,8 +222,8 @@ func TestDescribeOnFirstUse(t *testing.T) {
 				t.Errorf("%d DescribeKey requests, want 6 (two functions, three attempts each)", got)
 			}
 			clk.Advance(time.Second)
-			mustCreate(t, creator, oneAction(token))
-			mustRespond(t, opener, u)
+			creator.mustCreate(t, oneAction(token))
+			opener.mustRespond(t, u)
 			if got := srv.Count("DescribeKey"); got != 8 {
 				t.Errorf("%d DescribeKey requests after the backoff, want 8", got)
 			}
@@ -270,7 +232,7 @@ func TestDescribeOnFirstUse(t *testing.T) {
 	t.Run("a key of the wrong kind", func(t *testing.T) {
 		srv := kmstest.New(t)
 		opts := kmskeys.Options{KeyID: srv.NewKeyOfSpec("RSA_2048", "SIGN_VERIFY"), DescribeOnFirstUse: true}
-		_, err := create(t, newService(newSource(t, srv, opts), &callbackurlstest.Target{}, nil), oneAction(token))
+		_, err := newFn(newSource(t, srv, opts), nil).create(t, oneAction(token))
 		if diff := cmp.Diff(apiResult{Code: callbackurls.CodeEncryptionFailed, Kind: callbackurls.Internal}, resultOf(err)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
@@ -281,9 +243,9 @@ func TestDescribeOnFirstUse(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		srv := kmstest.New(t)
 		opts := kmskeys.Options{KeyID: kmstest.HMACAlias, DescribeOnFirstUse: true}
-		svc := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, nil)
+		svc := newFn(newSource(t, srv, opts), nil)
 		srv.Close()
-		_, err := create(t, svc, oneAction(token))
+		_, err := svc.create(t, oneAction(token))
 		if diff := cmp.Diff(unavailable(callbackurls.CodeEncryptionFailed), resultOf(err)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}

@@ -8,8 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
@@ -64,7 +62,6 @@ func TestCallCounts(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
 			clk := newClock()
-			sfn := &callbackurlstest.Target{}
 			creatorKeys := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, Now: clk.Now})
 			openerKeys := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, Now: clk.Now})
 			if got := srv.Count("DescribeKey"); got != 2 {
@@ -73,8 +70,8 @@ func TestCallCounts(t *testing.T) {
 			if creatorKeys.Kind() != m.kind {
 				t.Errorf("mode %s, want %s", creatorKeys.Kind(), m.kind)
 			}
-			creator := newService(creatorKeys, sfn, clk.Now)
-			opener := newService(openerKeys, sfn, clk.Now)
+			creator := newFn(creatorKeys, clk.Now)
+			opener := newFn(openerKeys, clk.Now)
 
 			var first, second, third map[string]string
 			steps := []struct {
@@ -82,22 +79,22 @@ func TestCallCounts(t *testing.T) {
 				do           func(t *testing.T)
 				create, open int // KMS calls that make and open data keys
 			}{
-				{"cold create, three actions", func(t *testing.T) { first = mustCreate(t, creator, threeActions(token)) }, 1, 0},
-				{"warm create", func(t *testing.T) { second = mustCreate(t, creator, threeActions(token)) }, 0, 0},
-				{"cold callback", func(t *testing.T) { mustRespond(t, opener, first["approve"]) }, 0, 1},
-				{"warm callback, same URL", func(t *testing.T) { mustRespond(t, opener, first["approve"]) }, 0, 0},
-				{"warm callback, another URL of the call", func(t *testing.T) { mustRespond(t, opener, first["ping"]) }, 0, 0},
-				{"warm callback, URL of another call with the same data key", func(t *testing.T) { mustRespond(t, opener, second["reject"]) }, 0, 0},
+				{"cold create, three actions", func(t *testing.T) { first = creator.mustCreate(t, threeActions(token)) }, 1, 0},
+				{"warm create", func(t *testing.T) { second = creator.mustCreate(t, threeActions(token)) }, 0, 0},
+				{"cold callback", func(t *testing.T) { opener.mustRespond(t, first["approve"]) }, 0, 1},
+				{"warm callback, same URL", func(t *testing.T) { opener.mustRespond(t, first["approve"]) }, 0, 0},
+				{"warm callback, another URL of the call", func(t *testing.T) { opener.mustRespond(t, first["ping"]) }, 0, 0},
+				{"warm callback, URL of another call with the same data key", func(t *testing.T) { opener.mustRespond(t, second["reject"]) }, 0, 0},
 				{"create after the data key's max age", func(t *testing.T) {
 					clk.Advance(kmskeys.DefaultDataKeyMaxAge)
-					third = mustCreate(t, creator, threeActions(token))
+					third = creator.mustCreate(t, threeActions(token))
 				}, 1, 0},
-				{"callback with the new data key", func(t *testing.T) { mustRespond(t, opener, third["ping"]) }, 0, 1},
-				{"the creating function opens its own URLs without KMS", func(t *testing.T) { mustRespond(t, creator, third["approve"]) }, 0, 0},
-				{"callback with the old data key, still cached", func(t *testing.T) { mustRespond(t, opener, first["ping"]) }, 0, 0},
+				{"callback with the new data key", func(t *testing.T) { opener.mustRespond(t, third["ping"]) }, 0, 1},
+				{"the creating function opens its own URLs without KMS", func(t *testing.T) { creator.mustRespond(t, third["approve"]) }, 0, 0},
+				{"callback with the old data key, still cached", func(t *testing.T) { opener.mustRespond(t, first["ping"]) }, 0, 0},
 				{"callback after the cache's max age", func(t *testing.T) {
 					clk.Advance(kmskeys.DefaultCacheMaxAge)
-					mustRespond(t, opener, first["ping"])
+					opener.mustRespond(t, first["ping"])
 				}, 0, 1},
 			}
 			for _, step := range steps {
@@ -108,17 +105,6 @@ func TestCallCounts(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func mustRespond(t testing.TB, svc *callbackurls.Service, rawURL string) {
-	t.Helper()
-	res, err := respond(t, svc, rawURL)
-	if err != nil {
-		t.Fatalf("Respond: %v", err)
-	}
-	if !res.Sent {
-		t.Fatalf("Respond did not send")
 	}
 }
 
@@ -146,7 +132,7 @@ func TestDataKeyReuse(t *testing.T) {
 				clk := newClock()
 				opts := tt.opts
 				opts.Now, opts.KeyID = clk.Now, m.keyID
-				svc := newService(newSource(t, srv, opts), &callbackurlstest.Target{}, clk.Now)
+				svc := newFn(newSource(t, srv, opts), clk.Now)
 				var got []int
 				refs := map[string]bool{}
 				for i, n := range tt.calls {
@@ -155,7 +141,7 @@ func TestDataKeyReuse(t *testing.T) {
 					}
 					srv.Reset()
 					body := map[int]string{1: oneAction(token), 2: twoActions(token), 3: threeActions(token)}[n]
-					for _, u := range mustCreate(t, svc, body) {
+					for _, u := range svc.mustCreate(t, body) {
 						refs[string(keyRefOf(t, u))] = true
 					}
 					got = append(got, dataKeyCalls(srv, m.createOp))
@@ -180,10 +166,6 @@ func sum(n []int) int {
 	return s
 }
 
-func oneAction(token string) string {
-	return `{"token":"` + token + `","actions":[{"name":"ping","type":"heartbeat"}]}`
-}
-
 // TestDecryptCacheBounds: the cache of decrypted data keys is an LRU of
 // CacheSize entries, each good for CacheMaxAge.
 func TestDecryptCacheBounds(t *testing.T) {
@@ -192,12 +174,12 @@ func TestDecryptCacheBounds(t *testing.T) {
 			srv := kmstest.New(t)
 			clk := newClock()
 			// One data key per URL, so that every URL needs its own call.
-			creator := newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, Now: clk.Now}), &callbackurlstest.Target{}, clk.Now)
+			creator := newFn(newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, Now: clk.Now}), clk.Now)
 			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, CacheSize: 2, CacheMaxAge: 10 * time.Minute, Now: clk.Now})
-			opener := newService(src, &callbackurlstest.Target{}, clk.Now)
+			opener := newFn(src, clk.Now)
 			var urls []string
 			for range 3 {
-				urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
+				urls = append(urls, creator.mustCreate(t, oneAction(token))["ping"])
 			}
 
 			steps := []struct {
@@ -217,7 +199,7 @@ func TestDecryptCacheBounds(t *testing.T) {
 			for _, step := range steps {
 				clk.Advance(step.advance)
 				srv.Reset()
-				mustRespond(t, opener, urls[step.open])
+				opener.mustRespond(t, urls[step.open])
 				if got := dataKeyCalls(srv, m.openOp); got != step.want {
 					t.Errorf("%s: %d %s calls, want %d", step.name, got, m.openOp, step.want)
 				}

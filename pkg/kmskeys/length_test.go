@@ -31,10 +31,10 @@ func TestURLLengths(t *testing.T) {
 		{"unencrypted", nil, 1300, 1400}, // for comparison; the reference's form
 	}
 	for _, m := range modes {
-		svc := newService(m.keys, &callbackurlstest.Target{}, nil)
+		svc := newFn(m.keys, nil)
 		var approve, reject, longest int
 		for i, tok := range corpus.Tokens() {
-			urls := mustCreate(t, svc, twoActions(tok))
+			urls := svc.mustCreate(t, twoActions(tok))
 			t.Logf("%s: token %d (%d characters): approve %d, reject %d", m.name, i, len(tok), len(urls["approve"]), len(urls["reject"]))
 			approve += len(urls["approve"])
 			reject += len(urls["reject"])
@@ -80,16 +80,16 @@ func TestURLLengthsWithApprovers(t *testing.T) {
 		{"a domain and a requester", `"approvers":["@example.com"],"requester":"dave@example.com"`},
 	}
 	for _, m := range modes {
-		svc := callbackurls.New(callbackurls.Config{BaseURL: apiBase, SignIn: []string{callbackurls.ViaWeb}},
-			&payload.Codec{Keys: m.keys}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})
+		svc := &fn{Service: callbackurls.New(callbackurls.Config{BaseURL: apiBase, SignIn: []string{callbackurls.ViaWeb}},
+			&payload.Codec{Keys: m.keys}, callbackurls.Targets{callbackurls.TaskToken: &callbackurlstest.Target{}})}
 		for _, l := range lists {
 			var sum, longest, plain int
 			for _, tok := range corpus.Tokens() {
 				body := strings.Replace(twoActions(tok), `{"token":`, `{`+l.extra+`,"token":`, 1)
-				urls := mustCreate(t, svc, body)
+				urls := svc.mustCreate(t, body)
 				sum += len(urls["approve"])
 				longest = max(longest, len(urls["approve"]), len(urls["reject"]))
-				plain = max(plain, len(mustCreate(t, svc, twoActions(tok))["approve"]))
+				plain = max(plain, len(svc.mustCreate(t, twoActions(tok))["approve"]))
 			}
 			mean := float64(sum) / float64(len(corpus.Tokens()))
 			t.Logf("%s, %s: approve URL mean %.1f characters, longest URL %d (without approvers %d: +%d)",

@@ -8,26 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 )
-
-// overBound is what a callback beyond the bound gets: a 503 ServiceError
-// (the edge adds Retry-After), like KMS's own throttling.
-var overBound = apiResult{Code: callbackurls.CodeServiceError, Kind: callbackurls.Unavailable, Unavailable: true}
-
-// distinctURLs makes n URLs, each with its own data key.
-func distinctURLs(t *testing.T, srv *kmstest.Server, keyID string, n int) []string {
-	t.Helper()
-	creator := newService(newSource(t, srv, kmskeys.Options{KeyID: keyID, DataKeyMaxUses: -1}), &callbackurlstest.Target{}, nil)
-	var urls []string
-	for range n {
-		urls = append(urls, mustCreate(t, creator, oneAction(token))["ping"])
-	}
-	return urls
-}
 
 // TestColdCallBound: KMS calls for data keys not cached are a token
 // bucket's (here 2 a second, burst 3); a key in the cache is never held
@@ -36,7 +19,7 @@ func TestColdCallBound(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			urls := distinctURLs(t, srv, m.keyID, 12)
+			urls := distinctURLs(t, srv, m.opts(), 12)
 			clk := newClock()
 			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, ColdCallsPerSecond: 2, ColdCallsBurst: 3, Now: clk.Now})
 			next := 0
@@ -63,12 +46,12 @@ func TestColdCallBound(t *testing.T) {
 				{"3", 0, cold, succeeded, 1},
 				{"4 is over", 0, cold, overBound, 0},
 			}
-			refused := 0
+			refusals := 0
 			for _, step := range steps {
 				clk.Advance(step.advance)
 				srv.Reset()
-				sfn := &callbackurlstest.Target{}
-				_, err := respond(t, newService(src, sfn, clk.Now), step.url())
+				opener := newFn(src, clk.Now)
+				err := opener.respond(t, step.url())
 				if diff := cmp.Diff(step.want, resultOf(err)); diff != "" {
 					t.Errorf("%s (-want +got):\n%s", step.name, diff)
 				}
@@ -76,14 +59,14 @@ func TestColdCallBound(t *testing.T) {
 					t.Errorf("%s: %d KMS calls, want %d", step.name, got, step.calls)
 				}
 				if err != nil {
-					refused++
-					if len(sfn.Calls()) != 0 {
+					refusals++
+					if len(opener.target.Calls()) != 0 {
 						t.Errorf("%s: Step Functions was called", step.name)
 					}
 				}
 			}
-			if got := src.Stats().RefusedCalls; got != refused {
-				t.Errorf("Stats().RefusedCalls %d, want %d", got, refused)
+			if got := src.Stats().RefusedCalls; got != refusals {
+				t.Errorf("Stats().RefusedCalls %d, want %d", got, refusals)
 			}
 		})
 	}
@@ -95,10 +78,10 @@ func TestColdCallBoundFlight(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			srv := kmstest.New(t)
-			urls := distinctURLs(t, srv, m.keyID, 2)
+			urls := distinctURLs(t, srv, m.opts(), 2)
 			clk := newClock()
 			src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-			svc := newService(src, &callbackurlstest.Target{}, clk.Now)
+			svc := newFn(src, clk.Now)
 			srv.Reset()
 			release := srv.Hold()
 			defer release()
@@ -106,7 +89,7 @@ func TestColdCallBoundFlight(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make([]error, callers)
 			for i := range callers {
-				wg.Go(func() { _, errs[i] = respond(t, svc, urls[0]) })
+				wg.Go(func() { errs[i] = svc.respond(t, urls[0]) })
 			}
 			waitHeld(t, srv, 1)
 			release()
@@ -118,12 +101,12 @@ func TestColdCallBoundFlight(t *testing.T) {
 				t.Errorf("%d %s calls, want 1", got, m.openOp)
 			}
 			// The one token is spent: a second data key waits for the clock.
-			_, err := respond(t, svc, urls[1])
+			err := svc.respond(t, urls[1])
 			if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
 				t.Errorf("second data key (-want +got):\n%s", diff)
 			}
 			clk.Advance(time.Second)
-			mustRespond(t, svc, urls[1])
+			svc.mustRespond(t, urls[1])
 		})
 	}
 }
@@ -133,12 +116,12 @@ func TestColdCallBoundFlight(t *testing.T) {
 func TestColdCallBoundEnvelopeKeys(t *testing.T) {
 	srv := kmstest.New(t)
 	first, second := srv.NewKey(), srv.NewKey()
-	u := distinctURLs(t, srv, second, 1)[0]
+	u := distinctURLs(t, srv, kmskeys.Options{KeyID: second}, 1)[0]
 	clk := newClock()
 	src := newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-	svc := newService(src, &callbackurlstest.Target{}, clk.Now)
+	svc := newFn(src, clk.Now)
 	srv.Reset()
-	_, err := respond(t, svc, u)
+	err := svc.respond(t, u)
 	if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
 		t.Errorf("a blob of the second key with one token (-want +got):\n%s", diff)
 	}
@@ -147,12 +130,12 @@ func TestColdCallBoundEnvelopeKeys(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second)
 	srv.Reset()
-	_, err = respond(t, svc, u)
+	err = svc.respond(t, u)
 	if diff := cmp.Diff(overBound, resultOf(err)); diff != "" {
 		t.Errorf("burst 1 cannot pay for two keys (-want +got):\n%s", diff)
 	}
 	src = newSource(t, srv, kmskeys.Options{KeyID: first, PreviousKeyIDs: []string{second}, ColdCallsBurst: 2, Now: clk.Now})
-	mustRespond(t, newService(src, &callbackurlstest.Target{}, clk.Now), u)
+	newFn(src, clk.Now).mustRespond(t, u)
 }
 
 // TestColdCallBoundCreate: creating URLs is IAM-authorised and never held
@@ -162,9 +145,9 @@ func TestColdCallBoundCreate(t *testing.T) {
 		srv := kmstest.New(t)
 		clk := newClock()
 		src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, DataKeyMaxUses: -1, ColdCallsPerSecond: 1, ColdCallsBurst: 1, Now: clk.Now})
-		svc := newService(src, &callbackurlstest.Target{}, clk.Now)
+		svc := newFn(src, clk.Now)
 		for range 5 {
-			mustCreate(t, svc, oneAction(token))
+			svc.mustCreate(t, oneAction(token))
 		}
 		if got := src.Stats().RefusedCalls; got != 0 {
 			t.Errorf("%s: %d refused calls while creating", m.name, got)

@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys/kmstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
@@ -97,16 +96,14 @@ func TestPreviousKeys(t *testing.T) {
 				srv := kmstest.New(t)
 				oldKey := map[kmskeys.Kind]func() string{kmskeys.Envelope: srv.NewKey, kmskeys.HMAC: srv.NewHMACKey}[old.kind]()
 				newKey := map[kmskeys.Kind]func() string{kmskeys.Envelope: srv.NewKey, kmskeys.HMAC: srv.NewHMACKey}[cur.kind]()
-				sfn := &callbackurlstest.Target{}
-				before := newService(newSource(t, srv, kmskeys.Options{KeyID: oldKey}), sfn, nil)
-				oldURL := mustCreate(t, before, twoActions(token))["approve"]
+				oldURL := sourceURL(t, srv, kmskeys.Options{KeyID: oldKey})
 
 				// Without the old key, its URLs are refused.
 				srv.Reset()
-				without := newService(newSource(t, srv, kmskeys.Options{KeyID: newKey}), sfn, nil)
+				without := newFn(newSource(t, srv, kmskeys.Options{KeyID: newKey}), nil)
 				srv.Reset()
-				_, err := respond(t, without, oldURL)
-				if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
+				err := without.respond(t, oldURL)
+				if diff := cmp.Diff(refused, resultOf(err)); diff != "" {
 					t.Errorf("old URL without PREVIOUS_KEY_IDS (-want +got):\n%s", diff)
 				}
 				// Only an envelope URL at an envelope deployment asks KMS
@@ -127,9 +124,9 @@ func TestPreviousKeys(t *testing.T) {
 				if src.Kind() != cur.kind || src.KeyARN() != newKey {
 					t.Errorf("creates with %s %s, want %s %s", src.Kind(), src.KeyARN(), cur.kind, newKey)
 				}
-				after := newService(src, sfn, nil)
+				after := newFn(src, nil)
 				srv.Reset()
-				mustRespond(t, after, oldURL)
+				after.mustRespond(t, oldURL)
 				// An envelope blob is tried on the envelope keys in order:
 				// the new key first when it is one. (An HMAC URL's gate
 				// key comes first: dataKeyCallLog leaves it out.)
@@ -145,7 +142,7 @@ func TestPreviousKeys(t *testing.T) {
 				}
 
 				srv.Reset()
-				newURL := mustCreate(t, after, twoActions(token))["approve"]
+				newURL := after.mustCreate(t, twoActions(token))["approve"]
 				if raw := envelopeOf(t, newURL); raw[0] != cur.headerMode {
 					t.Errorf("new URL of mode %d, want %d", raw[0], cur.headerMode)
 				}
@@ -153,8 +150,7 @@ func TestPreviousKeys(t *testing.T) {
 				if len(calls) != 1 || calls[0].Operation != cur.createOp || calls[0].KeyID != newKey {
 					t.Errorf("creating: KMS calls %+v, want one %s with the new key", calls, cur.createOp)
 				}
-				opener := newService(newSource(t, srv, kmskeys.Options{KeyID: newKey, PreviousKeyIDs: []string{oldKey}}), sfn, nil)
-				mustRespond(t, opener, newURL)
+				newFn(newSource(t, srv, kmskeys.Options{KeyID: newKey, PreviousKeyIDs: []string{oldKey}}), nil).mustRespond(t, newURL)
 			})
 		}
 	}
@@ -168,9 +164,7 @@ func TestPreviousKeysChoice(t *testing.T) {
 	srv := kmstest.New(t)
 	env1, env2, foreignEnv := srv.NewKey(), srv.NewKey(), srv.NewKey()
 	hmac1, hmac2, foreignHMAC := srv.NewHMACKey(), srv.NewHMACKey(), srv.NewHMACKey()
-	urlOf := func(keyID string) string {
-		return mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
-	}
+	urlOf := func(keyID string) string { return sourceURL(t, srv, kmskeys.Options{KeyID: keyID}) }
 	opts := kmskeys.Options{KeyID: hmac1, PreviousKeyIDs: []string{env1, hmac2, env2}}
 	tests := []struct {
 		name string
@@ -184,22 +178,21 @@ func TestPreviousKeysChoice(t *testing.T) {
 		{"previous HMAC key", urlOf(hmac2), succeeded, []string{"GenerateMac gate " + hmac2, "GenerateMac " + hmac2}},
 		{"first envelope key", urlOf(env1), succeeded, []string{"Decrypt " + env1}},
 		{"second envelope key", urlOf(env2), succeeded, []string{"Decrypt " + env1, "Decrypt " + env2}},
-		{"HMAC key of no setting: refused by its tag", urlOf(foreignHMAC), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, nil},
-		{"envelope key of no setting", urlOf(foreignEnv), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
+		{"HMAC key of no setting: refused by its tag", urlOf(foreignHMAC), refused, nil},
+		{"envelope key of no setting", urlOf(foreignEnv), refused,
 			[]string{"Decrypt " + env1, "Decrypt " + env2}},
 		// The blob no longer names a key (its key id is altered).
-		{"altered blob: one call", alterData(t, urlOf(env2), 3+5), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
+		{"altered blob: one call", alterData(t, urlOf(env2), 3+5), refused,
 			[]string{"Decrypt " + env1}},
-		{"altered identifier: refused at the gate", alterData(t, urlOf(hmac2), 1+4+5), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput},
+		{"altered identifier: refused at the gate", alterData(t, urlOf(hmac2), 1+4+5), refused,
 			[]string{"GenerateMac gate " + hmac2}},
-		{"altered tag", alterData(t, urlOf(hmac2), 1), apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, nil},
+		{"altered tag", alterData(t, urlOf(hmac2), 1), refused, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sfn := &callbackurlstest.Target{}
-			svc := newService(newSource(t, srv, opts), sfn, nil)
+			svc := newFn(newSource(t, srv, opts), nil)
 			srv.Reset()
-			_, err := respond(t, svc, tt.url)
+			err := svc.respond(t, tt.url)
 			if diff := cmp.Diff(tt.want, resultOf(err)); diff != "" {
 				t.Errorf("result (-want +got):\n%s\nerror: %v", diff, err)
 			}
@@ -214,8 +207,8 @@ func TestPreviousKeysChoice(t *testing.T) {
 			if diff := cmp.Diff(tt.calls, calls); diff != "" {
 				t.Errorf("KMS calls (-want +got):\n%s", diff)
 			}
-			if err != nil && len(sfn.Calls()) > 0 {
-				t.Errorf("Step Functions was called: %+v", sfn.Calls())
+			if err != nil && len(svc.target.Calls()) > 0 {
+				t.Errorf("Step Functions was called: %+v", svc.target.Calls())
 			}
 		})
 	}
@@ -228,10 +221,10 @@ func TestKeyNamedTwice(t *testing.T) {
 	for _, m := range modes {
 		arn := map[kmskeys.Kind]string{kmskeys.Envelope: srv.KeyARN(), kmskeys.HMAC: srv.HMACKeyARN()}[m.kind]
 		src := newSource(t, srv, kmskeys.Options{KeyID: m.keyID, PreviousKeyIDs: []string{arn, m.keyID}})
-		svc := newService(src, &callbackurlstest.Target{}, nil)
-		u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: m.keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
+		svc := newFn(src, nil)
+		u := sourceURL(t, srv, m.opts())
 		srv.Reset()
-		if _, err := respond(t, svc, alterData(t, u, len(keyRefOf(t, u))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
+		if err := svc.respond(t, alterData(t, u, len(keyRefOf(t, u))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
 			t.Errorf("%s: altered URL: %v", m.name, err)
 		}
 		// An HMAC URL is refused at its key's gate, derived once.
@@ -250,11 +243,11 @@ func TestModeMismatch(t *testing.T) {
 			if from.kind == at.kind {
 				continue
 			}
-			u := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: from.keyID}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
-			svc := newService(newSource(t, srv, kmskeys.Options{KeyID: at.keyID}), &callbackurlstest.Target{}, nil)
+			u := sourceURL(t, srv, kmskeys.Options{KeyID: from.keyID})
+			svc := newFn(newSource(t, srv, kmskeys.Options{KeyID: at.keyID}), nil)
 			srv.Reset()
-			_, err := respond(t, svc, u)
-			if diff := cmp.Diff(apiResult{Code: callbackurls.CodeInvalidPayload, Kind: callbackurls.BadInput}, resultOf(err)); diff != "" {
+			err := svc.respond(t, u)
+			if diff := cmp.Diff(refused, resultOf(err)); diff != "" {
 				t.Errorf("%s URL at a %s deployment (-want +got):\n%s", from.name, at.name, diff)
 			}
 			if n := len(srv.Calls()) - gateCalls(srv); n != 0 {
@@ -273,8 +266,8 @@ func TestModeMismatch(t *testing.T) {
 // TestKeyFor: what inspect says about a URL's key.
 func TestKeyFor(t *testing.T) {
 	srv := kmstest.New(t)
-	envelopeURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.Alias}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
-	hmacURL := mustCreate(t, newService(newSource(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias}), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
+	envelopeURL := sourceURL(t, srv, kmskeys.Options{KeyID: kmstest.Alias})
+	hmacURL := sourceURL(t, srv, kmskeys.Options{KeyID: kmstest.HMACAlias})
 	ref := func(u string) (byte, []byte) {
 		r := keyRefOf(t, u)
 		if r[0] == payload.ModeKMS {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/mototest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
-	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls/callbackurlstest"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/kmskeys"
 )
 
@@ -58,26 +57,25 @@ func TestMoto(t *testing.T) {
 			if creator.Kind() != tt.want {
 				t.Fatalf("mode %s, want %s", creator.Kind(), tt.want)
 			}
-			sfn := &callbackurlstest.Target{}
-			urls := mustCreate(t, newService(creator, sfn, nil), twoActions(token))
+			urls := newFn(creator, nil).mustCreate(t, twoActions(token))
 			// Another function: it derives or decrypts the data key anew.
-			opener := newService(newMotoSource(t, tt.keyID), sfn, nil)
+			opener := newFn(newMotoSource(t, tt.keyID), nil)
 			for _, name := range []string{"approve", "reject"} {
-				mustRespond(t, opener, urls[name])
+				opener.mustRespond(t, urls[name])
 			}
-			if got := len(sfn.Calls()); got != 2 {
+			if got := len(opener.target.Calls()); got != 2 {
 				t.Errorf("%d Step Functions calls, want 2", got)
 			}
-			if _, err := respond(t, opener, alterData(t, urls["approve"], len(keyRefOf(t, urls["approve"]))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
+			if err := opener.respond(t, alterData(t, urls["approve"], len(keyRefOf(t, urls["approve"]))+20)); callbackurls.AsError(err).Code != callbackurls.CodeInvalidPayload {
 				t.Errorf("altered URL: %v, want InvalidPayload", err)
 			}
 		})
 	}
 	t.Run("envelope to hmac", func(t *testing.T) {
-		oldURL := mustCreate(t, newService(newMotoSource(t, envelopeKey), &callbackurlstest.Target{}, nil), twoActions(token))["approve"]
-		svc := newService(newMotoSource(t, hmacKey, envelopeKey), &callbackurlstest.Target{}, nil)
-		mustRespond(t, svc, oldURL)
-		mustRespond(t, svc, mustCreate(t, svc, twoActions(token))["approve"])
+		oldURL := approveURL(t, newMotoSource(t, envelopeKey))
+		svc := newFn(newMotoSource(t, hmacKey, envelopeKey), nil)
+		svc.mustRespond(t, oldURL)
+		svc.mustRespond(t, svc.mustCreate(t, twoActions(token))["approve"])
 	})
 	t.Run("a key of another kind", func(t *testing.T) {
 		_, err := kmskeys.NewFromAWSConfig(ctx, cfg, kmskeys.Options{KeyID: rsaKey})

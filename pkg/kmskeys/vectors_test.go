@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,18 +60,12 @@ func TestKMSVectors(t *testing.T) {
 	if os.Getenv("UPDATE_VECTORS") != "" {
 		writeKMSVectors(t)
 	}
-	data, err := os.ReadFile(kmsVectorsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var vs kmsVectors
-	if err := json.Unmarshal(data, &vs); err != nil {
-		t.Fatal(err)
-	}
+	readVectors(t, kmsVectorsPath, &vs, false)
 	if len(vs.EncryptedDataKey) != 184 {
 		t.Fatalf("vector encrypted data key is %d bytes, want KMS's 184", len(vs.EncryptedDataKey))
 	}
-	codec := &payload.Codec{Keys: newFixedKey(t, vs.EncryptedDataKey, vs.DataKey)}
+	codec := &payload.Codec{Keys: newSealer(t, payload.ModeKMS, vs.EncryptedDataKey, vs.DataKey, nil)}
 	want := kmsVectorPayloads()
 	if len(vs.Vectors) != len(want) {
 		t.Errorf("%d vectors, want %d", len(vs.Vectors), len(want))
@@ -106,7 +102,7 @@ func writeKMSVectors(t *testing.T) {
 	for i := range vs.EncryptedDataKey {
 		vs.EncryptedDataKey[i] = byte(i * 7)
 	}
-	codec := &payload.Codec{Keys: newFixedKey(t, vs.EncryptedDataKey, vs.DataKey)}
+	codec := &payload.Codec{Keys: newSealer(t, payload.ModeKMS, vs.EncryptedDataKey, vs.DataKey, nil)}
 	for _, name := range []string{"approve, corpus token", "reject, expiring"} {
 		p := kmsVectorPayloads()[name]
 		data, err := codec.Encode(context.Background(), p)
@@ -119,14 +115,36 @@ func writeKMSVectors(t *testing.T) {
 			Payload *callbackurls.Payload `json:"payload"`
 		}{name, data, p})
 	}
-	out, err := json.MarshalIndent(vs, "", "  ")
+	writeVectors(t, kmsVectorsPath, vs)
+}
+
+// readVectors decodes a file of known answers into v; a missing file is
+// an error unless optional (a writer adding to it).
+func readVectors(t testing.TB, path string, v any, optional bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(kmsVectorsPath), 0o755); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(kmsVectorsPath, append(out, '\n'), 0o644); err != nil {
+}
+
+// writeVectors writes v as a file of known answers (UPDATE_VECTORS=1).
+func writeVectors(t testing.TB, path string, v any) {
+	t.Helper()
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -51,6 +51,9 @@ type Options struct {
 	// end the settings choose (tests: a double, or a wrapper that counts).
 	// The local store is still opened with --sfn local, for /local/.
 	Target func(store *localstore.Store) callbackurls.Target
+	// Durable, if set, receives durable callback decisions instead of the
+	// back end the settings choose (tests: the durabletest stand-in).
+	Durable callbackurls.Target
 	// PostActions replaces post action evaluation (nil: postaction.New()).
 	PostActions callbackurls.PostActions
 	// AWSConfig loads the SDK's configuration (nil: the default chain).
@@ -140,6 +143,9 @@ func New(ctx context.Context, c *config.Config, opts Options) (*Server, error) {
 	}
 	if opts.Target != nil {
 		target = opts.Target(s.Store)
+	}
+	if opts.Durable != nil {
+		durable = opts.Durable
 	}
 	cfg := c.Service()
 	cfg.PostActions = opts.PostActions
