@@ -50,6 +50,14 @@ var deployments = []deployment{
 			return map[string]string{"EncryptionKeyArn": a.createKey(t, "SYMMETRIC_DEFAULT")}
 		},
 	},
+	{name: "envelope key and a created gate key", params: map[string]string{"CreatedKeySpec": "SYMMETRIC_DEFAULT", "GateKey": "CREATE"}},
+	{
+		name:   "given key and a given gate key",
+		params: map[string]string{"EncryptionKeyArn": givenKeyArn, "GateKey": gateKeyArn},
+		onMoto: func(t *testing.T, a *motoAccount) map[string]string {
+			return map[string]string{"EncryptionKeyArn": a.createKey(t, "SYMMETRIC_DEFAULT"), "GateKey": a.createKey(t, "HMAC_256")}
+		},
+	},
 	{
 		name:   "created key and previous keys",
 		params: map[string]string{"PreviousKeyArns": oldKeyArn + "," + olderKeyArn},
@@ -505,14 +513,21 @@ func actionMatches(pattern, action string) bool {
 	return ok
 }
 
-// The created key's policy: the account administers it and may not use
-// it; each function role may use it for exactly its own operations.
+// The created keys' policies: the account administers them and may not
+// use them; each function role may use them for exactly its own operations.
 func TestKeyPolicy(t *testing.T) {
 	doc := loadTemplate(t)
-	for _, spec := range []string{"HMAC_256", "SYMMETRIC_DEFAULT"} {
-		t.Run(spec, func(t *testing.T) {
-			s := evaluate(t, doc, map[string]string{"CreatedKeySpec": spec})
-			policy := mapAt(s.resources()["EncryptionKey"], "Properties", "KeyPolicy")
+	for _, c := range []struct {
+		name, key string
+		params    map[string]string
+	}{
+		{"HMAC_256", "EncryptionKey", map[string]string{"CreatedKeySpec": "HMAC_256"}},
+		{"SYMMETRIC_DEFAULT", "EncryptionKey", map[string]string{"CreatedKeySpec": "SYMMETRIC_DEFAULT"}},
+		{"gate key", "UrlGateKey", map[string]string{"CreatedKeySpec": "SYMMETRIC_DEFAULT", "GateKey": "CREATE"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := evaluate(t, doc, c.params)
+			policy := mapAt(s.resources()[c.key], "Properties", "KeyPolicy")
 			roles := []string{"<CreateUrlsFunctionRole.Arn>", "<ProcessCallbackFunctionRole.Arn>"}
 			root := "arn:aws:iam::123456789012:root"
 			var admin bool

@@ -24,6 +24,9 @@ const (
 	keyringArn     = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sfn-callback-urls/keyring-AbCdEf"
 	createdKey     = "<EncryptionKey>"
 	createdKeyArn  = "<EncryptionKey.Arn>"
+	gateKeyArn     = "arn:aws:kms:us-east-1:123456789012:key/9999abcd-12ab-34cd-56ef-1234567890ab"
+	createdGate    = "<UrlGateKey>"
+	createdGateArn = "<UrlGateKey.Arn>"
 	sendTaskGrants = "states:SendTask*"
 )
 
@@ -102,6 +105,11 @@ func TestParameterConstraints(t *testing.T) {
 		{"CreatedKeySpec", "HMAC_256", true},
 		{"CreatedKeySpec", "SYMMETRIC_DEFAULT", true},
 		{"CreatedKeySpec", "HMAC_512", false},
+		{"GateKey", "NONE", true},
+		{"GateKey", "CREATE", true},
+		{"GateKey", gateKeyArn, true},
+		{"GateKey", "alias/gate", false},
+		{"GateKey", "create", false},
 		{"MaxUrlLength", "2000", true},
 		{"MaxUrlLength", "255", false},
 		{"MaxUrlLength", "10241", false},
@@ -133,6 +141,8 @@ type keyMode struct {
 	// DISABLE_ENCRYPTION=true), value its value.
 	keySource, value string
 	previous         []string // ProcessCallback's PREVIOUS_KEY_IDS
+	gate             string   // both functions' GATE_KEY_ID, "" for none
+	gateCreated      bool     // the stack creates the gate key
 	output           string   // the KeyMode output
 	keySpec          string   // the created key's KeySpec, "" for none
 	create, process  []string
@@ -179,6 +189,60 @@ var keyModes = []keyMode{
 			"kms:Decrypt on " + givenKeyArn + " if StringEquals kms:EncryptionContext:service=sfn-callback-urls",
 			"kms:DescribeKey on " + givenKeyArn,
 			"kms:GenerateMac on " + givenKeyArn + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+			sendTaskGrants,
+		},
+	},
+	{
+		name:      "created symmetric key gated by a created HMAC key",
+		overrides: map[string]string{"CreatedKeySpec": "SYMMETRIC_DEFAULT", "GateKey": "CREATE"},
+		keySource: "KEY_ID", value: createdKeyArn, output: "kms-envelope", keySpec: "SYMMETRIC_DEFAULT",
+		gate: createdGateArn, gateCreated: true,
+		create: []string{
+			"kms:DescribeKey on " + createdKey,
+			"kms:DescribeKey on " + createdGate,
+			"kms:GenerateDataKey on " + createdKey + " if StringEquals kms:EncryptionContext:service=sfn-callback-urls",
+			"kms:GenerateMac on " + createdGate + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+		},
+		process: []string{
+			"kms:Decrypt on " + createdKey + " if StringEquals kms:EncryptionContext:service=sfn-callback-urls",
+			"kms:DescribeKey on " + createdKey,
+			"kms:DescribeKey on " + createdGate,
+			"kms:GenerateMac on " + createdGate + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+			sendTaskGrants,
+		},
+	},
+	{
+		name:      "given key gated by a given HMAC key",
+		overrides: map[string]string{"EncryptionKeyArn": givenKeyArn, "GateKey": gateKeyArn},
+		keySource: "KEY_ID", value: givenKeyArn, output: "kms-given", gate: gateKeyArn,
+		create: []string{
+			"kms:DescribeKey on " + gateKeyArn,
+			"kms:DescribeKey on " + givenKeyArn,
+			"kms:GenerateDataKey on " + givenKeyArn + " if StringEquals kms:EncryptionContext:service=sfn-callback-urls",
+			"kms:GenerateMac on " + gateKeyArn + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+			"kms:GenerateMac on " + givenKeyArn + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+		},
+		process: []string{
+			"kms:Decrypt on " + givenKeyArn + " if StringEquals kms:EncryptionContext:service=sfn-callback-urls",
+			"kms:DescribeKey on " + gateKeyArn,
+			"kms:DescribeKey on " + givenKeyArn,
+			"kms:GenerateMac on " + gateKeyArn + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+			"kms:GenerateMac on " + givenKeyArn + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+			sendTaskGrants,
+		},
+	},
+	{
+		name:      "created HMAC key and a gate key: refused, the key gates itself",
+		overrides: map[string]string{"GateKey": "CREATE"},
+		refused:   true,
+		keySource: "KEY_ID", value: createdKeyArn, output: "kms-hmac", keySpec: "HMAC_256",
+		create: []string{
+			"kms:DescribeKey on " + createdKey,
+			"kms:GenerateMac on " + createdKey + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
+		},
+		process: []string{
+			"kms:DescribeKey on " + createdKey,
+			"kms:GenerateMac on " + createdKey + " if StringEquals kms:MacAlgorithm=HMAC_SHA_256",
 			sendTaskGrants,
 		},
 	},
@@ -244,6 +308,21 @@ var keyModes = []keyMode{
 		output:    "unencrypted",
 		process:   []string{sendTaskGrants},
 	},
+	{
+		name:      "keyring and a gate key: refused, no KMS key to gate",
+		overrides: map[string]string{"KeyringSecretArn": keyringArn, "GateKey": gateKeyArn},
+		refused:   true,
+		keySource: "KEYRING_SECRET_ID", value: keyringArn, output: "keyring-secret",
+		create:  []string{"secretsmanager:GetSecretValue on " + keyringArn},
+		process: []string{"secretsmanager:GetSecretValue on " + keyringArn, sendTaskGrants},
+	},
+	{
+		name:      "encryption disabled and a gate key: refused",
+		overrides: map[string]string{"DisableEncryption": "true", "CreatedKeySpec": "SYMMETRIC_DEFAULT", "GateKey": "CREATE"},
+		refused:   true,
+		output:    "unencrypted",
+		process:   []string{sendTaskGrants},
+	},
 }
 
 // Each mode's environment, read by the code's own settings, gives exactly
@@ -282,6 +361,9 @@ func TestKeyModesReachTheCode(t *testing.T) {
 				if !slices.Equal(settings.PreviousKeyIDs, previous) {
 					t.Errorf("%s: previous keys %v, want %v", id, settings.PreviousKeyIDs, previous)
 				}
+				if settings.GateKeyID != m.gate {
+					t.Errorf("%s: GATE_KEY_ID %q, want %q", id, settings.GateKeyID, m.gate)
+				}
 			}
 			if got, _ := s.output("KeyMode"); got != m.output {
 				t.Errorf("KeyMode output %q, want %q", got, m.output)
@@ -303,6 +385,22 @@ func TestKeyModesReachTheCode(t *testing.T) {
 				if key["DeletionPolicy"] != "Retain" || key["UpdateReplacePolicy"] != "Retain" {
 					t.Errorf("key: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain", key["DeletionPolicy"], key["UpdateReplacePolicy"])
 				}
+			}
+			// A created gate key is an HMAC key, kept as the encryption
+			// key is (its URLs outlive the stack's choice).
+			gateKey, gateCreated := s.resources()["UrlGateKey"]
+			if gateCreated != m.gateCreated {
+				t.Errorf("gate key created %v, want %v", gateCreated, m.gateCreated)
+			}
+			if gateCreated {
+				props := mapAt(gateKey, "Properties")
+				if props["KeySpec"] != "HMAC_256" || props["KeyUsage"] != "GENERATE_VERIFY_MAC" ||
+					gateKey["DeletionPolicy"] != "Retain" || gateKey["UpdateReplacePolicy"] != "Retain" {
+					t.Errorf("gate key: %v %v, DeletionPolicy %v, UpdateReplacePolicy %v", props["KeySpec"], props["KeyUsage"], gateKey["DeletionPolicy"], gateKey["UpdateReplacePolicy"])
+				}
+			}
+			if got, ok := s.output("GateKeyArn"); ok != m.gateCreated || (ok && got != createdGateArn) {
+				t.Errorf("GateKeyArn output %q (present %v), want it only for a created gate key", got, ok)
 			}
 			arn, hasArn := s.output("KeyArn")
 			if wantArn := m.keySource == "KEY_ID"; hasArn != wantArn || (hasArn && arn != m.value) {

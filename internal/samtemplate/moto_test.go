@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -31,7 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/internal/mototest"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/config"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/keysource"
+	"github.com/sfncallbackurls/sfn-callback-urls/pkg/payload"
 )
 
 // The stacks, created: each deployment of template.yaml, and each
@@ -814,12 +818,14 @@ func TestStackOnMoto(t *testing.T) {
 			st := a.create(t, tf, d.params, params)
 			created, missing := st.checkResources(t)
 			st.checkOutputs(t)
+			envs := map[string]config.Config{}
 			for _, id := range functionIDs {
 				fn := st.checkFunction(t, a, id)
 				env := map[string]string{}
 				for k, v := range fn.Environment.Variables {
 					env[k] = fmt.Sprint(v)
 				}
+				env["AWS_REGION"] = motoRegion // what Lambda adds
 				settings, err := config.FromEnv(func(k string) string { return env[k] })
 				if err == nil {
 					err = settings.Check()
@@ -827,6 +833,7 @@ func TestStackOnMoto(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s: the code refuses the created environment: %v", id, err)
 				}
+				envs[id] = settings
 				f := goFunction{tf: tf, id: id}
 				logGroup := st.physical[strings.TrimSuffix(id, "Function")+"LogGroup"]
 				rep, problems := st.checkRole(t, a, id, fn, calledActions(t, build(t, f)), logGroup, func(grant) string { return "" })
@@ -834,6 +841,9 @@ func TestStackOnMoto(t *testing.T) {
 					t.Errorf("%s: %s", id, p)
 				}
 				t.Logf("%s: grants %v; its code links %v", id, rep.granted, rep.called)
+			}
+			if mode := st.outputs["KeyMode"]; strings.HasPrefix(mode, "kms-") && !t.Failed() {
+				st.checkGate(t, a, envs, mode)
 			}
 			// Reserved concurrency as the template says.
 			want := ""
@@ -854,6 +864,98 @@ func TestStackOnMoto(t *testing.T) {
 			}
 		})
 	}
+}
+
+// policiesAsText stores the policy of each KMS key the stack created
+// again, as the text AWS holds: moto 5.2.1 keeps a KeyPolicy CloudFormation
+// gave as an object, and then fails every DescribeKey of the key (its
+// policy check calls json.loads on the object: a TypeError, a 500).
+func (st *motoStack) policiesAsText(t *testing.T, a *motoAccount) {
+	t.Helper()
+	for id, typ := range st.types {
+		if typ != "AWS::KMS::Key" {
+			continue
+		}
+		keyID := st.physical[id]
+		_, err := a.kms.PutKeyPolicy(context.Background(), &kms.PutKeyPolicyInput{
+			KeyId: aws.String(keyID), PolicyName: aws.String("default"), Policy: aws.String(a.keyPolicy(t, keyID)),
+		})
+		if err != nil {
+			t.Fatalf("%s: PutKeyPolicy: %v", id, err)
+		}
+	}
+}
+
+// checkGate makes a URL with CreateUrls' settings as the stack created
+// them, against moto's KMS, and opens it with ProcessCallback's: its
+// header says it is gated exactly when the stack's key gates (an HMAC key,
+// or a symmetric one with GateKey), so that a flood of made-up URLs costs
+// such a deployment no KMS call. moto's CloudFormation makes every
+// AWS::KMS::Key SYMMETRIC_DEFAULT whatever its KeySpec, so a stack that
+// creates an HMAC key is checked up to here (its template by
+// TestKeyModesReachTheCode); keys given to the stack are moto's own.
+func (st *motoStack) checkGate(t *testing.T, a *motoAccount, envs map[string]config.Config, keyMode string) {
+	t.Helper()
+	ctx := context.Background()
+	st.policiesAsText(t, a)
+	for id, typ := range st.types {
+		if typ != "AWS::KMS::Key" {
+			continue
+		}
+		want, _ := mapAt(st.expected.resources()[id], "Properties")["KeySpec"].(string)
+		out, err := a.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(st.physical[id])})
+		if err != nil {
+			t.Fatalf("%s: DescribeKey: %v", id, err)
+		}
+		if got := string(out.KeyMetadata.KeySpec); want != "" && got != want {
+			t.Logf("URLs not made: moto created %s as %s, the template says %s", id, got, want)
+			return
+		}
+	}
+	open := func(id string) *payload.Codec {
+		settings := envs[id]
+		keys, err := keysource.Open(ctx, &settings.Settings, func() (aws.Config, error) { return a.cfg, nil }, keysource.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		return keys.Codec()
+	}
+	create := envs["CreateUrlsFunction"]
+	svc := callbackurls.New(create.Service(), open("CreateUrlsFunction"), nil)
+	req, err := callbackurls.ParseCreateRequest([]byte(`{"token":"gate-check","expiration":"2099-01-01T00:00:00Z","actions":[{"name":"approve","type":"success","output":{}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := svc.CreateURLs(ctx, req, callbackurls.Gateway{APIID: "abc123defg", Stage: "v1"})
+	if err != nil {
+		t.Fatalf("CreateUrls on moto: %v", err)
+	}
+	u, err := url.Parse(resp.URLs["approve"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := u.Query().Get("data")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(data, payload.PrefixEncrypted))
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("URL %s: %v", resp.URLs["approve"], err)
+	}
+	gated := raw[0] == payload.ModeKMSHMACGated || raw[0] == payload.ModeKMSGated
+	key, err := a.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(create.KeyID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hmacKey := key.KeyMetadata.KeySpec == kmstypes.KeySpecHmac256
+	if want := hmacKey || create.GateKeyID != ""; gated != want {
+		t.Errorf("KeyMode %s, an HMAC key %v, GATE_KEY_ID %q: a URL of header mode %d, gated %v; want gated %v", keyMode, hmacKey, create.GateKeyID, raw[0], gated, want)
+	}
+	p, err := open("ProcessCallbackFunction").Decode(ctx, data)
+	if err != nil {
+		t.Fatalf("ProcessCallback cannot open CreateUrls' URL: %v", err)
+	}
+	if p.Target.ID != "gate-check" {
+		t.Errorf("opened the task token %q", p.Target.ID)
+	}
+	t.Logf("KeyMode %s: URLs of header mode %d (gated %v)", keyMode, raw[0], gated)
 }
 
 // summarize counts resources by type.
