@@ -24,11 +24,11 @@ run:
 ## what was skipped and why (a missing tool: Chromium, moto_server, ...)
 SHELL := bash
 test: vet
-	@echo "make test: every package with the race detector; about 6 minutes on 2 cores with a warm build cache (the first run compiles the AWS SDK: add 5)."
+	@echo "make test: every package with the race detector; about 5 minutes on 2 cores with a warm build cache (the first run compiles the AWS SDK: add 5)."
 	@set -o pipefail; $(GO) test -race -count=1 -json $(PKGS) | $(GO) run ./internal/testsummary
 
 ## test-quick: the fast tests (-short: no builds of binaries, no moto,
-## browsers or emulators), under a minute with a warm build cache
+## browsers, emulators or cfn-lint), under a minute with a warm build cache
 test-quick:
 	$(GO) test -short -count=1 $(PKGS)
 

@@ -44,6 +44,9 @@ func findBrowser(t *testing.T) string {
 // every tab is opened from it (Tab).
 func New(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short (make test-quick): no browser")
+	}
 	path := findBrowser(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),

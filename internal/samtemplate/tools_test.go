@@ -39,6 +39,9 @@ func missingTool(t *testing.T, msg string) {
 
 func cfnLint(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short (make test-quick): cfn-lint takes most of a minute")
+	}
 	p, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		missingTool(t, "cfn-lint is not installed (pip install cfn-lint): template lint not run")
