@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,6 +215,9 @@ func responseError(resp *http.Response, data []byte) error {
 	}
 	if code == "" {
 		code = http.StatusText(resp.StatusCode)
+	}
+	if code == "" { // a status without a name (a proxy's 599, say): still a code to map and log
+		code = "HTTP" + strconv.Itoa(resp.StatusCode)
 	}
 	fault := smithy.FaultClient
 	if resp.StatusCode >= 500 {

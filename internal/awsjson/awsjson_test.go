@@ -162,6 +162,8 @@ func TestCallErrors(t *testing.T) {
 		{"access denied, no prefix", []canned{{400, `{"__type":"AccessDeniedException","Message":"denied"}`}}, 1, "AccessDeniedException", 400, smithy.FaultClient},
 		{"throttled throughout", []canned{{400, `{"__type":"ThrottlingException","message":"slow down"}`}}, 3, "ThrottlingException", 400, smithy.FaultClient},
 		{"a 503 throughout", []canned{{503, `not JSON at all`}}, 3, "Service Unavailable", 503, smithy.FaultServer},
+		// A status without a name still gives a code (found by FuzzResponseError).
+		{"a nameless 4xx from a proxy", []canned{{454, ``}}, 1, "HTTP454", 454, smithy.FaultClient},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
