@@ -205,22 +205,14 @@ var awsjsonCallers = map[string]bool{"Call": true, "CallREST": true, "CallQuery"
 // main package links: the enclosing function's symbol and the IAM action.
 func awsjsonCalls(t *testing.T, pkg string) map[string]string {
 	t.Helper()
-	list := exec.Command(goTool(), "list", "-deps", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}", pkg)
-	list.Dir = repoRoot
-	list.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list -deps %s: %v", pkg, err)
-	}
 	calls := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		parts := strings.SplitN(line, "\t", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[0], modulePath+"/") {
+	for _, p := range linkedModulePackages(t, pkg) {
+		if p.importPath == modulePath {
 			continue
 		}
 		fset := token.NewFileSet()
-		for _, name := range strings.Fields(parts[2]) {
-			f, err := parser.ParseFile(fset, filepath.Join(parts[1], name), nil, 0)
+		for _, name := range p.goFiles {
+			f, err := parser.ParseFile(fset, filepath.Join(p.dir, name), nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +221,7 @@ func awsjsonCalls(t *testing.T, pkg string) map[string]string {
 				if !ok || fd.Body == nil {
 					continue
 				}
-				sym := parts[0] + "." + fd.Name.Name
+				sym := p.importPath + "." + fd.Name.Name
 				if fd.Recv != nil && len(fd.Recv.List) == 1 {
 					recv := fd.Recv.List[0].Type
 					star := ""
@@ -237,7 +229,7 @@ func awsjsonCalls(t *testing.T, pkg string) map[string]string {
 						recv, star = s.X, "*"
 					}
 					if id, ok := recv.(*ast.Ident); ok {
-						sym = parts[0] + ".(" + star + id.Name + ")." + fd.Name.Name
+						sym = p.importPath + ".(" + star + id.Name + ")." + fd.Name.Name
 					}
 				}
 				ast.Inspect(fd.Body, func(n ast.Node) bool {

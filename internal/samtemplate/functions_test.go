@@ -211,6 +211,30 @@ func configNames() map[string]bool {
 // constant to a Getenv or LookupEnv call in the module's packages it links.
 func envReadBy(t *testing.T, pkg string) map[string]bool {
 	t.Helper()
+	names := map[string]bool{}
+	for _, p := range linkedModulePackages(t, pkg) {
+		if p.importPath == modulePath+"/pkg/config" {
+			for n := range configNames() {
+				names[n] = true
+			}
+		}
+		for n := range getenvConstants(t, p.dir, p.goFiles) {
+			names[n] = true
+		}
+	}
+	return names
+}
+
+// linkedPackage is a package of the module that a main package links.
+type linkedPackage struct {
+	importPath, dir string
+	goFiles         []string
+}
+
+// linkedModulePackages lists the module's packages that pkg links when
+// built as the functions are (linux/arm64, no cgo), pkg included.
+func linkedModulePackages(t *testing.T, pkg string) []linkedPackage {
+	t.Helper()
 	list := exec.Command(goTool(), "list", "-deps", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}", pkg)
 	list.Dir = repoRoot
 	list.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
@@ -218,22 +242,15 @@ func envReadBy(t *testing.T, pkg string) map[string]bool {
 	if err != nil {
 		t.Fatalf("go list -deps %s: %v", pkg, err)
 	}
-	names := map[string]bool{}
+	var pkgs []linkedPackage
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		parts := strings.SplitN(line, "\t", 3)
 		if len(parts) != 3 || (parts[0] != modulePath && !strings.HasPrefix(parts[0], modulePath+"/")) {
 			continue
 		}
-		if parts[0] == modulePath+"/pkg/config" {
-			for n := range configNames() {
-				names[n] = true
-			}
-		}
-		for n := range getenvConstants(t, parts[1], strings.Fields(parts[2])) {
-			names[n] = true
-		}
+		pkgs = append(pkgs, linkedPackage{importPath: parts[0], dir: parts[1], goFiles: strings.Fields(parts[2])})
 	}
-	return names
+	return pkgs
 }
 
 // getenvConstants finds the names a package passes to os.Getenv,
