@@ -117,24 +117,10 @@ func validLocalPart(s string) bool {
 // (an internationalised one in its xn-- form), whose last label is not a
 // number: "@com" would let half the world decide.
 func validApproverDomain(d string) bool {
-	if len(d) > MaxDomainLength {
+	if len(d) > MaxDomainLength || strings.ToLower(d) != d || !validDomain(d) {
 		return false
 	}
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			if c := l[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	tld := labels[len(labels)-1]
+	tld := d[strings.LastIndexByte(d, '.')+1:]
 	return strings.IndexFunc(tld, func(r rune) bool { return r < '0' || r > '9' }) >= 0
 }
 

@@ -3,7 +3,6 @@ package signin
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/callbackurls"
 	"github.com/sfncallbackurls/sfn-callback-urls/pkg/httpapi"
@@ -22,7 +21,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, link s
 	}
 	status := httpapi.Status(e)
 	p := pages.Page{Template: pages.MessageTemplate, Kind: "error", Tone: "error", Icon: "alert",
-		Heading: "Sign-in did not work", Lead: sentence(e.Message) + " Nothing was sent.",
+		Heading: "Sign-in did not work", Lead: pages.Sentence(e.Message) + " Nothing was sent.",
 		Details: []string{"Error code: " + e.Code}}
 	switch {
 	case status == http.StatusServiceUnavailable:
@@ -46,16 +45,4 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, p p
 func signedOutPage() pages.Page {
 	return pages.Page{Template: pages.MessageTemplate, Kind: "result", Tone: "info", Icon: "info", DocTitle: "Signed out",
 		Heading: "Signed out", Lead: "You are signed out of this service. Open the link from your message again to answer."}
-}
-
-// sentence makes a message read as a sentence.
-func sentence(s string) string {
-	if s == "" {
-		return s
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
 }

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 //go:embed *.tmpl style.css
@@ -321,4 +323,19 @@ func Private(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex, nofollow")
+}
+
+// Sentence makes a message read as a sentence on a page: a capital first
+// letter and a full stop.
+func Sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	if r, size := utf8.DecodeRuneInString(s); r != utf8.RuneError {
+		s = string(unicode.ToUpper(r)) + s[size:]
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }

@@ -40,3 +40,18 @@ func TestRenderWithoutTemplate(t *testing.T) {
 		t.Errorf("status %d, body %q", rec.Code, rec.Body)
 	}
 }
+
+func TestSentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "",
+		"the link has expired":   "The link has expired.",
+		"Already a sentence.":    "Already a sentence.",
+		"no token: nothing sent": "No token: nothing sent.",
+		"état inconnu":           "État inconnu.", // the first letter, not its first byte
+		"\xffnot UTF-8":          "\xffnot UTF-8.",
+	} {
+		if got := Sentence(in); got != want {
+			t.Errorf("Sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

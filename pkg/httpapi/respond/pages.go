@@ -175,7 +175,7 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 		code += " (" + e.TargetCode + ")"
 	}
 	p := pages.Page{Template: pages.MessageTemplate, Kind: "error", Tone: "error", Icon: "alert", Context: pres.Title,
-		Heading: "This link did not work", Lead: sentence(e.Message), Details: []string{code}}
+		Heading: "This link did not work", Lead: pages.Sentence(e.Message), Details: []string{code}}
 	if res != nil && res.TransactionID != "" {
 		p.Details = append([]string{"Reference: " + res.TransactionID + " (" + res.Action + ")"}, p.Details...)
 	}
@@ -219,18 +219,6 @@ func errorPage(e *callbackurls.Error, res *callbackurls.CallbackResult) pages.Pa
 	}
 	p.DocTitle = p.Heading
 	return p
-}
-
-// sentence makes an error message read as a sentence on a page.
-func sentence(s string) string {
-	if s == "" {
-		return s
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
 }
 
 // formatTime says when in UTC and, when the link was made with another

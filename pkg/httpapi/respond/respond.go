@@ -238,7 +238,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *callbackurls.Error, r
 		return
 	}
 	if who != nil && e.Code == callbackurls.CodeSignInRequired {
-		pages.Render(w, r, status, signInPage(res, who, "Nothing was sent: "+sentence(e.Message)))
+		pages.Render(w, r, status, signInPage(res, who, "Nothing was sent: "+pages.Sentence(e.Message)))
 		return
 	}
 	if p, ok := forbiddenPage(e, res, who); ok {

@@ -75,7 +75,7 @@ func signInPage(res *callbackurls.CallbackResult, who *person, alert string) pag
 	f := &pages.SignInForm{URL: who.signIn.SignInURL(who.link), Button: "Sign in to continue", Alert: alert, Dev: who.signIn.Dev(),
 		Note: "Signing in only shows who you are; nothing is sent until you confirm."}
 	if f.Alert == "" && who.alert != "" {
-		f.Alert = sentence(who.alert)
+		f.Alert = pages.Sentence(who.alert)
 	}
 	if f.Dev {
 		f.Button = "Sign in (development)"
