@@ -1,11 +1,12 @@
 // Package awsjson calls one operation of an AWS service that speaks the
-// JSON 1.1 protocol (Call), REST-JSON (CallREST) or the query protocol
-// (CallQuery), with the SDK's configuration, credentials, SigV4 signer
-// and retryer. It exists for calls that only some deployments make: the
-// keyring reads the functions make once at start
-// (secretsmanager:GetSecretValue, ssm:GetParameter), and delivery
+// JSON 1.1 protocol (Call), REST-JSON (CallREST, and CallRaw for a raw
+// body) or the query protocol (CallQuery), with the SDK's configuration,
+// credentials, SigV4 signer and retryer. It exists for calls that only
+// some deployments make: the keyring reads the functions make once at
+// start (secretsmanager:GetSecretValue, ssm:GetParameter), delivery
 // (ses:SendEmail, sns:Publish), which only deployments with SENDER_EMAIL
-// or ALLOWED_TOPIC_ARNS use. An SDK client costs every function binary
+// or ALLOWED_TOPIC_ARNS use, and the callbacks of Lambda durable
+// functions (lambda:SendDurableExecutionCallback*). An SDK client costs every function binary
 // megabytes and, with its schema tables built at package init, every
 // cold start milliseconds (measured for sesv2 and sns together: 1.4 MiB,
 // 2.6 MiB of memory and about 8 ms), used or not. KMS and Step
@@ -15,7 +16,7 @@
 // the configuration's sources), then aws.Config.BaseEndpoint
 // (AWS_ENDPOINT_URL), then https://<prefix>.<region>.amazonaws.com
 // (the partition's suffix, ".amazonaws.com.cn" in China; "<prefix>-fips"
-// with AWS_USE_FIPS_ENDPOINT). Errors are smithy.APIError values, so callers
+// with AWS_USE_FIPS_ENDPOINT; ".api.aws" with AWS_USE_DUALSTACK_ENDPOINT). Errors are smithy.APIError values, so callers
 // classify them as they do the SDK's.
 package awsjson
 
@@ -60,6 +61,9 @@ var (
 	// (CallQuery).
 	SESv2 = Service{SDKID: "SESv2", EndpointPrefix: "email", SigningName: "ses"}
 	SNS   = Service{SDKID: "SNS", EndpointPrefix: "sns", SigningName: "sns"}
+	// Lambda's durable execution callbacks speak REST-JSON with a raw
+	// body (CallRaw).
+	Lambda = Service{SDKID: "Lambda", EndpointPrefix: "lambda", SigningName: "lambda"}
 )
 
 // MaxResponseBytes bounds a response body (a secret is at most 64 KiB).
@@ -88,6 +92,15 @@ func CallREST(ctx context.Context, cfg aws.Config, svc Service, operation, path 
 	}
 	r := &request{operation: operation, path: path, contentType: "application/json", body: body, decodeError: responseError}
 	return callWithRetries(ctx, cfg, svc, r, func(data []byte) error { return json.Unmarshal(data, out) })
+}
+
+// CallRaw sends one operation of a service that speaks REST-JSON whose
+// request body is body as it is (contentType "" sends none) and whose
+// successful answer has nothing to read: a POST to path. Retries and
+// errors are CallREST's.
+func CallRaw(ctx context.Context, cfg aws.Config, svc Service, operation, path string, body []byte, contentType string) error {
+	r := &request{operation: operation, path: path, contentType: contentType, body: body, decodeError: responseError}
+	return callWithRetries(ctx, cfg, svc, r, func([]byte) error { return nil })
 }
 
 // request is one operation's HTTP request and how its errors read.
@@ -143,7 +156,9 @@ func send(ctx context.Context, cfg aws.Config, svc Service, endpoint string, r *
 	if err != nil {
 		return nil, fmt.Errorf("awsjson: %s: %w", operation, err)
 	}
-	req.Header.Set("Content-Type", r.contentType)
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
 	if r.target != "" {
 		req.Header.Set("X-Amz-Target", r.target)
 	}
@@ -184,6 +199,9 @@ func send(ctx context.Context, cfg aws.Config, svc Service, endpoint string, r *
 type ResponseError struct {
 	StatusCode int
 	RequestID  string
+	// RetryAfter is the answer's Retry-After header (a throttled call's
+	// wait, in seconds), if it had one.
+	RetryAfter string
 	Err        *smithy.GenericAPIError
 }
 
@@ -197,21 +215,27 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 // report it (awserr classifies 5xx by it).
 func (e *ResponseError) HTTPStatusCode() int { return e.StatusCode }
 
-// responseError reads the protocol's error body: {"__type": "prefix#Code",
-// "message": "..."}.
+// responseError reads the protocols' error answers: the code from the
+// body's "__type" ("prefix#Code"), X-Amzn-Errortype or the body's "code",
+// without a namespace before '#' or anything after ':'; the message from
+// "message" or "Message".
 func responseError(resp *http.Response, data []byte) error {
 	var body struct {
 		Type     string `json:"__type"`
+		Code     string `json:"code"`
 		Message  string `json:"message"`
 		MessageU string `json:"Message"`
 	}
 	_ = json.Unmarshal(data, &body)
-	code := body.Type
+	var code string
+	for _, c := range []string{body.Type, resp.Header.Get("X-Amzn-Errortype"), body.Code} {
+		if code == "" {
+			code = c
+		}
+	}
+	code, _, _ = strings.Cut(code, ":")
 	if i := strings.LastIndexByte(code, '#'); i >= 0 {
 		code = code[i+1:]
-	}
-	if h := resp.Header.Get("X-Amzn-Errortype"); code == "" && h != "" {
-		code, _, _ = strings.Cut(h, ":")
 	}
 	if code == "" {
 		code = http.StatusText(resp.StatusCode)
@@ -228,7 +252,7 @@ func responseError(resp *http.Response, data []byte) error {
 		msg = body.MessageU
 	}
 	return &ResponseError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Amzn-Requestid"),
-		Err: &smithy.GenericAPIError{Code: code, Message: msg, Fault: fault}}
+		RetryAfter: resp.Header.Get("Retry-After"), Err: &smithy.GenericAPIError{Code: code, Message: msg, Fault: fault}}
 }
 
 // endpointProvider is what the SDK's configuration sources answer about a
@@ -243,6 +267,10 @@ type ignoreEndpointsProvider interface {
 
 type fipsProvider interface {
 	GetUseFIPSEndpoint(ctx context.Context) (aws.FIPSEndpointState, bool, error)
+}
+
+type dualStackProvider interface {
+	GetUseDualStackEndpoint(ctx context.Context) (aws.DualStackEndpointState, bool, error)
 }
 
 func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, error) {
@@ -270,7 +298,7 @@ func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, 
 	if cfg.Region == "" {
 		return "", errors.New("awsjson: no region to find the " + svc.SDKID + " endpoint")
 	}
-	prefix := svc.EndpointPrefix
+	prefix, suffix := svc.EndpointPrefix, dnsSuffix(cfg.Region)
 	for _, src := range cfg.ConfigSources {
 		if p, ok := src.(fipsProvider); ok {
 			if v, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
@@ -281,7 +309,29 @@ func resolveEndpoint(ctx context.Context, cfg aws.Config, svc Service) (string, 
 			}
 		}
 	}
-	return "https://" + prefix + "." + cfg.Region + "." + dnsSuffix(cfg.Region), nil
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(dualStackProvider); ok {
+			if v, found, err := p.GetUseDualStackEndpoint(ctx); err == nil && found {
+				if v == aws.DualStackEndpointStateEnabled {
+					suffix = dualStackSuffix(cfg.Region, suffix)
+				}
+				break
+			}
+		}
+	}
+	return "https://" + prefix + "." + cfg.Region + "." + suffix, nil
+}
+
+// dualStackSuffix is the DNS suffix of a region's dual-stack endpoints
+// (partitions without them keep their own).
+func dualStackSuffix(region, suffix string) string {
+	switch suffix {
+	case "amazonaws.com":
+		return "api.aws"
+	case "amazonaws.com.cn":
+		return "api.amazonwebservices.com.cn"
+	}
+	return suffix
 }
 
 // dnsSuffix is the DNS suffix of a region's partition.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,6 +38,13 @@ func (s sources) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, boo
 	return aws.FIPSEndpointStateUnset, false, nil
 }
 
+func (s sources) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
+	if _, ok := s["dualstack"]; ok {
+		return aws.DualStackEndpointStateEnabled, true, nil
+	}
+	return aws.DualStackEndpointStateUnset, false, nil
+}
+
 func TestResolveEndpoint(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -51,6 +59,10 @@ func TestResolveEndpoint(t *testing.T) {
 		{"ISO", "us-iso-east-1", "", nil, "https://secretsmanager.us-iso-east-1.c2s.ic.gov"},
 		{"ISO-B", "us-isob-east-1", "", nil, "https://secretsmanager.us-isob-east-1.sc2s.sgov.gov"},
 		{"FIPS", "us-east-1", "", sources{"fips": ""}, "https://secretsmanager-fips.us-east-1.amazonaws.com"},
+		{"dual-stack", "us-east-1", "", sources{"dualstack": ""}, "https://secretsmanager.us-east-1.api.aws"},
+		{"dual-stack FIPS", "us-east-1", "", sources{"dualstack": "", "fips": ""}, "https://secretsmanager-fips.us-east-1.api.aws"},
+		{"dual-stack, China", "cn-north-1", "", sources{"dualstack": ""}, "https://secretsmanager.cn-north-1.api.amazonwebservices.com.cn"},
+		{"dual-stack, ISO (none there)", "us-iso-east-1", "", sources{"dualstack": ""}, "https://secretsmanager.us-iso-east-1.c2s.ic.gov"},
 		{"base endpoint", "eu-west-1", "http://127.0.0.1:4566", nil, "http://127.0.0.1:4566"},
 		{"service endpoint wins", "eu-west-1", "http://127.0.0.1:4566", sources{"Secrets Manager": "http://127.0.0.1:9"}, "http://127.0.0.1:9"},
 		{"another service's endpoint", "eu-west-1", "", sources{"SSM": "http://127.0.0.1:9"}, "https://secretsmanager.eu-west-1.amazonaws.com"},
@@ -146,6 +158,60 @@ func TestCall(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
+	}
+}
+
+// CallRaw sends its body as it is, with its content type or none, to
+// the path, signed for the service.
+func TestCallRaw(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, contentType string
+	}{
+		{"a result", `{"approved":true}`, "application/octet-stream"},
+		{"no body", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, canned{200, ``})
+			path := "/2025-12-01/durable-execution-callbacks/abc%2B%2F%3D/succeed"
+			if err := CallRaw(context.Background(), config(srv.URL), Lambda, "SendDurableExecutionCallbackSuccess", path, []byte(tc.body), tc.contentType); err != nil {
+				t.Fatal(err)
+			}
+			r := srv.seen[0]
+			got := map[string]string{"path": r.URL.EscapedPath(), "type": r.Header.Get("Content-Type"), "body": srv.bodies[0]}
+			want := map[string]string{"path": path, "type": tc.contentType, "body": tc.body}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
+			}
+			if auth := r.Header.Get("Authorization"); !strings.Contains(auth, "/eu-west-1/lambda/aws4_request") {
+				t.Errorf("Authorization %q: not signed for lambda", auth)
+			}
+		})
+	}
+}
+
+// A REST-JSON error answer's code may come in X-Amzn-Errortype or a
+// "code" member, with a namespace and a suffix; a throttled answer's
+// Retry-After is kept.
+func TestRESTErrorAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		header     http.Header
+		body, code string
+	}{
+		{"__type with a namespace", nil, `{"__type":"com.amazon.aws#TooManyRequestsException","message":"m"}`, "TooManyRequestsException"},
+		{"header with a suffix", http.Header{"X-Amzn-Errortype": {"CallbackTimeoutException:http://internal.amazon.com/"}}, `{"message":"m"}`, "CallbackTimeoutException"},
+		{"code member", nil, `{"code":"ServiceException","message":"m"}`, "ServiceException"},
+		{"__type with a suffix", nil, `{"__type":"InvalidParameterValueException:x"}`, "InvalidParameterValueException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{"Retry-After": {"7"}}
+			maps.Copy(h, tc.header)
+			err := responseError(&http.Response{StatusCode: 429, Header: h}, []byte(tc.body))
+			var respErr *ResponseError
+			if !errors.As(err, &respErr) || respErr.Err.Code != tc.code || respErr.RetryAfter != "7" {
+				t.Errorf("%v: want code %s and Retry-After 7", err, tc.code)
+			}
+		})
 	}
 }
 

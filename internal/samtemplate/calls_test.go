@@ -195,11 +195,11 @@ func calledActions(t *testing.T, b *builtFunction) map[string]string {
 
 // awsjsonServices are internal/awsjson's services by variable name.
 var awsjsonServices = map[string]awsjson.Service{"SecretsManager": awsjson.SecretsManager, "SSM": awsjson.SSM,
-	"SESv2": awsjson.SESv2, "SNS": awsjson.SNS}
+	"SESv2": awsjson.SESv2, "SNS": awsjson.SNS, "Lambda": awsjson.Lambda}
 
 // awsjsonCallers are awsjson's functions that call one operation, each
 // with (ctx, cfg, service, operation, ...).
-var awsjsonCallers = map[string]bool{"Call": true, "CallREST": true, "CallQuery": true}
+var awsjsonCallers = map[string]bool{"Call": true, "CallREST": true, "CallQuery": true, "CallRaw": true}
 
 // awsjsonCalls finds the awsjson calls in the module's packages a
 // main package links: the enclosing function's symbol and the IAM action.
